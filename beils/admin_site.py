@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.utils import timezone
+
+
+class BeilsAdminSite(admin.AdminSite):
+    site_header = "Beils"
+    site_title = "Beils back office"
+    index_title = "Today at the salon"
+    index_template = "admin/beils_index.html"
+
+    def index(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "dashboard": today_at_the_salon(request.user)}
+        return super().index(request, extra_context)
+
+
+def today_at_the_salon(user) -> dict:
+    """The landing figures, each only for users allowed to see the underlying records."""
+    from bookings.models import Booking
+    from catalog.models import Product
+    from sales.models import Cart, Debt
+
+    today = timezone.localdate()
+    figures = {"today": today}
+    if user.has_perm("bookings.view_booking"):
+        figures["bookings"] = list(
+            Booking.objects.on_day(today).select_related("client", "staff").order_by("start")[:50]
+        )
+    if user.has_perm("sales.view_cart"):
+        figures["revenue"] = Cart.objects.completed().filter(completed_at__date=today).revenue()
+        figures["sales_count"] = Cart.objects.completed().filter(completed_at__date=today).count()
+    if user.has_perm("sales.view_debt"):
+        open_debts = Debt.objects.open()
+        figures["open_debts_count"] = open_debts.count()
+        figures["open_debts_total"] = open_debts.outstanding()
+    if user.has_perm("catalog.view_product"):
+        figures["low_stock"] = list(Product.objects.low_stock().order_by("stock", "name")[:20])
+    return figures

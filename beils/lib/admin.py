@@ -1,0 +1,59 @@
+"""Admin building blocks shared by every app."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _, ngettext
+
+from beils.lib.models import Status
+
+
+class ActiveStatusFilter(admin.SimpleListFilter):
+    """Active rows by default; deactivated rows are one click away (the trash)."""
+
+    title = _("status")
+    parameter_name = "active"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Active")), ("no", _("Deactivated")), ("all", _("All"))]
+
+    def choices(self, changelist):
+        value = self.value() or "yes"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "yes"
+        if value == "yes":
+            return queryset.filter(status=Status.ON)
+        if value == "no":
+            return queryset.filter(status=Status.OFF)
+        return queryset
+
+
+class SoftDeleteAdmin(admin.ModelAdmin):
+    """For models that are deactivated rather than deleted."""
+
+    actions = ["deactivate_selected", "reactivate_selected"]
+
+    def get_list_filter(self, request):
+        return [ActiveStatusFilter, *super().get_list_filter(request)]
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # Autocomplete widgets offer only active rows for new choices.
+        if request.path.endswith("/autocomplete/"):
+            queryset = queryset.filter(status=Status.ON)
+        return queryset, may_have_duplicates
+
+    @admin.action(description=_("Deactivate selected %(verbose_name_plural)s"), permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        count = queryset.deactivate()
+        self.message_user(request, ngettext("%d row deactivated.", "%d rows deactivated.", count) % count, messages.SUCCESS)
+
+    @admin.action(description=_("Restore (reactivate) selected %(verbose_name_plural)s"), permissions=["change"])
+    def reactivate_selected(self, request, queryset):
+        count = queryset.reactivate()
+        self.message_user(request, ngettext("%d row restored.", "%d rows restored.", count) % count, messages.SUCCESS)

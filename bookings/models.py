@@ -1,0 +1,107 @@
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from beils.lib.models import BeilsModel, money
+from catalog.models import Service
+from crm.models import Client
+from marketing.models import ClientBonus
+
+
+class BookingError(Exception):
+    """A refusal of the appointment book (an overlap, an edit of a finished booking…)."""
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "PENDING", _("Pending")
+    CONFIRMED = "CONFIRMED", _("Confirmed")
+    COMPLETED = "COMPLETED", _("Completed")
+    CANCELLED = "CANCELLED", _("Cancelled")
+    NO_SHOW = "NO_SHOW", _("No show")
+
+
+# Bookings that hold the staff member's time; the others free the slot.
+ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+
+
+class BookingQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def on_day(self, day):
+        tz = timezone.get_current_timezone()
+        start = datetime.combine(day, time.min, tzinfo=tz)
+        return self.filter(start__gte=start, start__lt=start + timedelta(days=1))
+
+    def upcoming(self, *, now=None):
+        return self.active().exclude(status=BookingStatus.COMPLETED).filter(start__gte=now or timezone.now())
+
+    def overlapping(self, *, staff, start, end):
+        """Active bookings of ``staff`` that overlap the half-open interval [start, end)."""
+        return self.active().filter(staff=staff, start__lt=end, end__gt=start)
+
+
+class Booking(BeilsModel):
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("client"))
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings",
+        verbose_name=_("staff member"),
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    status = models.CharField(_("status"), max_length=10, choices=BookingStatus.choices, default=BookingStatus.PENDING)
+    notes = models.TextField(_("notes"), null=True, blank=True)
+    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("booking")
+        ordering = ["-start"]
+        indexes = [
+            models.Index(fields=["start"], name="bookings_booking_start"),
+            models.Index(fields=["staff", "start"], name="bookings_booking_staff_start"),
+            models.Index(fields=["status", "start"], name="bookings_booking_status_start"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="bookings_booking_ends_after_start")]
+
+    def __str__(self):
+        return f"{self.client} · {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+    def items_duration(self) -> int:
+        return self.items.aggregate(total=Sum("duration_minutes"))["total"] or 0
+
+
+class BookingItem(BeilsModel):
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="items")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="booking_items")
+    name = models.CharField(_("name"), max_length=150, help_text=_("Snapshot of the service name"))
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"))
+    price = money(_("price (VAT incl.)"), null=True, blank=True)
+    client_bonus = models.ForeignKey(
+        ClientBonus, on_delete=models.SET_NULL, null=True, blank=True, related_name="booking_items",
+        help_text=_("The bono this session will be taken from"),
+    )
+
+    class Meta:
+        verbose_name = _("booking item")
+        ordering = ["booking", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="bookings_bookingitem_duration_positive")]
+
+    def __str__(self):
+        return f"{self.name} ({self.duration_minutes} min)"
+
+    def save(self, *args, **kwargs):
+        if self.service_id and not self.name:
+            self.name = self.service.name
+        if self.service_id and not self.duration_minutes:
+            self.duration_minutes = self.service.duration_minutes
+        super().save(*args, **kwargs)

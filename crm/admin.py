@@ -1,0 +1,176 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from beils.lib.admin import SoftDeleteAdmin
+from beils.lib.models import Status
+from crm.models import Client, Consent, ConsentStatus, Questionnaire, Revoke, User
+
+
+class UserCreationForm(auth_forms.BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "name", "surname", "role")
+
+
+class UserChangeForm(auth_forms.UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ["email", "full_name", "role", "status", "last_login"]
+    list_filter = ["role"]
+    search_fields = ["email", "name", "surname"]
+    ordering = ["name", "surname"]
+    filter_horizontal = []
+    readonly_fields = ["last_login", "created_at", "deactivated_at"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        (_("Person"), {"fields": ["name", "surname", "phone"]}),
+        (_("Access"), {"fields": ["role", "status", "is_superuser"]}),
+        (_("History"), {"fields": ["last_login", "created_at", "deactivated_at"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "name", "surname", "role", "password1", "password2"]})
+    ]
+
+    @admin.display(description=_("name"), ordering="name")
+    def full_name(self, obj):
+        return obj.get_full_name()
+
+
+# --- Clients ------------------------------------------------------------------------------
+
+
+class ClientForm(forms.ModelForm):
+    class Meta:
+        model = Client
+        fields = "__all__"
+
+    def clean_email(self):
+        email = (self.cleaned_data.get("email") or "").strip().lower() or None
+        if email:
+            other = Client.all_objects.filter(email=email).exclude(pk=self.instance.pk).first()
+            if other and other.status == Status.OFF:
+                url = reverse("admin:crm_client_change", args=[other.pk])
+                raise forms.ValidationError(
+                    format_html(
+                        'A deactivated client, {}, already has this email. <a href="{}">Open and reactivate them</a> '
+                        "instead of creating a duplicate.",
+                        other,
+                        url,
+                    )
+                )
+        return email
+
+
+class ConsentInline(admin.TabularInline):
+    model = Consent
+    extra = 0
+    fields = ["kind", "status", "signed_at", "document_url", "document", "notes"]
+
+
+class RevokeInline(admin.TabularInline):
+    model = Revoke
+    extra = 0
+    fields = ["consent", "reason", "revoked_at"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "consent":
+            kwargs["queryset"] = Consent.objects.select_related("client")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class QuestionnaireInline(admin.StackedInline):
+    model = Questionnaire
+    extra = 0
+    fields = ["title", "answers"]
+
+
+@admin.register(Client)
+class ClientAdmin(SoftDeleteAdmin):
+    form = ClientForm
+    list_display = ["full_name", "email", "phone", "document", "city", "created_at"]
+    list_filter = ["gender", "document_type", "country"]
+    search_fields = ["name", "surname", "email", "phone", "=document_number"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    readonly_fields = ["created_at", "updated_at", "deactivated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "surname", "email", "phone", "status"]}),
+        (_("Identity"), {"fields": ["gender", "birth_date", "document_type", "document_number"]}),
+        (_("Address"), {"fields": ["address", "postal_code", "city", "country"], "classes": ["collapse"]}),
+        (_("Notes"), {"fields": ["notes"]}),
+        (_("History"), {"fields": ["created_at", "updated_at", "deactivated_at"], "classes": ["collapse"]}),
+    ]
+    inlines = [ConsentInline, RevokeInline, QuestionnaireInline]
+
+    def delete_view(self, request, object_id, extra_context=None):
+        client = self.get_object(request, object_id)
+        if client is not None and client.has_history():
+            self.message_user(
+                request,
+                _(
+                    "%(client)s has sales, bookings or debts, which are the salon's history and cannot be "
+                    "deleted. Deactivate the client instead, or erase their personal data (GDPR erasure)."
+                )
+                % {"client": client},
+                messages.ERROR,
+            )
+            return redirect("admin:crm_client_change", client.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+    @admin.display(description=_("name"), ordering="name")
+    def full_name(self, obj):
+        return obj.full_name
+
+    @admin.display(description=_("document"))
+    def document(self, obj):
+        return obj.masked_document
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    list_display = ["client", "kind", "status", "signed_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["client"]
+    search_fields = ["client__name", "client__surname", "client__email"]
+    autocomplete_fields = ["client"]
+    date_hierarchy = "signed_at"
+    actions = ["sign_selected"]
+
+    @admin.action(description=_("Mark selected consents as signed now"), permissions=["change"])
+    def sign_selected(self, request, queryset):
+        consents = list(queryset.exclude(status=ConsentStatus.SIGNED))
+        for consent in consents:
+            consent.sign()
+        self.message_user(request, _("%d consent(s) signed.") % len(consents), messages.SUCCESS)
+
+
+@admin.register(Revoke)
+class RevokeAdmin(admin.ModelAdmin):
+    list_display = ["client", "consent", "revoked_at"]
+    list_select_related = ["client", "consent"]
+    search_fields = ["client__name", "client__surname", "client__email"]
+    autocomplete_fields = ["client"]
+    date_hierarchy = "revoked_at"
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(admin.ModelAdmin):
+    list_display = ["title", "client", "created_at"]
+    list_select_related = ["client"]
+    search_fields = ["title", "client__name", "client__surname", "client__email"]
+    autocomplete_fields = ["client"]
+    date_hierarchy = "created_at"

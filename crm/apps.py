@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    verbose_name = "Clients and staff"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="crm.sync_role_groups")
+
+
+def _sync_roles(using, apps, **kwargs):
+    from crm.roles import create_all_permissions, sync_role_groups
+
+    # post_migrate reaches crm before the apps listed after it have their permissions.
+    create_all_permissions(using=using)
+    sync_role_groups(using=using)

@@ -1,0 +1,316 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from beils.lib.models import (
+    ActiveManager,
+    AllObjectsManager,
+    BeilsModel,
+    SoftDeleteModel,
+    SoftDeleteQuerySet,
+    Status,
+)
+
+
+class CrmError(Exception):
+    """A refusal of the crm domain, worded for the staff member who caused it."""
+
+
+class ClientHasHistory(models.ProtectedError, CrmError):
+    """Deleting a client with sales, bookings or debts would destroy business history."""
+
+
+# --- Staff accounts -----------------------------------------------------------------------
+
+
+class Role(models.TextChoices):
+    ADMIN = "ADMIN", _("Admin")
+    MANAGER = "MANAGER", _("Manager")
+    STAFF = "STAFF", _("Staff")
+
+
+class UserQuerySet(SoftDeleteQuerySet):
+    def with_role(self, role: Role):
+        return self.filter(role=role)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **extra):
+        if not email:
+            raise ValueError("Staff accounts need an email address to log in.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("role", Role.ADMIN)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class ActiveUserManager(UserManager):
+    def get_queryset(self):
+        return super().get_queryset().active()
+
+
+class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
+    """A staff account. Clients never log in; they are :class:`Client` rows."""
+
+    email = models.EmailField(_("email"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    surname = models.CharField(_("surname"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, null=True, blank=True)
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.STAFF)
+    # Derived from status on save: Django's auth backends and password reset read these columns.
+    is_active = models.BooleanField(_("can log in"), default=True, editable=False)
+    is_staff = models.BooleanField(_("can use the admin"), default=True, editable=False)
+
+    all_objects = UserManager()
+    objects = ActiveUserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta(SoftDeleteModel.Meta):
+        verbose_name = _("user")
+        ordering = ["name", "surname"]
+        constraints = [models.CheckConstraint(condition=~Q(email=""), name="crm_user_email_not_blank")]
+
+    def __str__(self):
+        return f"{self.get_full_name()} <{self.email}>"
+
+    def get_full_name(self) -> str:
+        return f"{self.name} {self.surname}".strip()
+
+    def get_short_name(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.email = (self.email or "").strip().lower()
+        self.is_active = self.is_staff = self.status == Status.ON
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "status" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_active", "is_staff"}
+        super().save(*args, **kwargs)
+        if update_fields is None or "role" in update_fields:
+            self.sync_role_group()
+
+    def sync_role_group(self) -> None:
+        """Make the user a member of exactly the group of their role."""
+        from crm.roles import role_group
+
+        group = role_group(self.role)
+        current = set(self.groups.values_list("pk", flat=True))
+        if current != {group.pk}:
+            self.groups.set([group])
+
+
+# --- Clients ------------------------------------------------------------------------------
+
+
+class Gender(models.TextChoices):
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+    OTHER = "X", _("Other / not stated")
+
+
+class DocumentType(models.TextChoices):
+    DNI = "DNI", "DNI"
+    NIE = "NIE", "NIE"
+    PASSPORT = "PASSPORT", _("Passport")
+
+
+class ClientQuerySet(SoftDeleteQuerySet):
+    def search(self, term: str):
+        return self.filter(
+            Q(name__icontains=term)
+            | Q(surname__icontains=term)
+            | Q(email__icontains=term)
+            | Q(phone__icontains=term)
+        )
+
+    def with_history(self):
+        """Clients that have sales, bookings or debts: they may be deactivated or erased only."""
+        return self.filter(Q(carts__isnull=False) | Q(bookings__isnull=False) | Q(debts__isnull=False)).distinct()
+
+
+class Client(SoftDeleteModel):
+    """A salon client. Optional personal fields are NULL when unknown, never ''."""
+
+    name = models.CharField(_("name"), max_length=100)
+    surname = models.CharField(_("surname"), max_length=150, null=True, blank=True)
+    email = models.EmailField(_("email"), null=True, blank=True, unique=True)
+    phone = models.CharField(_("phone"), max_length=30, null=True, blank=True)
+    address = models.CharField(_("address"), max_length=255, null=True, blank=True)
+    city = models.CharField(_("city"), max_length=100, null=True, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, null=True, blank=True)
+    country = models.CharField(_("country"), max_length=2, null=True, blank=True, help_text=_("ISO code, e.g. ES"))
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, null=True, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    document_type = models.CharField(
+        _("document type"), max_length=10, choices=DocumentType.choices, null=True, blank=True
+    )
+    document_number = models.CharField(_("document number"), max_length=30, null=True, blank=True)
+    notes = models.TextField(_("notes"), null=True, blank=True)
+    legacy_id = models.CharField(_("legacy id"), max_length=100, null=True, blank=True, unique=True, editable=False)
+
+    all_objects = AllObjectsManager.from_queryset(ClientQuerySet)()
+    objects = ActiveManager.from_queryset(ClientQuerySet)()
+
+    class Meta(SoftDeleteModel.Meta):
+        verbose_name = _("client")
+        ordering = ["name", "surname"]
+        indexes = [
+            models.Index(fields=["surname", "name"], name="crm_client_surname_name"),
+            models.Index(fields=["phone"], name="crm_client_phone"),
+            models.Index(fields=["document_number"], name="crm_client_document"),
+            models.Index(fields=["status", "created_at"], name="crm_client_status_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(email=""), name="crm_client_email_not_blank"),
+            models.CheckConstraint(
+                condition=Q(document_number__isnull=True) | Q(document_type__isnull=False),
+                name="crm_client_document_has_type",
+            ),
+        ]
+        permissions = [
+            ("export_client", _("Can export client data (GDPR access request)")),
+            ("erase_client", _("Can erase a client's personal data (GDPR)")),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.name} {self.surname or ''}".strip()
+
+    @property
+    def masked_document(self) -> str:
+        """The document number with all but the last three characters hidden, for lists."""
+        if not self.document_number:
+            return ""
+        visible = self.document_number[-3:]
+        return "•" * max(len(self.document_number) - 3, 3) + visible
+
+    def save(self, *args, **kwargs):
+        if self.email:
+            self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    def has_history(self) -> bool:
+        return self.carts.exists() or self.bookings.exists() or self.debts.exists()
+
+    def delete(self, *args, **kwargs):
+        if self.has_history():
+            raise ClientHasHistory(
+                f"{self} has sales, bookings or debts, which are the salon's business history and "
+                "cannot be deleted. Deactivate the client instead, or erase their personal data "
+                "(GDPR erasure) to keep the records anonymised.",
+                set(),
+            )
+        return super().delete(*args, **kwargs)
+
+
+# --- Consents and health data ---------------------------------------------------------------
+
+
+class ConsentType(models.TextChoices):
+    DATA_PROTECTION = "LGPD", _("Data protection (GDPR)")
+    INDIBA = "INDIBA", _("INDIBA treatment")
+    LASER = "LASER", _("Laser treatment")
+    IMAGE_RIGHTS = "IMAGE", _("Photos and image rights")
+    MARKETING = "MARKETING", _("Marketing communications")
+
+
+class ConsentStatus(models.TextChoices):
+    UNSIGNED = "UNSIGNED", _("Unsigned")
+    SIGNED = "SIGNED", _("Signed")
+    REVOKED = "REVOKED", _("Revoked")
+
+
+class ConsentQuerySet(models.QuerySet):
+    def signed(self):
+        return self.filter(status=ConsentStatus.SIGNED)
+
+
+class Consent(BeilsModel):
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents", verbose_name=_("client"))
+    kind = models.CharField(_("type"), max_length=20, choices=ConsentType.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ConsentStatus.choices, default=ConsentStatus.UNSIGNED
+    )
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    document_url = models.URLField(_("document URL"), null=True, blank=True)
+    document = models.FileField(_("signed document"), upload_to="consents/%Y/", null=True, blank=True)
+    notes = models.TextField(_("notes"), null=True, blank=True)
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consent")
+        ordering = ["client", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "kind"], name="crm_consent_one_per_client_and_type"),
+            models.CheckConstraint(
+                condition=~Q(status=ConsentStatus.SIGNED) | Q(signed_at__isnull=False),
+                name="crm_consent_signed_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.get_status_display()}"
+
+    def sign(self, *, when=None) -> None:
+        self.status, self.signed_at = ConsentStatus.SIGNED, when or timezone.now()
+        self.save(update_fields=["status", "signed_at", "updated_at"])
+
+    @transaction.atomic
+    def revoke(self, reason: str = "", *, when=None) -> "Revoke":
+        """Revoke the consent and record why, in one transaction."""
+        when = when or timezone.now()
+        revoke = Revoke.objects.create(client=self.client, consent=self, reason=reason or None, revoked_at=when)
+        self.status = ConsentStatus.REVOKED
+        self.save(update_fields=["status", "updated_at"])
+        return revoke
+
+
+class Revoke(BeilsModel):
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="revokes", verbose_name=_("client"))
+    consent = models.ForeignKey(
+        Consent, on_delete=models.CASCADE, related_name="revokes", null=True, blank=True, verbose_name=_("consent")
+    )
+    reason = models.TextField(_("reason"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("revocation")
+        ordering = ["-revoked_at"]
+
+    def __str__(self):
+        return f"Revocation of {self.consent or 'consent'} on {self.revoked_at:%Y-%m-%d}"
+
+
+class Questionnaire(BeilsModel):
+    """Health and intake answers: special-category personal data."""
+
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="questionnaires", verbose_name=_("client")
+    )
+    title = models.CharField(_("title"), max_length=150)
+    answers = models.JSONField(_("answers"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("questionnaire")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.title
+

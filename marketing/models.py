@@ -1,0 +1,258 @@
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from beils.lib.models import ActiveManager, AllObjectsManager, BeilsModel, SoftDeleteModel, SoftDeleteQuerySet, money, tax_rate
+from catalog.models import Service
+from crm.models import Client
+
+POSITIVE_MONEY = [MinValueValidator(Decimal("0"))]
+
+
+class MarketingError(Exception):
+    """A refusal of the marketing domain (an invalid coupon, an exhausted bono…)."""
+
+
+# --- Coupons ------------------------------------------------------------------------------
+
+
+class CouponKind(models.TextChoices):
+    PERCENT = "PERCENT", _("Percentage")
+    FIXED = "FIXED", _("Fixed amount")
+
+
+class CouponQuerySet(SoftDeleteQuerySet):
+    def valid_on(self, when):
+        return self.active().filter(Q(valid_from__isnull=True) | Q(valid_from__lte=when)).filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gte=when)
+        ).filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+
+    def expired(self, *, on=None):
+        return self.filter(valid_until__lt=on or timezone.now())
+
+
+class Coupon(SoftDeleteModel):
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    description = models.CharField(_("description"), max_length=255, null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=CouponKind.choices, default=CouponKind.PERCENT)
+    value = models.DecimalField(_("value"), max_digits=10, decimal_places=2, validators=POSITIVE_MONEY)
+    min_purchase = money(_("minimum purchase"), default=Decimal("0.00"), validators=POSITIVE_MONEY)
+    max_uses = models.PositiveIntegerField(_("maximum uses"), null=True, blank=True, help_text=_("Empty = unlimited"))
+    uses = models.PositiveIntegerField(_("uses"), default=0, editable=False)
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+
+    all_objects = AllObjectsManager.from_queryset(CouponQuerySet)()
+    objects = ActiveManager.from_queryset(CouponQuerySet)()
+
+    class Meta(SoftDeleteModel.Meta):
+        verbose_name = _("coupon")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gt=0), name="marketing_coupon_value_positive"),
+            models.CheckConstraint(
+                condition=~Q(kind=CouponKind.PERCENT) | Q(value__lte=100), name="marketing_coupon_percent_max_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(uses__lte=F("max_uses")), name="marketing_coupon_uses_within_max"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                name="marketing_coupon_valid_window",
+            ),
+            models.CheckConstraint(condition=~Q(code=""), name="marketing_coupon_code_not_blank"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    def save(self, *args, **kwargs):
+        self.code = self.code.strip().upper()
+        super().save(*args, **kwargs)
+
+
+# --- Bonos (prepaid series of sessions) ----------------------------------------------------
+
+
+class Bonus(SoftDeleteModel):
+    """A catalogue bono: a prepaid series of sessions of one or more services."""
+
+    name = models.CharField(_("name"), max_length=150)
+    code = models.CharField(_("code"), max_length=50, unique=True)
+    services = models.ManyToManyField(Service, related_name="bonuses", verbose_name=_("services"))
+    total_sessions = models.PositiveIntegerField(_("sessions"))
+    price = money(_("price (VAT incl.)"), validators=POSITIVE_MONEY)
+    tax_rate = tax_rate()
+    validity_months = models.PositiveIntegerField(_("validity (months)"), default=12)
+    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+
+    class Meta(SoftDeleteModel.Meta):
+        verbose_name = _("bono")
+        verbose_name_plural = _("bonos")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total_sessions__gt=0), name="marketing_bonus_sessions_positive"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="marketing_bonus_price_not_negative"),
+            models.CheckConstraint(condition=~Q(code=""), name="marketing_bonus_code_not_blank"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.total_sessions} sessions)"
+
+
+class ClientBonusStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", _("Active")
+    EXHAUSTED = "EXHAUSTED", _("Exhausted")
+    EXPIRED = "EXPIRED", _("Expired")
+
+
+class ClientBonusQuerySet(models.QuerySet):
+    def usable(self, *, on=None):
+        today = on or timezone.localdate()
+        return self.filter(status=ClientBonusStatus.ACTIVE, sessions_remaining__gt=0).filter(
+            Q(expires_on__isnull=True) | Q(expires_on__gte=today)
+        )
+
+
+class ClientBonus(BeilsModel):
+    """What a client bought: a snapshot of the bono at purchase, independent of later edits."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="bonuses", verbose_name=_("client"))
+    bonus = models.ForeignKey(Bonus, on_delete=models.PROTECT, related_name="sold", verbose_name=_("bono"))
+    name = models.CharField(_("name"), max_length=150)
+    services = models.ManyToManyField(Service, related_name="+", blank=True, verbose_name=_("services"))
+    sessions_total = models.PositiveIntegerField(_("sessions bought"))
+    sessions_remaining = models.PositiveIntegerField(_("sessions left"))
+    price_paid = money(_("price paid"), validators=POSITIVE_MONEY)
+    purchased_on = models.DateField(_("purchased on"), default=timezone.localdate)
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ClientBonusStatus.choices, default=ClientBonusStatus.ACTIVE
+    )
+    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+
+    objects = ClientBonusQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("client bono")
+        verbose_name_plural = _("client bonos")
+        ordering = ["-purchased_on"]
+        indexes = [models.Index(fields=["status", "expires_on"], name="mkt_clientbonus_status_exp")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sessions_remaining__lte=F("sessions_total")), name="marketing_clientbonus_remaining_le_total"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ClientBonusStatus.EXHAUSTED) | Q(sessions_remaining=0),
+                name="marketing_clientbonus_exhausted_means_zero",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} · {self.sessions_remaining}/{self.sessions_total}"
+
+
+class BonusRedemption(BeilsModel):
+    """The ledger of a client bono: one row per session used (or given back)."""
+
+    client_bonus = models.ForeignKey(ClientBonus, on_delete=models.CASCADE, related_name="redemptions")
+    sessions = models.IntegerField(_("sessions"), default=1, help_text=_("Positive when used, negative when returned"))
+    cart_item = models.ForeignKey(
+        "sales.CartItem", on_delete=models.SET_NULL, null=True, blank=True, related_name="bonus_redemptions"
+    )
+    booking = models.ForeignKey(
+        "bookings.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="bonus_redemptions"
+    )
+    note = models.CharField(_("note"), max_length=255, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bono redemption")
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=~Q(sessions=0), name="marketing_redemption_sessions_nonzero")]
+
+    def __str__(self):
+        return f"{self.sessions:+d} session(s) of {self.client_bonus}"
+
+
+# --- Gift cards ---------------------------------------------------------------------------
+
+
+class GiftCardStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", _("Active")
+    SPENT = "SPENT", _("Spent")
+    EXPIRED = "EXPIRED", _("Expired")
+    CANCELLED = "CANCELLED", _("Cancelled")
+
+
+class GiftCardQuerySet(models.QuerySet):
+    def usable(self, *, on=None):
+        today = on or timezone.localdate()
+        return self.filter(status=GiftCardStatus.ACTIVE, current_balance__gt=0).filter(
+            Q(expires_on__isnull=True) | Q(expires_on__gte=today)
+        )
+
+
+class GiftCard(BeilsModel):
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    initial_balance = money(_("initial balance"), validators=POSITIVE_MONEY)
+    current_balance = money(_("balance"), editable=False)
+    issued_on = models.DateField(_("issued on"), default=timezone.localdate)
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=GiftCardStatus.choices, default=GiftCardStatus.ACTIVE)
+    owner = models.ForeignKey(
+        Client, on_delete=models.SET_NULL, null=True, blank=True, related_name="gift_cards", verbose_name=_("owner")
+    )
+
+    objects = GiftCardQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("gift card")
+        ordering = ["-issued_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(initial_balance__gt=0), name="marketing_giftcard_initial_positive"),
+            models.CheckConstraint(
+                condition=Q(current_balance__gte=0, current_balance__lte=F("initial_balance")),
+                name="marketing_giftcard_balance_within_initial",
+            ),
+            models.CheckConstraint(condition=~Q(code=""), name="marketing_giftcard_code_not_blank"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    def save(self, *args, **kwargs):
+        self.code = self.code.strip().upper()
+        if self._state.adding and self.current_balance is None:
+            self.current_balance = self.initial_balance
+        super().save(*args, **kwargs)
+
+
+class GiftCardMovementKind(models.TextChoices):
+    ISSUE = "ISSUE", _("Issue")
+    REDEEM = "REDEEM", _("Redeem")
+    REFUND = "REFUND", _("Refund")
+
+
+class GiftCardMovement(BeilsModel):
+    """The gift card ledger: the balance moves only through these rows."""
+
+    gift_card = models.ForeignKey(GiftCard, on_delete=models.CASCADE, related_name="movements")
+    kind = models.CharField(_("kind"), max_length=10, choices=GiftCardMovementKind.choices)
+    amount = money(_("amount"), help_text=_("Positive adds to the balance, negative takes from it"))
+    balance_after = money(_("balance after"))
+    cart = models.ForeignKey("sales.Cart", on_delete=models.SET_NULL, null=True, blank=True, related_name="gift_card_movements")
+
+    class Meta:
+        verbose_name = _("gift card movement")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="marketing_giftcardmovement_amount_nonzero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="marketing_giftcardmovement_balance_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} on {self.gift_card}"

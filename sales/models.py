@@ -1,0 +1,338 @@
+import hashlib
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from beils.lib.models import BeilsModel, money, tax_rate
+from catalog.models import Pack, Product, Service
+from crm.models import Client
+from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
+
+ZERO = Decimal("0.00")
+
+
+class SalesError(Exception):
+    """A refusal of the sales domain, worded for the staff member at the till."""
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "CASH", _("Cash")
+    CARD = "CARD", _("Card")
+    BIZUM = "BIZUM", "Bizum"
+    TRANSFER = "TRANSFER", _("Bank transfer")
+    GIFT_CARD = "GIFT_CARD", _("Gift card")
+
+
+# --- Carts (sales / tickets) -----------------------------------------------------------------
+
+
+class CartStatus(models.TextChoices):
+    OPEN = "OPEN", _("Open")
+    COMPLETED = "COMPLETED", _("Completed")
+    CANCELLED = "CANCELLED", _("Cancelled")
+
+
+class CartQuerySet(models.QuerySet):
+    def completed(self):
+        return self.filter(status=CartStatus.COMPLETED)
+
+    def completed_between(self, start, end):
+        return self.completed().filter(completed_at__gte=start, completed_at__lt=end)
+
+    def archivable(self, *, before):
+        """Completed sales older than ``before``: what the archiving policy moves."""
+        return self.completed().filter(completed_at__lt=before)
+
+    def revenue(self) -> Decimal:
+        return self.aggregate(total=Sum("total"))["total"] or ZERO
+
+
+class Cart(BeilsModel):
+    """A sale (a ticket). Totals are computed on the server from the lines, in Decimal."""
+
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, null=True, blank=True, related_name="carts", verbose_name=_("client"),
+        help_text=_("Empty for a walk-in sale"),
+    )
+    booking = models.ForeignKey(
+        "bookings.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="carts"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=CartStatus.choices, default=CartStatus.OPEN)
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="carts")
+    subtotal = money(_("subtotal"), default=ZERO, help_text=_("Lines before the cart discount, VAT incl."))
+    discount_total = money(_("discount"), default=ZERO)
+    net_total = money(_("net"), default=ZERO)
+    tax_total = money(_("VAT"), default=ZERO)
+    total = money(_("total"), default=ZERO)
+    notes = models.TextField(_("notes"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+
+    objects = CartQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("sale")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "completed_at"], name="sales_cart_status_completed"),
+            models.Index(fields=["completed_at"], name="sales_cart_completed_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total__gte=0, net_total__gte=0, tax_total__gte=0, discount_total__gte=0),
+                name="sales_cart_totals_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=CartStatus.COMPLETED) | Q(completed_at__isnull=False),
+                name="sales_cart_completed_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Sale #{self.pk}"
+
+    @property
+    def amount_paid(self) -> Decimal:
+        return self.payments.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+# "Exactly one" of the things a line can sell.
+_LINE_TARGETS = ("product", "service", "pack", "bonus", "client_bonus")
+
+
+def _exactly_one(fields) -> Q:
+    condition = Q()
+    for chosen in fields:
+        condition |= Q(**{f"{f}__isnull": f != chosen for f in fields})
+    return condition
+
+
+class CartItem(BeilsModel):
+    """One line of a sale: a product, service, pack, a bono sold, or a bono session redeemed."""
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items")
+    pack = models.ForeignKey(Pack, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items")
+    bonus = models.ForeignKey(
+        Bonus, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items", help_text=_("A bono sold")
+    )
+    client_bonus = models.ForeignKey(
+        ClientBonus, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items",
+        help_text=_("A session redeemed from a client's bono"),
+    )
+    name = models.CharField(_("name"), max_length=150, help_text=_("Snapshot at the time of sale"))
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    unit_price = money(_("unit price (VAT incl.)"))
+    tax_rate = tax_rate()
+    discount = money(_("discount"), default=ZERO)
+    net = money(_("net"), default=ZERO)
+    tax = money(_("VAT"), default=ZERO)
+    gross = money(_("total"), default=ZERO)
+
+    class Meta:
+        verbose_name = _("sale line")
+        ordering = ["cart", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=_exactly_one(_LINE_TARGETS), name="sales_cartitem_exactly_one_target"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="sales_cartitem_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0, discount__gte=0, gross__gte=0), name="sales_cartitem_amounts_not_negative"
+            ),
+            models.CheckConstraint(condition=Q(gross=F("net") + F("tax")), name="sales_cartitem_gross_is_net_plus_tax"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.name}"
+
+    @property
+    def target(self):
+        return next(getattr(self, f) for f in _LINE_TARGETS if getattr(self, f"{f}_id"))
+
+
+class Payment(BeilsModel):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="payments")
+    method = models.CharField(_("method"), max_length=10, choices=PaymentMethod.choices)
+    amount = money(_("amount"))
+    paid_at = models.DateTimeField(_("paid at"), default=timezone.now)
+    gift_card = models.ForeignKey(GiftCard, on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
+
+    class Meta:
+        verbose_name = _("payment")
+        ordering = ["paid_at"]
+        indexes = [models.Index(fields=["paid_at", "method"], name="sales_payment_paid_method")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="sales_payment_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(method=PaymentMethod.GIFT_CARD) | Q(gift_card__isnull=False),
+                name="sales_payment_gift_card_named",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_method_display()} {self.amount}"
+
+
+# --- Debts --------------------------------------------------------------------------------
+
+
+class DebtStatus(models.TextChoices):
+    PENDING = "PENDING", _("Pending")
+    PARTIAL = "PARTIAL", _("Partially paid")
+    PAID = "PAID", _("Paid")
+
+
+class DebtQuerySet(models.QuerySet):
+    def open(self):
+        return self.exclude(status=DebtStatus.PAID)
+
+    def overdue(self, *, on=None):
+        return self.open().filter(due_date__lt=on or timezone.localdate())
+
+    def outstanding(self) -> Decimal:
+        return self.open().aggregate(total=Sum("remaining"))["total"] or ZERO
+
+
+class Debt(BeilsModel):
+    """Money a client owes for a sale made on credit."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="debts", verbose_name=_("client"))
+    cart = models.ForeignKey(Cart, on_delete=models.PROTECT, null=True, blank=True, related_name="debts")
+    amount = money(_("amount"))
+    remaining = money(_("remaining"))
+    status = models.CharField(_("status"), max_length=10, choices=DebtStatus.choices, default=DebtStatus.PENDING)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    notes = models.TextField(_("notes"), null=True, blank=True)
+    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+
+    objects = DebtQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("debt")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "due_date"], name="sales_debt_status_due")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="sales_debt_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0, remaining__lte=F("amount")), name="sales_debt_remaining_within_amount"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=DebtStatus.PAID) | Q(remaining=0), name="sales_debt_paid_means_zero"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Debt #{self.pk} · {self.remaining} of {self.amount}"
+
+
+class DebtPayment(BeilsModel):
+    debt = models.ForeignKey(Debt, on_delete=models.CASCADE, related_name="payments")
+    amount = money(_("amount"))
+    method = models.CharField(_("method"), max_length=10, choices=PaymentMethod.choices)
+    paid_at = models.DateTimeField(_("paid at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("debt payment")
+        ordering = ["paid_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="sales_debtpayment_amount_positive")]
+
+    def __str__(self):
+        return f"{self.get_method_display()} {self.amount}"
+
+
+# --- Invoices -----------------------------------------------------------------------------
+
+
+class InvoiceKind(models.TextChoices):
+    FULL = "F1", _("Full invoice")
+    SIMPLIFIED = "F2", _("Simplified invoice")
+    RECTIFYING = "R", _("Rectifying invoice")
+
+
+class InvoiceSequence(models.Model):
+    """The last number used per series and year. Numbers are taken under a row lock."""
+
+    series = models.CharField(_("series"), max_length=10)
+    year = models.PositiveIntegerField(_("year"))
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("invoice sequence")
+        constraints = [models.UniqueConstraint(fields=["series", "year"], name="sales_invoicesequence_series_year")]
+
+    def __str__(self):
+        return f"{self.series}{self.year}: {self.last_number}"
+
+    @classmethod
+    def take_next(cls, *, series: str, year: int) -> int:
+        """The next gap-free number of a series and year; call inside the issuing transaction."""
+        if not transaction.get_connection().in_atomic_block:
+            raise SalesError("Invoice numbers must be taken inside the transaction that issues the invoice.")
+        cls.objects.get_or_create(series=series, year=year)
+        sequence = cls.objects.select_for_update().get(series=series, year=year)
+        sequence.last_number = F("last_number") + 1
+        sequence.save(update_fields=["last_number"])
+        sequence.refresh_from_db(fields=["last_number"])
+        return sequence.last_number
+
+
+def invoice_hash(*, issuer_tax_id: str, number: str, issue_date, total: Decimal, previous_hash: str) -> str:
+    """SHA-256 chaining an invoice to the previous one (the fields Spanish VeriFactu chains)."""
+    payload = "|".join([issuer_tax_id, number, issue_date.isoformat(), f"{total:.2f}", previous_hash or ""])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class Invoice(BeilsModel):
+    """An issued invoice. Immutable once issued: corrections are rectifying invoices."""
+
+    cart = models.ForeignKey(Cart, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices")
+    rectifies = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="rectifications"
+    )
+    series = models.CharField(_("series"), max_length=20)
+    year = models.PositiveIntegerField(_("year"))
+    sequence_number = models.PositiveIntegerField(_("sequence number"))
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    kind = models.CharField(_("type"), max_length=2, choices=InvoiceKind.choices)
+    issue_date = models.DateField(_("issue date"))
+    issuer_tax_id = models.CharField(_("issuer tax id"), max_length=20)
+    customer_name = models.CharField(_("customer"), max_length=255, null=True, blank=True)
+    customer_tax_id = models.CharField(_("customer tax id"), max_length=30, null=True, blank=True)
+    net_total = money(_("net"))
+    tax_total = money(_("VAT"))
+    total = money(_("total"))
+    tax_breakdown = models.JSONField(_("totals by VAT rate"), default=dict)
+    hash = models.CharField(max_length=64, unique=True)
+    previous_hash = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invoice")
+        ordering = ["-issue_date", "-sequence_number"]
+        indexes = [models.Index(fields=["issue_date"], name="sales_invoice_issue_date")]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "year", "sequence_number"], name="sales_invoice_gap_free_key"),
+            models.CheckConstraint(condition=Q(total=F("net_total") + F("tax_total")), name="sales_invoice_total_is_net_plus_tax"),
+            models.CheckConstraint(
+                condition=~Q(kind=InvoiceKind.RECTIFYING) | Q(rectifies__isnull=False),
+                name="sales_invoice_rectifying_names_original",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def compute_hash(self) -> str:
+        return invoice_hash(
+            issuer_tax_id=self.issuer_tax_id,
+            number=self.number,
+            issue_date=self.issue_date,
+            total=self.total,
+            previous_hash=self.previous_hash or "",
+        )
