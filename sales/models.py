@@ -13,6 +13,7 @@ from crm.models import Client
 from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
 
 ZERO = Decimal("0.00")
+HALF_CENT = Decimal("0.005")
 
 
 class SalesError(Exception):
@@ -103,6 +104,14 @@ class Cart(BeilsModel):
         return self.payments.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
+def _sums_to(total: str, *parts: str) -> Q:
+    # Within half a cent rather than equal: MariaDB compares DECIMALs exactly, but SQLite does
+    # the arithmetic in floating point, where 10.00 + 2.10 != 12.10. With two decimal places the
+    # two conditions accept the same values.
+    expected = sum((F(p) for p in parts[1:]), F(parts[0]))
+    return Q(**{f"{total}__gte": expected - HALF_CENT, f"{total}__lte": expected + HALF_CENT})
+
+
 # "Exactly one" of the things a line can sell.
 _LINE_TARGETS = ("product", "service", "pack", "bonus", "client_bonus")
 
@@ -146,7 +155,7 @@ class CartItem(BeilsModel):
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0, discount__gte=0, gross__gte=0), name="sales_cartitem_amounts_not_negative"
             ),
-            models.CheckConstraint(condition=Q(gross=F("net") + F("tax")), name="sales_cartitem_gross_is_net_plus_tax"),
+            models.CheckConstraint(condition=_sums_to("gross", "net", "tax"), name="sales_cartitem_gross_is_net_plus_tax"),
         ]
 
     def __str__(self):
@@ -318,7 +327,7 @@ class Invoice(BeilsModel):
         indexes = [models.Index(fields=["issue_date"], name="sales_invoice_issue_date")]
         constraints = [
             models.UniqueConstraint(fields=["series", "year", "sequence_number"], name="sales_invoice_gap_free_key"),
-            models.CheckConstraint(condition=Q(total=F("net_total") + F("tax_total")), name="sales_invoice_total_is_net_plus_tax"),
+            models.CheckConstraint(condition=_sums_to("total", "net_total", "tax_total"), name="sales_invoice_total_is_net_plus_tax"),
             models.CheckConstraint(
                 condition=~Q(kind=InvoiceKind.RECTIFYING) | Q(rectifies__isnull=False),
                 name="sales_invoice_rectifying_names_original",

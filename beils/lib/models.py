@@ -1,4 +1,6 @@
 """Abstract bases shared by every app: timestamps, the demo-data marker and soft delete."""
+from decimal import Decimal
+
 
 from django.db import models
 from django.utils import timezone
@@ -121,5 +123,5 @@ def money(verbose_name, **kwargs) -> models.DecimalField:
 
 
 def tax_rate(verbose_name=_("VAT rate (%)"), **kwargs) -> models.DecimalField:
-    kwargs.setdefault("default", "21.00")
+    kwargs.setdefault("default", Decimal("21.00"))
     return models.DecimalField(verbose_name, max_digits=5, decimal_places=2, **kwargs)

@@ -1,0 +1,73 @@
+"""The cast: one person per role, and a logged-in browser for each.
+
+Everyone is created through ``User.objects.create_user`` so that ``User.save()`` puts them in
+their role's group, exactly as in production; nobody is a superuser, so every permission an
+assertion relies on comes from ``crm/roles.py``.
+"""
+
+import pytest
+from django.db import connection
+from django.test import Client as Browser
+
+from beils.lib.models import Status
+from crm.models import Role, User
+from tests.factories import PASSWORD
+
+
+def _person(email, name, role, **extra):
+    return User.objects.create_user(email=email, password=PASSWORD, name=name, role=role, **extra)
+
+
+@pytest.fixture
+def admin_user(db):
+    """Alba, who owns the salon: role ADMIN (not a Django superuser)."""
+    return _person("alba@salon.example", "Alba", Role.ADMIN)
+
+
+@pytest.fixture
+def manager_user(db):
+    """Marta, who runs the salon day to day: role MANAGER."""
+    return _person("marta@salon.example", "Marta", Role.MANAGER)
+
+
+@pytest.fixture
+def staff_user(db):
+    """Sara, a beautician: role STAFF."""
+    return _person("sara@salon.example", "Sara", Role.STAFF)
+
+
+@pytest.fixture
+def outsider(db):
+    """Omar, who left the salon: his account is switched off (status OFF)."""
+    return _person("omar@salon.example", "Omar", Role.STAFF, status=Status.OFF)
+
+
+def _browser_for(user):
+    browser = Browser()
+    assert browser.login(email=user.email, password=PASSWORD), f"{user.email} could not log in"
+    return browser
+
+
+@pytest.fixture
+def admin_browser(admin_user):
+    return _browser_for(admin_user)
+
+
+@pytest.fixture
+def manager_browser(manager_user):
+    return _browser_for(manager_user)
+
+
+@pytest.fixture
+def staff_browser(staff_user):
+    return _browser_for(staff_user)
+
+
+@pytest.fixture
+def anonymous_browser():
+    return Browser()
+
+
+@pytest.fixture
+def on_mariadb():
+    return connection.vendor == "mysql"

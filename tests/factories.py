@@ -1,0 +1,440 @@
+"""Small factories, one per model. Every object they make is valid for the database constraints."""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+from factory.django import DjangoModelFactory
+
+from bookings.models import Booking, BookingItem
+from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
+from crm.models import Client, Consent, ConsentType, Questionnaire, Revoke, Role, User
+from maintenance.models import AuditEntry
+from marketing.models import (
+    Bonus,
+    BonusRedemption,
+    ClientBonus,
+    Coupon,
+    CouponKind,
+    GiftCard,
+    GiftCardMovement,
+    GiftCardMovementKind,
+)
+from sales.models import (
+    Cart,
+    CartItem,
+    CartStatus,
+    Debt,
+    DebtPayment,
+    Invoice,
+    InvoiceKind,
+    InvoiceSequence,
+    Payment,
+    PaymentMethod,
+    invoice_hash,
+)
+
+PASSWORD = "a-long-test-password-42"
+
+
+# --- crm ----------------------------------------------------------------------------------
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"staff{n}@salon.example")
+    name = factory.Sequence(lambda n: f"Staff{n}")
+    surname = "Member"
+    role = Role.STAFF
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        password = kwargs.pop("password", PASSWORD)
+        return model_class.all_objects.create_user(*args, password=password, **kwargs)
+
+
+class ClientFactory(DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    name = factory.Sequence(lambda n: f"Client{n}")
+    surname = "García"
+    email = factory.Sequence(lambda n: f"client{n}@mail.example")
+    phone = factory.Sequence(lambda n: f"+34600{n:06d}")
+
+
+class ConsentFactory(DjangoModelFactory):
+    class Meta:
+        model = Consent
+
+    client = factory.SubFactory(ClientFactory)
+    kind = ConsentType.DATA_PROTECTION
+
+
+class RevokeFactory(DjangoModelFactory):
+    class Meta:
+        model = Revoke
+
+    consent = factory.SubFactory(ConsentFactory)
+    client = factory.SelfAttribute("consent.client")
+    reason = "Asked by phone"
+
+
+class QuestionnaireFactory(DjangoModelFactory):
+    class Meta:
+        model = Questionnaire
+
+    client = factory.SubFactory(ClientFactory)
+    title = "Health intake"
+    answers = factory.LazyFunction(lambda: {"allergies": "none", "pregnant": False})
+
+
+# --- catalog ------------------------------------------------------------------------------
+
+
+class CategoryFactory(DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class SubcategoryFactory(DjangoModelFactory):
+    class Meta:
+        model = Subcategory
+
+    category = factory.SubFactory(CategoryFactory)
+    name = factory.Sequence(lambda n: f"Subcategory {n}")
+
+
+class BrandFactory(DjangoModelFactory):
+    class Meta:
+        model = Brand
+
+    name = factory.Sequence(lambda n: f"Brand {n}")
+
+
+class TagFactory(DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    name = factory.Sequence(lambda n: f"tag-{n}")
+    color = "#e11d48"
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    name = factory.Sequence(lambda n: f"Product {n}")
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    barcode = factory.Sequence(lambda n: f"84000{n:08d}")
+    category = factory.SubFactory(CategoryFactory)
+    brand = factory.SubFactory(BrandFactory)
+    price = Decimal("12.10")
+    tax_rate = Decimal("21.00")
+    stock = 10
+    min_stock = 2
+
+
+class ServiceFactory(DjangoModelFactory):
+    class Meta:
+        model = Service
+
+    name = factory.Sequence(lambda n: f"Service {n}")
+    code = factory.Sequence(lambda n: f"SRV-{n:05d}")
+    price = Decimal("30.00")
+    tax_rate = Decimal("21.00")
+    duration_minutes = 45
+
+
+class PackFactory(DjangoModelFactory):
+    class Meta:
+        model = Pack
+
+    name = factory.Sequence(lambda n: f"Pack {n}")
+    code = factory.Sequence(lambda n: f"PCK-{n:05d}")
+    price = Decimal("99.00")
+
+
+class PackItemFactory(DjangoModelFactory):
+    class Meta:
+        model = PackItem
+
+    pack = factory.SubFactory(PackFactory)
+    service = factory.SubFactory(ServiceFactory)
+    product = None
+    quantity = 2
+
+
+# --- marketing ----------------------------------------------------------------------------
+
+
+class CouponFactory(DjangoModelFactory):
+    class Meta:
+        model = Coupon
+
+    code = factory.Sequence(lambda n: f"WELCOME{n}")
+    kind = CouponKind.PERCENT
+    value = Decimal("10.00")
+    max_uses = 5
+
+
+class BonusFactory(DjangoModelFactory):
+    class Meta:
+        model = Bonus
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Bono {n}")
+    code = factory.Sequence(lambda n: f"BONO-{n:05d}")
+    total_sessions = 5
+    price = Decimal("120.00")
+
+    @factory.post_generation
+    def services(self, create, extracted, **kwargs):
+        if create:
+            self.services.set(extracted if extracted is not None else [ServiceFactory()])
+
+
+class ClientBonusFactory(DjangoModelFactory):
+    class Meta:
+        model = ClientBonus
+
+    client = factory.SubFactory(ClientFactory)
+    bonus = factory.SubFactory(BonusFactory)
+    name = factory.SelfAttribute("bonus.name")
+    sessions_total = 5
+    sessions_remaining = 5
+    price_paid = Decimal("120.00")
+    expires_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
+
+
+class BonusRedemptionFactory(DjangoModelFactory):
+    class Meta:
+        model = BonusRedemption
+
+    client_bonus = factory.SubFactory(ClientBonusFactory)
+    sessions = 1
+
+
+class GiftCardFactory(DjangoModelFactory):
+    class Meta:
+        model = GiftCard
+
+    code = factory.Sequence(lambda n: f"GIFT{n:06d}")
+    initial_balance = Decimal("50.00")
+    owner = factory.SubFactory(ClientFactory)
+
+
+class GiftCardMovementFactory(DjangoModelFactory):
+    class Meta:
+        model = GiftCardMovement
+
+    gift_card = factory.SubFactory(GiftCardFactory)
+    kind = GiftCardMovementKind.ISSUE
+    amount = Decimal("50.00")
+    balance_after = Decimal("50.00")
+
+
+# --- sales --------------------------------------------------------------------------------
+
+
+class CartFactory(DjangoModelFactory):
+    class Meta:
+        model = Cart
+
+    client = factory.SubFactory(ClientFactory)
+    status = CartStatus.OPEN
+
+
+class CompletedCartFactory(CartFactory):
+    status = CartStatus.COMPLETED
+    completed_at = factory.LazyFunction(timezone.now)
+    subtotal = Decimal("12.10")
+    net_total = Decimal("10.00")
+    tax_total = Decimal("2.10")
+    total = Decimal("12.10")
+
+
+class CartItemFactory(DjangoModelFactory):
+    """A service line at 21 % VAT whose gross is exactly net + tax."""
+
+    class Meta:
+        model = CartItem
+
+    cart = factory.SubFactory(CartFactory)
+    service = factory.SubFactory(ServiceFactory)
+    name = factory.LazyAttribute(lambda o: o.service.name)
+    quantity = 1
+    unit_price = Decimal("12.10")
+    tax_rate = Decimal("21.00")
+    net = Decimal("10.00")
+    tax = Decimal("2.10")
+    gross = Decimal("12.10")
+
+
+class PaymentFactory(DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    cart = factory.SubFactory(CompletedCartFactory)
+    method = PaymentMethod.CASH
+    amount = Decimal("12.10")
+
+
+class DebtFactory(DjangoModelFactory):
+    class Meta:
+        model = Debt
+
+    client = factory.SubFactory(ClientFactory)
+    amount = Decimal("50.00")
+    remaining = Decimal("50.00")
+    due_date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=30))
+
+
+class DebtPaymentFactory(DjangoModelFactory):
+    class Meta:
+        model = DebtPayment
+
+    debt = factory.SubFactory(DebtFactory)
+    amount = Decimal("10.00")
+    method = PaymentMethod.CASH
+
+
+class InvoiceFactory(DjangoModelFactory):
+    class Meta:
+        model = Invoice
+
+    cart = factory.SubFactory(CompletedCartFactory)
+    series = "F"
+    year = 2025
+    sequence_number = factory.Sequence(lambda n: n + 1)
+    number = factory.LazyAttribute(lambda o: f"{o.series}{o.year}-{o.sequence_number:06d}")
+    kind = InvoiceKind.SIMPLIFIED
+    issue_date = factory.LazyAttribute(lambda o: date(o.year, 6, 1))
+    issuer_tax_id = "B00000000"
+    customer_name = factory.LazyAttribute(lambda o: o.cart.client.full_name if o.cart and o.cart.client else None)
+    net_total = Decimal("10.00")
+    tax_total = Decimal("2.10")
+    total = Decimal("12.10")
+    tax_breakdown = factory.LazyFunction(lambda: {"21.00": {"net": "10.00", "tax": "2.10"}})
+    previous_hash = None
+    hash = factory.LazyAttribute(
+        lambda o: invoice_hash(
+            issuer_tax_id=o.issuer_tax_id,
+            number=o.number,
+            issue_date=o.issue_date,
+            total=o.total,
+            previous_hash=o.previous_hash or "",
+        )
+    )
+
+
+class InvoiceSequenceFactory(DjangoModelFactory):
+    class Meta:
+        model = InvoiceSequence
+
+    series = factory.Sequence(lambda n: f"S{n}")
+    year = 2025
+    last_number = 3
+
+
+# --- bookings -----------------------------------------------------------------------------
+
+
+def _tomorrow_at_ten():
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    return timezone.make_aware(datetime.combine(tomorrow, time(10, 0)))
+
+
+class BookingFactory(DjangoModelFactory):
+    class Meta:
+        model = Booking
+
+    client = factory.SubFactory(ClientFactory)
+    staff = factory.SubFactory(UserFactory)
+    start = factory.LazyFunction(_tomorrow_at_ten)
+    end = factory.LazyAttribute(lambda o: o.start + timedelta(minutes=45))
+
+
+class BookingItemFactory(DjangoModelFactory):
+    class Meta:
+        model = BookingItem
+
+    booking = factory.SubFactory(BookingFactory)
+    service = factory.SubFactory(ServiceFactory)
+    name = factory.LazyAttribute(lambda o: o.service.name)
+    duration_minutes = 45
+
+
+# --- maintenance and third-party models shown in the admin -----------------------------------
+
+
+class AuditEntryFactory(DjangoModelFactory):
+    class Meta:
+        model = AuditEntry
+
+    actor_label = "system"
+    action = factory.Sequence(lambda n: f"maintenance.test.action{n}")
+    target_type = "crm.client"
+    target_id = factory.Sequence(str)
+    target_label = factory.Sequence(lambda n: f"Client {n}")
+
+
+class GroupFactory(DjangoModelFactory):
+    class Meta:
+        model = Group
+
+    name = factory.Sequence(lambda n: f"Group {n}")
+
+
+class IntervalScheduleFactory(DjangoModelFactory):
+    class Meta:
+        model = IntervalSchedule
+
+    every = factory.Sequence(lambda n: n + 1)
+    period = IntervalSchedule.MINUTES
+
+
+class CrontabScheduleFactory(DjangoModelFactory):
+    class Meta:
+        model = CrontabSchedule
+
+    minute = factory.Sequence(lambda n: str(n % 60))
+    hour = factory.Sequence(lambda n: str(n // 60 % 24))
+
+
+class SolarScheduleFactory(DjangoModelFactory):
+    class Meta:
+        model = SolarSchedule
+
+    event = "sunrise"
+    latitude = factory.Sequence(lambda n: Decimal("40.0") + Decimal(n) / 100)
+    longitude = Decimal("-3.70")
+
+
+class ClockedScheduleFactory(DjangoModelFactory):
+    class Meta:
+        model = ClockedSchedule
+
+    clocked_time = factory.Sequence(lambda n: timezone.now() + timedelta(days=n + 1))
+
+
+class PeriodicTaskFactory(DjangoModelFactory):
+    class Meta:
+        model = PeriodicTask
+
+    name = factory.Sequence(lambda n: f"Periodic task {n}")
+    task = "maintenance.tasks.noop"
+    interval = factory.SubFactory(IntervalScheduleFactory)
