@@ -48,7 +48,11 @@ class BookingQuerySet(models.QuerySet):
 class Booking(BeilsModel):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("client"))
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="bookings",
         verbose_name=_("staff member"),
     )
     start = models.DateTimeField(_("start"))
@@ -67,7 +71,9 @@ class Booking(BeilsModel):
             models.Index(fields=["staff", "start"], name="bookings_booking_staff_start"),
             models.Index(fields=["status", "start"], name="bookings_booking_status_start"),
         ]
-        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="bookings_booking_ends_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="bookings_booking_ends_after_start")
+        ]
 
     def __str__(self):
         return f"{self.client} · {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
@@ -87,14 +93,20 @@ class BookingItem(BeilsModel):
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"))
     price = money(_("price (VAT incl.)"), null=True, blank=True)
     client_bonus = models.ForeignKey(
-        ClientBonus, on_delete=models.SET_NULL, null=True, blank=True, related_name="booking_items",
+        ClientBonus,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="booking_items",
         help_text=_("The bono this session will be taken from"),
     )
 
     class Meta:
         verbose_name = _("booking item")
         ordering = ["booking", "pk"]
-        constraints = [models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="bookings_bookingitem_duration_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="bookings_bookingitem_duration_positive")
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.duration_minutes} min)"

@@ -34,8 +34,10 @@ class CategoryAdmin(admin.ModelAdmin):
     inlines = [SubcategoryInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            n_products=Count("products", distinct=True), n_services=Count("services", distinct=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_products=Count("products", distinct=True), n_services=Count("services", distinct=True))
         )
 
     @admin.display(description=_("products"), ordering="n_products")

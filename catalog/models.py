@@ -5,7 +5,15 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.models import ActiveManager, AllObjectsManager, BeilsModel, SoftDeleteModel, SoftDeleteQuerySet, money, tax_rate
+from beils.lib.models import (
+    ActiveManager,
+    AllObjectsManager,
+    BeilsModel,
+    SoftDeleteModel,
+    SoftDeleteQuerySet,
+    money,
+    tax_rate,
+)
 
 
 def price_constraints(prefix: str) -> list[models.BaseConstraint]:
@@ -35,7 +43,9 @@ class Subcategory(BeilsModel):
         verbose_name = _("subcategory")
         verbose_name_plural = _("subcategories")
         ordering = ["category__name", "name"]
-        constraints = [models.UniqueConstraint(fields=["category", "name"], name="catalog_subcategory_unique_per_category")]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "name"], name="catalog_subcategory_unique_per_category")
+        ]
 
     def __str__(self):
         return f"{self.category} › {self.name}"
@@ -100,7 +110,10 @@ class Product(SoftDeleteModel):
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("product")
         ordering = ["name"]
-        indexes = [models.Index(fields=["name"], name="catalog_product_name"), models.Index(fields=["status", "name"], name="catalog_product_status_name")]
+        indexes = [
+            models.Index(fields=["name"], name="catalog_product_name"),
+            models.Index(fields=["status", "name"], name="catalog_product_status_name"),
+        ]
         constraints = [
             *price_constraints("catalog_product"),
             models.CheckConstraint(condition=~Q(sku=""), name="catalog_product_sku_not_blank"),
@@ -171,7 +184,9 @@ class PackItem(BeilsModel):
         verbose_name = _("pack line")
         constraints = [
             models.CheckConstraint(
-                condition=(Q(product__isnull=False, service__isnull=True) | Q(product__isnull=True, service__isnull=False)),
+                condition=(
+                    Q(product__isnull=False, service__isnull=True) | Q(product__isnull=True, service__isnull=False)
+                ),
                 name="catalog_packitem_product_xor_service",
             ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="catalog_packitem_quantity_positive"),

@@ -130,10 +130,7 @@ class DocumentType(models.TextChoices):
 class ClientQuerySet(SoftDeleteQuerySet):
     def search(self, term: str):
         return self.filter(
-            Q(name__icontains=term)
-            | Q(surname__icontains=term)
-            | Q(email__icontains=term)
-            | Q(phone__icontains=term)
+            Q(name__icontains=term) | Q(surname__icontains=term) | Q(email__icontains=term) | Q(phone__icontains=term)
         )
 
     def with_history(self):
@@ -244,9 +241,7 @@ class ConsentQuerySet(models.QuerySet):
 class Consent(BeilsModel):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents", verbose_name=_("client"))
     kind = models.CharField(_("type"), max_length=20, choices=ConsentType.choices)
-    status = models.CharField(
-        _("status"), max_length=10, choices=ConsentStatus.choices, default=ConsentStatus.UNSIGNED
-    )
+    status = models.CharField(_("status"), max_length=10, choices=ConsentStatus.choices, default=ConsentStatus.UNSIGNED)
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
     document_url = models.URLField(_("document URL"), null=True, blank=True)
     document = models.FileField(_("signed document"), upload_to="consents/%Y/", null=True, blank=True)
@@ -313,4 +308,3 @@ class Questionnaire(BeilsModel):
 
     def __str__(self):
         return self.title
-

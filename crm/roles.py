@@ -42,7 +42,9 @@ _ACTIONS = {"v": "view", "a": "add", "c": "change", "d": "delete"}
 def role_permission_names(role: Role, apps=global_apps) -> set[str]:
     """Every ``app_label.codename`` the role holds (ADMIN: every permission there is)."""
     Permission = apps.get_model("auth", "Permission")
-    every = {f"{app}.{codename}" for app, codename in Permission.objects.values_list("content_type__app_label", "codename")}
+    every = {
+        f"{app}.{codename}" for app, codename in Permission.objects.values_list("content_type__app_label", "codename")
+    }
     if role == Role.ADMIN:
         return every
     granted = set(EXTRA.get(role, set()))

@@ -24,7 +24,18 @@ from beils.lib.models import Status
 from beils.lib.money import ZERO, round_money, split_vat
 from bookings.models import Booking, BookingItem, BookingStatus
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
-from crm.models import Client, Consent, ConsentStatus, ConsentType, DocumentType, Gender, Questionnaire, Revoke, Role, User
+from crm.models import (
+    Client,
+    Consent,
+    ConsentStatus,
+    ConsentType,
+    DocumentType,
+    Gender,
+    Questionnaire,
+    Revoke,
+    Role,
+    User,
+)
 from marketing.models import (
     Bonus,
     BonusRedemption,
@@ -147,12 +158,16 @@ def demo_data_flush() -> Counter:
 
 def _resync_invoice_sequences() -> None:
     for sequence in InvoiceSequence.objects.all():
-        last = Invoice.objects.filter(series=sequence.series, year=sequence.year).aggregate(n=Max("sequence_number"))["n"]
+        last = Invoice.objects.filter(series=sequence.series, year=sequence.year).aggregate(n=Max("sequence_number"))[
+            "n"
+        ]
         sequence.last_number = last or 0
         sequence.save(update_fields=["last_number"])
 
 
-def demo_data_seed(*, clients: int = 300, random_seed: int = 42, anchor: date | None = None, flush: bool = False) -> SeedReport:
+def demo_data_seed(
+    *, clients: int = 300, random_seed: int = 42, anchor: date | None = None, flush: bool = False
+) -> SeedReport:
     """Create the demo salon. Does nothing if demo data exists, unless ``flush`` replaces it."""
     anchor = anchor or timezone.localdate()
     report = SeedReport(random_seed=random_seed, clients=clients, anchor=anchor)
@@ -222,14 +237,17 @@ class _Builder:
 
     def build_users(self) -> list[User]:
         n_staff = max(4, min(60, self.n_clients // 1500))
-        people = [("admin@example.com", "Ana", "Admin", Role.ADMIN), ("manager@example.com", "Marta", "Gerente", Role.MANAGER)]
+        people = [
+            ("admin@example.com", "Ana", "Admin", Role.ADMIN),
+            ("manager@example.com", "Marta", "Gerente", Role.MANAGER),
+        ]
         for i in range(1, n_staff + 1):
             name = self.rng.choice(self.female)
             people.append((f"staff{i}@example.com", name, self.rng.choice(self.surnames), Role.STAFF))
         users = self.put(
             User,
             [
-                User(email=email, name=name, surname=surname, role=role, is_demo=True, password="!")  # unusable
+                User(email=email, name=name, surname=surname, role=role, is_demo=True, password="!")  # noqa: S106 (unusable)
                 for email, name, surname, role in people
             ],
         )
@@ -243,7 +261,11 @@ class _Builder:
         self.categories = {c.name: c for c in self.put(Category, [Category(name=n, is_demo=True) for n in CATALOGUE])}
         subcategories = self.put(
             Subcategory,
-            [Subcategory(category=self.categories[c], name=s, is_demo=True) for c, subs in CATALOGUE.items() for s in subs],
+            [
+                Subcategory(category=self.categories[c], name=s, is_demo=True)
+                for c, subs in CATALOGUE.items()
+                for s in subs
+            ],
         )
         self.subcategories = {s.name: s for s in subcategories}
         self.services = self.put(
@@ -280,7 +302,10 @@ class _Builder:
         by_name = {s.name: s for s in self.services}
         self.packs = self.put(
             Pack,
-            [Pack(name=n, code=f"PCK-{i:02d}", price=Decimal(p), description=n, is_demo=True) for i, (n, _, p) in enumerate(packs, 1)],
+            [
+                Pack(name=n, code=f"PCK-{i:02d}", price=Decimal(p), description=n, is_demo=True)
+                for i, (n, _, p) in enumerate(packs, 1)
+            ],
         )
         lines = []
         for pack, (_, services, _) in zip(self.packs, packs, strict=True):
@@ -330,7 +355,9 @@ class _Builder:
             surname = f"{rng.choice(self.surnames)} {rng.choice(self.surnames)}"
             city, postcode = rng.choice(self.cities)
             has_doc = rng.random() < 0.6
-            doc_type = rng.choice([DocumentType.DNI] * 8 + [DocumentType.NIE, DocumentType.PASSPORT]) if has_doc else None
+            doc_type = (
+                rng.choice([DocumentType.DNI] * 8 + [DocumentType.NIE, DocumentType.PASSPORT]) if has_doc else None
+            )
             created = self.when(self.random_day(), rng.randint(9 * 60, 19 * 60))
             clients.append(
                 Client(
@@ -357,7 +384,11 @@ class _Builder:
     def build_consents(self, clients: list[Client]) -> None:
         consents = []
         for client in clients:
-            for kind, share in ((ConsentType.DATA_PROTECTION, 0.92), (ConsentType.INDIBA, 0.2), (ConsentType.LASER, 0.15)):
+            for kind, share in (
+                (ConsentType.DATA_PROTECTION, 0.92),
+                (ConsentType.INDIBA, 0.2),
+                (ConsentType.LASER, 0.15),
+            ):
                 if self.rng.random() < share:
                     signed = self.rng.random() < 0.9
                     consents.append(
@@ -442,7 +473,13 @@ class _Builder:
                     status = rng.choice([BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CONFIRMED])
                 else:
                     roll = rng.random()
-                    status = BookingStatus.COMPLETED if roll < 0.85 else BookingStatus.CANCELLED if roll < 0.93 else BookingStatus.NO_SHOW
+                    status = (
+                        BookingStatus.COMPLETED
+                        if roll < 0.85
+                        else BookingStatus.CANCELLED
+                        if roll < 0.93
+                        else BookingStatus.NO_SHOW
+                    )
                 end = start + timedelta(minutes=sum(s.duration_minutes for s in services))
                 bookings.append(Booking(client=client, staff=staff, start=start, end=end, status=status, is_demo=True,
                                         created_at=min(start - timedelta(days=rng.randint(0, 20)), self.now)))  # fmt: skip
@@ -466,7 +503,9 @@ class _Builder:
 
     # --- sales ----------------------------------------------------------------------------
 
-    def line(self, *, cart, target: str, obj, name: str, qty: int, unit: Decimal, rate: Decimal, discount=ZERO) -> CartItem:
+    def line(
+        self, *, cart, target: str, obj, name: str, qty: int, unit: Decimal, rate: Decimal, discount=ZERO
+    ) -> CartItem:
         gross = unit * qty - discount
         net, tax = split_vat(gross, rate)
         return CartItem(cart=cart, name=name, quantity=qty, unit_price=unit, tax_rate=rate, discount=discount,
@@ -487,7 +526,16 @@ class _Builder:
             lines = []
             for item in items_by_booking[booking.pk]:
                 if item.client_bonus is not None:
-                    lines.append(("client_bonus", item.client_bonus, f"Sesión de {item.client_bonus.name}", 1, ZERO, item.service.tax_rate))
+                    lines.append(
+                        (
+                            "client_bonus",
+                            item.client_bonus,
+                            f"Sesión de {item.client_bonus.name}",
+                            1,
+                            ZERO,
+                            item.service.tax_rate,
+                        )
+                    )
                 else:
                     lines.append(("service", item.service, item.name, 1, item.service.price, item.service.tax_rate))
             if rng.random() < 0.2:
@@ -499,7 +547,9 @@ class _Builder:
         for cb in self._bonus_sales:
             when = self.when(cb.purchased_on, rng.randint(10 * 60, 19 * 60))
             bonus = next(b for b in self.bonuses if b.pk == cb.bonus_id)
-            carts.append(Cart(client=cb.client, status=CartStatus.COMPLETED, completed_at=when, created_at=when, is_demo=True))
+            carts.append(
+                Cart(client=cb.client, status=CartStatus.COMPLETED, completed_at=when, created_at=when, is_demo=True)
+            )
             lines_of.append([("bonus", bonus, bonus.name, 1, bonus.price, bonus.tax_rate)])
         # Retail sales, packs, and a few open and cancelled tickets.
         for client in clients:
@@ -512,7 +562,10 @@ class _Builder:
                     pack = rng.choice(self.packs)
                     lines = [("pack", pack, pack.name, 1, pack.price, pack.tax_rate)]
                 else:
-                    lines = [("product", p, p.name, rng.choice([1, 1, 2]), p.price, p.tax_rate) for p in rng.sample(self.active_products, rng.choice([1, 1, 2]))]
+                    lines = [
+                        ("product", p, p.name, rng.choice([1, 1, 2]), p.price, p.tax_rate)
+                        for p in rng.sample(self.active_products, rng.choice([1, 1, 2]))
+                    ]
                 carts.append(Cart(client=client, status=status, completed_at=when if status == CartStatus.COMPLETED else None,
                                   created_at=when, is_demo=True))  # fmt: skip
                 lines_of.append(lines)
@@ -523,7 +576,9 @@ class _Builder:
         for _ in range(max(20, self.n_clients // 10)):
             when = self.when(self.random_day(), self.rng.randint(10 * 60, 19 * 60))
             product = self.rng.choice(self.active_products)
-            carts.append(Cart(client=None, status=CartStatus.COMPLETED, completed_at=when, created_at=when, is_demo=True))
+            carts.append(
+                Cart(client=None, status=CartStatus.COMPLETED, completed_at=when, created_at=when, is_demo=True)
+            )
             lines_of.append([("product", product, product.name, 1, product.price, product.tax_rate)])
         self.write_carts(carts, lines_of)
 
@@ -538,7 +593,7 @@ class _Builder:
 
     def write_carts(self, carts: list[Cart], lines_of: list[list[tuple]]) -> None:
         rng = self.rng
-        all_lines, totals = [], []
+        all_lines = []
         for cart, lines in zip(carts, lines_of, strict=True):
             subtotal = sum((unit * qty for _, _, _, qty, unit, _ in lines), ZERO)
             coupon, discount = self.pick_coupon(cart, subtotal)
@@ -549,7 +604,18 @@ class _Builder:
             for target, obj, name, qty, unit, rate in lines:
                 line_discount = min(remaining_discount, unit * qty)
                 remaining_discount -= line_discount
-                built.append(self.line(cart=cart, target=target, obj=obj, name=name, qty=qty, unit=unit, rate=rate, discount=line_discount))
+                built.append(
+                    self.line(
+                        cart=cart,
+                        target=target,
+                        obj=obj,
+                        name=name,
+                        qty=qty,
+                        unit=unit,
+                        rate=rate,
+                        discount=line_discount,
+                    )
+                )
             cart.subtotal = subtotal
             cart.discount_total = discount
             cart.net_total = sum((li.net for li in built), ZERO)
@@ -576,12 +642,20 @@ class _Builder:
             owed = debts[-1][1] if debts and debts[-1][0] is cart else ZERO
             to_pay = cart.total - owed
             if to_pay > 0:
-                method = rng.choice([PaymentMethod.CARD] * 5 + [PaymentMethod.CASH] * 3 + [PaymentMethod.BIZUM, PaymentMethod.TRANSFER])
+                method = rng.choice(
+                    [PaymentMethod.CARD] * 5 + [PaymentMethod.CASH] * 3 + [PaymentMethod.BIZUM, PaymentMethod.TRANSFER]
+                )
                 if to_pay > 20 and rng.random() < 0.1:  # a mixed payment
                     cash = round_money(to_pay * Decimal("0.4"))
-                    payments.append(Payment(cart=cart, method=PaymentMethod.CASH, amount=cash, paid_at=cart.completed_at, is_demo=True))
+                    payments.append(
+                        Payment(
+                            cart=cart, method=PaymentMethod.CASH, amount=cash, paid_at=cart.completed_at, is_demo=True
+                        )
+                    )
                     to_pay -= cash
-                payments.append(Payment(cart=cart, method=method, amount=to_pay, paid_at=cart.completed_at, is_demo=True))
+                payments.append(
+                    Payment(cart=cart, method=method, amount=to_pay, paid_at=cart.completed_at, is_demo=True)
+                )
         self.put(Payment, payments)
         self.build_debts(debts)
 
@@ -609,7 +683,13 @@ class _Builder:
             initial = Decimal(self.rng.choice(["25", "50", "50", "75", "100"]))
             spent = min(initial, self.money(0, 90)) if self.rng.random() < 0.6 else ZERO
             expires = issued + timedelta(days=365)
-            status = GiftCardStatus.SPENT if spent == initial else GiftCardStatus.EXPIRED if expires < self.anchor else GiftCardStatus.ACTIVE
+            status = (
+                GiftCardStatus.SPENT
+                if spent == initial
+                else GiftCardStatus.EXPIRED
+                if expires < self.anchor
+                else GiftCardStatus.ACTIVE
+            )
             cards.append(GiftCard(code=f"GC-DEMO-{i:05d}", initial_balance=initial, current_balance=initial - spent, issued_on=issued,
                                   expires_on=expires, status=status, owner_id=self.rng.choice(client_ids), is_demo=True))  # fmt: skip
             movements.append((initial, spent, issued))
@@ -628,10 +708,16 @@ class _Builder:
             coupon.uses = self.coupon_uses[coupon.pk]
         Coupon.objects.bulk_update(self.coupons, ["uses"])
         used = Counter(
-            BonusRedemption.objects.filter(is_demo=True).values_list("client_bonus_id", flat=True).iterator(chunk_size=BATCH)
+            BonusRedemption.objects.filter(is_demo=True)
+            .values_list("client_bonus_id", flat=True)
+            .iterator(chunk_size=BATCH)
         )
         changed = []
-        for cb in ClientBonus.objects.filter(is_demo=True).only("pk", "sessions_total", "expires_on").iterator(chunk_size=BATCH):
+        for cb in (
+            ClientBonus.objects.filter(is_demo=True)
+            .only("pk", "sessions_total", "expires_on")
+            .iterator(chunk_size=BATCH)
+        ):
             cb.sessions_remaining = max(cb.sessions_total - used[cb.pk], 0)
             cb.status = (ClientBonusStatus.EXHAUSTED if cb.sessions_remaining == 0
                          else ClientBonusStatus.EXPIRED if cb.expires_on and cb.expires_on < self.anchor else ClientBonusStatus.ACTIVE)  # fmt: skip
@@ -647,7 +733,16 @@ class _Builder:
         carts = (
             Cart.objects.filter(is_demo=True, status=CartStatus.COMPLETED)
             .order_by("completed_at", "pk")
-            .values_list("pk", "completed_at", "net_total", "tax_total", "total", "client__name", "client__surname", "client__document_number")
+            .values_list(
+                "pk",
+                "completed_at",
+                "net_total",
+                "tax_total",
+                "total",
+                "client__name",
+                "client__surname",
+                "client__document_number",
+            )
         )
         batch = []
         for pk, completed_at, net, tax, total, name, surname, document in carts.iterator(chunk_size=BATCH):
@@ -655,7 +750,9 @@ class _Builder:
             numbers[issued.year] = numbers.get(issued.year, 0) + 1
             seq = numbers[issued.year]
             number = f"{series}{issued.year}-{seq:06d}"
-            digest = invoice_hash(issuer_tax_id=issuer, number=number, issue_date=issued, total=total, previous_hash=last)
+            digest = invoice_hash(
+                issuer_tax_id=issuer, number=number, issue_date=issued, total=total, previous_hash=last
+            )
             batch.append(Invoice(
                 cart_id=pk, series=series, year=issued.year, sequence_number=seq, number=number,
                 kind=InvoiceKind.FULL if document else InvoiceKind.SIMPLIFIED, issue_date=issued, issuer_tax_id=issuer,
@@ -678,7 +775,9 @@ def fingerprint() -> str:
         Client.all_objects.values_list("name", "surname", "email", "phone", "birth_date", "document_number", "status"),
         Consent.objects.values_list("client__email", "kind", "status", "signed_at"),
         Cart.objects.values_list("status", "completed_at", "subtotal", "discount_total", "total", "client__email"),
-        CartItem.objects.values_list("cart__completed_at", "name", "quantity", "unit_price", "discount", "net", "tax", "gross"),
+        CartItem.objects.values_list(
+            "cart__completed_at", "name", "quantity", "unit_price", "discount", "net", "tax", "gross"
+        ),
         Payment.objects.values_list("cart__completed_at", "method", "amount"),
         Debt.objects.values_list("client__email", "amount", "remaining", "status"),
         Booking.objects.values_list("start", "end", "status", "staff__email", "client__email"),

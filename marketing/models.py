@@ -6,7 +6,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.models import ActiveManager, AllObjectsManager, BeilsModel, SoftDeleteModel, SoftDeleteQuerySet, money, tax_rate
+from beils.lib.models import (
+    ActiveManager,
+    AllObjectsManager,
+    BeilsModel,
+    SoftDeleteModel,
+    SoftDeleteQuerySet,
+    money,
+    tax_rate,
+)
 from catalog.models import Service
 from crm.models import Client
 
@@ -27,9 +35,12 @@ class CouponKind(models.TextChoices):
 
 class CouponQuerySet(SoftDeleteQuerySet):
     def valid_on(self, when):
-        return self.active().filter(Q(valid_from__isnull=True) | Q(valid_from__lte=when)).filter(
-            Q(valid_until__isnull=True) | Q(valid_until__gte=when)
-        ).filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+        return (
+            self.active()
+            .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=when))
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=when))
+            .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+        )
 
     def expired(self, *, on=None):
         return self.filter(valid_until__lt=on or timezone.now())
@@ -61,7 +72,9 @@ class Coupon(SoftDeleteModel):
                 condition=Q(max_uses__isnull=True) | Q(uses__lte=F("max_uses")), name="marketing_coupon_uses_within_max"
             ),
             models.CheckConstraint(
-                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gte=F("valid_from")),
                 name="marketing_coupon_valid_window",
             ),
             models.CheckConstraint(condition=~Q(code=""), name="marketing_coupon_code_not_blank"),
@@ -144,7 +157,8 @@ class ClientBonus(BeilsModel):
         indexes = [models.Index(fields=["status", "expires_on"], name="mkt_clientbonus_status_exp")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(sessions_remaining__lte=F("sessions_total")), name="marketing_clientbonus_remaining_le_total"
+                condition=Q(sessions_remaining__lte=F("sessions_total")),
+                name="marketing_clientbonus_remaining_le_total",
             ),
             models.CheckConstraint(
                 condition=~Q(status=ClientBonusStatus.EXHAUSTED) | Q(sessions_remaining=0),
@@ -244,14 +258,18 @@ class GiftCardMovement(BeilsModel):
     kind = models.CharField(_("kind"), max_length=10, choices=GiftCardMovementKind.choices)
     amount = money(_("amount"), help_text=_("Positive adds to the balance, negative takes from it"))
     balance_after = money(_("balance after"))
-    cart = models.ForeignKey("sales.Cart", on_delete=models.SET_NULL, null=True, blank=True, related_name="gift_card_movements")
+    cart = models.ForeignKey(
+        "sales.Cart", on_delete=models.SET_NULL, null=True, blank=True, related_name="gift_card_movements"
+    )
 
     class Meta:
         verbose_name = _("gift card movement")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="marketing_giftcardmovement_amount_nonzero"),
-            models.CheckConstraint(condition=Q(balance_after__gte=0), name="marketing_giftcardmovement_balance_not_negative"),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="marketing_giftcardmovement_balance_not_negative"
+            ),
         ]
 
     def __str__(self):

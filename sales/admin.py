@@ -11,7 +11,21 @@ TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
 class CartItemInline(admin.TabularInline):
     model = CartItem
     extra = 0
-    fields = ["product", "service", "pack", "bonus", "client_bonus", "name", "quantity", "unit_price", "tax_rate", "discount", "net", "tax", "gross"]
+    fields = [
+        "product",
+        "service",
+        "pack",
+        "bonus",
+        "client_bonus",
+        "name",
+        "quantity",
+        "unit_price",
+        "tax_rate",
+        "discount",
+        "net",
+        "tax",
+        "gross",
+    ]
     readonly_fields = ["net", "tax", "gross"]
     autocomplete_fields = ["product", "service", "pack", "bonus", "client_bonus"]
 

@@ -56,7 +56,12 @@ class Cart(BeilsModel):
     """A sale (a ticket). Totals are computed on the server from the lines, in Decimal."""
 
     client = models.ForeignKey(
-        Client, on_delete=models.PROTECT, null=True, blank=True, related_name="carts", verbose_name=_("client"),
+        Client,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carts",
+        verbose_name=_("client"),
         help_text=_("Empty for a walk-in sale"),
     )
     booking = models.ForeignKey(
@@ -134,7 +139,11 @@ class CartItem(BeilsModel):
         Bonus, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items", help_text=_("A bono sold")
     )
     client_bonus = models.ForeignKey(
-        ClientBonus, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items",
+        ClientBonus,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cart_items",
         help_text=_("A session redeemed from a client's bono"),
     )
     name = models.CharField(_("name"), max_length=150, help_text=_("Snapshot at the time of sale"))
@@ -153,9 +162,12 @@ class CartItem(BeilsModel):
             models.CheckConstraint(condition=_exactly_one(_LINE_TARGETS), name="sales_cartitem_exactly_one_target"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="sales_cartitem_quantity_positive"),
             models.CheckConstraint(
-                condition=Q(unit_price__gte=0, discount__gte=0, gross__gte=0), name="sales_cartitem_amounts_not_negative"
+                condition=Q(unit_price__gte=0, discount__gte=0, gross__gte=0),
+                name="sales_cartitem_amounts_not_negative",
             ),
-            models.CheckConstraint(condition=_sums_to("gross", "net", "tax"), name="sales_cartitem_gross_is_net_plus_tax"),
+            models.CheckConstraint(
+                condition=_sums_to("gross", "net", "tax"), name="sales_cartitem_gross_is_net_plus_tax"
+            ),
         ]
 
     def __str__(self):
@@ -327,7 +339,9 @@ class Invoice(BeilsModel):
         indexes = [models.Index(fields=["issue_date"], name="sales_invoice_issue_date")]
         constraints = [
             models.UniqueConstraint(fields=["series", "year", "sequence_number"], name="sales_invoice_gap_free_key"),
-            models.CheckConstraint(condition=_sums_to("total", "net_total", "tax_total"), name="sales_invoice_total_is_net_plus_tax"),
+            models.CheckConstraint(
+                condition=_sums_to("total", "net_total", "tax_total"), name="sales_invoice_total_is_net_plus_tax"
+            ),
             models.CheckConstraint(
                 condition=~Q(kind=InvoiceKind.RECTIFYING) | Q(rectifies__isnull=False),
                 name="sales_invoice_rectifying_names_original",

@@ -1,7 +1,8 @@
 """Admin building blocks shared by every app."""
 
 from django.contrib import admin, messages
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from beils.lib.models import Status
 
@@ -51,7 +52,9 @@ class SoftDeleteAdmin(admin.ModelAdmin):
     @admin.action(description=_("Deactivate selected %(verbose_name_plural)s"), permissions=["change"])
     def deactivate_selected(self, request, queryset):
         count = queryset.deactivate()
-        self.message_user(request, ngettext("%d row deactivated.", "%d rows deactivated.", count) % count, messages.SUCCESS)
+        self.message_user(
+            request, ngettext("%d row deactivated.", "%d rows deactivated.", count) % count, messages.SUCCESS
+        )
 
     @admin.action(description=_("Restore (reactivate) selected %(verbose_name_plural)s"), permissions=["change"])
     def reactivate_selected(self, request, queryset):

@@ -1,6 +1,6 @@
 """Abstract bases shared by every app: timestamps, the demo-data marker and soft delete."""
-from decimal import Decimal
 
+from decimal import Decimal
 
 from django.db import models
 from django.utils import timezone
@@ -53,9 +53,7 @@ class SoftDeleteQuerySet(models.QuerySet):
         )
 
     def reactivate(self) -> int:
-        return self.filter(status=Status.OFF).update(
-            status=Status.ON, deactivated_at=None, updated_at=timezone.now()
-        )
+        return self.filter(status=Status.OFF).update(status=Status.ON, deactivated_at=None, updated_at=timezone.now())
 
 
 class ActiveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
@@ -89,6 +87,15 @@ class SoftDeleteModel(BeilsModel):
         default_manager_name = "all_objects"
         base_manager_name = "all_objects"
 
+    def save(self, *args, **kwargs):
+        # Keep the timestamp consistent with the status however the status was changed
+        # (admin form, import, API).
+        if self.status == Status.OFF and self.deactivated_at is None:
+            self.deactivated_at = timezone.now()
+        elif self.status == Status.ON:
+            self.deactivated_at = None
+        super().save(*args, **kwargs)
+
     @property
     def is_active_record(self) -> bool:
         return self.status == Status.ON
@@ -105,15 +112,6 @@ class SoftDeleteModel(BeilsModel):
         self.status, self.deactivated_at = Status.ON, None
         self.save(update_fields=["status", "deactivated_at", "updated_at"])
 
-    def save(self, *args, **kwargs):
-        # Keep the timestamp consistent with the status however the status was changed
-        # (admin form, import, API).
-        if self.status == Status.OFF and self.deactivated_at is None:
-            self.deactivated_at = timezone.now()
-        elif self.status == Status.ON:
-            self.deactivated_at = None
-        super().save(*args, **kwargs)
-
 
 def money(verbose_name, **kwargs) -> models.DecimalField:
     """A money column: Decimal with cents, never float."""
@@ -122,6 +120,6 @@ def money(verbose_name, **kwargs) -> models.DecimalField:
     return models.DecimalField(verbose_name, **kwargs)
 
 
-def tax_rate(verbose_name=_("VAT rate (%)"), **kwargs) -> models.DecimalField:
+def tax_rate(verbose_name=None, **kwargs) -> models.DecimalField:
     kwargs.setdefault("default", Decimal("21.00"))
-    return models.DecimalField(verbose_name, max_digits=5, decimal_places=2, **kwargs)
+    return models.DecimalField(verbose_name or _("VAT rate (%)"), max_digits=5, decimal_places=2, **kwargs)

@@ -20,7 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=300, help="How many clients (default 300).")
         parser.add_argument("--flush", action="store_true", help="Delete existing demo data and seed again.")
         parser.add_argument("--random-seed", type=int, default=42, help="Same seed, same data (default 42).")
-        parser.add_argument("--anchor", type=date.fromisoformat, help="The 'today' of the data, YYYY-MM-DD (default today).")
+        parser.add_argument(
+            "--anchor", type=date.fromisoformat, help="The 'today' of the data, YYYY-MM-DD (default today)."
+        )
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
     def handle(self, *args, clients, flush, random_seed, anchor, **options):
@@ -40,9 +42,11 @@ class Command(BaseCommand):
         elif report.skipped:
             self.stdout.write("Demo data is already loaded; nothing to do (use --flush to recreate it).")
         else:
-            self.stdout.write(self.style.SUCCESS(
-                f"Seeded {result['total_rows']:,} rows for {clients:,} clients in {result['seconds']} s "
-                f"(random seed {random_seed}, anchor {report.anchor})."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Seeded {result['total_rows']:,} rows for {clients:,} clients in {result['seconds']} s "
+                    f"(random seed {random_seed}, anchor {report.anchor})."
+                )
+            )
             for label, count in result["rows"].items():
                 self.stdout.write(f"  {label:<32} {count:>10,}")
