@@ -1,5 +1,10 @@
+from datetime import timedelta
+
 from django.contrib import admin
 from django.utils import timezone
+
+# Beat sends a heartbeat every five minutes; two missed beats mean the background jobs are down.
+HEARTBEAT_GRACE = timedelta(minutes=11)
 
 
 class BeilsAdminSite(admin.AdminSite):
@@ -32,6 +37,12 @@ def today_at_the_salon(user) -> dict:
         open_debts = Debt.objects.open()
         figures["open_debts_count"] = open_debts.count()
         figures["open_debts_total"] = open_debts.outstanding()
+    if user.has_perm("maintenance.view_heartbeat"):
+        from maintenance.models import Heartbeat
+
+        beat = Heartbeat.objects.filter(name="celery").first()
+        figures["heartbeat"] = beat
+        figures["heartbeat_ok"] = beat is not None and timezone.now() - beat.last_seen < HEARTBEAT_GRACE
     if user.has_perm("catalog.view_product"):
         figures["low_stock"] = list(Product.objects.low_stock().order_by("stock", "name")[:20])
     return figures

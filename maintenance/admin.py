@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from maintenance.models import AuditEntry
+from maintenance.models import AuditEntry, Heartbeat
 
 
 @admin.register(AuditEntry)
@@ -20,4 +20,15 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_seen"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -55,3 +55,21 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit entries are append-only.")
+
+
+class Heartbeat(models.Model):
+    """The last time a background component proved it was alive (beat, worker)."""
+
+    name = models.CharField(_("component"), max_length=50, unique=True)
+    last_seen = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+
+    def __str__(self):
+        return f"{self.name} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def beat(cls, name: str) -> "Heartbeat":
+        heartbeat, _ = cls.objects.update_or_create(name=name, defaults={"last_seen": timezone.now()})
+        return heartbeat

@@ -1,0 +1,49 @@
+"""Every periodic job of Beils, in one place, with its schedule in plain words.
+
+``sync_schedules`` writes these into django-celery-beat's tables after every ``migrate``. It
+creates what is missing and never overwrites a schedule someone has edited in the admin
+(Periodic tasks), so the admin stays the place to change times or switch a job off.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    task: str
+    when: str  # in plain words, shown in the admin description
+    minute: str = "0"
+    hour: str = "*"
+    day_of_week: str = "*"
+    day_of_month: str = "*"
+    enabled: bool = True
+
+
+JOBS = [
+    Job("Heartbeat", "maintenance.heartbeat", "every five minutes", minute="*/5"),
+]
+
+
+def sync_schedules(using: str = "default") -> list[str]:
+    """Create the missing periodic tasks; return the names created."""
+    from django.conf import settings
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    created = []
+    for job in JOBS:
+        if PeriodicTask.objects.using(using).filter(name=job.name).exists():
+            continue
+        crontab, _ = CrontabSchedule.objects.using(using).get_or_create(
+            minute=job.minute,
+            hour=job.hour,
+            day_of_week=job.day_of_week,
+            day_of_month=job.day_of_month,
+            month_of_year="*",
+            timezone=settings.TIME_ZONE,
+        )
+        PeriodicTask.objects.using(using).create(
+            name=job.name, task=job.task, crontab=crontab, enabled=job.enabled, description=f"Runs {job.when}."
+        )
+        created.append(job.name)
+    return created
