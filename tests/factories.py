@@ -18,7 +18,7 @@ from factory.django import DjangoModelFactory
 from bookings.models import Booking, BookingItem
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
 from crm.models import Client, Consent, ConsentType, Questionnaire, Revoke, Role, User
-from maintenance.models import AuditEntry
+from maintenance.models import AuditEntry, Heartbeat
 from marketing.models import (
     Bonus,
     BonusRedemption,
@@ -390,6 +390,14 @@ class AuditEntryFactory(DjangoModelFactory):
     target_type = "crm.client"
     target_id = factory.Sequence(str)
     target_label = factory.Sequence(lambda n: f"Client {n}")
+
+
+class HeartbeatFactory(DjangoModelFactory):
+    class Meta:
+        model = Heartbeat
+
+    name = factory.Sequence(lambda n: f"worker-{n}")
+    last_seen = factory.LazyFunction(timezone.now)
 
 
 class GroupFactory(DjangoModelFactory):
