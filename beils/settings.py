@@ -11,10 +11,18 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+# Everything the running installation writes (SQLite database, embedded broker, media, backups).
+def env_dir(name: str, default: Path) -> Path:
+    """A directory from the environment; relative paths are relative to the project."""
+    return BASE_DIR / env.str(name, default=str(default))
+
+
+VAR_DIR = env_dir("VAR_DIR", BASE_DIR / "var")
 
 # --- Django -------------------------------------------------------------------------------
 
@@ -91,15 +99,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
+STATIC_ROOT = env_dir("STATIC_ROOT", VAR_DIR / "static")
 MEDIA_URL = "media/"
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+MEDIA_ROOT = env_dir("MEDIA_ROOT", VAR_DIR / "media")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Database -----------------------------------------------------------------------------
 
-DATABASES = {"default": env.db("DATABASE_URL", default="sqlite:///var/beils.sqlite3")}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'beils.sqlite3'}")}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] != ":memory:" and not Path(_db["NAME"]).is_absolute():
@@ -162,7 +170,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Backups ------------------------------------------------------------------------------
 
-BACKUP_DIR = env.path("BACKUP_DIR", default=VAR_DIR / "backups")
+BACKUP_DIR = env_dir("BACKUP_DIR", VAR_DIR / "backups")
 BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="")
 BACKUP_ENCRYPTION_KEY_FILE = env.str("BACKUP_ENCRYPTION_KEY_FILE", default="")
 BACKUP_S3_BUCKET = env.str("BACKUP_S3_BUCKET", default="")

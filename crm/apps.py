@@ -11,7 +11,7 @@ class CrmConfig(AppConfig):
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="crm.sync_role_groups")
 
 
-def _sync_roles(using, apps, **kwargs):
+def _sync_roles(using, **kwargs):
     from crm.roles import create_all_permissions, sync_role_groups
 
     # post_migrate reaches crm before the apps listed after it have their permissions.

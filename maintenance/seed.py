@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.db.models import Max
 from django.utils import timezone
 from faker import Faker
@@ -214,7 +214,7 @@ class _Builder:
 
     def random_day(self, *, future: bool = False) -> date:
         while True:
-            offset = self.rng.randint(1, UPCOMING_DAYS) if future else -self.rng.randint(0, HISTORY_DAYS)
+            offset = self.rng.randint(1, UPCOMING_DAYS) if future else -self.rng.randint(1, HISTORY_DAYS)
             day = self.anchor + timedelta(days=offset)
             if day.weekday() != 6:  # closed on Sundays
                 return day
@@ -230,6 +230,8 @@ class _Builder:
         self.build_marketing()
         for start in range(0, self.n_clients, CLIENT_CHUNK):
             self.build_clients(start, min(CLIENT_CHUNK, self.n_clients - start))
+            # With DEBUG on, Django keeps the last 9 000 statements, and bulk INSERTs are large.
+            reset_queries()
         self.build_walk_in_sales()
         self.build_gift_cards()
         self.finish_counters()
@@ -455,10 +457,14 @@ class _Builder:
     def build_history(self, clients: list[Client], client_bonuses: dict[int, list[ClientBonus]]) -> None:
         rng = self.rng
         bookings, booking_services = [], []
+        today_share = min(0.05, 20 / max(self.n_clients, 1))  # a busy day, whatever the salon's size
         for client in clients:
-            for _ in range(rng.choice([0, 1, 2, 3, 4, 5, 6, 8])):
-                future = rng.random() < 0.04
-                day = self.random_day(future=future)
+            visits = [(False, None)] * rng.choice([0, 1, 2, 3, 4, 5, 6, 8])
+            if rng.random() < today_share and self.anchor.weekday() != 6:
+                visits.append((True, self.anchor))
+            for is_today, day in visits:
+                future = not is_today and rng.random() < 0.04
+                day = day or self.random_day(future=future)
                 if not future and day < client.created_at.date():
                     continue
                 services = rng.sample(self.services, rng.choice([1, 1, 1, 2]))
@@ -469,7 +475,10 @@ class _Builder:
                 if slot is None:
                     continue
                 staff, start = slot
-                if future:
+                if is_today:
+                    ends = start + timedelta(minutes=sum(s.duration_minutes for s in services))
+                    status = BookingStatus.COMPLETED if ends <= self.now else BookingStatus.CONFIRMED
+                elif future:
                     status = rng.choice([BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CONFIRMED])
                 else:
                     roll = rng.random()
@@ -764,6 +773,7 @@ class _Builder:
             if len(batch) >= BATCH:
                 self.put(Invoice, batch)
                 batch = []
+                reset_queries()
         self.put(Invoice, batch)
         for year, last_number in numbers.items():
             InvoiceSequence.objects.update_or_create(series=series, year=year, defaults={"last_number": last_number})

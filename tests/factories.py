@@ -17,7 +17,7 @@ from factory.django import DjangoModelFactory
 
 from bookings.models import Booking, BookingItem
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
-from crm.models import Client, Consent, ConsentType, Questionnaire, Revoke, Role, User
+from crm.models import Client, Consent, ConsentStatus, ConsentType, Questionnaire, Revoke, Role, User
 from maintenance.models import AuditEntry, Heartbeat
 from marketing.models import (
     Bonus,
@@ -80,6 +80,11 @@ class ConsentFactory(DjangoModelFactory):
 
     client = factory.SubFactory(ClientFactory)
     kind = ConsentType.DATA_PROTECTION
+
+
+class SignedConsentFactory(ConsentFactory):
+    status = ConsentStatus.SIGNED
+    signed_at = factory.LazyFunction(timezone.now)
 
 
 class RevokeFactory(DjangoModelFactory):
@@ -446,3 +451,4 @@ class PeriodicTaskFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Periodic task {n}")
     task = "maintenance.tasks.noop"
     interval = factory.SubFactory(IntervalScheduleFactory)
+    start_time = factory.LazyFunction(timezone.now)

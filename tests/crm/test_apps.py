@@ -16,6 +16,7 @@ def test_the_role_groups_exist_after_migrate():
 @pytest.mark.xfail(
     reason="crm/apps.py _sync_roles(using, apps, **kwargs) requires `apps`, but `manage.py flush` (and every "
     "transactional test's teardown) emits post_migrate without it: TypeError",
+    raises=TypeError,
     strict=True,
 )
 def test_the_role_groups_are_rebuilt_when_flush_emits_post_migrate():

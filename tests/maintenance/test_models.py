@@ -29,7 +29,9 @@ def test_an_audit_entry_cannot_be_deleted():
 def test_audit_log_records_who_did_what_to_which_record(admin_user):
     client = ClientFactory(name="Ana", surname="Ruiz")
 
-    entry = audit_log(action="crm.client.erased", actor=admin_user, target=client, detail={"rows": 3}, ip_address="10.0.0.1")
+    entry = audit_log(
+        action="crm.client.erased", actor=admin_user, target=client, detail={"rows": 3}, ip_address="10.0.0.1"
+    )
 
     entry = AuditEntry.objects.get(pk=entry.pk)
     assert (entry.actor, entry.actor_label) == (admin_user, admin_user.email)

@@ -13,7 +13,15 @@ SOFT_DELETE_MODELS = [model for model in apps.get_models() if issubclass(model, 
 
 def test_the_soft_delete_models_are_the_expected_ones():
     labels = {model._meta.label for model in SOFT_DELETE_MODELS}
-    assert {"crm.User", "crm.Client", "catalog.Product", "catalog.Service", "catalog.Pack", "marketing.Coupon", "marketing.Bonus"} <= labels
+    assert {
+        "crm.User",
+        "crm.Client",
+        "catalog.Product",
+        "catalog.Service",
+        "catalog.Pack",
+        "marketing.Coupon",
+        "marketing.Bonus",
+    } <= labels
 
 
 @pytest.mark.parametrize("model", SOFT_DELETE_MODELS, ids=lambda m: m._meta.label)

@@ -1,0 +1,81 @@
+"""The admin as a person uses it: a real headless Chromium against a live server."""
+
+import os
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from crm.models import Role, User
+from maintenance.seed import demo_data_seed
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
+        reason="Debian's chromium and chromium-driver are not installed (.ci/run installs them)",
+    ),
+]
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1400,1000"):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def shot(driver, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def test_a_manager_logs_in_and_browses_the_salon(live_server, browser, transactional_db):
+    demo_data_seed(clients=25, random_seed=5)
+    User.objects.create_user("marta@salon.test", "a long manager password", name="Marta", role=Role.MANAGER)
+
+    browser.get(f"{live_server.url}/admin/")
+    browser.find_element(By.NAME, "username").send_keys("marta@salon.test")
+    browser.find_element(By.NAME, "password").send_keys("a long manager password")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+    assert "Today at the salon" in browser.page_source
+    for card in ("card-bookings", "card-revenue", "card-debts", "card-stock", "card-jobs"):
+        assert browser.find_element(By.ID, card).is_displayed()
+    shot(browser, "dashboard")
+
+    browser.get(f"{live_server.url}/admin/crm/client/")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+    assert len(rows) > 0
+    shot(browser, "clients")
+
+    browser.get(f"{live_server.url}/admin/sales/cart/")
+    assert browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+    browser.find_element(By.CSS_SELECTOR, "#result_list tbody tr th a").click()
+    assert browser.find_element(By.ID, "items-group").is_displayed()
+    assert browser.find_element(By.ID, "payments-group").is_displayed()
+    shot(browser, "sale")
+
+
+def test_a_deactivated_user_cannot_log_in(live_server, browser, transactional_db):
+    user = User.objects.create_user("gone@salon.test", "a long staff password", name="Gone", role=Role.STAFF)
+    user.deactivate()
+
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys("gone@salon.test")
+    browser.find_element(By.NAME, "password").send_keys("a long staff password")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+    assert "Please enter the correct email" in browser.page_source

@@ -1,0 +1,189 @@
+import json
+import os
+import stat
+import subprocess
+import sys
+from datetime import date, timedelta
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Count, F, Max, Min, Sum
+
+from bookings.models import Booking, BookingStatus
+from crm.models import Client, Role, User
+from maintenance.models import AuditEntry
+from maintenance.seed import SEEDED_MODELS, demo_data_seed, fingerprint
+from marketing.models import BonusRedemption, ClientBonus
+from sales.models import Cart, CartItem, CartStatus, Debt, Invoice, InvoiceSequence, Payment, invoice_hash
+
+ANCHOR = date(2026, 6, 15)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def seeded(db):
+    return demo_data_seed(clients=60, random_seed=7, anchor=ANCHOR)
+
+
+def test_the_same_seed_gives_the_same_data(seeded):
+    first = fingerprint()
+    demo_data_seed(clients=60, random_seed=7, anchor=ANCHOR, flush=True)
+    assert fingerprint() == first
+
+
+def test_another_seed_gives_other_data(seeded):
+    first = fingerprint()
+    demo_data_seed(clients=60, random_seed=8, anchor=ANCHOR, flush=True)
+    assert fingerprint() != first
+
+
+def test_seeding_again_without_flush_changes_nothing(seeded):
+    counts = {m._meta.label: m._base_manager.count() for m in SEEDED_MODELS}
+    again = demo_data_seed(clients=60, random_seed=7, anchor=ANCHOR)
+    assert again.skipped
+    assert {m._meta.label: m._base_manager.count() for m in SEEDED_MODELS} == counts
+
+
+def test_every_seeded_row_is_marked_as_demo(seeded):
+    for model in SEEDED_MODELS:
+        assert model._base_manager.exists(), f"seed wrote no {model._meta.label}"
+        assert not model._base_manager.filter(is_demo=False).exists(), model._meta.label
+
+
+def test_flush_removes_demo_rows_and_keeps_real_ones(seeded):
+    real = Client.objects.create(name="Real", email="real@salon.es")
+    removed = demo_data_seed(clients=5, random_seed=1, anchor=ANCHOR, flush=True)
+    assert Client.all_objects.filter(is_demo=True).count() == 5
+    assert Client.all_objects.filter(pk=real.pk).exists()
+    assert removed.counts["crm.Client"] == 5
+
+
+def test_it_seeds_every_role_and_spreads_history_over_three_years(seeded):
+    assert set(User.objects.filter(is_demo=True).values_list("role", flat=True)) == set(Role)
+    span = Cart.objects.completed().aggregate(first=Min("completed_at"), last=Max("completed_at"))
+    assert (ANCHOR - span["first"].date()).days > 2 * 365
+    assert span["last"].date() <= ANCHOR
+    assert Booking.objects.filter(
+        start__date__gt=ANCHOR, status__in=[BookingStatus.PENDING, BookingStatus.CONFIRMED]
+    ).exists()
+
+
+def test_sales_add_up(seeded):
+    lines = CartItem.objects.values("cart").annotate(gross=Sum("gross"))
+    totals = dict(Cart.objects.values_list("pk", "total"))
+    for line in lines:
+        assert totals[line["cart"]] == line["gross"]
+    for cart in Cart.objects.completed().annotate(paid=Sum("payments__amount"), owed=Sum("debts__amount")):
+        assert (cart.paid or 0) + (cart.owed or 0) == cart.total, cart.pk
+    for debt in Debt.objects.annotate(paid=Sum("payments__amount")):
+        assert debt.amount - (debt.paid or 0) == debt.remaining
+
+
+def test_every_completed_sale_has_a_chained_gap_free_invoice(seeded):
+    assert Invoice.objects.count() == Cart.objects.completed().count()
+    previous = ""
+    for invoice in Invoice.objects.order_by("issue_date", "year", "sequence_number"):
+        assert invoice.previous_hash == (previous or None)
+        assert invoice.hash == invoice_hash(
+            issuer_tax_id=invoice.issuer_tax_id, number=invoice.number, issue_date=invoice.issue_date,
+            total=invoice.total, previous_hash=previous,
+        )  # fmt: skip
+        previous = invoice.hash
+    for year in Invoice.objects.values_list("year", flat=True).distinct():
+        numbers = list(
+            Invoice.objects.filter(year=year).order_by("sequence_number").values_list("sequence_number", flat=True)
+        )
+        assert numbers == list(range(1, len(numbers) + 1))
+        assert InvoiceSequence.objects.get(series=settings.INVOICE_SERIES, year=year).last_number == len(numbers)
+
+
+def test_no_staff_member_is_double_booked(seeded):
+    overlaps = (
+        Booking.objects.active()
+        .filter(
+            staff__bookings__start__lt=F("end"),
+            staff__bookings__end__gt=F("start"),
+            staff__bookings__status__in=[BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.COMPLETED],
+        )
+        .exclude(staff__bookings__pk=F("pk"))
+    )
+    assert not overlaps.exists()
+
+
+def test_bono_balances_match_their_ledger(seeded):
+    assert BonusRedemption.objects.exists()
+    for bono in ClientBonus.objects.annotate(used=Sum("redemptions__sessions")):
+        assert bono.sessions_remaining == max(bono.sessions_total - (bono.used or 0), 0)
+
+
+def test_optional_client_fields_are_null_never_blank(seeded):
+    for field in ("email", "phone", "address", "document_number", "notes", "surname"):
+        assert not Client.all_objects.filter(**{field: ""}).exists(), field
+    assert Client.all_objects.filter(email__isnull=True).exists()
+    assert Client.all_objects.filter(birth_date__isnull=True).exists()
+
+
+def test_the_command_reports_json_and_is_audited(db):
+    out = StringIO()
+    call_command("seed", "--clients", "15", "--random-seed", "3", "--anchor", "2026-01-10", "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["rows"]["crm.Client"] == 15
+    assert report["total_rows"] == sum(report["rows"].values())
+    entry = AuditEntry.objects.get(action="maintenance.seed.created")
+    assert entry.detail["clients"] == 15
+    out = StringIO()
+    call_command("seed", stdout=out)
+    assert "already loaded" in out.getvalue()
+
+
+def test_a_payment_never_exceeds_its_sale(seeded):
+    over = Cart.objects.annotate(paid=Sum("payments__amount")).filter(paid__gt=F("total"))
+    assert not over.exists()
+    assert Payment.objects.filter(amount__lte=Decimal("0")).count() == 0
+    assert Cart.objects.filter(status=CartStatus.COMPLETED, completed_at__isnull=True).count() == 0
+
+
+def test_seeded_clients_have_realistic_spread(seeded):
+    per_client = Booking.objects.values("client").annotate(n=Count("pk"))
+    assert per_client.count() > 30
+    assert Client.all_objects.inactive().count() < Client.all_objects.count() / 5
+    assert connection.vendor in ("mysql", "sqlite")
+
+
+@pytest.mark.slow
+def test_make_runs_setup_steps_work_from_an_empty_var_dir(tmp_path):
+    """`make run` minus the servers: migrate, seed once, demo admin, on SQLite in a fresh var/."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(VAR_DIR=str(tmp_path / "var"), CLIENTS="20", MAKEFLAGS="")
+
+    first = subprocess.run(["make", "-s", "setup"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "var" / "beils.sqlite3").exists()
+    assert "Seeded" in first.stdout
+    email, password = (tmp_path / "var" / "demo-admin.txt").read_text().split()
+    assert f"email:    {email}" in first.stdout and f"password: {password}" in first.stdout
+    assert stat.S_IMODE((tmp_path / "var" / "demo-admin.txt").stat().st_mode) == 0o600
+
+    second = subprocess.run(["make", "-s", "setup"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    assert "already loaded" in second.stdout
+    assert f"password: {password}" in second.stdout
+
+    login = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         f"from django.contrib.auth import authenticate; print(bool(authenticate(email='{email}', password='{password}')))"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert login.stdout.strip().endswith("True"), login.stderr
+
+
+def test_anchor_defaults_to_today(db):
+    report = demo_data_seed(clients=3, random_seed=1)
+    assert report.anchor == date.today() or report.anchor == date.today() - timedelta(days=1)
