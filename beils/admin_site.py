@@ -3,6 +3,8 @@ from datetime import timedelta
 from django.contrib import admin
 from django.utils import timezone
 
+from beils.lib.dates import day_bounds
+
 # Beat sends a heartbeat every five minutes; two missed beats mean the background jobs are down.
 HEARTBEAT_GRACE = timedelta(minutes=11)
 
@@ -31,8 +33,9 @@ def today_at_the_salon(user) -> dict:
             Booking.objects.on_day(today).select_related("client", "staff").order_by("start")[:50]
         )
     if user.has_perm("sales.view_cart"):
-        figures["revenue"] = Cart.objects.completed().filter(completed_at__date=today).revenue()
-        figures["sales_count"] = Cart.objects.completed().filter(completed_at__date=today).count()
+        sales_today = Cart.objects.completed_between(*day_bounds(today))
+        figures["revenue"] = sales_today.revenue()
+        figures["sales_count"] = sales_today.count()
     if user.has_perm("sales.view_debt"):
         open_debts = Debt.objects.open()
         figures["open_debts_count"] = open_debts.count()

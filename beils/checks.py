@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import connections
 
 
 @register(Tags.security, deploy=True)
@@ -23,4 +24,25 @@ def check_production_services(app_configs, **kwargs):
                 id="beils.W002",
             )
         )
+    return problems
+
+
+@register(Tags.database)
+def check_time_zone_tables(app_configs, databases=None, **kwargs):
+    """With USE_TZ, MariaDB needs its time-zone tables for date drill-downs and date lookups."""
+    problems = []
+    for alias in databases or []:
+        connection = connections[alias]
+        if connection.vendor != "mysql":
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT CONVERT_TZ('2000-01-01 12:00:00', 'UTC', 'Europe/Madrid')")
+            if cursor.fetchone()[0] is None:
+                problems.append(
+                    Error(
+                        "MariaDB has no time-zone tables: admin date filters and reports by day will fail.",
+                        hint="Load them once: mariadb-tzinfo-to-sql /usr/share/zoneinfo | mariadb -u root mysql",
+                        id="beils.E002",
+                    )
+                )
     return problems

@@ -175,6 +175,20 @@ BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="")
 BACKUP_ENCRYPTION_KEY_FILE = env.str("BACKUP_ENCRYPTION_KEY_FILE", default="")
 BACKUP_S3_BUCKET = env.str("BACKUP_S3_BUCKET", default="")
 BACKUP_S3_ENDPOINT_URL = env.str("BACKUP_S3_ENDPOINT_URL", default="")
+BACKUP_S3_PREFIX = env.str("BACKUP_S3_PREFIX", default="beils/")
+# A second copy of every backup in another directory (ideally another drive).
+BACKUP_COPY_DIR = env.str("BACKUP_COPY_DIR", default="")
+# gzip level for pigz: 1 is fastest, 9 smallest; see docs/benchmarks.md for the trade-off.
+BACKUP_COMPRESSION_LEVEL = env.int("BACKUP_COMPRESSION_LEVEL", default=3)
+BACKUP_MIN_FREE_BYTES = env.int("BACKUP_MIN_FREE_BYTES", default=50 * 2**20)
+BACKUP_BEFORE_MIGRATE = env.bool("BACKUP_BEFORE_MIGRATE", default=True)
+# Recovery point objective: the newest good backup must be younger than this.
+BACKUP_RPO_HOURS = env.int("BACKUP_RPO_HOURS", default=26)
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
+BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)
+# Empty = keep one backup of every year forever.
+BACKUP_KEEP_YEARLY = env.int("BACKUP_KEEP_YEARLY", default=None)
 
 # --- The salon ----------------------------------------------------------------------------
 

@@ -1,9 +1,8 @@
-from datetime import timedelta
-
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from beils.lib.dates import day_bounds
 from bookings.models import Booking, BookingItem
 
 
@@ -19,7 +18,8 @@ class WhenFilter(admin.SimpleListFilter):
         if self.value() == "today":
             return queryset.on_day(today)
         if self.value() == "week":
-            return queryset.filter(start__date__gte=today, start__date__lt=today + timedelta(days=7))
+            start, end = day_bounds(today, days=7)
+            return queryset.filter(start__gte=start, start__lt=end)
         if self.value() == "upcoming":
             return queryset.upcoming()
         return queryset

@@ -1,11 +1,10 @@
-from datetime import datetime, time, timedelta
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from beils.lib.dates import day_bounds
 from beils.lib.models import BeilsModel, money
 from catalog.models import Service
 from crm.models import Client
@@ -33,9 +32,8 @@ class BookingQuerySet(models.QuerySet):
         return self.filter(status__in=ACTIVE_STATUSES)
 
     def on_day(self, day):
-        tz = timezone.get_current_timezone()
-        start = datetime.combine(day, time.min, tzinfo=tz)
-        return self.filter(start__gte=start, start__lt=start + timedelta(days=1))
+        start, end = day_bounds(day)
+        return self.filter(start__gte=start, start__lt=end)
 
     def upcoming(self, *, now=None):
         return self.active().exclude(status=BookingStatus.COMPLETED).filter(start__gte=now or timezone.now())

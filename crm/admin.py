@@ -85,9 +85,15 @@ class RevokeInline(admin.TabularInline):
     extra = 0
     fields = ["consent", "reason", "revoked_at"]
 
+    def get_formset(self, request, obj=None, **kwargs):
+        self._client = obj
+        return super().get_formset(request, obj, **kwargs)
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "consent":
-            kwargs["queryset"] = Consent.objects.select_related("client")
+            # Only this client's own consents can be revoked from their page.
+            client = getattr(self, "_client", None)
+            kwargs["queryset"] = client.consents.all() if client else Consent.objects.none()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

@@ -36,6 +36,17 @@ class UserQuerySet(SoftDeleteQuerySet):
     def with_role(self, role: Role):
         return self.filter(role=role)
 
+    def deactivate(self) -> int:
+        # is_active/is_staff are what Django's login checks: they move with the status.
+        return self.filter(status=Status.ON).update(
+            status=Status.OFF, deactivated_at=timezone.now(), updated_at=timezone.now(), is_active=False, is_staff=False
+        )
+
+    def reactivate(self) -> int:
+        return self.filter(status=Status.OFF).update(
+            status=Status.ON, deactivated_at=None, updated_at=timezone.now(), is_active=True, is_staff=True
+        )
+
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True

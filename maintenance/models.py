@@ -11,6 +11,12 @@ class Outcome(models.TextChoices):
 
 
 class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Audit entries are append-only.")
+
+    def delete(self):
+        raise PermissionError("Audit entries are append-only; old entries are rotated by the retention policy.")
+
     def for_action(self, prefix: str):
         return self.filter(action__startswith=prefix)
 
@@ -73,3 +79,83 @@ class Heartbeat(models.Model):
     def beat(cls, name: str) -> "Heartbeat":
         heartbeat, _ = cls.objects.update_or_create(name=name, defaults={"last_seen": timezone.now()})
         return heartbeat
+
+
+# --- Backups ------------------------------------------------------------------------------
+
+
+class BackupStatus(models.TextChoices):
+    RUNNING = "RUNNING", _("Running")
+    SUCCESS = "SUCCESS", _("Good")
+    FAILED = "FAILED", _("Failed")
+    DELETED = "DELETED", _("Pruned")
+
+
+class BackupKind(models.TextChoices):
+    SCHEDULED = "SCHEDULED", _("Scheduled")
+    MANUAL = "MANUAL", _("Manual")
+    PRE_MIGRATE = "PRE_MIGRATE", _("Before a migration")
+    SAFETY = "SAFETY", _("Safety copy before a restore")
+
+
+class BackupQuerySet(models.QuerySet):
+    def good(self):
+        """Backups that finished cleanly and whose file passed its checks when last verified."""
+        return self.filter(status=BackupStatus.SUCCESS).exclude(verify_ok=False)
+
+    def latest_good(self):
+        return self.good().order_by("-started_at").first()
+
+    def partial(self):
+        return self.exclude(tables_requested=[])
+
+
+class Backup(models.Model):
+    """One backup file and everything needed to trust it. A JSON manifest beside the file holds
+    the same facts, so backups can be listed and verified when this table is gone."""
+
+    file_name = models.CharField(_("file"), max_length=255, unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=BackupKind.choices, default=BackupKind.MANUAL)
+    status = models.CharField(_("status"), max_length=10, choices=BackupStatus.choices, default=BackupStatus.RUNNING)
+    engine = models.CharField(_("engine"), max_length=20)
+    server_version = models.CharField(_("server version"), max_length=100, blank=True)
+    database = models.CharField(_("database"), max_length=100)
+    started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    size_bytes = models.BigIntegerField(_("size (bytes)"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    compression = models.CharField(_("compression"), max_length=20, default="gzip")
+    encrypted = models.BooleanField(_("encrypted"), default=False)
+    tables_requested = models.JSONField(_("tables requested"), default=list, blank=True, help_text=_("Empty = full"))
+    tables = models.JSONField(_("tables"), default=dict, blank=True, help_text=_("{table: {rows, sha256}}"))
+    migrations = models.JSONField(_("migration state"), default=dict, blank=True)
+    storage = models.JSONField(_("copies"), default=list, blank=True, help_text=_("Where copies of the file are"))
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    verify_ok = models.BooleanField(_("verification passed"), null=True)
+    restore_tested_at = models.DateTimeField(_("restore-tested"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = BackupQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("backup")
+        ordering = ["-started_at"]
+        permissions = [
+            ("run_backup", _("Can start backups and verifications")),
+            ("download_backup", _("Can download backup files")),
+            ("restore_backup", _("Can restore backups")),
+        ]
+
+    def __str__(self):
+        return self.file_name
+
+    @property
+    def duration(self):
+        return self.finished_at - self.started_at if self.finished_at else None
+
+    @property
+    def row_count(self) -> int:
+        return sum(table.get("rows", 0) for table in self.tables.values())

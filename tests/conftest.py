@@ -12,10 +12,17 @@ from django.test import Client as Browser
 from beils.lib.models import Status
 from crm.models import Role, User
 from tests.factories import PASSWORD
+from tests.helpers import TIME_ZONE_TABLES_MISSING, database_converts_time_zones
 
 
 def _person(email, name, role, **extra):
     return User.objects.create_user(email=email, password=PASSWORD, name=name, role=role, **extra)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database_server_is_set_up():
+    if not database_converts_time_zones():
+        pytest.exit(TIME_ZONE_TABLES_MISSING, returncode=2)
 
 
 @pytest.fixture

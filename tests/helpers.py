@@ -2,7 +2,6 @@
 
 import functools
 
-import pytest
 from django.db import connection
 from django.urls import reverse
 
@@ -33,14 +32,6 @@ def database_converts_time_zones() -> bool:
         return cursor.fetchone()[0] is not None
     finally:
         server.close()
-
-
-# For pages that show a date_hierarchy on a DateTimeField (the client list, sales, bookings...):
-# on MariaDB without time zone tables Django raises ValueError there. The condition is False on
-# SQLite and on a MariaDB with the tables, where these tests run as normal tests.
-NEEDS_TIME_ZONE_TABLES = pytest.mark.xfail(
-    not database_converts_time_zones(), reason=TIME_ZONE_TABLES_MISSING, raises=ValueError, strict=True
-)
 
 
 def admin_url(model, view, *args):

@@ -3,12 +3,11 @@
 import pytest
 from django.contrib import admin
 from django.db import connection
-from django.db.models import DateTimeField
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from tests import factories as f
-from tests.helpers import NEEDS_TIME_ZONE_TABLES, admin_url
+from tests.helpers import admin_url
 
 pytestmark = pytest.mark.django_db
 
@@ -103,15 +102,7 @@ def label(model):
     return model._meta.label
 
 
-def _has_datetime_hierarchy(model):
-    field_name = REGISTRY[model].date_hierarchy
-    return bool(field_name) and isinstance(model._meta.get_field(field_name), DateTimeField)
-
-
-CHANGELISTS = [
-    pytest.param(model, id=label(model), marks=[NEEDS_TIME_ZONE_TABLES] if _has_datetime_hierarchy(model) else [])
-    for model in MODELS
-]
+CHANGELISTS = [pytest.param(model, id=label(model)) for model in MODELS]
 
 
 def test_every_registered_model_has_a_factory_and_a_query_budget():

@@ -17,18 +17,8 @@ from tests.factories import (
     DebtFactory,
     ProductFactory,
 )
-from tests.helpers import database_converts_time_zones
 
 pytestmark = pytest.mark.django_db
-
-REVENUE_NEEDS_TIME_ZONE_TABLES = pytest.mark.xfail(
-    not database_converts_time_zones(),
-    reason="beils/admin_site.py today_at_the_salon() filters completed_at__date=today, which on MariaDB "
-    "without time zone tables is CONVERT_TZ(...) = NULL: today's revenue silently shows 0.00. Use "
-    "Cart.objects.completed_between(start_of_local_day, start_of_local_day + 1 day) as Booking.on_day does.",
-    raises=AssertionError,
-    strict=True,
-)
 
 
 def _now_today():
@@ -79,7 +69,6 @@ def test_the_dashboard_shows_open_debts(admin_browser):
     assert response.context["dashboard"]["open_debts_count"] == 1
 
 
-@REVENUE_NEEDS_TIME_ZONE_TABLES
 def test_the_dashboard_shows_todays_revenue(admin_browser):
     CompletedCartFactory(total=Decimal("12.10"), completed_at=_now_today())
     CompletedCartFactory(total=Decimal("30.00"), completed_at=_now_today())
@@ -93,7 +82,6 @@ def test_the_dashboard_shows_todays_revenue(admin_browser):
     assert "2 sales" in revenue_card
 
 
-@REVENUE_NEEDS_TIME_ZONE_TABLES
 def test_revenue_counts_the_local_day_not_the_utc_day(admin_user):
     # 00:30 in Madrid is still yesterday in UTC.
     today = timezone.localdate()

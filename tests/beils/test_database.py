@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from crm.models import Client
 from tests.factories import ClientFactory
-from tests.helpers import NEEDS_TIME_ZONE_TABLES
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,6 @@ def test_mariadb_runs_in_strict_mode_with_utf8mb4():
     assert charset == "utf8mb4"
 
 
-@NEEDS_TIME_ZONE_TABLES
 def test_the_database_converts_datetimes_to_the_salons_time_zone():
     ClientFactory()
     [day] = Client.objects.annotate(day=TruncDate("created_at")).values_list("day", flat=True)

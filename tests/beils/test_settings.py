@@ -4,8 +4,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -39,16 +37,3 @@ def test_deploy_check_is_clean_with_production_settings():
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-
-
-@pytest.mark.django_db
-def test_mariadb_connections_are_strict_and_utf8mb4():
-    from django.db import connection
-
-    if connection.vendor != "mysql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT @@SESSION.sql_mode, @@character_set_connection")
-        sql_mode, charset = cursor.fetchone()
-    assert "STRICT_TRANS_TABLES" in sql_mode
-    assert charset == "utf8mb4"

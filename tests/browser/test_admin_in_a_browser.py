@@ -51,6 +51,8 @@ def test_a_manager_logs_in_and_browses_the_salon(live_server, browser, transacti
     browser.find_element(By.NAME, "password").send_keys("a long manager password")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
+    dashboard = browser.find_element(By.ID, "beils-dashboard")  # waits for the page after login
+    assert dashboard.is_displayed()
     assert "Today at the salon" in browser.page_source
     for card in ("card-bookings", "card-revenue", "card-debts", "card-stock", "card-jobs"):
         assert browser.find_element(By.ID, card).is_displayed()
@@ -78,4 +80,4 @@ def test_a_deactivated_user_cannot_log_in(live_server, browser, transactional_db
     browser.find_element(By.NAME, "password").send_keys("a long staff password")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
-    assert "Please enter the correct email" in browser.page_source
+    assert "Please enter the correct email" in browser.find_element(By.CLASS_NAME, "errornote").text

@@ -65,12 +65,6 @@ def test_deactivating_a_user_stops_their_login_and_reactivating_restores_it(staf
     assert Browser().login(email=staff_user.email, password=PASSWORD) is True
 
 
-@pytest.mark.xfail(
-    reason="SoftDeleteQuerySet.deactivate() (the admin's deactivate_selected action) updates status "
-    "with .update() and leaves User.is_active True, so a deactivated account can still log in",
-    raises=AssertionError,
-    strict=True,
-)
 def test_a_user_deactivated_in_bulk_cannot_log_in(staff_user):
     User.all_objects.filter(pk=staff_user.pk).deactivate()
     staff_user.refresh_from_db()

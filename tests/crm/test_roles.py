@@ -13,7 +13,7 @@ from crm.roles import GROUP_NAMES, role_permission_names
 from maintenance.models import AuditEntry
 from sales.models import Cart, Invoice
 from tests.factories import PASSWORD, BookingFactory, ClientFactory, InvoiceFactory, ProductFactory
-from tests.helpers import NEEDS_TIME_ZONE_TABLES, admin_url
+from tests.helpers import admin_url
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +193,6 @@ def test_staff_cannot_delete_a_client_even_by_posting(staff_browser):
     assert Client.all_objects.filter(pk=client.pk).exists()
 
 
-@NEEDS_TIME_ZONE_TABLES
 def test_staff_may_open_the_client_list(staff_browser):
     ClientFactory(name="Visible")
     response = staff_browser.get(admin_url(Client, "changelist"))
@@ -201,7 +200,6 @@ def test_staff_may_open_the_client_list(staff_browser):
     assert [c.name for c in response.context["cl"].result_list] == ["Visible"]
 
 
-@NEEDS_TIME_ZONE_TABLES
 def test_staff_are_not_offered_the_bulk_delete_action(staff_browser):
     ClientFactory()
     response = staff_browser.get(admin_url(Client, "changelist"))

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, Sum
 from django.utils import timezone
 
@@ -286,13 +286,10 @@ def test_invoice_numbers_count_from_one_per_series_and_year():
     assert InvoiceSequence.objects.get(series="F", year=2025).last_number == 4
 
 
-def test_it_refuses_to_take_an_invoice_number_outside_a_transaction(monkeypatch):
-    # The suite runs each test inside a transaction; pretend to be in autocommit rather than use
-    # a transactional test (whose teardown flush trips over crm.apps._sync_roles, see tests/crm/test_apps.py).
-    monkeypatch.setattr(connections[DEFAULT_DB_ALIAS], "in_atomic_block", False)
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_to_take_an_invoice_number_outside_a_transaction():
     with pytest.raises(SalesError):
         InvoiceSequence.take_next(series="F", year=2025)
-    monkeypatch.undo()
     assert not InvoiceSequence.objects.exists()
 
 

@@ -6,7 +6,7 @@ from beils.lib.models import Status
 from catalog.models import Product
 from crm.models import Client
 from tests.factories import ClientFactory, ProductFactory
-from tests.helpers import NEEDS_TIME_ZONE_TABLES, admin_url, changelist_rows
+from tests.helpers import admin_url, changelist_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,6 @@ def _act(browser, model, action, objects, query=""):
     )
 
 
-@NEEDS_TIME_ZONE_TABLES
 def test_the_changelist_hides_deactivated_rows_by_default(admin_browser):
     active, gone = ClientFactory(), ClientFactory(status=Status.OFF)
     response = admin_browser.get(admin_url(Client, "changelist"))
@@ -27,7 +26,6 @@ def test_the_changelist_hides_deactivated_rows_by_default(admin_browser):
     assert gone.name not in response.content.decode()
 
 
-@NEEDS_TIME_ZONE_TABLES
 def test_the_deactivated_filter_shows_only_deactivated_rows(admin_browser):
     ClientFactory()
     gone = ClientFactory(status=Status.OFF)
@@ -35,7 +33,6 @@ def test_the_deactivated_filter_shows_only_deactivated_rows(admin_browser):
     assert changelist_rows(response) == [gone]
 
 
-@NEEDS_TIME_ZONE_TABLES
 def test_the_all_filter_shows_everyone(admin_browser):
     active, gone = ClientFactory(), ClientFactory(status=Status.OFF)
     response = admin_browser.get(admin_url(Client, "changelist") + "?active=all")
@@ -49,7 +46,6 @@ def test_the_filter_marks_active_as_the_default_choice(admin_browser):
     assert [str(display) for display in selected] == ["Active"]
 
 
-@NEEDS_TIME_ZONE_TABLES
 def test_the_deactivate_action_deactivates_the_selected_rows(admin_browser):
     keep, first, second = ClientFactory(), ClientFactory(), ClientFactory()
 

@@ -1,0 +1,265 @@
+"""Database engines behind one small interface: dump to a byte stream, load a stream into a
+database, and the few catalogue operations restore needs. PostgreSQL (pg_dump/psql) would be a
+third class with the same methods."""
+
+import contextlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from django.db import connections
+
+from maintenance.backups.pipeline import CHUNK, DumpInspector, DumpStats, Pipeline, PipelineError, read_chunks
+
+
+class Engine:
+    vendor: str
+    suffix: str  # of the uncompressed dump
+
+    def __init__(self, alias: str = "default"):
+        self.alias = alias
+        self.settings = connections[alias].settings_dict
+
+    @property
+    def database(self) -> str:
+        return self.settings["NAME"]
+
+    def server_version(self) -> str:
+        raise NotImplementedError
+
+    def dump(self, tables: list[str] | None = None) -> contextlib.AbstractContextManager[Iterator[bytes]]:
+        raise NotImplementedError
+
+    def tables(self, database: str | None = None) -> list[str]:
+        raise NotImplementedError
+
+
+class MariaDBEngine(Engine):
+    vendor = "mariadb"
+    suffix = ".sql"
+
+    DUMP_OPTIONS = [
+        "--single-transaction",  # a consistent snapshot without locking the salon out
+        "--quick",
+        "--routines",
+        "--triggers",
+        "--events",
+        "--hex-blob",
+        "--default-character-set=utf8mb4",
+        "--order-by-primary",
+        "--skip-dump-date",  # the trailer still says "Dump completed"; the date is in the manifest
+        "--no-tablespaces",
+    ]
+
+    @contextlib.contextmanager
+    def option_file(self) -> Iterator[str]:
+        """Credentials in a 0600 file that only this process can read, never on a command line."""
+        s = self.settings
+        lines = ["[client]", f"user={s.get('USER') or 'root'}"]
+        if s.get("PASSWORD"):
+            lines.append(f"password={s['PASSWORD']}")
+        host = s.get("HOST") or "localhost"
+        if host.startswith("/"):
+            lines.append(f"socket={host}")
+        else:
+            lines.append(f"host={host}")
+            if s.get("PORT"):
+                lines.append(f"port={s['PORT']}")
+        directory = tempfile.mkdtemp(prefix="beils-my-")
+        path = Path(directory) / "client.cnf"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write("\n".join(lines) + "\n")
+            yield str(path)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def server_version(self) -> str:
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute("SELECT VERSION()")
+            return cursor.fetchone()[0]
+
+    def dump_command(self, option_file: str, database: str, tables: list[str] | None = None) -> list[str]:
+        return ["mariadb-dump", f"--defaults-extra-file={option_file}", *self.DUMP_OPTIONS, database, *(tables or [])]
+
+    def client_command(self, option_file: str, database: str) -> list[str]:
+        return ["mariadb", f"--defaults-extra-file={option_file}", "--default-character-set=utf8mb4", database]
+
+    @contextlib.contextmanager
+    def dump(self, tables: list[str] | None = None, database: str | None = None) -> Iterator[Iterator[bytes]]:
+        """The dump as a stream of chunks; raises PipelineError if mariadb-dump fails."""
+        with self.option_file() as options:
+            yield self._dump_stream(self.dump_command(options, database or self.database, tables))
+
+    def _dump_stream(self, command: list[str]) -> Iterator[bytes]:
+        with tempfile.TemporaryFile() as errors:
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)  # noqa: S603
+            finished = False
+            try:
+                yield from read_chunks(process.stdout)
+                finished = True
+            finally:
+                if not finished:
+                    process.kill()
+                process.stdout.close()
+                code = process.wait()
+            if code != 0:
+                errors.seek(0)
+                message = errors.read().decode(errors="replace").strip()[-2000:]
+                raise PipelineError(f"mariadb-dump exited with status {code}: {message}")
+
+    def load(self, source: Iterable[bytes], database: str) -> None:
+        """Feed SQL into ``database`` with the mariadb client; stops at the first error."""
+        with self.option_file() as options:
+            Pipeline([self.client_command(options, database)]).run(source, lambda chunk: None)
+
+    def inspect(self, database: str, tables: list[str] | None = None) -> DumpStats:
+        """Dump ``database`` to nowhere and return its per-table figures."""
+        inspector = DumpInspector()
+        with self.dump(tables, database=database) as stream:
+            for chunk in stream:
+                inspector.feed(chunk)
+        return inspector.close()
+
+    def execute(self, sql: str, params=None) -> list[tuple]:
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def tables(self, database: str | None = None) -> list[str]:
+        rows = self.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE' "
+            "ORDER BY table_name",
+            [database or self.database],
+        )
+        return [row[0] for row in rows]
+
+    def count_rows(self, database: str, table: str) -> int:
+        return self.execute(f"SELECT COUNT(*) FROM {quote(database)}.{quote(table)}")[0][0]  # noqa: S608
+
+    def create_database(self, name: str) -> None:
+        self.execute(f"CREATE DATABASE {quote(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+
+    def drop_database(self, name: str) -> None:
+        self.execute(f"DROP DATABASE IF EXISTS {quote(name)}")
+
+    def swap_in(self, scratch: str, trash: str) -> None:
+        """Make the scratch database's tables the live ones in one atomic RENAME TABLE; the live
+        tables move to ``trash``. Foreign keys follow their tables."""
+        live = self.database
+        moves = [f"{quote(live)}.{quote(t)} TO {quote(trash)}.{quote(t)}" for t in self.tables(live)]
+        moves += [f"{quote(scratch)}.{quote(t)} TO {quote(live)}.{quote(t)}" for t in self.tables(scratch)]
+        self.create_database(trash)
+        self.execute("RENAME TABLE " + ", ".join(moves))
+
+    def copy_tables(self, scratch: str, tables: list[str]) -> None:
+        """Replace the rows of ``tables`` with the scratch copies', all in one transaction."""
+        live = self.database
+        for table in tables:
+            if self.columns(scratch, table) != self.columns(live, table):
+                raise PipelineError(
+                    f"The table {table} in the backup has other columns than the live one (the schema "
+                    "changed since). Restore the whole database instead, or migrate first."
+                )
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            try:
+                cursor.execute("START TRANSACTION")
+                for table in tables:
+                    cursor.execute(f"DELETE FROM {quote(live)}.{quote(table)}")  # noqa: S608
+                    source, target = f"{quote(scratch)}.{quote(table)}", f"{quote(live)}.{quote(table)}"
+                    cursor.execute(f"INSERT INTO {target} SELECT * FROM {source}")  # noqa: S608
+                cursor.execute("COMMIT")
+            except Exception:
+                cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+
+    def columns(self, database: str, table: str) -> list[tuple]:
+        return self.execute(
+            "SELECT column_name, column_type FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position",
+            [database, table],
+        )
+
+    def size_bytes(self) -> int:
+        rows = self.execute(
+            "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = %s",
+            [self.database],
+        )
+        return int(rows[0][0])
+
+
+class SQLiteEngine(Engine):
+    """The embedded default: the online backup API copies a consistent snapshot of the file."""
+
+    vendor = "sqlite"
+    suffix = ".sqlite3"
+
+    def server_version(self) -> str:
+        return sqlite3.sqlite_version
+
+    @contextlib.contextmanager
+    def dump(self, tables: list[str] | None = None, database: str | None = None) -> Iterator[Iterator[bytes]]:
+        if tables:
+            raise PipelineError("Partial backups need MariaDB; SQLite backups are always full.")
+        with tempfile.TemporaryDirectory(prefix="beils-sqlite-") as directory:
+            copy = Path(directory) / "snapshot.sqlite3"
+            snapshot(database or self.database, copy)
+            with open(copy, "rb") as handle:
+                yield read_chunks(handle, CHUNK)
+
+    def tables(self, database: str | None = None) -> list[str]:
+        with contextlib.closing(sqlite3.connect(database or self.database)) as db:
+            rows = db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+            return [row[0] for row in rows]
+
+    def size_bytes(self) -> int:
+        return Path(self.database).stat().st_size if Path(self.database).exists() else 0
+
+
+def snapshot(source: str, destination: Path) -> None:
+    with contextlib.closing(sqlite3.connect(source)) as src, contextlib.closing(sqlite3.connect(destination)) as dst:
+        src.backup(dst)
+        if dst.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise PipelineError("The SQLite snapshot failed its integrity check.")
+
+
+def sqlite_table_stats(path: Path) -> dict[str, dict]:
+    """Per table: rows and a SHA-256 over the rows in rowid order."""
+    import hashlib
+
+    stats = {}
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        names = [
+            r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+        ]
+        for name in sorted(names):
+            digest, rows = hashlib.sha256(), 0
+            for row in db.execute(f'SELECT * FROM "{name}" ORDER BY rowid'):  # noqa: S608
+                digest.update(repr(row).encode())
+                rows += 1
+            stats[name] = {"rows": rows, "sha256": digest.hexdigest()}
+    return stats
+
+
+def quote(identifier: str) -> str:
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def engine_for(alias: str = "default") -> Engine:
+    vendor = connections[alias].vendor
+    if vendor == "mysql":
+        return MariaDBEngine(alias)
+    if vendor == "sqlite":
+        return SQLiteEngine(alias)
+    raise PipelineError(f"No backup engine for {vendor} yet.")

@@ -1,0 +1,68 @@
+"""One maintenance operation at a time per database: backups, restores and migrations never
+overlap. MariaDB's named locks work across every process and host that uses the database; with
+SQLite (one machine) a file lock does the same."""
+
+import contextlib
+import fcntl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections
+
+_held = threading.local()
+
+
+class MaintenanceBusy(Exception):
+    """Another backup, restore or migration holds the maintenance lock."""
+
+
+@contextlib.contextmanager
+def maintenance_lock(alias: str = "default", *, wait_seconds: int = 0) -> Iterator[None]:
+    """Re-entrant within a thread: the backup taken by ``migrate`` runs under migrate's lock."""
+    if getattr(_held, "depth", 0):
+        _held.depth += 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+        return
+    with _acquire(alias, wait_seconds):
+        _held.depth = 1
+        try:
+            yield
+        finally:
+            _held.depth = 0
+
+
+@contextlib.contextmanager
+def _acquire(alias: str, wait_seconds: int) -> Iterator[None]:
+    connection = connections[alias]
+    name = f"beils:{connection.settings_dict['NAME']}:maintenance"[-64:]
+    if connection.vendor == "mysql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK(%s, %s)", [name, wait_seconds])
+            if cursor.fetchone()[0] != 1:
+                raise MaintenanceBusy(
+                    "A backup, restore or migration is already running; try again when it has finished."
+                )
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
+        return
+    path = Path(settings.VAR_DIR) / "locks" / "maintenance.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MaintenanceBusy(
+                "A backup, restore or migration is already running; try again when it has finished."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,544 @@
+"""Backups: create, verify, restore. Every entry point (command, admin, API, Celery) calls these.
+
+The rules they keep:
+- a backup is written to a hidden temporary name and renamed only when every stage exited
+  cleanly and the dump's completion trailer came through; a failed or killed backup leaves no
+  file that looks good and never touches an older one;
+- nothing is restored from a file that has not just passed its checks, a safety backup is taken
+  first, and the restore happens in a scratch database that replaces the live tables in one
+  atomic step (or, for a few tables, in one transaction), so a failure leaves the live data as
+  it was.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.mail import mail_admins
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.recorder import MigrationRecorder
+from django.dispatch import Signal
+from django.utils import timezone
+
+from maintenance.backups import crypto
+from maintenance.backups.engines import MariaDBEngine, SQLiteEngine, engine_for, snapshot, sqlite_table_stats
+from maintenance.backups.locks import maintenance_lock
+from maintenance.backups.pipeline import (
+    DumpInspector,
+    Pipeline,
+    PipelineError,
+    compressor,
+    decompressor,
+    filter_tables,
+    inspect,
+    read_chunks,
+)
+from maintenance.models import Backup, BackupKind, BackupStatus, Outcome
+from maintenance.services import audit_log
+
+MANIFEST_VERSION = 1
+
+# Sent after any restore, before the application serves again (e.g. to re-apply GDPR erasures).
+backup_restored = Signal()
+
+
+class BackupError(Exception):
+    """A backup operation was refused or failed; the message says why and what to do."""
+
+
+# --- Create ---------------------------------------------------------------------------------
+
+
+def backup_create(
+    *, kind: str = BackupKind.MANUAL, tables: list[str] | None = None, actor=None, alias: str = DEFAULT_DB_ALIAS
+) -> Backup:
+    """Write a new backup file and its manifest; return the catalogue row (status SUCCESS)."""
+    with maintenance_lock(alias):
+        return _create(kind=kind, tables=tables or [], actor=actor, alias=alias)
+
+
+def _create(*, kind, tables, actor, alias) -> Backup:
+    engine = engine_for(alias)
+    directory = backup_dir()
+    started = timezone.now()
+    name = _file_name(engine, started, encrypted=crypto.enabled())
+    backup = Backup(
+        file_name=name, kind=kind, engine=engine.vendor, database=Path(engine.database).name, started_at=started,
+        compression="gzip", encrypted=crypto.enabled(), tables_requested=tables,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )  # fmt: skip
+    catalogued = _catalogue_exists(alias)
+    if catalogued:
+        backup.save(using=alias)
+    partial = directory / f".{name}.partial"
+    try:
+        _check_free_space(engine, directory)
+        backup.server_version = engine.server_version()
+        backup.migrations = migration_state(alias)
+        stages = [compressor(settings.BACKUP_COMPRESSION_LEVEL)]
+        if backup.encrypted:
+            stages.append(crypto.encrypt_stage())
+        digest, size = hashlib.sha256(), 0
+        with open(partial, "wb") as out, _stream_for_backup(engine, tables) as (stream, stats):
+
+            def sink(chunk: bytes) -> None:
+                nonlocal size
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+
+            Pipeline(stages).run(stream, sink)
+            figures = stats()
+            if not figures.trailer:
+                raise PipelineError("The dump ended without its completion trailer: it is incomplete.")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, directory / name)
+        _fsync_dir(directory)
+        backup.size_bytes, backup.sha256, backup.tables = size, digest.hexdigest(), figures.tables
+        backup.status, backup.finished_at = BackupStatus.SUCCESS, timezone.now()
+        backup.storage = [{"kind": "local", "path": str(directory / name)}]
+        write_manifest(backup, directory)
+    except Exception as exc:
+        partial.unlink(missing_ok=True)
+        backup.status, backup.finished_at, backup.error = BackupStatus.FAILED, timezone.now(), str(exc)
+        if catalogued:
+            backup.save(using=alias)
+        _report_failure("backup", backup, exc, actor)
+        raise BackupError(f"The backup failed and was discarded: {exc}") from exc
+    if catalogued:
+        backup.save(using=alias)
+    audit_log(
+        action="maintenance.backup.created", actor=actor, target=backup if catalogued else None,
+        detail={"file": name, "kind": kind, "size": size, "tables": tables, "rows": backup.row_count},
+    )  # fmt: skip
+    return backup
+
+
+@contextmanager
+def _stream_for_backup(engine, tables) -> Iterator[tuple[Iterable[bytes], callable]]:
+    if isinstance(engine, MariaDBEngine):
+        inspector = DumpInspector()
+        with engine.dump(tables) as stream:
+            yield inspect(stream, inspector), inspector.close
+        return
+    if tables:
+        raise PipelineError("Partial backups need MariaDB; SQLite backups are always full.")
+    with tempfile.TemporaryDirectory(prefix="beils-sqlite-") as scratch:
+        copy = Path(scratch) / "snapshot.sqlite3"
+        snapshot(engine.database, copy)
+        figures = _SQLiteFigures(sqlite_table_stats(copy))
+        with open(copy, "rb") as handle:
+            yield read_chunks(handle), lambda: figures
+
+
+class _SQLiteFigures:
+    trailer = True  # the snapshot passed PRAGMA integrity_check
+
+    def __init__(self, tables):
+        self.tables = tables
+
+
+def _file_name(engine, when, *, encrypted: bool) -> str:
+    database = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(engine.database).stem)
+    stem = f"beils_{database}_{timezone.localtime(when):%Y%m%d_%H%M%S}"
+    suffix = f"{engine.suffix}.gz" + (crypto.SUFFIX if encrypted else "")
+    name, n = f"{stem}{suffix}", 1
+    while (backup_dir() / name).exists() or Backup.objects.filter(file_name=name).exists():
+        n += 1
+        name = f"{stem}_{n}{suffix}"
+    return name
+
+
+def _check_free_space(engine, directory: Path) -> None:
+    free = shutil.disk_usage(directory).free
+    previous = Backup.objects.filter(status=BackupStatus.SUCCESS).order_by("-started_at").first()
+    # A compressed dump is a fraction of the data; the last backup's size is the best guide.
+    needed = max(
+        int((previous.size_bytes if previous else engine.size_bytes() // 3) * 1.5), settings.BACKUP_MIN_FREE_BYTES
+    )
+    if free < needed:
+        raise PipelineError(
+            f"Not enough free space in {directory}: {free // 2**20} MiB free, about {needed // 2**20} MiB needed. "
+            "Free some space or prune old backups (manage.py prunebackups)."
+        )
+
+
+def backup_dir() -> Path:
+    directory = Path(settings.BACKUP_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _catalogue_exists(alias: str) -> bool:
+    return Backup._meta.db_table in connections[alias].introspection.table_names()
+
+
+def migration_state(alias: str) -> dict[str, str]:
+    """The last applied migration of every app."""
+    recorder = MigrationRecorder(connections[alias])
+    if not recorder.has_table():
+        return {}
+    latest: dict[str, str] = {}
+    for app, name in sorted(recorder.applied_migrations()):
+        latest[app] = name
+    return latest
+
+
+# --- Manifests: the catalogue beside the files ---------------------------------------------
+
+
+MANIFEST_FIELDS = [
+    "file_name", "kind", "status", "engine", "server_version", "database", "size_bytes", "sha256", "compression",
+    "encrypted", "tables_requested", "tables", "migrations",
+]  # fmt: skip
+
+
+def write_manifest(backup: Backup, directory: Path) -> Path:
+    data = {field: getattr(backup, field) for field in MANIFEST_FIELDS}
+    data.update(
+        manifest_version=MANIFEST_VERSION,
+        started_at=backup.started_at.isoformat(),
+        finished_at=backup.finished_at.isoformat() if backup.finished_at else None,
+        restore_with=restore_instructions(backup),
+    )
+    path = directory / f"{backup.file_name}.json"
+    temporary = directory / f".{path.name}.partial"
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(temporary, path)
+    return path
+
+
+def read_manifest(path: Path) -> dict:
+    return json.loads(Path(f"{path}.json").read_text())
+
+
+def restore_instructions(backup: Backup) -> str:
+    """How to restore the file on a bare server with standard tools alone."""
+    target = "mariadb DATABASE" if backup.engine == MariaDBEngine.vendor else "cat > beils.sqlite3"
+    if backup.encrypted:
+        return f"age -d -i key.txt {backup.file_name} | gunzip | {target}"
+    return f"gunzip < {backup.file_name} | {target}"
+
+
+def catalogue_rescan(alias: str = DEFAULT_DB_ALIAS) -> int:
+    """Bring the catalogue in line with the manifests on disk (after a restore replaced it, or
+    on a new server). Returns how many rows were added or corrected."""
+    changed = 0
+    for manifest in sorted(backup_dir().glob("*.json")):
+        data = json.loads(manifest.read_text())
+        if not (backup_dir() / data["file_name"]).exists():
+            continue
+        values = {field: data[field] for field in MANIFEST_FIELDS if field != "file_name"}
+        values.update(started_at=data["started_at"], finished_at=data["finished_at"])
+        _, created = Backup.objects.using(alias).update_or_create(file_name=data["file_name"], defaults=values)
+        changed += 1 if created else 0
+    return changed
+
+
+# --- Reading a backup back ------------------------------------------------------------------
+
+
+def resolve(id_or_file: str | int) -> Backup:
+    """A catalogue row by id or file name, or (if the catalogue lost it) rebuilt from a manifest."""
+    text = str(id_or_file)
+    if text.isdigit() and (backup := Backup.objects.filter(pk=int(text)).first()):
+        return backup
+    path = Path(text) if os.sep in text else backup_dir() / text
+    if backup := Backup.objects.filter(file_name=path.name).first():
+        return backup
+    if Path(f"{path}.json").exists():
+        data = read_manifest(path)
+        return Backup(
+            **{f: data[f] for f in MANIFEST_FIELDS}, started_at=data["started_at"], finished_at=data["finished_at"]
+        )
+    raise BackupError(
+        f"No backup {text!r}: not in the catalogue and no manifest beside it (see manage.py listbackups)."
+    )
+
+
+def backup_path(backup: Backup) -> Path:
+    return backup_dir() / backup.file_name
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in read_chunks(handle):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _reading_stages(backup: Backup) -> Iterator[list[list[str]]]:
+    with ExitStack() as stack:
+        stages = [stack.enter_context(crypto.decrypt_stage())] if backup.encrypted else []
+        yield [*stages, decompressor()]
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        yield from read_chunks(handle)
+
+
+class _Relay:
+    """Runs a pipeline (decrypt, decompress) and hands its output on as an iterator, through a
+    bounded queue so that memory stays flat."""
+
+    def __init__(self, stages, source):
+        import queue
+        import threading
+
+        self._queue = queue.Queue(maxsize=8)
+        self._error = None
+
+        def work():
+            try:
+                Pipeline(stages).run(source, self._queue.put)
+            except BaseException as exc:
+                self._error = exc
+            finally:
+                self._queue.put(None)
+
+        self._thread = threading.Thread(target=work, daemon=True)
+        self._thread.start()
+
+    def __iter__(self):
+        while (chunk := self._queue.get()) is not None:
+            yield chunk
+        self._thread.join()
+        if self._error:
+            raise self._error
+
+
+def _check_file(backup: Backup) -> Path:
+    path = backup_path(backup)
+    if not path.exists():
+        raise BackupError(f"The file {path} is missing.")
+    if backup.size_bytes is not None and path.stat().st_size != backup.size_bytes:
+        raise BackupError(
+            f"{path.name} is {path.stat().st_size} bytes, the catalogue says {backup.size_bytes}: truncated or replaced."
+        )
+    if backup.sha256 and sha256_of(path) != backup.sha256:
+        raise BackupError(f"{path.name} does not match its SHA-256 checksum: the file is corrupted or was altered.")
+    return path
+
+
+# --- Verify -----------------------------------------------------------------------------------
+
+
+def backup_verify(backup: Backup, *, restore_test: bool = False, actor=None, alias: str = DEFAULT_DB_ALIAS) -> Backup:
+    """Checksum, archive integrity, completion trailer and per-table figures against the
+    manifest; with ``restore_test``, restore into a scratch database and compare that too."""
+    try:
+        path = _check_file(backup)
+        with _reading_stages(backup) as stages:
+            if backup.engine == MariaDBEngine.vendor:
+                figures = DumpInspector()
+                for chunk in _Relay(stages, _file_chunks(path)):
+                    figures.feed(chunk)
+                stats = figures.close()
+                if not stats.trailer:
+                    raise BackupError("The dump inside the file has no completion trailer: it is incomplete.")
+                _compare(backup.tables, stats.tables, "the file")
+                if restore_test:
+                    _restore_test_mariadb(backup, stages, path, alias)
+            else:
+                with tempfile.TemporaryDirectory(prefix="beils-verify-") as scratch:
+                    copy = Path(scratch) / "restored.sqlite3"
+                    _decompress_to(stages, path, copy)
+                    _compare(backup.tables, sqlite_table_stats(copy), "the restored copy")
+    except (BackupError, PipelineError, OSError) as exc:
+        _record_verification(backup, ok=False, restore_test=restore_test, alias=alias)
+        _report_failure("verification", backup, exc, actor)
+        raise BackupError(f"{backup.file_name} failed verification: {exc}") from exc
+    _record_verification(backup, ok=True, restore_test=restore_test, alias=alias)
+    audit_log(
+        action="maintenance.backup.restore_tested" if restore_test else "maintenance.backup.verified",
+        actor=actor, target=backup if backup.pk else None, detail={"file": backup.file_name},
+    )  # fmt: skip
+    return backup
+
+
+def _compare(expected: dict, actual: dict, where: str) -> None:
+    for table, figures in expected.items():
+        found = actual.get(table)
+        if found is None:
+            raise BackupError(f"Table {table} is missing from {where}.")
+        if found["rows"] != figures["rows"]:
+            raise BackupError(f"Table {table}: {found['rows']} rows in {where}, the manifest says {figures['rows']}.")
+        if figures.get("sha256") and found.get("sha256") and found["sha256"] != figures["sha256"]:
+            raise BackupError(f"Table {table}: its data in {where} does not match the manifest's checksum.")
+
+
+def _restore_test_mariadb(backup, stages, path, alias) -> None:
+    engine = MariaDBEngine(alias)
+    scratch = _scratch_name(engine, "rtest")
+    engine.create_database(scratch)
+    try:
+        engine.load(_Relay(stages, _file_chunks(path)), scratch)
+        for table, figures in backup.tables.items():
+            if engine.count_rows(scratch, table) != figures["rows"]:
+                raise BackupError(
+                    f"Restored table {table} has {engine.count_rows(scratch, table)} rows, expected {figures['rows']}."
+                )
+        _compare(backup.tables, engine.inspect(scratch, list(backup.tables)).tables, "the restored database")
+    finally:
+        engine.drop_database(scratch)
+
+
+def _scratch_name(engine, purpose: str) -> str:
+    return f"{engine.database}_{purpose}_{timezone.now():%Y%m%d%H%M%S%f}"[-64:]
+
+
+def _decompress_to(stages, path: Path, destination: Path) -> None:
+    with open(destination, "wb") as out:
+        Pipeline(stages).run(_file_chunks(path), out.write)
+
+
+def _record_verification(backup: Backup, *, ok: bool, restore_test: bool, alias: str) -> None:
+    now = timezone.now()
+    backup.verified_at, backup.verify_ok = now, ok
+    if restore_test and ok:
+        backup.restore_tested_at = now
+    if backup.pk:
+        Backup.objects.using(alias).filter(pk=backup.pk).update(
+            verified_at=now, verify_ok=ok, restore_tested_at=backup.restore_tested_at
+        )
+
+
+# --- Restore --------------------------------------------------------------------------------
+
+
+def database_is_empty(alias: str = DEFAULT_DB_ALIAS) -> bool:
+    return not connections[alias].introspection.table_names()
+
+
+def backup_restore(
+    backup: Backup,
+    *,
+    tables: list[str] | None = None,
+    actor=None,
+    alias: str = DEFAULT_DB_ALIAS,
+    safety_backup: bool = True,
+) -> Backup | None:
+    """Restore a whole backup, or only ``tables``, over the live database. Returns the safety
+    backup taken first (None when the database was empty)."""
+    tables = tables or []
+    unknown = sorted(set(tables) - set(backup.tables)) if backup.tables else []
+    if unknown:
+        raise BackupError(f"{backup.file_name} has no table(s) {', '.join(unknown)}.")
+    with maintenance_lock(alias):
+        backup_verify(backup, actor=actor, alias=alias)
+        safety = None
+        if safety_backup and not database_is_empty(alias):
+            safety = _create(kind=BackupKind.SAFETY, tables=[], actor=actor, alias=alias)
+        try:
+            engine = engine_for(alias)
+            if isinstance(engine, MariaDBEngine):
+                _restore_mariadb(engine, backup, tables)
+            else:
+                _restore_sqlite(engine, backup, tables)
+        except Exception as exc:
+            _report_failure("restore", backup, exc, actor)
+            raise BackupError(f"The restore failed; the live database was left as it was. {exc}") from exc
+        if _catalogue_exists(alias):
+            catalogue_rescan(alias)
+        backup_restored.send(sender=Backup, backup=backup, tables=tables, alias=alias)
+    audit_log(
+        action="maintenance.backup.restored", actor=actor, target=Backup.objects.filter(file_name=backup.file_name).first(),
+        detail={"file": backup.file_name, "tables": tables or "all", "safety_backup": safety.file_name if safety else None},
+    )  # fmt: skip
+    return safety
+
+
+def _restore_mariadb(engine: MariaDBEngine, backup: Backup, tables: list[str]) -> None:
+    scratch = _scratch_name(engine, "restore")
+    engine.create_database(scratch)
+    try:
+        with _reading_stages(backup) as stages:
+            stream = _Relay(stages, _file_chunks(backup_path(backup)))
+            engine.load(filter_tables(stream, set(tables)) if tables else stream, scratch)
+        for table in tables or backup.tables:
+            expected = backup.tables[table]["rows"]
+            if engine.count_rows(scratch, table) != expected:
+                raise BackupError(
+                    f"Table {table} came back with {engine.count_rows(scratch, table)} rows instead of {expected}."
+                )
+        if tables:
+            engine.copy_tables(scratch, tables)
+        else:
+            trash = _scratch_name(engine, "replaced")
+            engine.swap_in(scratch, trash)
+            engine.drop_database(trash)
+    finally:
+        engine.drop_database(scratch)
+
+
+def _restore_sqlite(engine: SQLiteEngine, backup: Backup, tables: list[str]) -> None:
+    import sqlite3
+
+    live = Path(engine.database)
+    with tempfile.TemporaryDirectory(prefix="beils-restore-", dir=live.parent) as scratch:
+        copy = Path(scratch) / "restored.sqlite3"
+        with _reading_stages(backup) as stages:
+            _decompress_to(stages, backup_path(backup), copy)
+        _compare(backup.tables, sqlite_table_stats(copy), "the restored copy")
+        connections[engine.alias].close()
+        if not tables:
+            for suffix in ("-wal", "-shm"):
+                Path(f"{live}{suffix}").unlink(missing_ok=True)
+            os.replace(copy, live)
+            return
+        with sqlite3.connect(live, isolation_level=None) as db:
+            db.execute("PRAGMA foreign_keys = OFF")
+            db.execute("ATTACH DATABASE ? AS backup", [str(copy)])
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for table in tables:
+                    db.execute(f'DELETE FROM main."{table}"')  # noqa: S608
+                    db.execute(f'INSERT INTO main."{table}" SELECT * FROM backup."{table}"')  # noqa: S608
+                db.execute("COMMIT")
+            except Exception:
+                db.execute("ROLLBACK")
+                raise
+            finally:
+                db.execute("DETACH DATABASE backup")
+
+
+# --- Reporting --------------------------------------------------------------------------------
+
+
+def _report_failure(operation: str, backup: Backup, exc: BaseException, actor) -> None:
+    audit_log(
+        action=f"maintenance.backup.{operation}_failed", actor=actor, outcome=Outcome.FAILURE,
+        target=backup if backup.pk else None, detail={"file": backup.file_name, "error": str(exc)[:2000]},
+    )  # fmt: skip
+    mail_admins(
+        f"Beils: {operation} of {backup.file_name} failed",
+        f"The {operation} of {backup.file_name} failed at {timezone.now():%Y-%m-%d %H:%M %Z}:\n\n{exc}\n\n"
+        "Older backups were not touched. See the maintenance dashboard and the audit trail.",
+        fail_silently=True,
+    )
+
+
+def rpo_breached(*, now=None) -> bool:
+    """True when the last good backup is older than the recovery point objective."""
+    latest = Backup.objects.latest_good()
+    limit = timedelta(hours=settings.BACKUP_RPO_HOURS)
+    return latest is None or (now or timezone.now()) - latest.started_at > limit
