@@ -1,8 +1,16 @@
 """Test relaxations, and nothing else: the suite runs against the same settings as production."""
 
+import tempfile
+from pathlib import Path
+
 from beils.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
-BACKUP_DIR = VAR_DIR / "test-backups"  # noqa: F405
+# A fresh directory per run: manifests left by one run must not reach the next run's catalogue.
+BACKUP_DIR = Path(tempfile.mkdtemp(prefix="beils-test-backups-"))
+
+# SQLite tests run on a file, not in memory, so that the backup engine can snapshot it.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.mkdtemp(prefix="beils-test-db-")) / "test.sqlite3")}  # noqa: F405

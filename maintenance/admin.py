@@ -1,6 +1,18 @@
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
-from maintenance.models import AuditEntry, Heartbeat
+from maintenance.backups.services import backup_path, rpo_breached
+from maintenance.models import AuditEntry, Backup, BackupKind, BackupStatus, Heartbeat
+from maintenance.services import audit_log
+from maintenance.tasks import run_backup, verify_backup
 
 
 @admin.register(AuditEntry)
@@ -32,3 +44,133 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Backup)
+class BackupAdmin(admin.ModelAdmin):
+    """The backup catalogue. Rows are written by the backup engine only."""
+
+    list_display = [
+        "started_at",
+        "kind",
+        "status_badge",
+        "size",
+        "took",
+        "verified_badge",
+        "restore_tested_at",
+        "download",
+    ]
+    list_filter = ["status", "kind", "verify_ok", "engine"]
+    search_fields = ["file_name", "sha256"]
+    date_hierarchy = "started_at"
+    actions = ["verify_selected", "restore_test_selected"]
+    change_list_template = "admin/maintenance/backup/change_list.html"
+    readonly_fields = [f.name for f in Backup._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_run_permission(self, request):
+        return request.user.has_perm("maintenance.run_backup")
+
+    def get_urls(self):
+        return [
+            path("run/", self.admin_site.admin_view(self.run_view), name="maintenance_backup_run"),
+            path(
+                "<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="maintenance_backup_download"
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        latest = Backup.objects.latest_good()
+        if rpo_breached():
+            age = (
+                f"{(timezone.now() - latest.started_at).total_seconds() / 3600:.0f} hours old" if latest else "missing"
+            )
+            self.message_user(
+                request,
+                f"The last good backup is {age}: older than the recovery point objective "
+                f"({settings.BACKUP_RPO_HOURS} h). Back up now and check the nightly job.",
+                messages.WARNING,
+            )
+        extra_context = {**(extra_context or {}), "can_run_backup": self.has_run_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def run_view(self, request):
+        if request.method != "POST" or not self.has_run_permission(request):
+            raise PermissionDenied
+        user_id = request.user.pk
+        transaction.on_commit(lambda: run_backup.delay(user_id, BackupKind.MANUAL))
+        audit_log(action="maintenance.backup.requested", actor=request.user, ip_address=client_ip(request))
+        self.message_user(
+            request, "Backup queued: it appears here as Running, then Good, in a moment.", messages.SUCCESS
+        )
+        return redirect("admin:maintenance_backup_changelist")
+
+    def download_view(self, request, pk):
+        if not request.user.has_perm("maintenance.download_backup"):
+            raise PermissionDenied
+        backup = get_object_or_404(Backup, pk=pk, status=BackupStatus.SUCCESS)
+        path = backup_path(backup)
+        if not path.exists():
+            raise Http404("The backup file is no longer on this server.")
+        audit_log(
+            action="maintenance.backup.downloaded", actor=request.user, target=backup, ip_address=client_ip(request),
+            detail={"file": backup.file_name},
+        )  # fmt: skip
+        return FileResponse(open(path, "rb"), as_attachment=True, filename=backup.file_name)  # noqa: SIM115
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        colours = {BackupStatus.SUCCESS: "#15803d", BackupStatus.FAILED: "#b91c1c", BackupStatus.RUNNING: "#2563eb"}
+        return format_html(
+            '<strong style="color:{}" title="{}">{}</strong>', colours.get(obj.status, "#6b7280"), obj.error or "",
+            obj.get_status_display(),
+        )  # fmt: skip
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, obj):
+        return filesizeformat(obj.size_bytes) if obj.size_bytes is not None else "—"
+
+    @admin.display(description="took")
+    def took(self, obj):
+        return f"{obj.duration.total_seconds():.1f} s" if obj.duration else "—"
+
+    @admin.display(description="verified", ordering="verified_at")
+    def verified_badge(self, obj):
+        if obj.verify_ok is None:
+            return "—"
+        label, colour = ("✔ verified", "#15803d") if obj.verify_ok else ("✘ failed", "#b91c1c")
+        return format_html('<span style="color:{}" title="{}">{}</span>', colour, obj.verified_at, label)
+
+    @admin.display(description="file")
+    def download(self, obj):
+        if obj.status != BackupStatus.SUCCESS:
+            return obj.file_name
+        url = reverse("admin:maintenance_backup_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.file_name)
+
+    @admin.action(description="Verify selected backups (checksums and contents)", permissions=["run"])
+    def verify_selected(self, request, queryset):
+        self._queue_verification(request, queryset, restore_test=False)
+
+    @admin.action(description="Restore-test selected backups (into a scratch database)", permissions=["run"])
+    def restore_test_selected(self, request, queryset):
+        self._queue_verification(request, queryset, restore_test=True)
+
+    def _queue_verification(self, request, queryset, *, restore_test: bool):
+        ids, user_id = list(queryset.filter(status=BackupStatus.SUCCESS).values_list("pk", flat=True)), request.user.pk
+        for backup_id in ids:
+            transaction.on_commit(lambda b=backup_id: verify_backup.delay(b, restore_test, user_id))
+        self.message_user(request, f"{len(ids)} verification(s) queued.", messages.SUCCESS)
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")

@@ -13,8 +13,10 @@ class MaintenanceConfig(AppConfig):
 def _sync_schedules(using, plan=None, **kwargs):
     from django.db import connections
 
-    # Only once django-celery-beat's tables exist (not on a partial migrate).
-    if "django_celery_beat_periodictask" in connections[using].introspection.table_names():
+    tables = connections[using].introspection.table_names()
+    # Only once the tables exist (not on a partial migrate).
+    if "django_celery_beat_periodictask" in tables:
         from maintenance.schedules import sync_schedules
 
         sync_schedules(using=using)
+

@@ -18,10 +18,22 @@ class Job:
     day_of_week: str = "*"
     day_of_month: str = "*"
     enabled: bool = True
+    kwargs: str = "{}"
 
 
 JOBS = [
     Job("Heartbeat", "maintenance.heartbeat", "every five minutes", minute="*/5"),
+    Job("Nightly backup", "maintenance.backup", "every day at 02:00", minute="0", hour="2"),
+    Job("Prune old backups", "maintenance.prune_backups", "every day at 02:45", minute="45", hour="2"),
+    Job(
+        "Weekly restore test",
+        "maintenance.verify_backup",
+        "every Sunday at 05:00, restoring the newest good backup into a scratch database",
+        minute="0",
+        hour="5",
+        day_of_week="0",
+        kwargs='{"restore_test": true}',
+    ),
 ]
 
 
@@ -43,7 +55,12 @@ def sync_schedules(using: str = "default") -> list[str]:
             timezone=settings.TIME_ZONE,
         )
         PeriodicTask.objects.using(using).create(
-            name=job.name, task=job.task, crontab=crontab, enabled=job.enabled, description=f"Runs {job.when}."
+            name=job.name,
+            task=job.task,
+            crontab=crontab,
+            enabled=job.enabled,
+            kwargs=job.kwargs,
+            description=f"Runs {job.when}.",
         )
         created.append(job.name)
     return created

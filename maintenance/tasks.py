@@ -1,9 +1,72 @@
+"""Celery tasks: thin adapters that call one service each and own retries and time limits.
+
+Time limits stay well below the Redis visibility timeout (6 h, settings.py) so a long backup is
+never handed to a second worker while the first still runs; the maintenance lock makes a
+duplicate run refuse rather than overlap.
+"""
+
+import logging
+
 from celery import shared_task
 
-from maintenance.models import Heartbeat
+from maintenance.backups.locks import MaintenanceBusy
+from maintenance.models import Backup, BackupKind, Heartbeat
+
+log = logging.getLogger(__name__)
+
+HOUR = 3600
 
 
 @shared_task(name="maintenance.heartbeat", ignore_result=True, soft_time_limit=50, time_limit=60)
 def heartbeat() -> None:
     """Sent by beat and run by a worker: a fresh row proves both are alive."""
     Heartbeat.beat("celery")
+
+
+def _actor(user_id):
+    from crm.models import User
+
+    return User.all_objects.filter(pk=user_id).first() if user_id else None
+
+
+@shared_task(name="maintenance.backup", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
+def run_backup(user_id: int | None = None, kind: str = BackupKind.SCHEDULED) -> int | None:
+    """Back up, copy off-site when configured, and verify the new file."""
+    from maintenance.backups.offsite import backup_copy_offsite, offsite_configured
+    from maintenance.backups.services import backup_create, backup_verify
+
+    actor = _actor(user_id)
+    try:
+        backup = backup_create(kind=kind, actor=actor)
+    except MaintenanceBusy:
+        log.warning("Backup skipped: another maintenance operation is running.")
+        return None
+    if offsite_configured():
+        backup_copy_offsite(backup, actor=actor)
+    backup_verify(backup, actor=actor)
+    return backup.pk
+
+
+@shared_task(name="maintenance.verify_backup", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
+def verify_backup(backup_id: int | None = None, restore_test: bool = False, user_id: int | None = None) -> None:
+    """Verify one backup (default: the newest good one), optionally with a restore test."""
+    from maintenance.backups.services import backup_verify
+
+    backup = Backup.objects.get(pk=backup_id) if backup_id else Backup.objects.latest_good()
+    if backup is None:
+        log.warning("No good backup to verify.")
+        return
+    try:
+        backup_verify(backup, restore_test=restore_test, actor=_actor(user_id))
+    except MaintenanceBusy:
+        log.warning("Verification skipped: another maintenance operation is running.")
+
+
+@shared_task(name="maintenance.prune_backups", ignore_result=True, soft_time_limit=HOUR, time_limit=HOUR + 60)
+def prune_backups() -> None:
+    from maintenance.backups.pruning import backup_prune
+
+    try:
+        backup_prune()
+    except MaintenanceBusy:
+        log.warning("Pruning skipped: another maintenance operation is running.")

@@ -25,6 +25,12 @@ def _database_server_is_set_up():
         pytest.exit(TIME_ZONE_TABLES_MISSING, returncode=2)
 
 
+@pytest.fixture(autouse=True)
+def _private_backup_dir(settings, tmp_path):
+    """Every test writes its backups into a directory of its own."""
+    settings.BACKUP_DIR = tmp_path / "backups"
+
+
 @pytest.fixture
 def admin_user(db):
     """Alba, who owns the salon: role ADMIN (not a Django superuser)."""

@@ -68,18 +68,18 @@ def _create(*, kind, tables, actor, alias) -> Backup:
     engine = engine_for(alias)
     directory = backup_dir()
     started = timezone.now()
-    name = _file_name(engine, started, encrypted=crypto.enabled())
+    catalogued = _catalogue_exists(alias)
+    name = _file_name(engine, started, encrypted=crypto.enabled(), catalogued=catalogued)
     backup = Backup(
         file_name=name, kind=kind, engine=engine.vendor, database=Path(engine.database).name, started_at=started,
         compression="gzip", encrypted=crypto.enabled(), tables_requested=tables,
         created_by=actor if getattr(actor, "pk", None) else None,
     )  # fmt: skip
-    catalogued = _catalogue_exists(alias)
     if catalogued:
         backup.save(using=alias)
     partial = directory / f".{name}.partial"
     try:
-        _check_free_space(engine, directory)
+        _check_free_space(engine, directory, catalogued=catalogued)
         backup.server_version = engine.server_version()
         backup.migrations = migration_state(alias)
         stages = [compressor(settings.BACKUP_COMPRESSION_LEVEL)]
@@ -146,20 +146,20 @@ class _SQLiteFigures:
         self.tables = tables
 
 
-def _file_name(engine, when, *, encrypted: bool) -> str:
+def _file_name(engine, when, *, encrypted: bool, catalogued: bool) -> str:
     database = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(engine.database).stem)
     stem = f"beils_{database}_{timezone.localtime(when):%Y%m%d_%H%M%S}"
     suffix = f"{engine.suffix}.gz" + (crypto.SUFFIX if encrypted else "")
     name, n = f"{stem}{suffix}", 1
-    while (backup_dir() / name).exists() or Backup.objects.filter(file_name=name).exists():
+    while (backup_dir() / name).exists() or (catalogued and Backup.objects.filter(file_name=name).exists()):
         n += 1
         name = f"{stem}_{n}{suffix}"
     return name
 
 
-def _check_free_space(engine, directory: Path) -> None:
+def _check_free_space(engine, directory: Path, *, catalogued: bool) -> None:
     free = shutil.disk_usage(directory).free
-    previous = Backup.objects.filter(status=BackupStatus.SUCCESS).order_by("-started_at").first()
+    previous = catalogued and Backup.objects.filter(status=BackupStatus.SUCCESS).order_by("-started_at").first()
     # A compressed dump is a fraction of the data; the last backup's size is the best guide.
     needed = max(
         int((previous.size_bytes if previous else engine.size_bytes() // 3) * 1.5), settings.BACKUP_MIN_FREE_BYTES
