@@ -4,12 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
 
+from beils.lib.routers import OptionalSlashRouter
 from maintenance.api import BackupViewSet
 
-# "/?": the API answers with or without a trailing slash.
-router = DefaultRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("maintenance/backups", BackupViewSet, basename="backup")
 
 urlpatterns = [

@@ -9,10 +9,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from maintenance.backups.offsite import offsite_configured
 from maintenance.backups.services import backup_path, rpo_breached
 from maintenance.models import AuditEntry, Backup, BackupKind, BackupStatus, Heartbeat
 from maintenance.services import audit_log
-from maintenance.tasks import run_backup, verify_backup
+from maintenance.tasks import copy_backup_offsite, run_backup, verify_backup
 
 
 @admin.register(AuditEntry)
@@ -63,7 +64,7 @@ class BackupAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "verify_ok", "engine"]
     search_fields = ["file_name", "sha256"]
     date_hierarchy = "started_at"
-    actions = ["verify_selected", "restore_test_selected"]
+    actions = ["verify_selected", "restore_test_selected", "copy_offsite_selected"]
     change_list_template = "admin/maintenance/backup/change_list.html"
     readonly_fields = [f.name for f in Backup._meta.fields]
 
@@ -164,6 +165,18 @@ class BackupAdmin(admin.ModelAdmin):
     @admin.action(description="Restore-test selected backups (into a scratch database)", permissions=["run"])
     def restore_test_selected(self, request, queryset):
         self._queue_verification(request, queryset, restore_test=True)
+
+    @admin.action(description="Copy selected backups off-site (second directory, S3)", permissions=["run"])
+    def copy_offsite_selected(self, request, queryset):
+        if not offsite_configured():
+            self.message_user(
+                request, "No off-site target is configured (BACKUP_COPY_DIR, BACKUP_S3_BUCKET).", messages.ERROR
+            )
+            return
+        ids, user_id = list(queryset.filter(status=BackupStatus.SUCCESS).values_list("pk", flat=True)), request.user.pk
+        for backup_id in ids:
+            transaction.on_commit(lambda b=backup_id: copy_backup_offsite.delay(b, user_id))
+        self.message_user(request, f"{len(ids)} off-site copy(ies) queued.", messages.SUCCESS)
 
     def _queue_verification(self, request, queryset, *, restore_test: bool):
         ids, user_id = list(queryset.filter(status=BackupStatus.SUCCESS).values_list("pk", flat=True)), request.user.pk

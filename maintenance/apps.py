@@ -19,4 +19,3 @@ def _sync_schedules(using, plan=None, **kwargs):
         from maintenance.schedules import sync_schedules
 
         sync_schedules(using=using)
-

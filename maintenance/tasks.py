@@ -41,9 +41,13 @@ def run_backup(user_id: int | None = None, kind: str = BackupKind.SCHEDULED) -> 
     except MaintenanceBusy:
         log.warning("Backup skipped: another maintenance operation is running.")
         return None
-    if offsite_configured():
-        backup_copy_offsite(backup, actor=actor)
-    backup_verify(backup, actor=actor)
+    try:
+        if offsite_configured():
+            backup_copy_offsite(backup, actor=actor)
+    finally:
+        # A failed off-site copy is audited and mailed by the service; the local file still
+        # gets verified.
+        backup_verify(backup, actor=actor)
     return backup.pk
 
 
@@ -60,6 +64,21 @@ def verify_backup(backup_id: int | None = None, restore_test: bool = False, user
         backup_verify(backup, restore_test=restore_test, actor=_actor(user_id))
     except MaintenanceBusy:
         log.warning("Verification skipped: another maintenance operation is running.")
+
+
+@shared_task(
+    name="maintenance.copy_backup_offsite",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=300,
+    max_retries=5,
+    soft_time_limit=3 * HOUR,
+    time_limit=3 * HOUR + 300,
+)
+def copy_backup_offsite(backup_id: int, user_id: int | None = None) -> None:
+    from maintenance.backups.offsite import backup_copy_offsite
+
+    backup_copy_offsite(Backup.objects.get(pk=backup_id), actor=_actor(user_id))
 
 
 @shared_task(name="maintenance.prune_backups", ignore_result=True, soft_time_limit=HOUR, time_limit=HOUR + 60)

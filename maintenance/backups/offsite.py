@@ -27,9 +27,9 @@ from django.db import DatabaseError, connection
 from maintenance.backups.pipeline import CHUNK
 from maintenance.backups.services import (
     BackupError,
-    _report_failure,
     backup_dir,
     backup_path,
+    report_failure,
     sha256_of,
     write_manifest,
 )
@@ -70,7 +70,7 @@ def backup_copy_offsite(backup: Backup, *, actor=None) -> list[dict]:
             f"The off-site copy of {backup.file_name} failed for {'; '.join(failures)}. "
             "The local backup was not touched; fix the target and run manage.py copybackup again."
         )
-        _report_failure("copy", backup, error, actor)
+        report_failure("copy", backup, error, actor)
         raise error
     return copies
 

@@ -23,6 +23,7 @@ DELETED, so the catalogue keeps the history. Copies elsewhere (``storage``) are 
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -118,7 +119,7 @@ def _special_label(backup: Backup) -> str:
     return "partial backup" if backup.tables_requested else SPECIAL_KINDS[backup.kind]
 
 
-def _manifest_path(backup: Backup):
+def _manifest_path(backup: Backup) -> Path:
     path = backup_path(backup)
     return path.with_name(f"{path.name}.json")
 

@@ -111,7 +111,7 @@ def _create(*, kind, tables, actor, alias) -> Backup:
         backup.status, backup.finished_at, backup.error = BackupStatus.FAILED, timezone.now(), str(exc)
         if catalogued:
             backup.save(using=alias)
-        _report_failure("backup", backup, exc, actor)
+        report_failure("backup", backup, exc, actor)
         raise BackupError(f"The backup failed and was discarded: {exc}") from exc
     if catalogued:
         backup.save(using=alias)
@@ -205,7 +205,7 @@ def migration_state(alias: str) -> dict[str, str]:
 
 MANIFEST_FIELDS = [
     "file_name", "kind", "status", "engine", "server_version", "database", "size_bytes", "sha256", "compression",
-    "encrypted", "tables_requested", "tables", "migrations",
+    "encrypted", "tables_requested", "tables", "migrations", "storage",
 ]  # fmt: skip
 
 
@@ -365,7 +365,7 @@ def backup_verify(backup: Backup, *, restore_test: bool = False, actor=None, ali
                     _compare(backup.tables, sqlite_table_stats(copy), "the restored copy")
     except (BackupError, PipelineError, OSError) as exc:
         _record_verification(backup, ok=False, restore_test=restore_test, alias=alias)
-        _report_failure("verification", backup, exc, actor)
+        report_failure("verification", backup, exc, actor)
         raise BackupError(f"{backup.file_name} failed verification: {exc}") from exc
     _record_verification(backup, ok=True, restore_test=restore_test, alias=alias)
     audit_log(
@@ -455,7 +455,7 @@ def backup_restore(
             else:
                 _restore_sqlite(engine, backup, tables)
         except Exception as exc:
-            _report_failure("restore", backup, exc, actor)
+            report_failure("restore", backup, exc, actor)
             raise BackupError(f"The restore failed; the live database was left as it was. {exc}") from exc
         if _catalogue_exists(alias):
             catalogue_rescan(alias)
@@ -524,7 +524,7 @@ def _restore_sqlite(engine: SQLiteEngine, backup: Backup, tables: list[str]) -> 
 # --- Reporting --------------------------------------------------------------------------------
 
 
-def _report_failure(operation: str, backup: Backup, exc: BaseException, actor) -> None:
+def report_failure(operation: str, backup: Backup, exc: BaseException, actor) -> None:
     audit_log(
         action=f"maintenance.backup.{operation}_failed", actor=actor, outcome=Outcome.FAILURE,
         target=backup if backup.pk else None, detail={"file": backup.file_name, "error": str(exc)[:2000]},

@@ -14,7 +14,7 @@ from django.db import connections
 
 from maintenance.backups.locks import maintenance_lock
 from maintenance.backups.pruning import backup_prune
-from maintenance.backups.services import backup_dir, write_manifest
+from maintenance.backups.services import BackupError, backup_dir, write_manifest
 from maintenance.models import AuditEntry, Backup, BackupKind, BackupStatus, Outcome
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +40,10 @@ def backup_settings(settings, tmp_path):
 def make_backup(days_ago: float = 0, *, at: datetime | None = None, verify_ok=True, with_file=True, **fields) -> Backup:
     """A finished backup with a small file and its manifest, like backup_create leaves them."""
     started = at or NOW - timedelta(days=days_ago)
-    content = b"backup " * next(_serial)
+    serial = next(_serial)
+    content = f"backup {serial}\n".encode() * 10  # small, and not two files alike
     backup = Backup.objects.create(
-        file_name=f"beils_test_{started:%Y%m%d_%H%M%S}_{next(_serial)}.sqlite3.gz",
+        file_name=f"beils_test_{started:%Y%m%d_%H%M%S}_{serial}.sqlite3.gz",
         engine="sqlite",
         database="beils",
         started_at=started,
@@ -188,6 +189,23 @@ def test_a_backup_whose_file_is_already_gone_is_still_pruned():
     assert status_of(gone) == BackupStatus.DELETED
 
 
+def test_a_file_that_cannot_be_deleted_stops_the_run_and_records_what_was_done():
+    stuck, older = make_backup(days_ago=10, with_file=False), make_backup(days_ago=11)
+    (backup_dir() / stuck.file_name).mkdir()  # unlink() refuses a directory
+    newer = make_backup(days_ago=9)
+    daily_backups(3)
+
+    with pytest.raises(BackupError, match=f"Could not delete {stuck.file_name}"):
+        backup_prune(now=NOW)
+
+    assert status_of(newer) == BackupStatus.DELETED and not files_of(newer) & on_disk()
+    assert (status_of(stuck), status_of(older)) == (BackupStatus.SUCCESS, BackupStatus.SUCCESS)
+    assert files_of(older) <= on_disk()
+    [entry] = pruned_entries()
+    assert entry.outcome == Outcome.FAILURE
+    assert entry.detail["files"] == [newer.file_name]
+
+
 def test_backups_that_are_not_finished_are_left_alone():
     daily_backups(3)
     running = make_backup(days_ago=20, status=BackupStatus.RUNNING, verify_ok=None)
@@ -328,7 +346,7 @@ def test_the_command_dry_run_shows_what_would_go_with_sizes_and_deletes_nothing(
 
     assert "Would delete (2)" in output and "Kept (3)" in output
     assert all(b.file_name in output for b in backups)
-    assert "KiB" in output
+    assert all(f"{b.size_bytes} B  {b.file_name}" in output for b in backups)
     assert on_disk() == before
 
 

@@ -38,11 +38,11 @@ class Command(BaseCommand):
         self.print_report(report)
 
     def print_report(self, report: PruneReport) -> None:
+        years = "every year" if settings.BACKUP_KEEP_YEARLY is None else f"{settings.BACKUP_KEEP_YEARLY} years"
         self.stdout.write(
-            f"Policy: {settings.BACKUP_KEEP_DAILY} daily, {settings.BACKUP_KEEP_WEEKLY} weekly, "
-            f"{settings.BACKUP_KEEP_MONTHLY} monthly, "
-            f"{settings.BACKUP_KEEP_YEARLY if settings.BACKUP_KEEP_YEARLY is not None else 'every'} yearly; "
-            f"special backups {settings.BACKUP_KEEP_SPECIAL_DAYS} days."
+            f"Policy: the newest good backup of the last {settings.BACKUP_KEEP_DAILY} days, "
+            f"{settings.BACKUP_KEEP_WEEKLY} weeks, {settings.BACKUP_KEEP_MONTHLY} months and {years}; "
+            f"partial, safety and pre-migration backups for {settings.BACKUP_KEEP_SPECIAL_DAYS} days."
         )
         goes = "Would delete" if report.dry_run else "Deleted"
         self.section(f"Kept ({len(report.kept)})", report.kept, report)
@@ -68,7 +68,7 @@ class Command(BaseCommand):
         def row(backup: Backup) -> dict:
             return {
                 "id": backup.pk, "file_name": backup.file_name, "kind": backup.kind,
-                "started_at": backup.started_at.isoformat(), "size_bytes": backup.size_bytes,
+                "started_at": timezone.localtime(backup.started_at).isoformat(), "size_bytes": backup.size_bytes,
                 "verify_ok": backup.verify_ok, "reason": report.reasons[backup.file_name],
             }  # fmt: skip
 
@@ -84,4 +84,6 @@ class Command(BaseCommand):
 def _size(size: int | None) -> str:
     if size is None:
         return "-"
+    if size < 2**10:
+        return f"{size} B"
     return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.1f} KiB"
