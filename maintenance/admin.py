@@ -91,7 +91,7 @@ class BackupAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         latest = Backup.objects.latest_good()
-        if rpo_breached():
+        if rpo_breached(latest=latest):
             age = (
                 f"{(timezone.now() - latest.started_at).total_seconds() / 3600:.0f} hours old" if latest else "missing"
             )

@@ -14,11 +14,12 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 from factory.django import DjangoModelFactory
+from rest_framework.authtoken.models import TokenProxy
 
 from bookings.models import Booking, BookingItem
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
 from crm.models import Client, Consent, ConsentStatus, ConsentType, Questionnaire, Revoke, Role, User
-from maintenance.models import AuditEntry, Heartbeat
+from maintenance.models import AuditEntry, Backup, BackupStatus, Heartbeat
 from marketing.models import (
     Bonus,
     BonusRedemption,
@@ -403,6 +404,27 @@ class HeartbeatFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"worker-{n}")
     last_seen = factory.LazyFunction(timezone.now)
+
+
+class BackupFactory(DjangoModelFactory):
+    class Meta:
+        model = Backup
+
+    file_name = factory.Sequence(lambda n: f"beils_test_20260101_{n:06d}.sql.gz")
+    status = BackupStatus.SUCCESS
+    engine = "mariadb"
+    database = "beils"
+    size_bytes = 1024
+    sha256 = "0" * 64
+    tables = factory.LazyFunction(lambda: {"crm_client": {"rows": 3, "sha256": "1" * 64}})
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class TokenFactory(DjangoModelFactory):
+    class Meta:
+        model = TokenProxy
+
+    user = factory.SubFactory(UserFactory)
 
 
 class GroupFactory(DjangoModelFactory):

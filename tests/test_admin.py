@@ -50,6 +50,8 @@ FACTORIES = {
     "bookings.BookingItem": f.BookingItemFactory,
     "maintenance.AuditEntry": f.AuditEntryFactory,
     "maintenance.Heartbeat": f.HeartbeatFactory,
+    "maintenance.Backup": f.BackupFactory,
+    "authtoken.TokenProxy": f.TokenFactory,
 }
 
 # The most queries each changelist may make, whatever the number of rows: 7 is the floor (session,
@@ -80,6 +82,8 @@ CHANGELIST_QUERY_BUDGET = {
     "django_celery_beat.SolarSchedule": 7,
     "maintenance.AuditEntry": 9,
     "maintenance.Heartbeat": 7,
+    "maintenance.Backup": 11,  # + the newest good backup, for the recovery point notice
+    "authtoken.TokenProxy": 9,
     "marketing.Bonus": 7,
     "marketing.BonusRedemption": 8,
     "marketing.ClientBonus": 9,

@@ -13,7 +13,16 @@ from pathlib import Path
 
 from django.db import connections
 
-from maintenance.backups.pipeline import CHUNK, DumpInspector, DumpStats, Pipeline, PipelineError, read_chunks
+from maintenance.backups.pipeline import (
+    CHUNK,
+    DumpInspector,
+    DumpStats,
+    Pipeline,
+    PipelineError,
+    _nice_child,
+    read_chunks,
+    widen,
+)
 
 
 class Engine:
@@ -98,7 +107,8 @@ class MariaDBEngine(Engine):
 
     def _dump_stream(self, command: list[str]) -> Iterator[bytes]:
         with tempfile.TemporaryFile() as errors:
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)  # noqa: S603
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, preexec_fn=_nice_child)  # noqa: S603
+            widen(process.stdout)
             finished = False
             try:
                 yield from read_chunks(process.stdout)

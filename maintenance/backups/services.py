@@ -244,7 +244,7 @@ def catalogue_rescan(alias: str = DEFAULT_DB_ALIAS) -> int:
         data = json.loads(manifest.read_text())
         if not (backup_dir() / data["file_name"]).exists():
             continue
-        values = {field: data[field] for field in MANIFEST_FIELDS if field != "file_name"}
+        values = {field: data[field] for field in MANIFEST_FIELDS if field != "file_name" and field in data}
         values.update(started_at=data["started_at"], finished_at=data["finished_at"])
         _, created = Backup.objects.using(alias).update_or_create(file_name=data["file_name"], defaults=values)
         changed += 1 if created else 0
@@ -254,26 +254,35 @@ def catalogue_rescan(alias: str = DEFAULT_DB_ALIAS) -> int:
 # --- Reading a backup back ------------------------------------------------------------------
 
 
-def resolve(id_or_file: str | int) -> Backup:
-    """A catalogue row by id or file name, or (if the catalogue lost it) rebuilt from a manifest."""
+def resolve(id_or_file: str | int, alias: str = DEFAULT_DB_ALIAS) -> Backup:
+    """A catalogue row by id or file name, or, when the catalogue does not know it (an empty
+    database on a new server, say), one rebuilt from the manifest beside the file. A path
+    outside BACKUP_DIR is read where it is."""
     text = str(id_or_file)
-    if text.isdigit() and (backup := Backup.objects.filter(pk=int(text)).first()):
-        return backup
     path = Path(text) if os.sep in text else backup_dir() / text
-    if backup := Backup.objects.filter(file_name=path.name).first():
-        return backup
+    if _catalogue_exists(alias):
+        if text.isdigit() and (backup := Backup.objects.using(alias).filter(pk=int(text)).first()):
+            return backup
+        if backup := Backup.objects.using(alias).filter(file_name=path.name).first():
+            if path.parent.resolve() != backup_dir().resolve():
+                backup.location = path
+            return backup
     if Path(f"{path}.json").exists():
         data = read_manifest(path)
-        return Backup(
-            **{f: data[f] for f in MANIFEST_FIELDS}, started_at=data["started_at"], finished_at=data["finished_at"]
+        backup = Backup(
+            **{f: data[f] for f in MANIFEST_FIELDS if f in data},
+            started_at=data["started_at"],
+            finished_at=data["finished_at"],
         )
+        backup.location = path
+        return backup
     raise BackupError(
         f"No backup {text!r}: not in the catalogue and no manifest beside it (see manage.py listbackups)."
     )
 
 
 def backup_path(backup: Backup) -> Path:
-    return backup_dir() / backup.file_name
+    return getattr(backup, "location", None) or backup_dir() / backup.file_name
 
 
 def sha256_of(path: Path) -> str:
@@ -444,7 +453,14 @@ def backup_restore(
     if unknown:
         raise BackupError(f"{backup.file_name} has no table(s) {', '.join(unknown)}.")
     with maintenance_lock(alias):
-        backup_verify(backup, actor=actor, alias=alias)
+        # The file's checksum first; its contents are checked against the manifest as they
+        # stream into the scratch database, before anything touches the live tables.
+        try:
+            _check_file(backup)
+        except BackupError as exc:
+            _record_verification(backup, ok=False, restore_test=False, alias=alias)
+            report_failure("verification", backup, exc, actor)
+            raise BackupError(f"{backup.file_name} failed verification: {exc}") from exc
         safety = None
         if safety_backup and not database_is_empty(alias):
             safety = _create(kind=BackupKind.SAFETY, tables=[], actor=actor, alias=alias)
@@ -471,9 +487,14 @@ def _restore_mariadb(engine: MariaDBEngine, backup: Backup, tables: list[str]) -
     scratch = _scratch_name(engine, "restore")
     engine.create_database(scratch)
     try:
+        inspector = DumpInspector()
         with _reading_stages(backup) as stages:
-            stream = _Relay(stages, _file_chunks(backup_path(backup)))
+            stream = inspect(_Relay(stages, _file_chunks(backup_path(backup))), inspector)
             engine.load(filter_tables(stream, set(tables)) if tables else stream, scratch)
+        stats = inspector.close()
+        if not stats.trailer:
+            raise BackupError("The dump inside the file has no completion trailer: it is incomplete.")
+        _compare(backup.tables, stats.tables, "the file")
         for table in tables or backup.tables:
             expected = backup.tables[table]["rows"]
             if engine.count_rows(scratch, table) != expected:
@@ -537,8 +558,9 @@ def report_failure(operation: str, backup: Backup, exc: BaseException, actor) ->
     )
 
 
-def rpo_breached(*, now=None) -> bool:
-    """True when the last good backup is older than the recovery point objective."""
-    latest = Backup.objects.latest_good()
+def rpo_breached(*, now=None, latest: Backup | None = None) -> bool:
+    """True when the last good backup (``latest``, looked up if not given) is older than the
+    recovery point objective."""
+    latest = latest or Backup.objects.latest_good()
     limit = timedelta(hours=settings.BACKUP_RPO_HOURS)
     return latest is None or (now or timezone.now()) - latest.started_at > limit
