@@ -32,6 +32,29 @@ ROOT = Path(__file__).resolve().parent.parent
 RSS = "import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
 
 
+# backup_create() inside an already started Django process, as the Celery worker runs it
+# nightly: the ~1 s of interpreter and Django start-up of a management command is not counted.
+IN_PROCESS = """
+import json, os, resource, time, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beils.settings")
+django.setup()
+from maintenance.backups.services import backup_create
+started = time.perf_counter()
+backup = backup_create()
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "size": backup.size_bytes,
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "rss_children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def in_process(env: dict) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", IN_PROCESS], env=env, check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def measured(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Run a command; return (seconds, peak RSS MiB of its largest process, stdout)."""
     started = time.perf_counter()
@@ -96,6 +119,7 @@ def main() -> None:
     parser.add_argument("--database", default="beils_bench")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 3, 6])
     parser.add_argument("--restore-rounds", type=int, default=3)
+    parser.add_argument("--small-database", default="beils_dev", help="A small seeded database, to compare memory.")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="beils-backup-bench-"))
     cnf = client_cnf(work)
@@ -126,12 +150,21 @@ def main() -> None:
         results.append({"variant": f"manage.py backup (pigz -{level})", "seconds": seconds, "size": report["size"], "rss": rss,
                         "inserts": probe.summary()})  # fmt: skip
 
+    with InsertProbe(args.database) as probe:
+        worker = in_process({**env, "BACKUP_COMPRESSION_LEVEL": "3"})
+    results.append({"variant": "backup_create() in worker (-3)", "seconds": worker["seconds"], "size": worker["size"],
+                    "rss": max(worker["rss"], worker["rss_children"]), "inserts": probe.summary()})  # fmt: skip
     print(
         f"{'backup':<30}{'seconds':>9}{'× raw':>7}{'MB/s SQL':>10}{'size MB':>9}{'peak MiB':>10}  concurrent INSERT waits"
     )
     for r in results:
         print(f"{r['variant']:<30}{r['seconds']:>9.1f}{r['seconds'] / raw['seconds']:>7.2f}{sql_bytes / 1e6 / r['seconds']:>10.0f}"
               f"{r['size'] / 1e6:>9.1f}{r['rss']:>10.0f}  {r['inserts']}")  # fmt: skip
+
+    if args.small_database:
+        small = in_process({**env, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.small_database}"})
+        print(f"\nmemory is flat in the data size: {args.small_database} ({small['size'] / 1e6:.1f} MB compressed) peaks at "
+              f"{small['rss']:.0f} MiB in Python, {args.database} ({worker['size'] / 1e6:.1f} MB) at {worker['rss']:.0f} MiB")  # fmt: skip
 
     # Restores into a fresh database, alternating raw and ours (InnoDB's background flushing
     # makes single runs vary by several seconds); medians reported.

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from beils.lib.admin import ReadOnlyAdmin
 from maintenance.backups.offsite import offsite_configured
 from maintenance.backups.services import backup_path, rpo_breached
 from maintenance.models import AuditEntry, Backup, BackupKind, BackupStatus, Heartbeat
@@ -17,7 +18,7 @@ from maintenance.tasks import copy_backup_offsite, run_backup, verify_backup
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit trail: append-only, so nobody adds, edits or deletes entries here."""
 
     list_display = ["created_at", "actor_label", "action", "target_label", "outcome", "ip_address"]
@@ -25,15 +26,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["action", "actor_label", "target_label", "=target_id"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Heartbeat)
@@ -48,7 +40,7 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
 
 @admin.register(Backup)
-class BackupAdmin(admin.ModelAdmin):
+class BackupAdmin(ReadOnlyAdmin):
     """The backup catalogue. Rows are written by the backup engine only."""
 
     list_display = [
@@ -67,15 +59,6 @@ class BackupAdmin(admin.ModelAdmin):
     actions = ["verify_selected", "restore_test_selected", "copy_offsite_selected"]
     change_list_template = "admin/maintenance/backup/change_list.html"
     readonly_fields = [f.name for f in Backup._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_run_permission(self, request):
         return request.user.has_perm("maintenance.run_backup")

@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import SoftDeleteAdmin
+from beils.lib.admin import ReadOnlyInline, SoftDeleteAdmin
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 
 
@@ -60,15 +60,9 @@ class BonusAdmin(SoftDeleteAdmin):
     filter_horizontal = ["services"]
 
 
-class BonusRedemptionInline(admin.TabularInline):
+class BonusRedemptionInline(ReadOnlyInline):
     model = BonusRedemption
-    extra = 0
     fields = ["created_at", "sessions", "booking", "cart_item", "note"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ClientBonus)
@@ -92,15 +86,9 @@ class BonusRedemptionAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
-class GiftCardMovementInline(admin.TabularInline):
+class GiftCardMovementInline(ReadOnlyInline):
     model = GiftCardMovement
-    extra = 0
     fields = ["created_at", "kind", "amount", "balance_after", "cart"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(GiftCard)

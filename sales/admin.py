@@ -3,6 +3,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from beils.lib.admin import ReadOnlyAdmin
 from sales.models import Cart, CartItem, Debt, DebtPayment, Invoice, InvoiceSequence, Payment
 
 TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
@@ -125,19 +126,6 @@ class DebtPaymentAdmin(admin.ModelAdmin):
     list_select_related = ["debt"]
     raw_id_fields = ["debt"]
     date_hierarchy = "paid_at"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Fiscal records: visible, never edited or deleted by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Invoice)

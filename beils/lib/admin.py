@@ -60,3 +60,30 @@ class SoftDeleteAdmin(admin.ModelAdmin):
     def reactivate_selected(self, request, queryset):
         count = queryset.reactivate()
         self.message_user(request, ngettext("%d row restored.", "%d rows restored.", count) % count, messages.SUCCESS)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by the system (fiscal records, audit, backups): visible, never
+    added, edited or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A ledger shown under its parent: every field read-only, no rows added or removed."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False

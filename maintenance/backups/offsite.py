@@ -29,6 +29,7 @@ from maintenance.backups.services import (
     BackupError,
     backup_dir,
     backup_path,
+    fsync_dir,
     report_failure,
     sha256_of,
     write_manifest,
@@ -139,7 +140,7 @@ def _copy_verified(source: Path, target: Path, sha256: str) -> None:
         if (copied := sha256_of(partial)) != sha256:
             raise BackupError(f"the copy of {source.name} in {target.parent} has SHA-256 {copied}, not {sha256}")
         os.replace(partial, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 @contextmanager
@@ -155,14 +156,6 @@ def _partial_in(directory: Path, name: str) -> Iterator[Path]:
         yield Path(path)
     finally:
         Path(path).unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- S3-compatible storage ------------------------------------------------------------------
@@ -271,7 +264,7 @@ def _fetch_verified(fetch: Callable[[str, Path], None], file_name: str, target: 
             raise BackupError(f"the copy has SHA-256 {actual}, its manifest says {expected['sha256']}; refused")
         os.replace(manifest, directory / f"{file_name}.json")
         os.replace(partial, target)
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def _manifest_facts(path: Path, file_name: str) -> dict:

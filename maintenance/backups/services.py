@@ -101,7 +101,7 @@ def _create(*, kind, tables, actor, alias) -> Backup:
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, directory / name)
-        _fsync_dir(directory)
+        fsync_dir(directory)
         backup.size_bytes, backup.sha256, backup.tables = size, digest.hexdigest(), figures.tables
         backup.status, backup.finished_at = BackupStatus.SUCCESS, timezone.now()
         backup.storage = [{"kind": "local", "path": str(directory / name)}]
@@ -177,7 +177,7 @@ def backup_dir() -> Path:
     return directory
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -475,3 +475,18 @@ def test_sqlite_backups_verify_and_restore(transactional_db):
     Consent.objects.all().delete()
     backup_restore(backup, tables=["crm_consent"])
     assert Consent.objects.count() == backup.tables["crm_consent"]["rows"]
+
+
+@mariadb_only
+def test_a_backup_brought_from_elsewhere_is_read_where_it_lies(salon, tmp_path):
+    backup = backup_create()
+    elsewhere = tmp_path / "usb-drive"
+    elsewhere.mkdir()
+    for suffix in ("", ".json"):
+        source = Path(f"{backup_path(backup)}{suffix}")
+        source.rename(elsewhere / source.name)
+    Backup.objects.all().delete()
+
+    found = resolve(str(elsewhere / backup.file_name))
+    assert backup_path(found) == elsewhere / backup.file_name
+    assert backup_verify(found).verify_ok is True
