@@ -50,8 +50,10 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+## Benchmarks against MariaDB on 127.0.0.1 (results: docs/benchmarks.md).
 bench: install-dev
 	$(PY) bench/seed_bench.py
+	$(PY) bench/backup_bench.py
 
 clean:
 	rm -rf $(VENV) var/celery var/test-media var/test-backups
