@@ -1,0 +1,86 @@
+import csv
+import hashlib
+import io
+import json
+from decimal import Decimal
+
+import pytest
+
+from catalog.models import Product
+from crm.models import Client
+from maintenance.exports import ExportError, export_stream
+from maintenance.models import AuditEntry, Outcome
+from marketing.models import GiftCardMovement
+from tests.factories import ClientFactory, GiftCardMovementFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_a_csv_export_has_every_row_a_bom_and_an_audit_entry_with_its_checksum(admin_user):
+    ClientFactory.create_batch(7)
+    response = export_stream(Client.all_objects.order_by("pk"), fmt="csv", actor=admin_user)
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="clients_')
+    data = body(response)
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [r["email"] for r in rows] == list(Client.all_objects.order_by("pk").values_list("email", flat=True))
+    entry = AuditEntry.objects.get(action="maintenance.export.done")
+    assert entry.actor == admin_user
+    assert entry.detail == {
+        "model": "crm.Client",
+        "format": "csv",
+        "rows": 7,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def test_spreadsheet_formulas_are_escaped(admin_user):
+    ClientFactory(name='=HYPERLINK("http://evil")', surname="@SUM(A1)", phone="+34 600 000 000", notes="\tx")
+    rows = list(
+        csv.DictReader(io.StringIO(body(export_stream(Client.all_objects.all(), fmt="csv")).decode("utf-8-sig")))
+    )
+    assert rows[0]["name"] == '\'=HYPERLINK("http://evil")'
+    assert rows[0]["surname"] == "'@SUM(A1)"
+    assert rows[0]["phone"] == "'+34 600 000 000"
+    assert rows[0]["notes"] == "'\tx"
+
+
+def test_negative_amounts_are_escaped_as_text_and_dates_are_iso_with_time_zone():
+    movement = GiftCardMovementFactory(amount=Decimal("-25.00"), balance_after=Decimal("25.00"))
+    columns = {"id": "id", "amount": "amount", "created_at": "created_at", "card": "gift_card__code"}
+    [row] = csv.DictReader(
+        io.StringIO(body(export_stream(GiftCardMovement.objects.all(), fmt="csv", columns=columns)).decode("utf-8-sig"))
+    )
+    assert row["amount"] == "-25.00"  # numbers are not text: no quote
+    assert row["card"] == movement.gift_card.code
+    assert row["created_at"].endswith("+00:00") and "T" in row["created_at"]
+
+
+def test_a_json_export_is_valid_json_with_typed_values():
+    product = ProductFactory(price=Decimal("19.90"))
+    [item] = json.loads(body(export_stream(Product.all_objects.all(), fmt="json")))
+    assert item["sku"] == product.sku
+    assert Decimal(str(item["price"])) == Decimal("19.90")
+    assert item["created_at"].endswith("+00:00")
+
+
+def test_an_abandoned_download_is_audited_as_aborted():
+    ClientFactory.create_batch(3)
+    response = export_stream(Client.all_objects.all(), fmt="csv")
+    iterator = iter(response.streaming_content)
+    next(iterator)
+    response.close()  # what the WSGI server does when the client goes away
+    entry = AuditEntry.objects.get(action="maintenance.export.aborted")
+    assert entry.outcome == Outcome.FAILURE
+    assert Client.all_objects.count() == 3  # the connection is usable again
+
+
+def test_an_unknown_format_is_refused():
+    with pytest.raises(ExportError, match="Unknown format"):
+        export_stream(Client.all_objects.all(), fmt="xml")
