@@ -1,0 +1,110 @@
+#!/usr/bin/env python
+"""Benchmark CSV exports of clients: Beils' streaming export against django-import-export's
+default export, Django's ``.iterator()`` and a raw unbuffered cursor, in one run.
+
+Each variant runs in its own process (so peak memory is its own) against a seeded database
+(bench/seed_bench.py leaves 100 000 clients in beils_bench) and writes to /dev/null.
+
+    .venv/bin/python bench/export_bench.py [--database beils_bench]
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+COMMON = """
+import csv, io, json, os, resource, sys, time, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beils.settings")
+django.setup()
+from crm.models import Client
+FIELDS = ["id", "name", "surname", "email", "phone", "address", "city", "postal_code", "country", "gender",
+          "birth_date", "document_type", "document_number", "notes", "status", "created_at", "updated_at"]
+queryset = Client.all_objects.order_by("pk")
+sink = open(os.devnull, "wb")
+started = time.perf_counter()
+"""
+
+VARIANTS = {
+    "beils export_stream (CSV)": """
+from maintenance.exports import export_stream
+response = export_stream(queryset, fmt="csv", columns={f: f for f in FIELDS})
+rows = 0
+for chunk in response.streaming_content:
+    sink.write(chunk)
+rows = queryset.count()
+""",
+    "django-import-export default": """
+from import_export.resources import ModelResource
+class ClientResource(ModelResource):
+    class Meta:
+        model = Client
+        fields = FIELDS
+client_resource = ClientResource()
+dataset = client_resource.export(queryset=queryset)
+sink.write(dataset.csv.encode())
+rows = len(dataset)
+""",
+    "Django .iterator() + csv": """
+buffer = io.StringIO()
+writer = csv.writer(buffer)
+rows = 0
+for row in queryset.values_list(*FIELDS).iterator(chunk_size=2000):
+    writer.writerow(row)
+    rows += 1
+    if buffer.tell() > 65536:
+        sink.write(buffer.getvalue().encode()); buffer.seek(0); buffer.truncate()
+sink.write(buffer.getvalue().encode())
+""",
+    "raw unbuffered cursor + csv": """
+import MySQLdb, MySQLdb.cursors
+from django.db import connection
+params = connection.get_connection_params()
+db = MySQLdb.connect(**params)
+cursor = db.cursor(MySQLdb.cursors.SSCursor)
+cursor.execute("SELECT " + ", ".join(f"`{f}`" for f in FIELDS) + " FROM crm_client ORDER BY id")
+buffer = io.StringIO()
+writer = csv.writer(buffer)
+rows = 0
+while batch := cursor.fetchmany(2000):
+    writer.writerows(batch)
+    rows += len(batch)
+    if buffer.tell() > 65536:
+        sink.write(buffer.getvalue().encode()); buffer.seek(0); buffer.truncate()
+sink.write(buffer.getvalue().encode())
+""",
+}
+
+REPORT = """
+seconds = time.perf_counter() - started
+print(json.dumps({"rows": rows, "seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="beils_bench")
+    args = parser.parse_args()
+    env = {**os.environ, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.database}"}
+    print(f"machine: {platform.node()} · {os.cpu_count()} cores · database {args.database}")
+    print(f"{'variant':<32}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'peak MiB':>10}")
+    for name, code in VARIANTS.items():
+        out = subprocess.run(
+            [sys.executable, "-c", COMMON + code + REPORT],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        print(f"{name:<32}{r['rows']:>10,}{r['seconds']:>9.2f}{r['rows'] / r['seconds']:>10,.0f}{r['rss']:>10.0f}")
+
+
+if __name__ == "__main__":
+    main()
