@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "import_export",
     "crm",
     "catalog",
     "marketing",
@@ -189,6 +190,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # PROTECT/RESTRICT refusals answer 409, domain refusals 400.
+    "EXCEPTION_HANDLER": "beils.lib.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Beils API",
@@ -224,6 +227,17 @@ BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)
 BACKUP_KEEP_YEARLY = env.int("BACKUP_KEEP_YEARLY", default=None)
 # Partial backups, safety copies and pre-migration backups: kept this many days, then pruned.
 BACKUP_KEEP_SPECIAL_DAYS = env.int("BACKUP_KEEP_SPECIAL_DAYS", default=30)
+
+# --- Import / export -------------------------------------------------------------------------
+
+# A file with one invalid row writes nothing: every import runs in one transaction.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+# The uploaded file waits between the dry run and the confirmation in media storage, which every
+# web process shares (a temp directory is per machine; the default cache is per process).
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
+# Off on purpose: the library's version deletes a leading "=", which corrupts data. Beils escapes
+# formulas itself, reversibly, in beils/lib/resources.py.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 # --- The salon ----------------------------------------------------------------------------
 

@@ -6,9 +6,42 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from beils.lib.routers import OptionalSlashRouter
+from bookings.api import BookingViewSet
+from catalog.api import (
+    BrandViewSet,
+    CategoryViewSet,
+    PackViewSet,
+    ProductViewSet,
+    ServiceViewSet,
+    SubcategoryViewSet,
+    TagViewSet,
+)
+from crm.api import ClientViewSet, ConsentViewSet, QuestionnaireViewSet, RevokeViewSet, UserViewSet
 from maintenance.api import BackupViewSet
+from marketing.api import BonusViewSet, ClientBonusViewSet, CouponViewSet, GiftCardViewSet
+from sales.api import CartViewSet, DebtViewSet, InvoiceViewSet
 
 router = OptionalSlashRouter()
+router.register("users", UserViewSet, basename="user")
+router.register("clients", ClientViewSet, basename="client")
+router.register("crm/consents", ConsentViewSet, basename="consent")
+router.register("crm/questionnaires", QuestionnaireViewSet, basename="questionnaire")
+router.register("crm/revokes", RevokeViewSet, basename="revoke")
+router.register("catalog/products", ProductViewSet, basename="product")
+router.register("catalog/services", ServiceViewSet, basename="service")
+router.register("catalog/packs", PackViewSet, basename="pack")
+router.register("catalog/categories", CategoryViewSet, basename="category")
+router.register("catalog/subcategories", SubcategoryViewSet, basename="subcategory")
+router.register("catalog/brands", BrandViewSet, basename="brand")
+router.register("catalog/tags", TagViewSet, basename="tag")
+router.register("marketing/coupons", CouponViewSet, basename="coupon")
+router.register("marketing/bonuses", BonusViewSet, basename="bonus")
+router.register("marketing/client-bonuses", ClientBonusViewSet, basename="clientbonus")
+router.register("marketing/gift-cards", GiftCardViewSet, basename="giftcard")
+router.register("sales/carts", CartViewSet, basename="cart")
+router.register("sales/debts", DebtViewSet, basename="debt")
+router.register("sales/invoices", InvoiceViewSet, basename="invoice")
+router.register("bookings", BookingViewSet, basename="booking")
 router.register("maintenance/backups", BackupViewSet, basename="backup")
 
 urlpatterns = [

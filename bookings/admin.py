@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from beils.lib.admin import ImportExportAdmin
 from beils.lib.dates import day_bounds
 from bookings.models import Booking, BookingItem
+from bookings.resources import BookingItemResource, BookingResource
 
 
 class WhenFilter(admin.SimpleListFilter):
@@ -33,7 +35,8 @@ class BookingItemInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [BookingResource]
     list_display = ["start", "end", "client", "staff", "status"]
     list_filter = [WhenFilter, "status", "staff"]
     list_select_related = ["client", "staff"]
@@ -45,7 +48,8 @@ class BookingAdmin(admin.ModelAdmin):
 
 
 @admin.register(BookingItem)
-class BookingItemAdmin(admin.ModelAdmin):
+class BookingItemAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [BookingItemResource]
     list_display = ["name", "booking", "duration_minutes", "price"]
     list_select_related = ["booking__client"]
     search_fields = ["name", "booking__client__name", "booking__client__surname"]

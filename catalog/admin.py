@@ -3,8 +3,18 @@ from django.db.models import Count, F
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import SoftDeleteAdmin
+from beils.lib.admin import ImportExportAdmin, SoftDeleteAdmin
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
+from catalog.resources import (
+    BrandResource,
+    CategoryResource,
+    PackItemResource,
+    PackResource,
+    ProductResource,
+    ServiceResource,
+    SubcategoryResource,
+    TagResource,
+)
 
 
 class LowStockFilter(admin.SimpleListFilter):
@@ -28,7 +38,8 @@ class SubcategoryInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [CategoryResource]
     list_display = ["name", "product_count", "service_count"]
     search_fields = ["name"]
     inlines = [SubcategoryInline]
@@ -50,7 +61,8 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subcategory)
-class SubcategoryAdmin(admin.ModelAdmin):
+class SubcategoryAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [SubcategoryResource]
     list_display = ["name", "category"]
     list_select_related = ["category"]
     list_filter = ["category"]
@@ -58,7 +70,8 @@ class SubcategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [BrandResource]
     list_display = ["name", "product_count"]
     search_fields = ["name"]
 
@@ -71,7 +84,8 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [TagResource]
     list_display = ["name", "swatch"]
     search_fields = ["name"]
 
@@ -85,7 +99,8 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(SoftDeleteAdmin):
+class ProductAdmin(ImportExportAdmin, SoftDeleteAdmin):
+    resource_classes = [ProductResource]
     list_display = ["name", "sku", "category", "brand", "price", "tax_rate", "stock_badge"]
     list_filter = [LowStockFilter, "category", "brand", "tags"]
     list_select_related = ["category", "brand"]
@@ -107,7 +122,8 @@ class ProductAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(SoftDeleteAdmin):
+class ServiceAdmin(ImportExportAdmin, SoftDeleteAdmin):
+    resource_classes = [ServiceResource]
     list_display = ["name", "code", "category", "price", "tax_rate", "duration_minutes"]
     list_filter = ["category"]
     list_select_related = ["category"]
@@ -123,7 +139,8 @@ class PackItemInline(admin.TabularInline):
 
 
 @admin.register(Pack)
-class PackAdmin(SoftDeleteAdmin):
+class PackAdmin(ImportExportAdmin, SoftDeleteAdmin):
+    resource_classes = [PackResource]
     list_display = ["name", "code", "price", "tax_rate", "line_count"]
     search_fields = ["name", "=code"]
     inlines = [PackItemInline]
@@ -137,7 +154,8 @@ class PackAdmin(SoftDeleteAdmin):
 
 
 @admin.register(PackItem)
-class PackItemAdmin(admin.ModelAdmin):
+class PackItemAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [PackItemResource]
     list_display = ["pack", "product", "service", "quantity"]
     list_select_related = ["pack", "product", "service"]
     search_fields = ["pack__name", "product__name", "service__name"]

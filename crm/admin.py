@@ -7,9 +7,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import SoftDeleteAdmin
+from beils.lib.admin import ImportExportAdmin, SoftDeleteAdmin
 from beils.lib.models import Status
 from crm.models import Client, Consent, ConsentStatus, Questionnaire, Revoke, User
+from crm.resources import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
 
 
 class UserCreationForm(auth_forms.BaseUserCreationForm):
@@ -25,7 +26,8 @@ class UserChangeForm(auth_forms.UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
+class UserAdmin(ImportExportAdmin, SoftDeleteAdmin, DjangoUserAdmin):
+    resource_classes = [UserResource]
     form = UserChangeForm
     add_form = UserCreationForm
     list_display = ["email", "full_name", "role", "status", "last_login"]
@@ -104,7 +106,8 @@ class QuestionnaireInline(admin.StackedInline):
 
 
 @admin.register(Client)
-class ClientAdmin(SoftDeleteAdmin):
+class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin):
+    resource_classes = [ClientResource]
     form = ClientForm
     list_display = ["full_name", "email", "phone", "document", "city", "created_at"]
     list_filter = ["gender", "document_type", "country"]
@@ -147,7 +150,8 @@ class ClientAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [ConsentResource]
     list_display = ["client", "kind", "status", "signed_at"]
     list_filter = ["kind", "status"]
     list_select_related = ["client"]
@@ -165,7 +169,8 @@ class ConsentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Revoke)
-class RevokeAdmin(admin.ModelAdmin):
+class RevokeAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [RevokeResource]
     list_display = ["client", "consent", "revoked_at"]
     list_select_related = ["client", "consent"]
     search_fields = ["client__name", "client__surname", "client__email"]
@@ -174,7 +179,8 @@ class RevokeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Questionnaire)
-class QuestionnaireAdmin(admin.ModelAdmin):
+class QuestionnaireAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [QuestionnaireResource]
     list_display = ["title", "client", "created_at"]
     list_select_related = ["client"]
     search_fields = ["title", "client__name", "client__surname", "client__email"]

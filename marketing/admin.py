@@ -3,8 +3,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import ReadOnlyInline, SoftDeleteAdmin
+from beils.lib.admin import ImportExportAdmin, ReadOnlyInline, SoftDeleteAdmin
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
+from marketing.resources import (
+    BonusRedemptionResource,
+    BonusResource,
+    ClientBonusResource,
+    CouponResource,
+    GiftCardMovementResource,
+    GiftCardResource,
+)
 
 
 class ValidityFilter(admin.SimpleListFilter):
@@ -46,7 +54,8 @@ class ExpiringFilter(admin.SimpleListFilter):
 
 
 @admin.register(Coupon)
-class CouponAdmin(SoftDeleteAdmin):
+class CouponAdmin(ImportExportAdmin, SoftDeleteAdmin):
+    resource_classes = [CouponResource]
     list_display = ["code", "kind", "value", "min_purchase", "uses", "max_uses", "valid_from", "valid_until"]
     list_filter = [ValidityFilter, "kind"]
     search_fields = ["=code", "description"]
@@ -54,7 +63,8 @@ class CouponAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Bonus)
-class BonusAdmin(SoftDeleteAdmin):
+class BonusAdmin(ImportExportAdmin, SoftDeleteAdmin):
+    resource_classes = [BonusResource]
     list_display = ["name", "code", "total_sessions", "price", "validity_months"]
     search_fields = ["name", "=code"]
     filter_horizontal = ["services"]
@@ -66,7 +76,8 @@ class BonusRedemptionInline(ReadOnlyInline):
 
 
 @admin.register(ClientBonus)
-class ClientBonusAdmin(admin.ModelAdmin):
+class ClientBonusAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [ClientBonusResource]
     list_display = ["name", "client", "sessions_remaining", "sessions_total", "purchased_on", "expires_on", "status"]
     list_filter = ["status", ExpiringFilter]
     list_select_related = ["client"]
@@ -78,7 +89,8 @@ class ClientBonusAdmin(admin.ModelAdmin):
 
 
 @admin.register(BonusRedemption)
-class BonusRedemptionAdmin(admin.ModelAdmin):
+class BonusRedemptionAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [BonusRedemptionResource]
     list_display = ["client_bonus", "sessions", "booking", "created_at"]
     list_select_related = ["client_bonus", "booking__client"]
     raw_id_fields = ["client_bonus", "cart_item", "booking"]
@@ -92,7 +104,8 @@ class GiftCardMovementInline(ReadOnlyInline):
 
 
 @admin.register(GiftCard)
-class GiftCardAdmin(admin.ModelAdmin):
+class GiftCardAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [GiftCardResource]
     list_display = ["code", "owner", "initial_balance", "current_balance", "issued_on", "expires_on", "status"]
     list_filter = ["status", ExpiringFilter]
     list_select_related = ["owner"]
@@ -104,7 +117,8 @@ class GiftCardAdmin(admin.ModelAdmin):
 
 
 @admin.register(GiftCardMovement)
-class GiftCardMovementAdmin(admin.ModelAdmin):
+class GiftCardMovementAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [GiftCardMovementResource]
     list_display = ["gift_card", "kind", "amount", "balance_after", "created_at"]
     list_filter = ["kind"]
     list_select_related = ["gift_card"]

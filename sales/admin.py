@@ -3,8 +3,17 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import ReadOnlyAdmin
+from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin
 from sales.models import Cart, CartItem, Debt, DebtPayment, Invoice, InvoiceSequence, Payment
+from sales.resources import (
+    CartItemResource,
+    CartResource,
+    DebtPaymentResource,
+    DebtResource,
+    InvoiceResource,
+    InvoiceSequenceResource,
+    PaymentResource,
+)
 
 TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
 
@@ -54,7 +63,8 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [CartResource]
     list_display = ["__str__", "completed_at", "client", "status", "total", "paid"]
     list_filter = ["status"]
     list_select_related = ["client"]
@@ -79,7 +89,8 @@ class CartAdmin(admin.ModelAdmin):
 
 
 @admin.register(CartItem)
-class CartItemAdmin(admin.ModelAdmin):
+class CartItemAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [CartItemResource]
     list_display = ["name", "cart", "quantity", "unit_price", "tax_rate", "gross"]
     list_select_related = ["cart"]
     search_fields = ["name", "=cart__id"]
@@ -90,7 +101,8 @@ class CartItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [PaymentResource]
     list_display = ["cart", "method", "amount", "paid_at"]
     list_filter = ["method"]
     list_select_related = ["cart"]
@@ -108,7 +120,8 @@ class DebtPaymentInline(admin.TabularInline):
 
 
 @admin.register(Debt)
-class DebtAdmin(admin.ModelAdmin):
+class DebtAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [DebtResource]
     list_display = ["__str__", "client", "amount", "remaining", "status", "due_date"]
     list_filter = [OverdueFilter, "status"]
     list_select_related = ["client"]
@@ -120,7 +133,8 @@ class DebtAdmin(admin.ModelAdmin):
 
 
 @admin.register(DebtPayment)
-class DebtPaymentAdmin(admin.ModelAdmin):
+class DebtPaymentAdmin(ImportExportAdmin, admin.ModelAdmin):
+    resource_classes = [DebtPaymentResource]
     list_display = ["debt", "amount", "method", "paid_at"]
     list_filter = ["method"]
     list_select_related = ["debt"]
@@ -129,7 +143,8 @@ class DebtPaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin):
+class InvoiceAdmin(ImportExportAdmin, ReadOnlyAdmin):
+    resource_classes = [InvoiceResource]
     list_display = ["number", "kind", "issue_date", "customer_name", "net_total", "tax_total", "total"]
     list_filter = ["kind", "series", "year"]
     search_fields = ["=number", "customer_name", "customer_tax_id"]
@@ -138,7 +153,8 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(InvoiceSequence)
-class InvoiceSequenceAdmin(ReadOnlyAdmin):
+class InvoiceSequenceAdmin(ImportExportAdmin, ReadOnlyAdmin):
+    resource_classes = [InvoiceSequenceResource]
     list_display = ["series", "year", "last_number"]
 
     def get_queryset(self, request):

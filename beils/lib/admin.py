@@ -1,10 +1,15 @@
 """Admin building blocks shared by every app."""
 
+import contextlib
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from import_export.admin import ImportExportMixin
 
+from beils.lib.formats import FORMATS
 from beils.lib.models import Status
+from crm.models import Role
 
 
 class ActiveStatusFilter(admin.SimpleListFilter):
@@ -87,3 +92,57 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class ImportExportAdmin(ImportExportMixin):
+    """Import and export buttons on a changelist, with the salon's rules.
+
+    Export: whoever holds ``maintenance.export_data`` (ADMIN and MANAGER; never STAFF).
+    Import: ADMIN for every model, MANAGER for the catalogue and marketing, STAFF never; and
+    always only where the user may add and change the model (so never for invoices).
+    Every export and import is audited by the resource (see ``beils/lib/resources.py``).
+    """
+
+    formats = FORMATS
+    #: Apps whose models a MANAGER may import.
+    MANAGER_IMPORT_APPS = frozenset({"catalog", "marketing"})
+    # The admin shows invalid rows in its own table after the dry run.
+    import_error_display = ("message", "row")
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("maintenance.export_data")
+
+    def has_import_permission(self, request):
+        user = request.user
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            return False
+        if user.is_superuser or user.role == Role.ADMIN:
+            return True
+        return user.role == Role.MANAGER and self.opts.app_label in self.MANAGER_IMPORT_APPS
+
+    def get_resource_kwargs(self, request, *args, **kwargs):
+        return {
+            **kwargs,
+            "actor": request.user,
+            "ip_address": request.META.get("REMOTE_ADDR"),
+            "invalid_rows_are_errors": False,
+        }
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        self._forget_rejected_upload(response)
+        return response
+
+    def _forget_rejected_upload(self, response):
+        # The library keeps the uploaded file for the confirmation step; a file that failed the
+        # dry run is never confirmed, and it may hold personal data: delete it now.
+        context = getattr(response, "context_data", None) or {}
+        form = context.get("form")
+        if context.get("confirm_form") is not None or form is None or not form.is_bound:
+            return
+        # form.files, not cleaned_data: a file that could not be read has left cleaned_data.
+        upload = form.files.get("import_file")
+        name = getattr(upload, "tmp_storage_name", None)
+        if name:
+            with contextlib.suppress(OSError):
+                self.get_tmp_storage_class()(name=name, **self.get_tmp_storage_class_kwargs()).remove()

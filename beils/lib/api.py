@@ -1,7 +1,22 @@
-"""REST API building blocks shared by every app."""
+"""REST API building blocks shared by every app.
 
-from rest_framework import permissions
+DRF imports this module (for the authentication classes named in settings) while its own views
+are still loading, so nothing here may import ``rest_framework.views``, ``generics``, ``mixins``
+or ``viewsets`` at module level: the viewset mixins below are plain classes.
+"""
+
+import copy
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, models, transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authentication import TokenAuthentication
+
+from beils.lib.models import Status
+
+TRUE_VALUES = {"1", "true", "yes", "on"}
+BULK_CREATE_LIMIT = 1000
 
 
 class BearerTokenAuthentication(TokenAuthentication):
@@ -20,3 +35,204 @@ class RoleModelPermissions(permissions.DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+def flag(request, name: str) -> bool:
+    return request.query_params.get(name, "").strip().lower() in TRUE_VALUES
+
+
+class SoftDeletePermissions(RoleModelPermissions):
+    """Deactivating is a status change, as in the admin's "Deactivate" action: it needs
+    ``change``. Only ``DELETE ?hard=1``, a real deletion, needs ``delete``."""
+
+    def has_permission(self, request, view):
+        self.soft_delete = request.method == "DELETE" and not flag(request, "hard")
+        return super().has_permission(request, view)
+
+    def get_required_permissions(self, method, model_cls):
+        if method == "DELETE" and self.soft_delete:
+            method = "PATCH"
+        return super().get_required_permissions(method, model_cls)
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus the database's and the domain's refusals as client errors.
+
+    A delete refused by a PROTECT/RESTRICT foreign key (a client with sales, a product sold on a
+    ticket) is a 409 Conflict with the reason; a domain refusal (``CrmError``, ``SalesError``…)
+    or a model ``ValidationError`` is a 400.
+    """
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    if isinstance(exc, models.ProtectedError | models.RestrictedError):
+        exc = Conflict(exc.args[0] if exc.args else str(exc))
+    elif isinstance(exc, IntegrityError):
+        # A race the serializer's checks could not see (two requests creating the same code).
+        exc = Conflict("The change conflicts with data already stored; reload and try again.")
+    elif isinstance(exc, OverflowError):
+        # SQLite refuses integers beyond 64 bits (an id of 10**20 in a filter): no such row.
+        exc = exceptions.ValidationError({"detail": "A number in the request is out of range."})
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(serializers.as_serializer_error(exc))
+    elif isinstance(exc, _domain_errors()):
+        exc = exceptions.ValidationError({"detail": str(exc)})
+    return drf_exception_handler(exc, context)
+
+
+def _domain_errors() -> tuple[type[Exception], ...]:
+    from bookings.models import BookingError
+    from crm.models import CrmError
+    from marketing.models import MarketingError
+    from sales.models import SalesError
+
+    return (CrmError, MarketingError, SalesError, BookingError)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the record."
+    default_code = "conflict"
+
+
+# --- Serializers ----------------------------------------------------------------------------
+
+
+@extend_schema_field(
+    {"type": "string", "enum": list(Status.values), "description": "ON = active, OFF = deactivated"},
+    component_name="ActiveStatus",
+)
+class ActiveStatusField(serializers.ChoiceField):
+    """The ON/OFF status of a soft-delete model, one named enum in the OpenAPI schema (every
+    app's ``status`` otherwise collides in the schema's enum names)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(choices=Status.choices, **kwargs)
+
+
+class ModelConstraintsMixin:
+    """Check the model's ``Meta.constraints`` (CHECKs and composite UNIQUEs) before saving, so
+    that a value the database would refuse is a 400 with the constraint's message, not a 500.
+
+    Put it before ``serializers.ModelSerializer`` in the bases.
+    """
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        model = self.Meta.model
+        candidate = copy.copy(self.instance) if self.instance is not None else model()
+        concrete = {f.name for f in model._meta.concrete_fields}
+        for name, value in attrs.items():
+            if name in concrete:
+                setattr(candidate, name, value)
+        try:
+            candidate.validate_constraints()
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError(serializers.as_serializer_error(error)) from error
+        return attrs
+
+
+# --- Viewsets -------------------------------------------------------------------------------
+
+
+class AtomicWritesMixin:
+    """Every write in a transaction of its own (a savepoint inside a request's transaction)."""
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            super().perform_create(serializer)
+
+    def perform_update(self, serializer):
+        with transaction.atomic():
+            super().perform_update(serializer)
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            super().perform_destroy(instance)
+
+
+INCLUDE_INACTIVE = OpenApiParameter(
+    "include_inactive", bool, description="Also list deactivated rows (status OFF); `?status=OFF` lists only them."
+)
+HARD_DELETE = OpenApiParameter(
+    "hard",
+    bool,
+    description="Delete the row instead of deactivating it (needs the delete permission; 409 while "
+    "other records point at it).",
+)
+ERROR_RESPONSE = {"type": "object", "properties": {"detail": {"type": "string"}}}
+
+
+class SoftDeleteMixin:
+    """For models with status ON/OFF (decorate the viewset with ``@soft_delete_schema``): lists show active rows unless ``?status=OFF`` or
+    ``?include_inactive=1`` asks otherwise; retrieve and update see every row (so an inactive
+    row can be reactivated with ``PATCH {"status": "ON"}``); DELETE deactivates (204), and only
+    ``DELETE ?hard=1`` deletes, refused with 409 while other records point at the row."""
+
+    permission_classes = [SoftDeletePermissions]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        params = self.request.query_params
+        if self.action == "list" and "status" not in params and not flag(self.request, "include_inactive"):
+            queryset = queryset.filter(status=Status.ON)
+        return queryset
+
+    def perform_destroy(self, instance):
+        if flag(self.request, "hard"):
+            return super().perform_destroy(instance)
+        instance.deactivate()
+
+
+class BulkCreateMixin:
+    """``POST`` takes one object or a list of them. A list is created all or nothing: if any
+    item is invalid nothing is written and the answer is 400 with
+    ``{"errors": [{"index": i, "<field>": [...]}, ...]}``."""
+
+    def create(self, request, *args, **kwargs):
+        from rest_framework.response import Response
+
+        if not isinstance(request.data, list):
+            return super().create(request, *args, **kwargs)
+        items = request.data
+        if not items or len(items) > BULK_CREATE_LIMIT:
+            raise exceptions.ValidationError(
+                {"detail": f"Send between 1 and {BULK_CREATE_LIMIT} objects in one request."}
+            )
+        created, errors = [], []
+        with transaction.atomic():
+            # Saved one by one, so that an item duplicating an earlier one of the same list is
+            # reported by the uniqueness checks instead of failing in the database.
+            for index, item in enumerate(items):
+                serializer = self.get_serializer(data=item)
+                if serializer.is_valid():
+                    self.perform_create(serializer)
+                    created.append(serializer.data)
+                else:
+                    errors.append({"index": index, **serializer.errors})
+            if errors:
+                transaction.set_rollback(True)
+        if errors:
+            return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(created, status=status.HTTP_201_CREATED)
+
+
+def bulk_create_schema(serializer_class):
+    """``extend_schema`` for a ``create`` that takes one object or a list (``BulkCreateMixin``)."""
+    ref = {"$ref": f"#/components/schemas/{serializer_class.__name__.removesuffix('Serializer')}"}
+    many = {"type": "array", "items": ref, "minItems": 1, "maxItems": BULK_CREATE_LIMIT}
+    errors = {"type": "object", "properties": {"errors": {"type": "array", "items": {"type": "object"}}}}
+    return extend_schema(
+        request={"application/json": {"oneOf": [ref, many]}},
+        responses={201: {"oneOf": [ref, many]}, 400: errors},
+        description="One object, or a list of objects created all or nothing.",
+    )
+
+
+def soft_delete_schema(viewset):
+    """Document ``SoftDeleteMixin``'s query parameters. A decorator applied by each app, because
+    ``extend_schema`` reads DRF settings, which cannot happen while this module is imported."""
+    return extend_schema_view(
+        list=extend_schema(parameters=[INCLUDE_INACTIVE]),
+        destroy=extend_schema(parameters=[HARD_DELETE], responses={204: None, 409: ERROR_RESPONSE}),
+    )(viewset)

@@ -1,0 +1,429 @@
+"""The base of every import/export resource: natural keys, formula escaping, strict cells, audit.
+
+One class, :class:`BeilsResource`, so that the admin, ``manage.py export`` / ``manage.py import``
+and any other caller get the same rules:
+
+- Cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, carriage
+  return) are exported with a leading ``'`` and the quote is taken off again on import, so an
+  export re-imports to equal data (OWASP "CSV injection").
+- Foreign keys are written and read by a business key (an email, a SKU, a code, a name); an
+  unknown key is a row error that names the value, never a silent NULL.
+- Imports run ``full_clean`` on every row and write all rows or none: a file with one invalid
+  row writes nothing, also from the command line.
+- Every export (when its file is produced) and every import is recorded in the audit trail
+  with the actor, the model, the row count, the format and the SHA-256 of the file.
+"""
+
+import getpass
+import hashlib
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+import tablib
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, MultipleObjectsReturned
+from django.db import models
+from import_export import fields, resources, widgets
+from import_export.results import Error
+
+from beils.lib.models import _nullify_blank_strings
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value):
+    """``'=1+1`` for ``=1+1``; a value that already starts with ``'`` + a trigger gets a second quote,
+    so that :func:`unescape_formula` gives back exactly what was stored."""
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_PREFIXES) or (value[:1] == "'" and value[1:2] and value[1] in FORMULA_PREFIXES)
+    ):
+        return "'" + value
+    return value
+
+
+def unescape_formula(value):
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] and value[1] in FORMULA_PREFIXES + ("'",):
+        return value[1:]
+    return value
+
+
+def header_for(field_name: str) -> str:
+    special = {"id": "ID", "sku": "SKU", "legacy_id": "Legacy ID", "is_demo": "Demo"}
+    return special.get(field_name, field_name.replace("_", " ").capitalize())
+
+
+# --- Widgets --------------------------------------------------------------------------------
+
+
+class DecimalWidget(widgets.DecimalWidget):
+    """Money and rates: ``12.50`` or, as a Spanish Excel writes it, ``12,50``; anything else is a
+    row error with the value in it (the library's own lets ``InvalidOperation`` escape)."""
+
+    def clean(self, value, row=None, **kwargs):
+        if self.is_empty(value):
+            return None
+        if isinstance(value, int | float | Decimal):
+            return Decimal(str(value))
+        text = str(value).strip()
+        if "," in text and "." not in text and text.count(",") == 1:
+            text = text.replace(",", ".")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"'{value}' is not a number; write it like 12.50.") from None
+        if not number.is_finite():
+            raise ValueError(f"'{value}' is not a number; write it like 12.50.")
+        return number
+
+
+class EmailWidget(widgets.CharWidget):
+    """Emails are stored lower-case; an empty cell is NULL, never ''."""
+
+    def clean(self, value, row=None, **kwargs):
+        value = (str(value) if value is not None else "").strip().lower()
+        return value or None
+
+
+class NaturalKeyWidget(widgets.ForeignKeyWidget):
+    """A foreign key written as a unique business value of the related row (email, SKU, code…).
+
+    Looks in the model's default manager, which sees deactivated rows too: a sale of a client who
+    was later deactivated must still import.
+    """
+
+    def __init__(self, model, field, *, upper=False, lower=False, **kwargs):
+        super().__init__(model, field=field, **kwargs)
+        self.upper, self.lower = upper, lower
+
+    def get_queryset(self, value, row, *args, **kwargs):
+        return self.model._default_manager.all()
+
+    def normalize(self, value):
+        value = str(value).strip()
+        if self.upper:
+            value = value.upper()
+        if self.lower:
+            value = value.lower()
+        return value
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None or str(value).strip() == "":
+            return None
+        value = self.normalize(value)
+        try:
+            return self.get_instance_by_lookup_fields(value, row, **kwargs)
+        except self.model.DoesNotExist:
+            raise ValueError(f"There is no {self.model._meta.verbose_name} with {self.field} '{value}'.") from None
+        except MultipleObjectsReturned:
+            raise ValueError(f"More than one {self.model._meta.verbose_name} has {self.field} '{value}'.") from None
+
+
+class IdWidget(NaturalKeyWidget):
+    """A foreign key to a row that has no business key (a sale, a booking): by its ID."""
+
+    def __init__(self, model, **kwargs):
+        super().__init__(model, "pk", **kwargs)
+
+    def clean(self, value, row=None, **kwargs):
+        if value not in (None, "") and not str(value).strip().isdigit():
+            raise ValueError(f"'{value}' is not a {self.model._meta.verbose_name} ID.")
+        if isinstance(value, float):
+            value = int(value)
+        return super().clean(value, row, **kwargs)
+
+
+class NaturalKeysWidget(widgets.ManyToManyWidget):
+    """A many-to-many as a comma-separated list of business keys; unknown keys are an error."""
+
+    def clean(self, value, row=None, **kwargs):
+        if not value:
+            return self.model.objects.none()
+        keys = [key.strip() for key in str(value).split(self.separator) if key.strip()]
+        found = self.model._default_manager.filter(**{f"{self.field}__in": keys})
+        missing = sorted(set(keys) - {str(getattr(obj, self.field)) for obj in found})
+        if missing:
+            names = ", ".join(f"'{key}'" for key in missing)
+            raise ValueError(f"There is no {self.model._meta.verbose_name} with {self.field} {names}.")
+        return found
+
+    def render(self, value, obj=None, **kwargs):
+        if value is None:
+            return ""
+        return self.separator.join(sorted(str(getattr(o, self.field)) for o in value.all()))
+
+
+# --- Field helpers ----------------------------------------------------------------------------
+
+
+def natural_fk(attribute, model, key, column=None, **kwargs) -> fields.Field:
+    return fields.Field(
+        attribute=attribute, column_name=column or header_for(attribute), widget=NaturalKeyWidget(model, key, **kwargs)
+    )
+
+
+def id_fk(attribute, model, column=None) -> fields.Field:
+    return fields.Field(
+        attribute=attribute, column_name=column or f"{header_for(attribute)} ID", widget=IdWidget(model)
+    )
+
+
+def natural_m2m(attribute, model, key, column=None) -> fields.Field:
+    return fields.Field(
+        attribute=attribute, column_name=column or header_for(attribute), widget=NaturalKeysWidget(model, field=key)
+    )
+
+
+def read_only(attribute, column=None, widget=None) -> fields.Field:
+    """Exported for reference, ignored on import (an ID of another database, a derived date)."""
+    return fields.Field(
+        attribute=attribute,
+        column_name=column or header_for(attribute),
+        widget=widget or widgets.Widget(),
+        readonly=True,
+    )
+
+
+# --- Audit ------------------------------------------------------------------------------------
+
+
+def _cli_actor() -> str:
+    try:
+        return f"command line ({getpass.getuser()})"
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "command line"
+
+
+class ExportedDataset(tablib.Dataset):
+    """The dataset a :class:`BeilsResource` exports. Producing its file (``export('csv')``, which
+    is what every import-export format and ``manage.py export`` call) records the audit entry,
+    because only then do the bytes, and so their SHA-256, exist."""
+
+    beils_audit: dict
+
+    def export(self, format, **kwargs):
+        output = super().export(format, **kwargs)
+        audit = getattr(self, "beils_audit", None)
+        if audit is not None:
+            raw = output.encode("utf-8") if isinstance(output, str) else bytes(output)
+            _audit(
+                action="maintenance.export.done",
+                actor=audit["actor"],
+                ip_address=audit["ip_address"],
+                detail={
+                    "model": audit["model"],
+                    "resource": audit["resource"],
+                    "rows": len(self),
+                    "format": format,
+                    "bytes": len(raw),
+                    "sha256": hashlib.sha256(raw).hexdigest(),
+                },
+            )
+        return output
+
+
+def _audit(**kwargs):
+    from maintenance.models import Outcome
+    from maintenance.services import audit_log
+
+    kwargs.setdefault("outcome", Outcome.SUCCESS)
+    return audit_log(**kwargs)
+
+
+# --- The resource -----------------------------------------------------------------------------
+
+
+class ImportRefused(Exception):
+    """Raised for models that are never imported (fiscal records)."""
+
+
+class BeilsResource(resources.ModelResource):
+    """Base of every resource. Subclasses list ``Meta.fields`` in column order, set
+    ``Meta.import_id_fields`` to the natural key (or leave ``id``), and declare foreign keys with
+    :func:`natural_fk` / :func:`id_fk`."""
+
+    WIDGETS_MAP = {**resources.ModelResource.WIDGETS_MAP, "DecimalField": DecimalWidget}
+
+    #: False for fiscal records: exported, never imported.
+    importable = True
+
+    def __init__(self, *, actor=None, ip_address=None, invalid_rows_are_errors=True, **kwargs):
+        """``actor``: who exports or imports (a user, or a label); the command line when None.
+
+        ``invalid_rows_are_errors``: the admin shows invalid rows in its own table and keeps them
+        as validation errors; every other caller (``manage.py import``, scripts) gets them as
+        errors, so that "has errors" is true and nothing reports success over a rolled-back file.
+        """
+        super().__init__(**kwargs)
+        self.actor = actor
+        self.ip_address = ip_address
+        self.invalid_rows_are_errors = invalid_rows_are_errors
+
+    class Meta:
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+        # Row-by-row saves: bulk mode skips save(), which normalises emails and codes and keeps
+        # status and deactivation dates consistent.
+        use_bulk = False
+
+    def get_queryset(self):
+        # The default manager, which sees deactivated rows: ``objects`` hides them, and an export
+        # without them is not a copy of the data, an import would not find them to update.
+        return self._meta.model._default_manager.all()
+
+    @classmethod
+    def field_from_django_field(cls, field_name, django_field, readonly):
+        field = super().field_from_django_field(field_name, django_field, readonly)
+        field.column_name = header_for(field_name)
+        return field
+
+    # --- export ---
+
+    def export_field(self, field, instance, **kwargs):
+        return escape_formula(super().export_field(field, instance, **kwargs))
+
+    def export(self, queryset=None, **kwargs):
+        dataset = super().export(queryset, **kwargs)
+        # Same rows, a class whose export() audits: no copy of a possibly large table.
+        dataset.__class__ = ExportedDataset
+        dataset.beils_audit = {
+            "actor": self.actor or _cli_actor(),
+            "ip_address": self.ip_address,
+            "model": self._meta.model._meta.label,
+            "resource": f"{type(self).__module__}.{type(self).__qualname__}",
+        }
+        return dataset
+
+    # --- import ---
+
+    def required_columns(self) -> list[str]:
+        """The columns a file must have: the natural key, and every field a new row needs."""
+        required = [self.fields[name].column_name for name in self.get_import_id_fields() if name != "id"]
+        for field in self.get_import_fields():
+            if field.readonly or not field.attribute:
+                continue
+            try:
+                model_field = self._meta.model._meta.get_field(field.attribute.removesuffix("_id"))
+            except FieldDoesNotExist:  # a computed column
+                continue
+            if getattr(model_field, "many_to_many", False) or model_field.primary_key or not model_field.editable:
+                continue
+            if not model_field.blank and not model_field.has_default() and field.column_name not in required:
+                required.append(field.column_name)
+        return required
+
+    def before_import(self, dataset, **kwargs):
+        if not self.importable:
+            raise ImportRefused(f"{self._meta.model._meta.verbose_name_plural} are exported only, never imported.")
+        if not dataset.headers:
+            raise ValueError("The file is empty: it has no header row.")
+        dataset.headers = self._canonical_headers(dataset.headers)
+        missing = [column for column in self.required_columns() if column not in dataset.headers]
+        if missing:
+            raise ValueError(f"Missing required column(s): {', '.join(missing)}.")
+        self._refuse_duplicate_keys(dataset)
+        super().before_import(dataset, **kwargs)
+
+    def _refuse_duplicate_keys(self, dataset):
+        # Two rows with one SKU (or email…) would silently become "create, then overwrite".
+        columns = [self.fields[name].column_name for name in self.get_import_id_fields() if name != "id"]
+        if not columns:
+            return
+        seen = {}
+        for number, row in enumerate(dataset.dict, 1):
+            key = tuple(str(row.get(column) or "").strip().lower() for column in columns)
+            if not any(key):
+                continue
+            if key in seen:
+                shown = " / ".join(str(row.get(column)) for column in columns)
+                raise ValueError(f"{' / '.join(columns)} '{shown}' is on rows {seen[key]} and {number}.")
+            seen[key] = number
+
+    def _canonical_headers(self, headers):
+        # "email", " EMAIL" and "\ufeffEmail" (a byte-order mark read as text) all mean "Email".
+        known = {}
+        for name, field in self.fields.items():
+            known.setdefault(field.column_name.lower(), field.column_name)
+            known.setdefault(name.lower(), field.column_name)
+        return [known.get(str(h or "").lstrip("\ufeff").strip().lower(), str(h or "").strip()) for h in headers]
+
+    def before_import_row(self, row, **kwargs):
+        for column, value in row.items():
+            row[column] = unescape_formula(value)
+        super().before_import_row(row, **kwargs)
+
+    def get_instance(self, instance_loader, row):
+        # A row whose natural key is empty (a client without email) is always a new row: looking
+        # it up would match every other row with an empty key.
+        for name in self.get_import_id_fields():
+            field = self.fields[name]
+            if field.column_name in row and field.clean(row) in (None, ""):
+                return None
+        return super().get_instance(instance_loader, row)
+
+    def import_instance(self, instance, row, **kwargs):
+        stored = {
+            f.attname: getattr(instance, f.attname)
+            for f in instance._meta.concrete_fields
+            if isinstance(f, models.DateTimeField) and getattr(instance, f.attname) is not None
+        }
+        super().import_instance(instance, row, **kwargs)
+        # Files carry times to the second: the same second is no change (keeps skip_unchanged
+        # honest and the stored microseconds intact).
+        for attname, value in stored.items():
+            new = getattr(instance, attname)
+            if new is not None and abs(new - value) < timedelta(seconds=1):
+                setattr(instance, attname, value)
+        # Unknown is NULL, never '' (save() does the same, but validation runs before save()).
+        _nullify_blank_strings(instance)
+
+    def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None, **kwargs):
+        # All or nothing: a file with one invalid row writes no row.
+        kwargs["rollback_on_validation_errors"] = True
+        result = super().import_data(
+            dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=use_transactions, **kwargs
+        )
+        if self.invalid_rows_are_errors and result.has_validation_errors():
+            self._report_invalid_rows_as_errors(result)
+        self._audit_import(
+            dataset, result, dry_run=dry_run, actor=kwargs.get("user"), file_name=kwargs.get("file_name")
+        )
+        return result
+
+    def _report_invalid_rows_as_errors(self, result):
+        invalid = [row for row in result.rows if row.validation_error is not None]
+        for row in invalid:
+            error = row.validation_error
+            by_field = error.message_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: error.messages}
+            messages = []
+            for field, errors in by_field.items():
+                column = self.fields[field].column_name if field in self.fields else field
+                prefix = "" if field == NON_FIELD_ERRORS else f"{column}: "
+                messages.extend(f"{prefix}{message}" for message in errors)
+            row.errors.append(Error(ValueError("; ".join(messages))))
+        result.append_base_error(Error(ValueError(f"{len(invalid)} invalid row(s): nothing was written.")))
+
+    def _audit_import(self, dataset, result, *, dry_run, actor, file_name):
+        from maintenance.models import Outcome
+
+        failed = result.has_errors() or result.has_validation_errors()
+        totals = {key.lower(): value for key, value in result.totals.items()}
+        errors = [str(e.error) for e in result.base_errors]
+        errors += [f"row {number}: {e.error}" for number, row_errors in result.row_errors() for e in row_errors]
+        _audit(
+            action="maintenance.import.failed" if failed else "maintenance.import.done",
+            outcome=Outcome.FAILURE if failed else (Outcome.DRY_RUN if dry_run else Outcome.SUCCESS),
+            actor=actor or self.actor or _cli_actor(),
+            ip_address=self.ip_address,
+            detail={
+                "model": self._meta.model._meta.label,
+                "resource": f"{type(self).__module__}.{type(self).__qualname__}",
+                "rows": len(dataset),
+                "format": getattr(dataset, "beils_format", None),
+                "sha256": getattr(dataset, "beils_sha256", None),
+                "file_name": file_name,
+                "dry_run": bool(dry_run),
+                **totals,
+                "errors": errors[:20],
+            },
+        )

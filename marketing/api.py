@@ -1,0 +1,43 @@
+from rest_framework import viewsets
+
+from beils.lib.api import AtomicWritesMixin, SoftDeleteMixin, soft_delete_schema
+from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
+from marketing.serializers import BonusSerializer, ClientBonusSerializer, CouponSerializer, GiftCardSerializer
+
+
+@soft_delete_schema
+class CouponViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+    queryset = Coupon.all_objects.order_by("-created_at", "-pk")
+    serializer_class = CouponSerializer
+    filterset_fields = ["status", "kind"]
+    search_fields = ["code", "description"]
+    ordering_fields = ["code", "value", "uses", "valid_from", "valid_until", "created_at"]
+
+
+@soft_delete_schema
+class BonusViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+    queryset = Bonus.all_objects.prefetch_related("services").order_by("name", "pk")
+    serializer_class = BonusSerializer
+    filterset_fields = ["status", "services"]
+    search_fields = ["name", "=code"]
+    ordering_fields = ["name", "code", "price", "total_sessions", "created_at"]
+
+
+class ClientBonusViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
+    queryset = (
+        ClientBonus.objects.select_related("client", "bonus")
+        .prefetch_related("services")
+        .order_by("-purchased_on", "-pk")
+    )
+    serializer_class = ClientBonusSerializer
+    filterset_fields = ["client", "bonus", "status"]
+    search_fields = ["name", "client__name", "client__surname", "client__email"]
+    ordering_fields = ["purchased_on", "expires_on", "sessions_remaining", "created_at"]
+
+
+class GiftCardViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
+    queryset = GiftCard.objects.select_related("owner").order_by("-issued_on", "-pk")
+    serializer_class = GiftCardSerializer
+    filterset_fields = ["status", "owner"]
+    search_fields = ["=code", "owner__name", "owner__surname"]
+    ordering_fields = ["code", "issued_on", "expires_on", "current_balance", "created_at"]

@@ -1,0 +1,126 @@
+import calendar
+from datetime import date
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from beils.lib.api import ActiveStatusField, ModelConstraintsMixin
+from marketing.models import (
+    Bonus,
+    ClientBonus,
+    ClientBonusStatus,
+    Coupon,
+    GiftCard,
+    GiftCardMovement,
+    GiftCardMovementKind,
+)
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def unique_code(serializer, value: str) -> str:
+    """Codes are stored upper-case (``Model.save``): compare them that way too."""
+    value = value.strip().upper()
+    model = serializer.Meta.model
+    others = getattr(model, "all_objects", model._default_manager).filter(code__iexact=value)
+    if serializer.instance is not None:
+        others = others.exclude(pk=serializer.instance.pk)
+    if others.exists():
+        raise serializers.ValidationError(f"A {model._meta.verbose_name} with this code already exists.")
+    return value
+
+
+class CouponSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
+    status = ActiveStatusField()
+
+    class Meta:
+        model = Coupon
+        fields = [
+            "id", "code", "description", "kind", "value", "min_purchase", "max_uses", "uses", "valid_from",
+            "valid_until", "status", "created_at", "updated_at", "deactivated_at",
+        ]  # fmt: skip
+        read_only_fields = ["uses", "created_at", "updated_at", "deactivated_at"]
+
+    def validate_code(self, value):
+        return unique_code(self, value)
+
+
+class BonusSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
+    status = ActiveStatusField()
+
+    class Meta:
+        model = Bonus
+        fields = [
+            "id", "name", "code", "services", "total_sessions", "price", "tax_rate", "validity_months", "status",
+            "created_at", "updated_at", "deactivated_at",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at", "deactivated_at"]
+
+
+class ClientBonusSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
+    """A bono sold to a client. What is not given is copied from the catalogue bono at
+    purchase (name, services, sessions, price, expiry), and never changes with it later."""
+
+    class Meta:
+        model = ClientBonus
+        fields = [
+            "id", "client", "bonus", "name", "services", "sessions_total", "sessions_remaining", "price_paid",
+            "purchased_on", "expires_on", "status", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {
+            "name": {"required": False},
+            "sessions_total": {"required": False},
+            "sessions_remaining": {"required": False},
+            "price_paid": {"required": False},
+        }
+
+    def validate(self, attrs):
+        if self.instance is None:
+            bonus = attrs["bonus"]
+            attrs.setdefault("name", bonus.name)
+            attrs.setdefault("sessions_total", bonus.total_sessions)
+            attrs.setdefault("sessions_remaining", attrs["sessions_total"])
+            attrs.setdefault("price_paid", bonus.price)
+            if "expires_on" not in attrs:
+                purchased_on = attrs.get("purchased_on") or timezone.localdate()
+                attrs["expires_on"] = add_months(purchased_on, bonus.validity_months)
+            if "services" not in attrs:
+                attrs["services"] = list(bonus.services.all())
+        if attrs.get("status") == ClientBonusStatus.EXHAUSTED and "sessions_remaining" not in attrs:
+            attrs["sessions_remaining"] = 0
+        return super().validate(attrs)
+
+
+class GiftCardSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
+    """A gift card. The balance moves only through the ledger, so it is read-only here."""
+
+    class Meta:
+        model = GiftCard
+        fields = [
+            "id", "code", "initial_balance", "current_balance", "issued_on", "expires_on", "status", "owner",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["current_balance", "created_at", "updated_at"]
+
+    def validate_code(self, value):
+        return unique_code(self, value)
+
+    def validate_initial_balance(self, value):
+        if self.instance is not None and value != self.instance.initial_balance:
+            raise serializers.ValidationError("The initial balance of an issued gift card cannot change.")
+        return value
+
+    def create(self, validated_data):
+        card = super().create(validated_data)
+        GiftCardMovement.objects.create(
+            gift_card=card,
+            kind=GiftCardMovementKind.ISSUE,
+            amount=card.initial_balance,
+            balance_after=card.current_balance,
+        )
+        return card

@@ -1,0 +1,73 @@
+"""Importing the catalogue: bad files are refused with a clear message and write nothing."""
+
+import pytest
+
+from beils.lib.formats import CSV
+from catalog.models import Product
+from catalog.resources import ProductResource
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "SKU,Name,Price,Category,Tags\r\n"
+
+
+def _import(text: str, dry_run=False):
+    return ProductResource().import_data(CSV().create_dataset(text.encode()), dry_run=dry_run)
+
+
+def _messages(result):
+    return " ".join(
+        [str(e.error) for e in result.base_errors] + [str(e.error) for _, errors in result.row_errors() for e in errors]
+    )
+
+
+def test_products_are_upserted_by_sku_with_category_and_tags_by_name():
+    category = f.CategoryFactory(name="Hair")
+    f.TagFactory(name="vegan")
+    f.ProductFactory(sku="SH-1", name="Old name")
+
+    result = _import(HEADER + 'SH-1,Shampoo,12.50,Hair,vegan\r\nSH-2,Conditioner,"9,90",Hair,\r\n')
+
+    assert not result.has_errors(), _messages(result)
+    assert Product.all_objects.get(sku="SH-1").name == "Shampoo"
+    new = Product.all_objects.get(sku="SH-2")
+    assert (new.category, str(new.price)) == (category, "9.90")
+    assert list(Product.all_objects.get(sku="SH-1").tags.values_list("name", flat=True)) == ["vegan"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("OK-1,Fine,1.00,Hair,\r\nDUP,One,1.00,Hair,\r\nDUP,Two,2.00,Hair,\r\n", "is on rows 2 and 3"),
+        ("OK-1,Fine,1.00,Hair,\r\nX-1,Lost,1.00,Nowhere,\r\n", "There is no category with name 'Nowhere'"),
+        ('OK-1,Fine,1.00,Hair,\r\nX-1,Bad price,"12,5x",Hair,\r\n', "'12,5x' is not a number"),
+        ("OK-1,Fine,1.00,Hair,\r\nX-1,Untagged,1.00,Hair,nosuchtag\r\n", "There is no tag with name 'nosuchtag'"),
+        ("OK-1,Fine,-1.00,Hair,\r\n", "Price"),
+    ],
+    ids=["duplicate-sku", "unknown-category", "wrong-decimal", "unknown-tag", "negative-price"],
+)
+def test_a_file_with_one_bad_row_writes_nothing(rows, message):
+    f.CategoryFactory(name="Hair")
+    before = Product.all_objects.count()
+
+    result = _import(HEADER + rows)
+
+    assert result.has_errors()
+    assert message in _messages(result)
+    assert Product.all_objects.count() == before
+
+
+def test_a_missing_required_column_is_named():
+    result = _import("SKU,Name\r\nX-1,No price\r\n")
+
+    assert "Missing required column(s): Price." in _messages(result)
+    assert not Product.all_objects.exists()
+
+
+def test_a_dry_run_writes_nothing():
+    result = _import(HEADER + "SH-9,Shampoo,12.50,,\r\n", dry_run=True)
+
+    assert not result.has_errors()
+    assert result.totals["new"] == 1
+    assert not Product.all_objects.exists()

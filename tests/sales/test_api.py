@@ -1,0 +1,124 @@
+"""The REST API of sales: carts (tickets) with their lines and payments, debts and invoices."""
+
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from sales.models import Cart, CartStatus, Debt
+from tests.factories import (
+    CartFactory,
+    CartItemFactory,
+    ClientFactory,
+    CompletedCartFactory,
+    DebtFactory,
+    DebtPaymentFactory,
+    InvoiceFactory,
+    PaymentFactory,
+)
+
+
+def api_as(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def test_a_cart_shows_its_lines_and_payments_with_decimal_money(staff_user):
+    cart = CompletedCartFactory()
+    line = CartItemFactory(cart=cart)
+    PaymentFactory(cart=cart)
+    body = api_as(staff_user).get(f"/api/sales/carts/{cart.pk}").json()
+    assert body["total"] == "12.10"
+    assert [(i["id"], i["gross"]) for i in body["items"]] == [(line.pk, "12.10")]
+    assert [(p["method"], p["amount"]) for p in body["payments"]] == [("CASH", "12.10")]
+
+
+def test_staff_open_a_cart_and_the_server_keeps_the_totals(staff_user):
+    client = ClientFactory()
+    api = api_as(staff_user)
+    response = api.post("/api/sales/carts", {"client": client.pk, "total": "999.00", "items": [1]}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["total"] == "0.00" and body["items"] == [] and body["created_by"] == staff_user.pk
+    assert api.patch(f"/api/sales/carts/{body['id']}", {"notes": "Walk-in"}, format="json").status_code == 200
+    assert api.delete(f"/api/sales/carts/{body['id']}").status_code == 403
+
+
+def test_completing_a_cart_stamps_it_and_freezes_it(manager_user):
+    cart = CartFactory()
+    api = api_as(manager_user)
+    response = api.patch(f"/api/sales/carts/{cart.pk}", {"status": "COMPLETED"}, format="json")
+    assert response.status_code == 200 and response.json()["completed_at"]
+    assert api.patch(f"/api/sales/carts/{cart.pk}", {"status": "CANCELLED"}, format="json").status_code == 400
+    assert api.patch(f"/api/sales/carts/{cart.pk}", {"notes": "ok"}, format="json").status_code == 200
+
+
+def test_carts_filter_and_order(staff_user):
+    client = ClientFactory()
+    mine = CartFactory(client=client)
+    CompletedCartFactory()
+    api = api_as(staff_user)
+    assert [c["id"] for c in api.get(f"/api/sales/carts?client={client.pk}").json()["results"]] == [mine.pk]
+    assert api.get("/api/sales/carts?status=COMPLETED").json()["count"] == 1
+    totals = [c["total"] for c in api.get("/api/sales/carts?ordering=-total").json()["results"]]
+    assert totals == ["12.10", "0.00"]
+
+
+def test_a_sale_with_an_invoice_cannot_be_deleted(admin_user):
+    invoice = InvoiceFactory()
+    plain = CartFactory()
+    api = api_as(admin_user)
+    response = api.delete(f"/api/sales/carts/{invoice.cart_id}")
+    assert response.status_code == 409 and response.json()["detail"]
+    assert Cart.objects.filter(pk=invoice.cart_id).exists()
+    assert api.delete(f"/api/sales/carts/{plain.pk}").status_code == 204
+
+
+def test_invoices_are_read_only_for_everyone(admin_user, manager_user, staff_user):
+    invoice = InvoiceFactory()
+    for user in (admin_user, manager_user, staff_user):
+        api = api_as(user)
+        assert api.get("/api/sales/invoices").json()["results"][0]["number"] == invoice.number
+        assert api.get(f"/api/sales/invoices/{invoice.pk}").json()["hash"] == invoice.hash
+    api = api_as(admin_user)
+    assert api.post("/api/sales/invoices", {"number": "X"}, format="json").status_code == 405
+    assert api.patch(f"/api/sales/invoices/{invoice.pk}", {"total": "0"}, format="json").status_code == 405
+    assert api.put(f"/api/sales/invoices/{invoice.pk}", {"total": "0"}, format="json").status_code == 405
+    assert api.delete(f"/api/sales/invoices/{invoice.pk}").status_code == 405
+    invoice.refresh_from_db()
+    assert str(invoice.total) == "12.10"
+
+
+def test_invoices_filter_by_series_and_year(staff_user):
+    InvoiceFactory(series="F", year=2025)
+    InvoiceFactory(series="R", year=2024, kind="F1")
+    api = api_as(staff_user)
+    assert api.get("/api/sales/invoices?series=R").json()["count"] == 1
+    assert api.get("/api/sales/invoices?year=2025").json()["count"] == 1
+
+
+def test_debts_start_owing_the_whole_amount(manager_user, staff_user):
+    client = ClientFactory()
+    response = api_as(staff_user).post("/api/sales/debts", {"client": client.pk, "amount": "40.00"}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["remaining"] == "40.00" and response.json()["status"] == "PENDING"
+    debt_id = response.json()["id"]
+    assert api_as(staff_user).patch(f"/api/sales/debts/{debt_id}", {"notes": "x"}, format="json").status_code == 403
+    too_much = api_as(manager_user).patch(f"/api/sales/debts/{debt_id}", {"remaining": "99"}, format="json")
+    assert too_much.status_code == 400
+    paid = api_as(manager_user).patch(f"/api/sales/debts/{debt_id}", {"status": "PAID"}, format="json")
+    assert paid.status_code == 200 and paid.json()["remaining"] == "0.00"
+
+
+def test_a_client_with_a_debt_cannot_be_hard_deleted(admin_user):
+    debt = DebtFactory()
+    DebtPaymentFactory(debt=debt)
+    assert api_as(admin_user).get(f"/api/sales/debts/{debt.pk}").json()["payments"][0]["amount"] == "10.00"
+    assert api_as(admin_user).delete(f"/api/clients/{debt.client_id}?hard=1").status_code == 409
+    assert api_as(admin_user).delete(f"/api/sales/debts/{debt.pk}").status_code == 204
+    assert not Debt.objects.exists()
+
+
+def test_a_completed_cart_status_is_a_choice(staff_user):
+    response = api_as(staff_user).post("/api/sales/carts", {"status": "SOLD"}, format="json")
+    assert response.status_code == 400 and "status" in response.json()
+    assert CartStatus.OPEN == "OPEN"

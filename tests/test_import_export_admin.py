@@ -1,0 +1,117 @@
+"""Import and export in the admin, as each role sees them."""
+
+import hashlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from crm.models import Client, User
+from maintenance.models import AuditEntry
+from tests import factories as f
+from tests.helpers import admin_url
+
+pytestmark = pytest.mark.django_db
+
+CSV_FORMAT = "0"  # beils.lib.formats.FORMATS: CSV, JSON, XLSX
+
+
+def test_a_manager_exports_clients_as_csv_and_the_export_is_audited(manager_browser, manager_user):
+    f.ClientFactory(email="ana@mail.example", name="=cmd|' /C calc'!A0")
+
+    form = manager_browser.get(admin_url(Client, "export")).context["form"]
+    every_column = {name: "on" for name, field in form.fields.items() if getattr(field, "is_selectable_field", False)}
+
+    response = manager_browser.post(
+        admin_url(Client, "export"), {"format": CSV_FORMAT, "resource": "0", **every_column}
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    body = response.content
+    assert b"ana@mail.example" in body
+    assert b"'=cmd" in body
+    assert body.startswith(b"ID,Email,Name,")
+    entry = AuditEntry.objects.for_action("maintenance.export.done").get()
+    assert entry.actor == manager_user
+    assert entry.detail["sha256"] == hashlib.sha256(body).hexdigest()
+    assert (entry.detail["model"], entry.detail["rows"], entry.detail["format"]) == ("crm.Client", 1, "csv")
+
+
+@pytest.mark.parametrize("view", ["export", "import"])
+def test_staff_gets_403_on_export_and_import(staff_browser, view):
+    assert staff_browser.get(admin_url(Client, view)).status_code == 403
+
+
+def test_staff_sees_no_import_or_export_button(staff_browser):
+    page = staff_browser.get(admin_url(Client, "changelist")).content.decode()
+
+    assert admin_url(Client, "export") not in page
+    assert admin_url(Client, "import") not in page
+
+
+def test_a_manager_cannot_import_users_or_clients_but_can_import_products(manager_browser):
+    from catalog.models import Product
+
+    assert manager_browser.get(admin_url(User, "import")).status_code == 403
+    assert manager_browser.get(admin_url(Client, "import")).status_code == 403
+    assert manager_browser.get(admin_url(Product, "import")).status_code == 200
+
+
+def test_nobody_imports_invoices(admin_browser):
+    from sales.models import Invoice
+
+    assert admin_browser.get(admin_url(Invoice, "import")).status_code == 403
+    assert admin_browser.get(admin_url(Invoice, "export")).status_code == 200
+
+
+def _upload(name, content):
+    return SimpleUploadedFile(name, content, content_type="text/csv")
+
+
+def test_an_admin_imports_users_through_dry_run_and_confirm(admin_browser, admin_user):
+    raw = "\ufeffID;Email;Name;Role;Status\r\n;nuria@salon.example;Núria;MANAGER;ON\r\n".encode()
+
+    dry_run = admin_browser.post(
+        admin_url(User, "import"), {"format": CSV_FORMAT, "resource": "0", "import_file": _upload("users.csv", raw)}
+    )
+    assert dry_run.status_code == 200
+    confirm_form = dry_run.context["confirm_form"]
+    assert confirm_form is not None, dry_run.context["result"].base_errors
+    assert not User.all_objects.filter(email="nuria@salon.example").exists()
+
+    confirm = admin_browser.post(admin_url(User, "process_import"), {**confirm_form.initial})
+
+    assert confirm.status_code == 302
+    user = User.all_objects.get(email="nuria@salon.example")
+    assert (user.name, user.role, user.has_usable_password()) == ("Núria", "MANAGER", False)
+    done = AuditEntry.objects.for_action("maintenance.import.done")
+    assert sorted(done.values_list("outcome", flat=True)) == ["DRY_RUN", "SUCCESS"]
+    assert {e.detail["sha256"] for e in done} == {hashlib.sha256(raw).hexdigest()}
+    assert all(e.actor == admin_user for e in done)
+
+
+def test_a_dry_run_with_an_invalid_row_shows_it_and_offers_no_confirmation(admin_browser):
+    raw = b"Email,Name\r\nok@mail.example,Ok\r\nnot-an-email,Bad\r\n"
+
+    response = admin_browser.post(
+        admin_url(Client, "import"), {"format": CSV_FORMAT, "resource": "0", "import_file": _upload("c.csv", raw)}
+    )
+
+    assert response.status_code == 200
+    assert "confirm_form" not in response.context
+    assert b"Enter a valid email address" in response.content
+    assert not Client.all_objects.exists()
+
+
+def test_a_binary_file_gets_a_form_error(admin_browser, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    response = admin_browser.post(
+        admin_url(Client, "import"),
+        {"format": CSV_FORMAT, "resource": "0", "import_file": _upload("c.csv", b"\x00\x01\x02PK\x03\x04")},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["import_file"]
+    assert not Client.all_objects.exists()
+    folder = tmp_path / "django-import-export"
+    assert not (folder.exists() and any(folder.iterdir())), "a rejected upload must not stay in media storage"
