@@ -3,9 +3,10 @@ from rest_framework import viewsets
 from beils.lib.api import AtomicWritesMixin
 from bookings.models import Booking
 from bookings.serializers import BookingSerializer
+from maintenance.api import StreamingExportMixin
 
 
-class BookingViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
+class BookingViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     """The appointment book, each booking with its services."""
 
     queryset = Booking.objects.select_related("client", "staff").prefetch_related("items").order_by("-start", "-pk")

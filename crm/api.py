@@ -10,11 +10,12 @@ from crm.serializers import (
     RevokeSerializer,
     UserSerializer,
 )
+from maintenance.api import StreamingExportMixin
 
 
 @soft_delete_schema
 @extend_schema_view(create=bulk_create_schema(UserSerializer))
-class UserViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class UserViewSet(StreamingExportMixin, BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     """Staff accounts. Only ADMIN may create or change them; DELETE deactivates (no login)."""
 
     queryset = User.all_objects.order_by("name", "surname", "pk")
@@ -31,7 +32,7 @@ class UserViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.
 
 @soft_delete_schema
 @extend_schema_view(create=bulk_create_schema(ClientSerializer))
-class ClientViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class ClientViewSet(StreamingExportMixin, BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     """Clients. Document numbers are masked in lists. DELETE deactivates; ``?hard=1`` deletes a
     client without history and answers 409 for one with sales, bookings or debts."""
 
@@ -42,7 +43,7 @@ class ClientViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewset
     ordering_fields = ["name", "surname", "email", "created_at", "birth_date"]
 
 
-class ConsentViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
+class ConsentViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Consent.objects.select_related("client").order_by("client__name", "kind", "pk")
     serializer_class = ConsentSerializer
     filterset_fields = ["client", "kind", "status"]
@@ -51,6 +52,7 @@ class ConsentViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
 
 
 class RevokeViewSet(
+    StreamingExportMixin,
     AtomicWritesMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -66,7 +68,7 @@ class RevokeViewSet(
     ordering_fields = ["revoked_at", "created_at"]
 
 
-class QuestionnaireViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
+class QuestionnaireViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Questionnaire.objects.select_related("client").order_by("-created_at", "-pk")
     serializer_class = QuestionnaireSerializer
     filterset_fields = ["client"]

@@ -1,12 +1,13 @@
 from rest_framework import viewsets
 
 from beils.lib.api import AtomicWritesMixin, SoftDeleteMixin, soft_delete_schema
+from maintenance.api import StreamingExportMixin
 from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
 from marketing.serializers import BonusSerializer, ClientBonusSerializer, CouponSerializer, GiftCardSerializer
 
 
 @soft_delete_schema
-class CouponViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class CouponViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Coupon.all_objects.order_by("-created_at", "-pk")
     serializer_class = CouponSerializer
     filterset_fields = ["status", "kind"]
@@ -15,7 +16,7 @@ class CouponViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
 
 
 @soft_delete_schema
-class BonusViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class BonusViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Bonus.all_objects.prefetch_related("services").order_by("name", "pk")
     serializer_class = BonusSerializer
     filterset_fields = ["status", "services"]
@@ -23,7 +24,7 @@ class BonusViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     ordering_fields = ["name", "code", "price", "total_sessions", "created_at"]
 
 
-class ClientBonusViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
+class ClientBonusViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = (
         ClientBonus.objects.select_related("client", "bonus")
         .prefetch_related("services")
@@ -35,7 +36,7 @@ class ClientBonusViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     ordering_fields = ["purchased_on", "expires_on", "sessions_remaining", "created_at"]
 
 
-class GiftCardViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
+class GiftCardViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = GiftCard.objects.select_related("owner").order_by("-issued_on", "-pk")
     serializer_class = GiftCardSerializer
     filterset_fields = ["status", "owner"]

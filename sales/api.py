@@ -2,11 +2,12 @@ from django.db.models import Prefetch
 from rest_framework import viewsets
 
 from beils.lib.api import AtomicWritesMixin
+from maintenance.api import StreamingExportMixin
 from sales.models import Cart, CartItem, Debt, Invoice, Payment
 from sales.serializers import CartSerializer, DebtSerializer, InvoiceSerializer
 
 
-class CartViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
+class CartViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     """Sales (tickets), with their lines and payments read-only. Deleting a sale that has an
     invoice or a debt is refused with 409."""
 
@@ -28,7 +29,7 @@ class CartViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
         super().perform_create(serializer)
 
 
-class DebtViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
+class DebtViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Debt.objects.select_related("client").prefetch_related("payments").order_by("-created_at", "-pk")
     serializer_class = DebtSerializer
     filterset_fields = ["status", "client", "cart", "due_date"]
@@ -36,7 +37,7 @@ class DebtViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     ordering_fields = ["created_at", "due_date", "amount", "remaining"]
 
 
-class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
+class InvoiceViewSet(StreamingExportMixin, viewsets.ReadOnlyModelViewSet):
     """Issued invoices: fiscal records, never changed or deleted (corrections are rectifying
     invoices)."""
 

@@ -33,7 +33,7 @@ def unescape_formula(text: str) -> str:
 
 def stream_rows(queryset: QuerySet, fields: list[str], batch: int = BATCH) -> Iterator[tuple]:
     """``queryset.values_list(*fields)`` as database tuples, unbuffered on MariaDB."""
-    values = queryset.values_list(*fields)
+    values = queryset.prefetch_related(None).values_list(*fields)
     connection = connections[values.db]
     if connection.vendor != "mysql":
         yield from values.iterator(chunk_size=batch)
