@@ -103,6 +103,7 @@ def column_kinds(model, fields: list[str]) -> list[str]:
         internal = field.get_internal_type()
         kinds.append(
             "datetime" if internal == "DateTimeField"
+            else "bool" if internal == "BooleanField"
             else "json" if internal == "JSONField"
             else "text" if internal in ("CharField", "TextField", "EmailField", "URLField", "SlugField", "FileField", "ImageField")
             else "plain"
@@ -122,7 +123,7 @@ def csv_chunks(
     writer = csv.writer(buffer)
     writer.writerow(headers)
     texts = [i for i, k in enumerate(kinds or []) if k == "text"]
-    others = [(i, k) for i, k in enumerate(kinds or []) if k in ("datetime", "json")]
+    others = [(i, k) for i, k in enumerate(kinds or []) if k in ("datetime", "json", "bool")]
     batch = []
     for row in rows:
         if kinds is None:
@@ -135,7 +136,7 @@ def csv_chunks(
                     row[i] = "'" + value
             for i, kind in others:
                 if row[i] is not None:
-                    row[i] = _iso(row[i]) if kind == "datetime" else _text(row[i])
+                    row[i] = _iso(row[i]) if kind == "datetime" else _text(bool(row[i]) if kind == "bool" else row[i])
             batch.append(row)
         if len(batch) >= 500:
             writer.writerows(batch)
@@ -172,6 +173,7 @@ def _json(value):
 
 _JSON_CONVERTERS = {
     "datetime": _iso,
+    "bool": bool,  # MariaDB answers 0/1
     "json": lambda value: json.loads(value) if isinstance(value, str | bytes) else value,
 }
 

@@ -92,3 +92,19 @@ def test_an_abandoned_download_is_audited_as_aborted():
 def test_an_unknown_format_is_refused():
     with pytest.raises(ExportError, match="Unknown format"):
         export_stream(Client.all_objects.all(), fmt="xml")
+
+
+def test_booleans_read_the_same_on_every_database(admin_user):
+    columns = {"email": "email", "is_active": "is_active"}
+    from crm.models import User
+
+    [row] = csv.DictReader(
+        io.StringIO(
+            body(export_stream(User.all_objects.filter(pk=admin_user.pk), fmt="csv", columns=columns)).decode(
+                "utf-8-sig"
+            )
+        )
+    )
+    assert row["is_active"] == "true"
+    [item] = json.loads(body(export_stream(User.all_objects.filter(pk=admin_user.pk), fmt="json", columns=columns)))
+    assert item["is_active"] is True
