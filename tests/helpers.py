@@ -56,3 +56,13 @@ def inline_management_data(response) -> dict:
 
 def changelist_rows(response) -> list:
     return list(response.context["cl"].result_list)
+
+
+def api_as(user):
+    """A DRF test client authenticated as ``user`` with a Bearer token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
+    return client

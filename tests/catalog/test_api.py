@@ -1,7 +1,6 @@
 """The REST API of the catalogue."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from beils.lib.models import Status
@@ -16,13 +15,7 @@ from tests.factories import (
     SubcategoryFactory,
     TagFactory,
 )
-
-
-def api_as(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
-    return client
-
+from tests.helpers import api_as
 
 RESOURCES = [
     ("products", ProductFactory),

@@ -4,12 +4,12 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from maintenance.backups.services import backup_create, backup_path
 from maintenance.models import AuditEntry, Backup, BackupKind, BackupStatus
 from maintenance.tasks import run_backup, verify_backup
+from tests.helpers import api_as
 
 CHANGELIST = reverse("admin:maintenance_backup_changelist")
 RUN = reverse("admin:maintenance_backup_run")
@@ -89,12 +89,6 @@ def test_a_failed_backup_emails_the_admins(db, settings):
 
 
 # --- API --------------------------------------------------------------------------------------
-
-
-def api_as(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 def test_the_api_lists_backups_with_or_without_a_trailing_slash(admin_user, backup):

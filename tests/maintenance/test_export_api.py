@@ -5,19 +5,13 @@ import io
 import json
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from maintenance.models import AuditEntry
 from tests.factories import CartFactory, ClientFactory, ProductFactory
+from tests.helpers import api_as
 
 pytestmark = pytest.mark.django_db
-
-
-def api_as(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 def content(response) -> bytes:

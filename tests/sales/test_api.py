@@ -1,8 +1,5 @@
 """The REST API of sales: carts (tickets) with their lines and payments, debts and invoices."""
 
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
-
 from sales.models import Cart, CartStatus, Debt
 from tests.factories import (
     CartFactory,
@@ -14,12 +11,7 @@ from tests.factories import (
     InvoiceFactory,
     PaymentFactory,
 )
-
-
-def api_as(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
-    return client
+from tests.helpers import api_as
 
 
 def test_a_cart_shows_its_lines_and_payments_with_decimal_money(staff_user):
