@@ -26,24 +26,7 @@ from import_export import fields, resources, widgets
 from import_export.results import Error
 
 from beils.lib.models import _nullify_blank_strings
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_formula(value):
-    """``'=1+1`` for ``=1+1``; a value that already starts with ``'`` + a trigger gets a second quote,
-    so that :func:`unescape_formula` gives back exactly what was stored."""
-    if isinstance(value, str) and (
-        value.startswith(FORMULA_PREFIXES) or (value[:1] == "'" and value[1:2] and value[1] in FORMULA_PREFIXES)
-    ):
-        return "'" + value
-    return value
-
-
-def unescape_formula(value):
-    if isinstance(value, str) and value[:1] == "'" and value[1:2] and value[1] in FORMULA_PREFIXES + ("'",):
-        return value[1:]
-    return value
+from beils.lib.spreadsheets import FORMULA_PREFIXES, escape_formula, unescape_formula  # noqa: F401
 
 
 def header_for(field_name: str) -> str:

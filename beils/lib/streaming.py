@@ -17,18 +17,9 @@ from datetime import UTC, date, datetime, time
 from django.db import connections
 from django.db.models import QuerySet
 
+from beils.lib.spreadsheets import escape_formula, needs_escape
+
 BATCH = 2000
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_FIRST = frozenset(FORMULA_STARTS)
-
-
-def escape_formula(text: str) -> str:
-    """A cell that a spreadsheet would run as a formula is prefixed with a quote."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def unescape_formula(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 def stream_rows(queryset: QuerySet, fields: list[str], batch: int = BATCH) -> Iterator[tuple]:
@@ -132,7 +123,7 @@ def csv_chunks(
             row = list(row)
             for i in texts:
                 value = row[i]
-                if value and value[0] in _FORMULA_FIRST:
+                if value and needs_escape(value):
                     row[i] = "'" + value
             for i, kind in others:
                 if row[i] is not None:
