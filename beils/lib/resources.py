@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, MultipleObjectsReturned
 from django.db import models
-from import_export import fields, resources, widgets
+from import_export import fields, instance_loaders, resources, widgets
 from import_export.results import Error
 
 from beils.lib.models import _nullify_blank_strings
@@ -218,6 +218,44 @@ class ImportRefused(Exception):
     """Raised for models that are never imported (fiscal records)."""
 
 
+class BatchInstanceLoader(instance_loaders.ModelInstanceLoader):
+    """One query (per 1 000 keys) for every instance a file refers to, when rows are matched on a
+    single column (email, SKU, code, id), instead of one query per row. Composite keys fall back
+    to the library's per-row look-up."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = self.resource.get_import_id_fields()
+        self.field = self.resource.fields[names[0]] if len(names) == 1 else None
+        self.cache = None
+        rows = self.dataset.dict
+        if self.field is None or not rows or self.field.column_name not in rows[0]:
+            return
+        keys = {key for key in map(self._key, rows) if key not in (None, "")}
+        self.cache, keys = {}, list(keys)
+        for start in range(0, len(keys), 1000):
+            lookup = {f"{self.field.attribute}__in": keys[start : start + 1000]}
+            for instance in self.get_queryset().filter(**lookup):
+                self.cache[_fold(self.field.get_value(instance))] = instance
+
+    def _key(self, row):
+        try:
+            return self.field.clean(row)
+        except Exception:  # noqa: BLE001 (the row reports its own error when it is imported)
+            return None
+
+    def get_instance(self, row):
+        if self.cache is None:
+            return super().get_instance(row)
+        key = self._key(row)
+        # Folded like the database's case-insensitive collation matches (MariaDB).
+        return self.cache.get(_fold(key)) if key not in (None, "") else super().get_instance(row)
+
+
+def _fold(value):
+    return value.casefold() if isinstance(value, str) else value
+
+
 class BeilsResource(resources.ModelResource):
     """Base of every resource. Subclasses list ``Meta.fields`` in column order, set
     ``Meta.import_id_fields`` to the natural key (or leave ``id``), and declare foreign keys with
@@ -248,6 +286,7 @@ class BeilsResource(resources.ModelResource):
         # Row-by-row saves: bulk mode skips save(), which normalises emails and codes and keeps
         # status and deactivation dates consistent.
         use_bulk = False
+        instance_loader_class = BatchInstanceLoader
 
     def get_queryset(self):
         # The default manager, which sees deactivated rows: ``objects`` hides them, and an export

@@ -192,3 +192,23 @@ def test_every_export_is_audited_with_the_checksum_of_the_file():
     assert entry.detail["rows"] == 1
     assert entry.detail["format"] == "csv"
     assert entry.detail["sha256"] == hashlib.sha256(data.encode()).hexdigest()
+
+
+def test_rows_find_their_instances_with_one_query_for_the_whole_file(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from beils.lib.resources import BatchInstanceLoader
+    from tests.factories import ClientFactory
+
+    clients = ClientFactory.create_batch(30)
+    resource = ClientResource()
+    dataset = resource.export(queryset=Client.all_objects.order_by("pk"))
+    dataset.headers = resource._canonical_headers(dataset.headers)
+    dataset[0] = tuple(v.upper() if h == "Email" else v for h, v in zip(dataset.headers, dataset[0], strict=True))
+
+    with CaptureQueriesContext(connection) as lookups:
+        loader = BatchInstanceLoader(resource, dataset)
+        found = [loader.get_instance(row) for row in dataset.dict]
+    assert len(lookups) == 1
+    assert [c.pk for c in found] == [c.pk for c in sorted(clients, key=lambda c: c.pk)]
