@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from django.db import connections
@@ -20,6 +20,7 @@ from maintenance.backups.pipeline import (
     Pipeline,
     PipelineError,
     _nice_child,
+    inspect,
     read_chunks,
     widen,
 )
@@ -40,7 +41,11 @@ class Engine:
     def server_version(self) -> str:
         raise NotImplementedError
 
-    def dump(self, tables: list[str] | None = None) -> contextlib.AbstractContextManager[Iterator[bytes]]:
+    def backup_stream(
+        self, tables: list[str] | None = None
+    ) -> contextlib.AbstractContextManager[tuple[Iterable[bytes], Callable[[], DumpStats]]]:
+        """The backup's bytes, and a function giving its figures (per-table rows and checksums,
+        and whether it is complete) once the bytes have been read."""
         raise NotImplementedError
 
     def tables(self, database: str | None = None) -> list[str]:
@@ -104,6 +109,12 @@ class MariaDBEngine(Engine):
         """The dump as a stream of chunks; raises PipelineError if mariadb-dump fails."""
         with self.option_file() as options:
             yield self._dump_stream(self.dump_command(options, database or self.database, tables))
+
+    @contextlib.contextmanager
+    def backup_stream(self, tables: list[str] | None = None):
+        inspector = DumpInspector()
+        with self.dump(tables) as stream:
+            yield inspect(stream, inspector), inspector.close
 
     def _dump_stream(self, command: list[str]) -> Iterator[bytes]:
         with tempfile.TemporaryFile() as errors:
@@ -217,14 +228,16 @@ class SQLiteEngine(Engine):
         return sqlite3.sqlite_version
 
     @contextlib.contextmanager
-    def dump(self, tables: list[str] | None = None, database: str | None = None) -> Iterator[Iterator[bytes]]:
+    def backup_stream(self, tables: list[str] | None = None):
         if tables:
             raise PipelineError("Partial backups need MariaDB; SQLite backups are always full.")
         with tempfile.TemporaryDirectory(prefix="beils-sqlite-") as directory:
             copy = Path(directory) / "snapshot.sqlite3"
-            snapshot(database or self.database, copy)
+            snapshot(self.database, copy)
+            # The snapshot passed PRAGMA integrity_check: complete, as a dump with its trailer.
+            figures = DumpStats(tables=sqlite_table_stats(copy), trailer=True)
             with open(copy, "rb") as handle:
-                yield read_chunks(handle, CHUNK)
+                yield read_chunks(handle, CHUNK), lambda: figures
 
     def tables(self, database: str | None = None) -> list[str]:
         with contextlib.closing(sqlite3.connect(database or self.database)) as db:

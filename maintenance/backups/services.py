@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +28,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from maintenance.backups import crypto
-from maintenance.backups.engines import MariaDBEngine, SQLiteEngine, engine_for, snapshot, sqlite_table_stats
+from maintenance.backups.engines import MariaDBEngine, SQLiteEngine, engine_for, sqlite_table_stats
 from maintenance.backups.locks import maintenance_lock
 from maintenance.backups.pipeline import (
     DumpInspector,
@@ -86,7 +86,7 @@ def _create(*, kind, tables, actor, alias) -> Backup:
         if backup.encrypted:
             stages.append(crypto.encrypt_stage())
         digest, size = hashlib.sha256(), 0
-        with open(partial, "wb") as out, _stream_for_backup(engine, tables) as (stream, stats):
+        with open(partial, "wb") as out, engine.backup_stream(tables) as (stream, stats):
 
             def sink(chunk: bytes) -> None:
                 nonlocal size
@@ -120,30 +120,6 @@ def _create(*, kind, tables, actor, alias) -> Backup:
         detail={"file": name, "kind": kind, "size": size, "tables": tables, "rows": backup.row_count},
     )  # fmt: skip
     return backup
-
-
-@contextmanager
-def _stream_for_backup(engine, tables) -> Iterator[tuple[Iterable[bytes], callable]]:
-    if isinstance(engine, MariaDBEngine):
-        inspector = DumpInspector()
-        with engine.dump(tables) as stream:
-            yield inspect(stream, inspector), inspector.close
-        return
-    if tables:
-        raise PipelineError("Partial backups need MariaDB; SQLite backups are always full.")
-    with tempfile.TemporaryDirectory(prefix="beils-sqlite-") as scratch:
-        copy = Path(scratch) / "snapshot.sqlite3"
-        snapshot(engine.database, copy)
-        figures = _SQLiteFigures(sqlite_table_stats(copy))
-        with open(copy, "rb") as handle:
-            yield read_chunks(handle), lambda: figures
-
-
-class _SQLiteFigures:
-    trailer = True  # the snapshot passed PRAGMA integrity_check
-
-    def __init__(self, tables):
-        self.tables = tables
 
 
 def _file_name(engine, when, *, encrypted: bool, catalogued: bool) -> str:
