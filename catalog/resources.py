@@ -1,9 +1,9 @@
 """Import/export of the catalogue. Products by SKU; services and packs by code; categories,
 brands and tags by name; a subcategory by its category's name and its own."""
 
-from import_export import fields, widgets
+from import_export import fields
 
-from beils.lib.resources import BeilsResource, NaturalKeyWidget, natural_fk, natural_m2m, read_only
+from beils.lib.resources import BeilsResource, NaturalKeyWidget, SoftDeleteResource, natural_fk, natural_m2m, read_only
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
 
 
@@ -59,13 +59,11 @@ class TagResource(BeilsResource):
         import_id_fields = ["name"]
 
 
-class ProductResource(BeilsResource):
-    id = read_only("id")
+class ProductResource(SoftDeleteResource):
     category = category_fk()
     subcategory = fields.Field(attribute="subcategory", column_name="Subcategory", widget=SubcategoryWidget())
     brand = natural_fk("brand", Brand, "name")
     tags = natural_m2m("tags", Tag, "name")
-    deactivated_at = read_only("deactivated_at", widget=widgets.DateTimeWidget())
 
     class Meta(BeilsResource.Meta):
         model = Product
@@ -93,10 +91,8 @@ class ProductResource(BeilsResource):
         import_id_fields = ["sku"]
 
 
-class ServiceResource(BeilsResource):
-    id = read_only("id")
+class ServiceResource(SoftDeleteResource):
     category = category_fk()
-    deactivated_at = read_only("deactivated_at", widget=widgets.DateTimeWidget())
 
     class Meta(BeilsResource.Meta):
         model = Service
@@ -117,10 +113,7 @@ class ServiceResource(BeilsResource):
         import_id_fields = ["code"]
 
 
-class PackResource(BeilsResource):
-    id = read_only("id")
-    deactivated_at = read_only("deactivated_at", widget=widgets.DateTimeWidget())
-
+class PackResource(SoftDeleteResource):
     class Meta(BeilsResource.Meta):
         model = Pack
         fields = (

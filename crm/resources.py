@@ -6,7 +6,7 @@ created by an import has no usable password (its owner sets one with "forgot pas
 
 from import_export import fields, widgets
 
-from beils.lib.resources import BeilsResource, EmailWidget, id_fk, natural_fk, read_only
+from beils.lib.resources import BeilsResource, EmailWidget, SoftDeleteResource, id_fk, natural_fk, read_only
 from crm.models import Client, Consent, Questionnaire, Revoke, User
 
 
@@ -14,12 +14,10 @@ def email_field(attribute="email", column="Email"):
     return fields.Field(attribute=attribute, column_name=column, widget=EmailWidget())
 
 
-class UserResource(BeilsResource):
+class UserResource(SoftDeleteResource):
     # The salon's old CSV had exactly these first five columns.
-    id = read_only("id")
     email = email_field()
     last_login = read_only("last_login", widget=widgets.DateTimeWidget())
-    deactivated_at = read_only("deactivated_at", widget=widgets.DateTimeWidget())
 
     class Meta(BeilsResource.Meta):
         model = User
@@ -42,10 +40,8 @@ class UserResource(BeilsResource):
             instance.set_unusable_password()
 
 
-class ClientResource(BeilsResource):
-    id = read_only("id")
+class ClientResource(SoftDeleteResource):
     email = email_field()
-    deactivated_at = read_only("deactivated_at", widget=widgets.DateTimeWidget())
 
     class Meta(BeilsResource.Meta):
         model = Client

@@ -1,9 +1,7 @@
 """Import/export of marketing: coupons, bonos and gift cards by code; what clients bought and
 the ledgers by ID."""
 
-from import_export import widgets
-
-from beils.lib.resources import BeilsResource, id_fk, natural_fk, natural_m2m, read_only
+from beils.lib.resources import BeilsResource, SoftDeleteResource, id_fk, natural_fk, natural_m2m, read_only
 from bookings.models import Booking
 from catalog.models import Service
 from crm.models import Client
@@ -11,10 +9,7 @@ from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCa
 from sales.models import Cart, CartItem
 
 
-class CouponResource(BeilsResource):
-    id = read_only("id")
-    deactivated_at = read_only("deactivated_at", widget=widgets.DateTimeWidget())
-
+class CouponResource(SoftDeleteResource):
     class Meta(BeilsResource.Meta):
         model = Coupon
         fields = (
@@ -41,10 +36,8 @@ class CouponResource(BeilsResource):
             row["Code"] = str(row["Code"]).strip().upper()
 
 
-class BonusResource(BeilsResource):
-    id = read_only("id")
+class BonusResource(SoftDeleteResource):
     services = natural_m2m("services", Service, "code", column="Service codes")
-    deactivated_at = read_only("deactivated_at", widget=widgets.DateTimeWidget())
 
     class Meta(BeilsResource.Meta):
         model = Bonus

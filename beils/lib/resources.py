@@ -449,3 +449,11 @@ class BeilsResource(resources.ModelResource):
                 "errors": errors[:20],
             },
         )
+
+
+class SoftDeleteResource(BeilsResource):
+    """For models deactivated rather than deleted, matched on a natural key (email, SKU, code):
+    the exporting database's ID and the deactivation time travel for reference only."""
+
+    id = read_only("id")
+    deactivated_at = read_only("deactivated_at", widget=widgets.DateTimeWidget())
