@@ -109,9 +109,9 @@ class BookingItem(BeilsModel):
     def __str__(self):
         return f"{self.name} ({self.duration_minutes} min)"
 
-    def save(self, *args, **kwargs):
+    def prepare_to_save(self) -> None:
         if self.service_id and not self.name:
             self.name = self.service.name
         if self.service_id and not self.duration_minutes:
             self.duration_minutes = self.service.duration_minutes
-        super().save(*args, **kwargs)
+        super().prepare_to_save()

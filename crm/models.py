@@ -103,9 +103,12 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     def get_short_name(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
+    def prepare_to_save(self) -> None:
         self.email = (self.email or "").strip().lower()
         self.is_active = self.is_staff = self.status == Status.ON
+        super().prepare_to_save()
+
+    def save(self, *args, **kwargs):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "status" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_active", "is_staff"}
@@ -208,10 +211,10 @@ class Client(SoftDeleteModel):
         visible = self.document_number[-3:]
         return "•" * max(len(self.document_number) - 3, 3) + visible
 
-    def save(self, *args, **kwargs):
+    def prepare_to_save(self) -> None:
         if self.email:
             self.email = self.email.strip().lower()
-        super().save(*args, **kwargs)
+        super().prepare_to_save()
 
     def has_history(self) -> bool:
         return self.carts.exists() or self.bookings.exists() or self.debts.exists()

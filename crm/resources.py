@@ -34,6 +34,8 @@ class UserResource(SoftDeleteResource):
             "last_login",
         )
         import_id_fields = ["email"]
+        # Row by row: saving a user also puts them in their role's group.
+        use_bulk = False
 
     def after_init_instance(self, instance, new, row, **kwargs):
         if new:

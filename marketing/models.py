@@ -83,9 +83,9 @@ class Coupon(SoftDeleteModel):
     def __str__(self):
         return self.code
 
-    def save(self, *args, **kwargs):
+    def prepare_to_save(self) -> None:
         self.code = self.code.strip().upper()
-        super().save(*args, **kwargs)
+        super().prepare_to_save()
 
 
 # --- Bonos (prepaid series of sessions) ----------------------------------------------------
@@ -238,11 +238,11 @@ class GiftCard(BeilsModel):
     def __str__(self):
         return self.code
 
-    def save(self, *args, **kwargs):
+    def prepare_to_save(self) -> None:
         self.code = self.code.strip().upper()
         if self._state.adding and self.current_balance is None:
             self.current_balance = self.initial_balance
-        super().save(*args, **kwargs)
+        super().prepare_to_save()
 
 
 class GiftCardMovementKind(models.TextChoices):

@@ -108,6 +108,8 @@ class ImportExportAdmin(ImportExportMixin):
     MANAGER_IMPORT_APPS = frozenset({"catalog", "marketing"})
     # The admin shows invalid rows in its own table after the dry run.
     import_error_display = ("message", "row")
+    #: Files up to this many rows show every field of every row in the dry run's preview.
+    import_preview_rows = 1000
 
     def has_export_permission(self, request):
         return request.user.has_perm("maintenance.export_data")
@@ -126,6 +128,7 @@ class ImportExportAdmin(ImportExportMixin):
             "actor": request.user,
             "ip_address": request.META.get("REMOTE_ADDR"),
             "invalid_rows_are_errors": False,
+            "preview_rows": self.import_preview_rows,
         }
 
     def import_action(self, request, **kwargs):

@@ -26,8 +26,14 @@ class BeilsModel(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        _nullify_blank_strings(self)
+        self.prepare_to_save()
         super().save(*args, **kwargs)
+
+    def prepare_to_save(self) -> None:
+        """Normalise the row as it will be stored. ``save()`` calls it, and so do bulk writes
+        (imports), which skip ``save()``: subclasses override this, not ``save()``, to keep both
+        paths equal."""
+        _nullify_blank_strings(self)
 
 
 def _nullify_blank_strings(instance: models.Model) -> None:
@@ -87,14 +93,14 @@ class SoftDeleteModel(BeilsModel):
         default_manager_name = "all_objects"
         base_manager_name = "all_objects"
 
-    def save(self, *args, **kwargs):
+    def prepare_to_save(self) -> None:
         # Keep the timestamp consistent with the status however the status was changed
         # (admin form, import, API).
         if self.status == Status.OFF and self.deactivated_at is None:
             self.deactivated_at = timezone.now()
         elif self.status == Status.ON:
             self.deactivated_at = None
-        super().save(*args, **kwargs)
+        super().prepare_to_save()
 
     @property
     def is_active_record(self) -> bool:

@@ -1,0 +1,190 @@
+#!/usr/bin/env python
+"""Benchmark validated CSV imports of clients: Beils' batched import against django-import-export's
+default (row by row) and bulk paths and MariaDB's ``LOAD DATA``, in one run.
+
+A CSV of N synthetic clients with every column of ``ClientResource`` (what the admin export
+writes) is imported into an empty ``crm_client`` table of a scratch database. Each variant runs
+in its own process (so peak memory is its own) and starts from an empty table.
+
+    .venv/bin/python bench/import_bench.py                          # 100 000 clients
+    .venv/bin/python bench/import_bench.py --rows 20000 --library-rows 5000
+"""
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+COMMON = """
+import json, os, resource, sys, time, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beils.settings")
+django.setup()
+import tablib
+from django.db import connection
+from crm.models import Client
+path, limit = sys.argv[1], int(sys.argv[2])
+with open(path, encoding="utf-8") as fh:
+    text = fh.read()
+dataset = tablib.Dataset().load(text, format="csv")
+if limit < len(dataset):
+    dataset = dataset.subset(rows=range(limit))
+rows = len(dataset)
+with connection.cursor() as cursor:
+    cursor.execute("DELETE FROM crm_client")
+started = time.perf_counter()
+"""
+
+VARIANTS = {
+    "Beils import, dry run": ("all", """
+from crm.resources import ClientResource
+result = ClientResource(actor="bench").import_data(dataset, dry_run=True)
+assert not result.has_errors() and not result.has_validation_errors(), result.base_errors
+assert result.totals["new"] == rows
+"""),
+    "Beils import": ("all", """
+from crm.resources import ClientResource
+result = ClientResource(actor="bench").import_data(dataset)
+assert not result.has_errors() and not result.has_validation_errors(), result.base_errors
+assert Client.all_objects.count() == rows
+"""),
+    "Beils re-import, unchanged": ("all", """
+from crm.resources import ClientResource
+ClientResource(actor="bench").import_data(dataset)
+started = time.perf_counter()
+result = ClientResource(actor="bench").import_data(dataset)
+assert result.totals["skip"] == rows, result.totals
+"""),
+    "django-import-export default": ("library", """
+from import_export.resources import ModelResource
+class Plain(ModelResource):
+    class Meta:
+        model = Client
+        exclude = ("id", "updated_at", "is_demo", "deactivated_at")
+        import_id_fields = ["email"]
+        clean_model_instances = True
+result = Plain().import_data(_plain(dataset), use_transactions=True)
+assert not result.has_errors() and not result.has_validation_errors()
+"""),
+    "django-import-export bulk": ("library", """
+from import_export.resources import ModelResource
+class Plain(ModelResource):
+    class Meta:
+        model = Client
+        exclude = ("id", "updated_at", "is_demo", "deactivated_at")
+        import_id_fields = ["email"]
+        clean_model_instances = True
+        use_bulk = True
+        batch_size = 1000
+result = Plain().import_data(_plain(dataset), use_transactions=True)
+assert not result.has_errors() and not result.has_validation_errors()
+"""),
+    "MariaDB LOAD DATA (no validation)": ("all", """
+import MySQLdb
+params = {**connection.get_connection_params(), "local_infile": 1}
+db = MySQLdb.connect(**params)
+cursor = db.cursor()
+cursor.execute("SET SESSION time_zone = '+00:00'")
+cursor.execute(
+    "LOAD DATA LOCAL INFILE %s INTO TABLE crm_client CHARACTER SET utf8mb4 "
+    "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\\"' LINES TERMINATED BY '\\\\r\\\\n' IGNORE 1 LINES "
+    "(@id, email, name, surname, phone, address, postal_code, city, country, gender, @birth, document_type, "
+    " document_number, notes, status, @legacy, @created, @deactivated) "
+    "SET birth_date = NULLIF(@birth, ''), created_at = STR_TO_DATE(@created, '%%Y-%%m-%%d %%H:%%i:%%s'), "
+    "updated_at = UTC_TIMESTAMP(), is_demo = 0",
+    [path],
+)
+db.commit()
+rows = cursor.rowcount
+"""),
+}
+
+PLAIN = """
+def _plain(data):
+    # The library's own column names are the model's field names.
+    out = tablib.Dataset(headers=["email", "name", "surname", "phone", "address", "postal_code", "city", "country",
+                                  "gender", "birth_date", "document_type", "document_number", "notes", "status",
+                                  "created_at"])
+    index = {h: i for i, h in enumerate(data.headers)}
+    cols = ["Email", "Name", "Surname", "Phone", "Address", "Postal code", "City", "Country", "Gender",
+            "Birth date", "Document type", "Document number", "Notes", "Status", "Created at"]
+    for row in data:
+        out.append([row[index[c]] or None for c in cols])
+    return out
+"""
+
+REPORT = """
+seconds = time.perf_counter() - started
+print(json.dumps({"rows": rows, "seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+NAMES = ["Lucía", "María", "Paula", "Sofía", "Carmen", "Laura", "Ana", "Marta", "Elena", "Irene", "Javier", "Hugo"]
+SURNAMES = ["García", "Fernández", "González", "Rodríguez", "López", "Martínez", "Sánchez", "Pérez", "Gómez"]
+CITIES = [("Madrid", "28001"), ("Sevilla", "41001"), ("Valencia", "46001"), ("Bilbao", "48001"), ("Málaga", "29001")]
+HEADERS = ["ID", "Email", "Name", "Surname", "Phone", "Address", "Postal code", "City", "Country", "Gender",
+           "Birth date", "Document type", "Document number", "Notes", "Status", "Legacy ID", "Created at",
+           "Deactivated at"]  # fmt: skip
+
+
+def write_csv(path: Path, count: int) -> None:
+    rnd = random.Random(20261124)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADERS)
+        for i in range(1, count + 1):
+            city, postal = rnd.choice(CITIES)
+            name, surname = rnd.choice(NAMES), f"{rnd.choice(SURNAMES)} {rnd.choice(SURNAMES)}"
+            has_document = rnd.random() < 0.7
+            writer.writerow([
+                "", f"client{i}@bench.salon.es", name, surname, f"+34 6{rnd.randrange(10**8):08d}",
+                f"Calle Mayor {rnd.randint(1, 200)}", postal, city, "ES", rnd.choice("FFFMX"),
+                (date(1950, 1, 1) + timedelta(days=rnd.randrange(25000))).isoformat(),
+                "DNI" if has_document else "", f"{i:08d}{'TRWAGMYFPDXBNJZSQVHLCKE'[i % 23]}" if has_document else "",
+                "Piel sensible" if rnd.random() < 0.1 else "", "ON", "",
+                f"2024-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d} 10:{rnd.randint(0, 59):02d}:00", "",
+            ])  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="beils_bench_import")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--library-rows", type=int, default=10_000, help="rows for the library's slow paths")
+    args = parser.parse_args()
+    env = {**os.environ, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.database}"}
+    subprocess.run(
+        ["mariadb", "--protocol=tcp", "-h", "127.0.0.1", "-u", "root", "-e",
+         f"CREATE DATABASE IF NOT EXISTS {args.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; "
+         "SET GLOBAL local_infile = 1"],
+        check=True,
+    )  # fmt: skip
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clients.csv"
+        write_csv(path, args.rows)
+        print(f"machine: {platform.node()} · {os.cpu_count()} cores · {args.rows:,} clients in {args.database}")
+        print(f"{'variant':<36}{'rows':>9}{'seconds':>9}{'rows/s':>10}{'peak MiB':>10}")
+        for name, (size, code) in VARIANTS.items():
+            limit = args.rows if size == "all" else args.library_rows
+            out = subprocess.run(
+                [sys.executable, "-c", COMMON + PLAIN + code + REPORT, str(path), str(limit)],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            print(f"{name:<36}{r['rows']:>9,}{r['seconds']:>9.2f}{r['rows'] / r['seconds']:>10,.0f}{r['rss']:>10.0f}")
+
+
+if __name__ == "__main__":
+    main()
