@@ -232,6 +232,9 @@ BACKUP_KEEP_SPECIAL_DAYS = env.int("BACKUP_KEEP_SPECIAL_DAYS", default=30)
 
 # A file with one invalid row writes nothing: every import runs in one transaction.
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+# Larger files are refused with a message that says so (split them); files over 1 MB are checked
+# and imported by a Celery worker with a progress bar in the admin.
+IMPORT_MAX_MB = env.int("IMPORT_MAX_MB", default=50)
 # The uploaded file waits between the dry run and the confirmation in media storage, which every
 # web process shares (a temp directory is per machine; the default cache is per process).
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"

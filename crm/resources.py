@@ -4,9 +4,17 @@ Staff and clients are matched by email; password hashes are never exported, and 
 created by an import has no usable password (its owner sets one with "forgot password").
 """
 
-from import_export import fields, widgets
+from import_export import fields
 
-from beils.lib.resources import BeilsResource, EmailWidget, SoftDeleteResource, id_fk, natural_fk, read_only
+from beils.lib.resources import (
+    BeilsResource,
+    DateTimeWidget,
+    EmailWidget,
+    SoftDeleteResource,
+    id_fk,
+    natural_fk,
+    read_only,
+)
 from crm.models import Client, Consent, Questionnaire, Revoke, User
 
 
@@ -17,7 +25,7 @@ def email_field(attribute="email", column="Email"):
 class UserResource(SoftDeleteResource):
     # The salon's old CSV had exactly these first five columns.
     email = email_field()
-    last_login = read_only("last_login", widget=widgets.DateTimeWidget())
+    last_login = read_only("last_login", widget=DateTimeWidget())
 
     class Meta(BeilsResource.Meta):
         model = User

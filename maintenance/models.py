@@ -159,3 +159,68 @@ class Backup(models.Model):
     @property
     def row_count(self) -> int:
         return sum(table.get("rows", 0) for table in self.tables.values())
+
+
+# --- Background import and export jobs -------------------------------------------------------
+
+
+class JobKind(models.TextChoices):
+    IMPORT = "IMPORT", _("Import")
+    EXPORT = "EXPORT", _("Export")
+
+
+class JobState(models.TextChoices):
+    QUEUED = "QUEUED", _("Queued")
+    RUNNING = "RUNNING", _("Running")
+    VALIDATED = "VALIDATED", _("Checked: ready to import")
+    INVALID = "INVALID", _("Refused: invalid rows")
+    DONE = "DONE", _("Done")
+    FAILED = "FAILED", _("Failed")
+
+
+class JobQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """An admin sees every job; others see their own."""
+        return self if user.is_superuser or user.role == "ADMIN" else self.filter(actor=user)
+
+
+class Job(models.Model):
+    """A large import or export run by a Celery worker, with its progress and its files.
+
+    An import runs twice: a dry run that validates every row (state VALIDATED or INVALID), then,
+    when a person confirms, the real import (DONE). The uploaded file, the failing rows of an
+    invalid file and an export's output live in the media storage under ``jobs/<id>/``.
+    """
+
+    kind = models.CharField(_("kind"), max_length=10, choices=JobKind.choices)
+    state = models.CharField(_("state"), max_length=10, choices=JobState.choices, default=JobState.QUEUED)
+    resource = models.CharField(_("resource"), max_length=200, help_text=_("Dotted path of the resource class"))
+    model_label = models.CharField(_("data"), max_length=100)
+    file_format = models.CharField(_("format"), max_length=10)
+    dry_run = models.BooleanField(_("dry run"), default=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    input_name = models.CharField(_("uploaded file"), max_length=300, blank=True)
+    input_sha256 = models.CharField(_("uploaded file SHA-256"), max_length=64, blank=True)
+    export_pks = models.JSONField(_("selected rows"), null=True, blank=True)
+    output_name = models.CharField(_("result file"), max_length=300, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import/export job")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.model_label} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (JobState.QUEUED, JobState.RUNNING)

@@ -89,3 +89,12 @@ def prune_backups() -> None:
         backup_prune()
     except MaintenanceBusy:
         log.warning("Pruning skipped: another maintenance operation is running.")
+
+
+@shared_task(name="maintenance.run_job", ignore_result=True, soft_time_limit=2 * HOUR, time_limit=2 * HOUR + 300)
+def run_job(job_id: int) -> None:
+    """A large import (dry run or confirmed) or export started from the admin."""
+    from maintenance.jobs import job_run
+    from maintenance.models import Job
+
+    job_run(Job.objects.get(pk=job_id))

@@ -474,3 +474,14 @@ class PeriodicTaskFactory(DjangoModelFactory):
     task = "maintenance.tasks.noop"
     interval = factory.SubFactory(IntervalScheduleFactory)
     start_time = factory.LazyFunction(timezone.now)
+
+
+class JobFactory(DjangoModelFactory):
+    class Meta:
+        model = "maintenance.Job"
+
+    kind = "EXPORT"
+    resource = "crm.resources.ClientResource"
+    model_label = "crm.Client"
+    file_format = "csv"
+    actor = factory.SubFactory(UserFactory, role="ADMIN")

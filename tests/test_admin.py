@@ -51,6 +51,7 @@ FACTORIES = {
     "maintenance.AuditEntry": f.AuditEntryFactory,
     "maintenance.Heartbeat": f.HeartbeatFactory,
     "maintenance.Backup": f.BackupFactory,
+    "maintenance.Job": f.JobFactory,
     "authtoken.TokenProxy": f.TokenFactory,
 }
 
@@ -83,6 +84,7 @@ CHANGELIST_QUERY_BUDGET = {
     "maintenance.AuditEntry": 9,
     "maintenance.Heartbeat": 7,
     "maintenance.Backup": 11,  # + the newest good backup, for the recovery point notice
+    "maintenance.Job": 7,
     "authtoken.TokenProxy": 9,
     "marketing.Bonus": 7,
     "marketing.BonusRedemption": 8,

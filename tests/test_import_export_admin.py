@@ -27,10 +27,11 @@ def test_a_manager_exports_clients_as_csv_and_the_export_is_audited(manager_brow
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    body = response.content
+    assert response.streaming  # straight from the database, whatever the row count
+    body = b"".join(response.streaming_content)
     assert b"ana@mail.example" in body
     assert b"'=cmd" in body
-    assert body.startswith(b"ID,Email,Name,")
+    assert body.startswith("\ufeffID,Email,Name,".encode())  # the BOM tells Excel it is UTF-8
     entry = AuditEntry.objects.for_action("maintenance.export.done").get()
     assert entry.actor == manager_user
     assert entry.detail["sha256"] == hashlib.sha256(body).hexdigest()
@@ -115,3 +116,51 @@ def test_a_binary_file_gets_a_form_error(admin_browser, settings, tmp_path):
     assert not Client.all_objects.exists()
     folder = tmp_path / "django-import-export"
     assert not (folder.exists() and any(folder.iterdir())), "a rejected upload must not stay in media storage"
+
+
+def test_the_failing_rows_of_a_dry_run_download_as_csv_for_their_uploader_only(admin_browser, client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    raw = b"Email,Name\r\nok@mail.example,Ok\r\nnot-an-email,=Bad\r\n"
+    response = admin_browser.post(
+        admin_url(Client, "import"), {"format": CSV_FORMAT, "resource": "0", "import_file": _upload("c.csv", raw)}
+    )
+    url = response.context["failing_rows_url"]
+    assert url.encode() in response.content
+
+    download = admin_browser.get(url)
+
+    lines = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0] == "Line,Errors,Email,Name"
+    assert lines[1].startswith("3,Email: Enter a valid email address.,not-an-email,'=Bad")
+    assert len(lines) == 2
+    other_admin = f.UserFactory(role="ADMIN")
+    client.force_login(other_admin)
+    assert client.get(url).status_code == 403
+
+
+def test_a_100_mb_file_is_refused_with_its_size_and_nothing_is_written(admin_browser, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    row = b"someone@mail.example,Someone\r\n"
+    raw = b"Email,Name\r\n" + row * (100 * 1024 * 1024 // len(row))
+
+    response = admin_browser.post(
+        admin_url(Client, "import"), {"format": CSV_FORMAT, "resource": "0", "import_file": _upload("big.csv", raw)}
+    )
+
+    assert response.status_code == 200
+    (message,) = response.context["form"].errors["import_file"]
+    assert message.startswith("The file is 100.0 MB; imports take files up to 50 MB")
+    assert not Client.all_objects.exists()
+    assert not any(tmp_path.rglob("*.csv")), "a refused upload is not stored"
+
+
+def test_a_100_mb_file_is_refused_by_the_import_command_too(tmp_path, capsys):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "big.csv"
+    with path.open("wb") as fh:
+        fh.write(b"Email,Name\r\n")
+        fh.write(b"someone@mail.example,Someone\r\n" * (100 * 1024 * 1024 // 30))
+    with pytest.raises(CommandError, match=r"The file is 100\.0 MB"):
+        call_command("import", "crm.resources.ClientResource", str(path), format="beils.lib.formats.CSV", interactive=False)
+    assert not Client.all_objects.exists()

@@ -1,13 +1,21 @@
 """Admin building blocks shared by every app."""
 
 import contextlib
+import uuid
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 
-from beils.lib.formats import FORMATS
+from beils.lib.formats import FORMATS, file_too_large_message, max_import_bytes
 from beils.lib.models import Status
 from crm.models import Role
 
@@ -131,10 +139,112 @@ class ImportExportAdmin(ImportExportMixin):
             "preview_rows": self.import_preview_rows,
         }
 
+    #: Uploads larger than this are checked and imported by a Celery worker (a job with a
+    #: progress bar) instead of during the request.
+    import_background_bytes = 1024 * 1024
+    #: Exports of more rows than this, in a format that cannot stream (XLSX), become a job.
+    export_background_rows = 10_000
+    import_template_name = "admin/beils/import.html"
+
     def import_action(self, request, **kwargs):
+        upload = request.FILES.get("import_file") if request.method == "POST" else None
+        if upload is not None and self.has_import_permission(request):
+            if upload.size > max_import_bytes():
+                form = self.create_import_form(request)
+                form.is_valid()
+                form.add_error("import_file", file_too_large_message(upload.size))
+                context = {**self.get_import_context_data(), **self.admin_site.each_context(request)}
+                context.update(form=form, opts=self.opts, title=_("Import"))
+                return TemplateResponse(request, [self.import_template_name], context)
+            if upload.size > self.import_background_bytes:
+                form = self.create_import_form(request)
+                if form.is_valid():
+                    return self._import_in_background(request, form)
         response = super().import_action(request, **kwargs)
         self._forget_rejected_upload(response)
+        self._offer_failing_rows(request, response)
         return response
+
+    def _import_in_background(self, request, form):
+        from maintenance.jobs import job_import_create
+
+        file_format = self.get_import_formats()[int(form.cleaned_data["format"])]()
+        job = job_import_create(
+            resource_class=self.choose_import_resource_class(form, request),
+            file_format=file_format.get_title(), upload=form.cleaned_data["import_file"],
+            actor=request.user, ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
+        self.message_user(
+            request,
+            _("The file is large: it is being checked in the background. Nothing is written before you confirm."),
+        )
+        return redirect("admin:maintenance_job_change", job.pk)
+
+    def _offer_failing_rows(self, request, response):
+        # After a dry run with invalid rows: the failing rows as a CSV, kept in media storage.
+        from maintenance.jobs import failing_rows_csv
+
+        context = getattr(response, "context_data", None) or {}
+        result = context.get("result")
+        if result is None or not (result.has_errors() or result.has_validation_errors()):
+            return
+        token = uuid.uuid4().hex
+        default_storage.save(f"import-errors/{token}/failing-rows.csv", ContentFile(failing_rows_csv(result)))
+        # Only the person who uploaded the file may download its failing rows.
+        request.session["beils_failing_rows"] = [*request.session.get("beils_failing_rows", [])[-9:], token]
+        context["failing_rows_url"] = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_failing_rows", args=[token]
+        )
+
+    def failing_rows_view(self, request, token):
+        if not self.has_import_permission(request) or token not in request.session.get("beils_failing_rows", []):
+            raise PermissionDenied
+        name = f"import-errors/{token}/failing-rows.csv"
+        if not default_storage.exists(name):
+            raise Http404
+        return FileResponse(default_storage.open(name, "rb"), as_attachment=True, filename="failing-rows.csv")
+
+    def get_urls(self):
+        return [
+            path(
+                "import/failing-rows/<str:token>/",
+                self.admin_site.admin_view(self.failing_rows_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_failing_rows",
+            ),
+            *super().get_urls(),
+        ]
+
+    # --- export ---
+
+    def _do_file_export(self, file_format, request, queryset, export_form=None):
+        """CSV and JSON stream from the database (flat memory, audited by the stream); a large
+        XLSX becomes a background job; anything else is the library's own export."""
+        from maintenance.exports import export_stream
+        from maintenance.jobs import job_export_create
+
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        resource_class = self.choose_export_resource_class(export_form, request)
+        resource = resource_class(**self.get_export_resource_kwargs(request))
+        title = file_format.get_title()
+        selected = self.get_export_resource_fields_from_form(export_form)
+        columns = resource.streaming_columns(selected) if hasattr(resource, "streaming_columns") else None
+        if title in ("csv", "json") and columns is not None:
+            return export_stream(
+                queryset.order_by("pk"), fmt=title, columns=columns, actor=request.user,
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )  # fmt: skip
+        count = queryset.count()
+        if title == "xlsx" and count > self.export_background_rows:
+            everything = count == resource.get_queryset().count()
+            job = job_export_create(
+                resource_class=resource_class, file_format=title, actor=request.user,
+                pks=None if everything else queryset.values_list("pk", flat=True),
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )  # fmt: skip
+            self.message_user(request, _("The export is large: it is being written in the background."))
+            return redirect("admin:maintenance_job_change", job.pk)
+        return super()._do_file_export(file_format, request, queryset, export_form)
 
     def _forget_rejected_upload(self, response):
         # The library keeps the uploaded file for the confirmation step; a file that failed the

@@ -13,8 +13,20 @@ import csv
 import hashlib
 
 import tablib
+from django.conf import settings
 from django.core.management.base import CommandError
 from import_export.formats import base_formats
+
+
+def max_import_bytes() -> int:
+    return settings.IMPORT_MAX_MB * 1024 * 1024
+
+
+def file_too_large_message(size: int) -> str:
+    return (
+        f"The file is {size / 1024 / 1024:.1f} MB; imports take files up to {settings.IMPORT_MAX_MB} MB "
+        "(IMPORT_MAX_MB). Split it into smaller files."
+    )
 
 
 class UnreadableFileError(CommandError, ValueError):
@@ -30,6 +42,8 @@ class SourceHashMixin:
 
     def create_dataset(self, in_stream, **kwargs):
         raw = in_stream.encode("utf-8") if isinstance(in_stream, str) else bytes(in_stream)
+        if len(raw) > max_import_bytes():
+            raise UnreadableFileError(file_too_large_message(len(raw)))
         try:
             dataset = self.read_dataset(raw, **kwargs)
         except UnreadableFileError:

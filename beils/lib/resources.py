@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, MultipleObjectsReturned, ValidationError
+from django.utils import timezone
 from import_export import fields, instance_loaders, resources, widgets
 from import_export.results import Error
 
@@ -56,6 +57,22 @@ class DecimalWidget(widgets.DecimalWidget):
         if not number.is_finite():
             raise ValueError(f"'{value}' is not a number; write it like 12.50.")
         return number
+
+
+class DateTimeWidget(widgets.DateTimeWidget):
+    """ISO 8601 first (what streamed exports write: ``2026-11-24T09:30:00+00:00``), in C and
+    with its offset kept; then the formats the library knows (``24/11/2026 10:30``…), read in
+    the salon's time zone."""
+
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, str) and value[:4].isdigit():
+            try:
+                parsed = datetime.fromisoformat(value.strip())
+            except ValueError:
+                pass
+            else:
+                return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+        return super().clean(value, row, **kwargs)
 
 
 class EmailWidget(widgets.CharWidget):
@@ -274,10 +291,17 @@ class BeilsResource(resources.ModelResource):
     ``Meta.import_id_fields`` to the natural key (or leave ``id``), and declare foreign keys with
     :func:`natural_fk` / :func:`id_fk`."""
 
-    WIDGETS_MAP = {**resources.ModelResource.WIDGETS_MAP, "DecimalField": DecimalWidget}
+    WIDGETS_MAP = {
+        **resources.ModelResource.WIDGETS_MAP,
+        "DecimalField": DecimalWidget,
+        "DateTimeField": DateTimeWidget,
+    }
 
     #: False for fiscal records: exported, never imported.
     importable = True
+
+    #: ``progress(rows_done, rows_total)``, called every 500 rows of an import (background jobs).
+    progress = None
 
     def __init__(self, *, actor=None, ip_address=None, invalid_rows_are_errors=True, preview_rows=0, **kwargs):
         """``actor``: who exports or imports (a user, or a label); the command line when None.
@@ -343,6 +367,26 @@ class BeilsResource(resources.ModelResource):
             "resource": f"{type(self).__module__}.{type(self).__qualname__}",
         }
         return dataset
+
+    def streaming_columns(self, selected_fields=None) -> dict[str, str] | None:
+        """Header → ORM lookup for every exported column, so that the export can stream straight
+        from the database (``maintenance.exports.export_stream``); None when a column needs
+        Python (a many-to-many list, a computed value) and the export must go row by row."""
+        columns = {}
+        for field in self.get_export_fields(selected_fields):
+            widget, attribute = field.widget, field.attribute
+            if not attribute or "__" in attribute or getattr(self, f"dehydrate_{field.column_name}", None):
+                return None
+            if isinstance(widget, widgets.ManyToManyWidget):
+                return None
+            if isinstance(widget, NaturalKeyWidget):
+                lookup = f"{attribute}_id" if widget.field == "pk" else f"{attribute}__{widget.field}"
+            elif isinstance(widget, widgets.ForeignKeyWidget):
+                return None
+            else:
+                lookup = attribute
+            columns[field.column_name] = lookup
+        return columns
 
     # --- import ---
 
@@ -497,6 +541,8 @@ class BeilsResource(resources.ModelResource):
                 row, loader, dry_run=dry_run, using_transactions=using_transactions, row_number=number, **kwargs
             )
             batch.add(number, row, row_result, self._pending)
+            if self.progress is not None and number % 500 == 0:
+                self.progress(number, len(dataset))
         batch.flush()
         try:
             self.after_import(dataset, result, **kwargs)
@@ -511,6 +557,10 @@ class BeilsResource(resources.ModelResource):
         result = super().import_data(
             dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=use_transactions, **kwargs
         )
+        # For the failing-rows file (maintenance/jobs.py): the file's columns, and the column
+        # each field is read from.
+        result.beils_headers = list(dataset.headers or [])
+        result.beils_columns = {name: field.column_name for name, field in self.fields.items()}
         if self.invalid_rows_are_errors and result.has_validation_errors():
             self._report_invalid_rows_as_errors(result)
         self._audit_import(
@@ -562,4 +612,4 @@ class SoftDeleteResource(BeilsResource):
     the exporting database's ID and the deactivation time travel for reference only."""
 
     id = read_only("id")
-    deactivated_at = read_only("deactivated_at", widget=widgets.DateTimeWidget())
+    deactivated_at = read_only("deactivated_at", widget=DateTimeWidget())

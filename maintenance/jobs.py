@@ -1,0 +1,292 @@
+"""Large imports and exports, run by a Celery worker with progress the admin can poll.
+
+``job_import_create`` stores the uploaded file and queues a dry run; ``job_confirm`` queues the
+real import of a file whose dry run found no invalid row; ``job_export_create`` queues an export
+written to a file. ``job_run`` (called by the task) does either. Progress is written to a small
+file next to the job's other files, not to the database: an import runs inside one transaction,
+and its progress must be visible to the web process while that transaction is still open.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import tempfile
+import uuid
+from collections.abc import Iterator
+
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from import_export.results import Result
+
+from beils.lib.formats import FORMATS
+from beils.lib.spreadsheets import escape_formula
+from maintenance.models import Job, JobKind, JobState, Outcome
+from maintenance.services import audit_log
+
+EXPORT_CHUNK = 2000
+
+
+class JobError(Exception):
+    """A job that cannot be started or confirmed as asked."""
+
+
+def _format(title: str):
+    for cls in FORMATS:
+        if cls().get_title() == title:
+            return cls()
+    raise JobError(f"Unknown file format {title!r}.")
+
+
+def _resource_path(resource_class) -> str:
+    return f"{resource_class.__module__}.{resource_class.__qualname__}"
+
+
+def _queue(job: Job) -> None:
+    from maintenance.tasks import run_job
+
+    transaction.on_commit(lambda: run_job.delay(job.pk))
+
+
+@transaction.atomic
+def job_import_create(*, resource_class, file_format: str, upload, actor, ip_address=None) -> Job:
+    """Store ``upload`` and queue its dry run."""
+    job = Job.objects.create(
+        kind=JobKind.IMPORT, resource=_resource_path(resource_class), file_format=_format(file_format).get_title(),
+        model_label=resource_class._meta.model._meta.label, actor=actor, ip_address=ip_address,
+    )  # fmt: skip
+    job.input_name = default_storage.save(f"jobs/{job.pk}-{uuid.uuid4().hex}/{upload.name}", upload)
+    job.save(update_fields=["input_name"])
+    audit_log(action="maintenance.import.queued", actor=actor, target=job, ip_address=ip_address)
+    _queue(job)
+    return job
+
+
+@transaction.atomic
+def job_confirm(*, job: Job, actor, ip_address=None) -> Job:
+    """Queue the real import of a file whose dry run passed."""
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    if job.kind != JobKind.IMPORT or job.state != JobState.VALIDATED:
+        raise JobError("Only an import whose dry run found no invalid row can be confirmed.")
+    job.state, job.dry_run, job.rows_done, job.error = JobState.QUEUED, False, 0, ""
+    job.save(update_fields=["state", "dry_run", "rows_done", "error"])
+    audit_log(action="maintenance.import.confirmed", actor=actor, target=job, ip_address=ip_address)
+    _queue(job)
+    return job
+
+
+@transaction.atomic
+def job_export_create(*, resource_class, file_format: str, pks=None, actor, ip_address=None) -> Job:
+    """Queue an export of every row (or of ``pks``) to a file."""
+    job = Job.objects.create(
+        kind=JobKind.EXPORT, resource=_resource_path(resource_class), file_format=_format(file_format).get_title(),
+        model_label=resource_class._meta.model._meta.label, actor=actor, ip_address=ip_address,
+        export_pks=list(pks) if pks is not None else None,
+    )  # fmt: skip
+    _queue(job)
+    return job
+
+
+def job_run(job: Job) -> Job:
+    """Run a queued job to its end; failures end in state FAILED with the reason."""
+    job.state, job.started_at, job.finished_at = JobState.RUNNING, timezone.now(), None
+    job.save(update_fields=["state", "started_at", "finished_at"])
+    try:
+        if job.kind == JobKind.IMPORT:
+            _run_import(job)
+        else:
+            _run_export(job)
+    except Exception as exc:
+        job.state, job.error = JobState.FAILED, str(exc) or type(exc).__name__
+        audit_log(
+            action=f"maintenance.{job.kind.lower()}.failed", actor=job.actor, target=job, outcome=Outcome.FAILURE,
+            ip_address=job.ip_address, detail={"error": job.error},
+        )  # fmt: skip
+        if not isinstance(exc, ValueError | JobError):
+            raise
+    finally:
+        job.finished_at = timezone.now()
+        job.save()
+        _write_progress(job, job.rows_done, job.rows_total)
+    return job
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+def _run_import(job: Job) -> None:
+    with default_storage.open(job.input_name, "rb") as fh:
+        raw = fh.read()
+    dataset = _format(job.file_format).create_dataset(raw)
+    job.input_sha256 = getattr(dataset, "beils_sha256", "")
+    job.rows_total = len(dataset)
+    resource = import_string(job.resource)(actor=job.actor, ip_address=job.ip_address, invalid_rows_are_errors=False)
+    resource.progress = lambda done, total: _write_progress(job, done, total)
+    result = resource.import_data(dataset, dry_run=job.dry_run, file_name=job.input_name.rsplit("/", 1)[-1])
+    job.rows_done = len(dataset)
+    job.summary = {
+        "totals": {key.lower(): value for key, value in result.totals.items()},
+        "errors": [str(e.error) for e in result.base_errors][:20],
+    }
+    if result.has_errors() or result.has_validation_errors():
+        job.state = JobState.INVALID if not result.base_errors else JobState.FAILED
+        job.error = (
+            "; ".join(job.summary["errors"]) or f"{len(_failed(result))} row(s) are invalid; nothing was written."
+        )
+        job.output_name = default_storage.save(
+            job.input_name.rsplit("/", 1)[0] + "/failing-rows.csv", ContentFile(failing_rows_csv(result))
+        )
+    else:
+        job.state = JobState.VALIDATED if job.dry_run else JobState.DONE
+
+
+def _failed(result: Result) -> list[tuple[int, dict, str]]:
+    """(row number, {column: value}, "Column: message; …") of every failing row, in file order."""
+    columns = getattr(result, "beils_columns", {})
+    failed = []
+    for row in result.invalid_rows:
+        messages = [
+            f"{columns.get(field, field)}: {'; '.join(errors)}" for field, errors in row.field_specific_errors.items()
+        ]
+        messages += list(row.non_field_specific_errors)
+        # The library keeps the values in the order of its preview's columns.
+        failed.append((row.number, dict(zip(result.diff_headers, row.values, strict=False)), "; ".join(messages)))
+    for number, errors in result.row_errors():
+        values = dict(errors[0].row or {}) if errors else {}
+        failed.append((number, values, "; ".join(str(e.error) for e in errors)))
+    return sorted(failed, key=lambda item: item[0])
+
+
+def failing_rows_csv(result: Result) -> bytes:
+    """The rows a person must fix, as they were in the file, with the line number and the error
+    in front: fix them in a spreadsheet, then import the whole file again."""
+    headers = getattr(result, "beils_headers", [])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Line", "Errors", *headers])
+    for number, values, message in _failed(result):
+        # Line 1 is the header row of a CSV file.
+        cells = [values.get(header) for header in headers]
+        writer.writerow([number + 1, escape_formula(message), *(escape_formula(v) for v in cells)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+def _run_export(job: Job) -> None:
+    resource = import_string(job.resource)(actor=job.actor, ip_address=job.ip_address)
+    queryset = resource.get_queryset().order_by("pk")
+    if job.export_pks is not None:
+        queryset = queryset.filter(pk__in=job.export_pks)
+    job.rows_total = queryset.count()
+    fmt = _format(job.file_format)
+    name = f"jobs/{job.pk}-{uuid.uuid4().hex}/{job.model_label.split('.')[-1].lower()}s.{fmt.get_extension()}"
+    headers = resource.get_export_headers()
+    rows = _export_rows(job, resource, queryset)
+    with tempfile.TemporaryFile() as fh:
+        size, digest = _WRITERS[job.file_format](fh, headers, rows)
+        fh.seek(0)
+        job.output_name, job.state = default_storage.save(name, File(fh)), JobState.DONE
+    job.summary = {"rows": job.rows_done, "bytes": size, "sha256": digest}
+    audit_log(
+        action="maintenance.export.done", actor=job.actor, target=job, ip_address=job.ip_address,
+        detail={"model": job.model_label, "resource": job.resource, "format": job.file_format, **job.summary},
+    )  # fmt: skip
+
+
+def _export_rows(job: Job, resource, queryset) -> Iterator[list]:
+    """Rows in primary-key chunks: memory holds one chunk, whatever the table's size."""
+    pks = list(queryset.values_list("pk", flat=True))
+    for start in range(0, len(pks), EXPORT_CHUNK):
+        chunk = pks[start : start + EXPORT_CHUNK]
+        for instance in resource.get_queryset().filter(pk__in=chunk).order_by("pk"):
+            yield resource.export_resource(instance)
+        job.rows_done = start + len(chunk)
+        _write_progress(job, job.rows_done, job.rows_total)
+
+
+class _Digest:
+    """A file wrapper that counts and hashes what is written through it."""
+
+    def __init__(self, fh):
+        self.fh, self.size, self.sha = fh, 0, hashlib.sha256()
+
+    def write(self, data):
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        self.size += len(data)
+        self.sha.update(data)
+        return self.fh.write(data)
+
+
+def _write_csv(fh, headers, rows):
+    out = _Digest(fh)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow(row)
+        if buffer.tell() > 65536:
+            out.write(buffer.getvalue())
+            buffer.seek(0), buffer.truncate()
+    out.write(buffer.getvalue())
+    return out.size, out.sha.hexdigest()
+
+
+def _write_json(fh, headers, rows):
+    out = _Digest(fh)
+    out.write("[")
+    for index, row in enumerate(rows):
+        out.write(("," if index else "") + "\n" + json.dumps(dict(zip(headers, row, strict=True)), default=str))
+    out.write("\n]\n")
+    return out.size, out.sha.hexdigest()
+
+
+def _write_xlsx(fh, headers, rows):
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)  # rows go to a temporary file, not to memory
+    sheet = book.create_sheet()
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    out = _Digest(fh)
+    out.write(buffer.getvalue())
+    return out.size, out.sha.hexdigest()
+
+
+_WRITERS = {"csv": _write_csv, "json": _write_json, "xlsx": _write_xlsx}
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+def _progress_name(job: Job) -> str:
+    return f"jobs/progress/{job.pk}.json"
+
+
+def _write_progress(job: Job, done: int, total: int) -> None:
+    name = _progress_name(job)
+    payload = json.dumps({"done": done, "total": total, "state": job.state}).encode()
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    default_storage.save(name, ContentFile(payload))
+
+
+def job_progress(job: Job) -> dict:
+    """What the admin's progress bar shows: rows done of total, the state, and a percentage."""
+    done, total = job.rows_done, job.rows_total
+    if job.is_active and default_storage.exists(_progress_name(job)):
+        try:
+            with default_storage.open(_progress_name(job), "rb") as fh:
+                live = json.loads(fh.read())
+            done, total = live["done"], live["total"]
+        except (OSError, ValueError, KeyError):
+            pass  # being rewritten: the next poll reads it
+    percent = 100 if job.state in (JobState.DONE, JobState.VALIDATED) else (100 * done // total if total else 0)
+    return {"state": job.state, "label": job.get_state_display(), "done": done, "total": total, "percent": percent}

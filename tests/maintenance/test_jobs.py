@@ -1,0 +1,146 @@
+"""Large imports and exports run as background jobs, with progress, a confirmation and files."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from beils.lib.admin import ImportExportAdmin
+from beils.lib.formats import CSV
+from crm.models import Client
+from crm.resources import ClientResource
+from maintenance.jobs import job_run
+from maintenance.models import AuditEntry, Job, JobState
+from maintenance.tasks import run_job
+from tests import factories as f
+from tests.helpers import admin_url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def _clients_csv(count: int, bad_row: int | None = None) -> bytes:
+    lines = ["Email,Name"] + [
+        f"{'not-an-email' if i == bad_row else f'c{i}@mail.example'},Client {i}" for i in range(1, count + 1)
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _upload(browser, raw, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(ImportExportAdmin, "import_background_bytes", 100)
+    upload = SimpleUploadedFile("clients.csv", raw, content_type="text/csv")
+    with django_capture_on_commit_callbacks() as queued:
+        response = browser.post(admin_url(Client, "import"), {"format": "0", "resource": "0", "import_file": upload})
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:maintenance_job_change", args=[job.pk])
+    assert len(queued) == 1  # the dry run waits for the worker
+    return job
+
+
+def test_a_large_upload_is_checked_in_the_background_then_imported_when_confirmed(
+    admin_browser, admin_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    job = _upload(admin_browser, _clients_csv(1200), monkeypatch, django_capture_on_commit_callbacks)
+    assert admin_browser.get(reverse("admin:maintenance_job_progress", args=[job.pk])).json()["state"] == "QUEUED"
+
+    run_job.apply(args=[job.pk])  # what the worker does
+
+    job.refresh_from_db()
+    assert (job.state, job.rows_total, job.summary["totals"]["new"]) == (JobState.VALIDATED, 1200, 1200)
+    assert not Client.all_objects.exists()
+    page = admin_browser.get(reverse("admin:maintenance_job_change", args=[job.pk]))
+    assert b'id="job-confirm"' in page.content
+    progress = admin_browser.get(reverse("admin:maintenance_job_progress", args=[job.pk])).json()
+    assert (progress["percent"], progress["done"], progress["total"]) == (100, 1200, 1200)
+
+    with django_capture_on_commit_callbacks() as queued:
+        admin_browser.post(reverse("admin:maintenance_job_confirm", args=[job.pk]))
+    assert len(queued) == 1
+    job_run(Job.objects.get(pk=job.pk))
+
+    job.refresh_from_db()
+    assert job.state == JobState.DONE
+    assert Client.all_objects.count() == 1200
+    actions = list(AuditEntry.objects.filter(actor=admin_user).values_list("action", "outcome").order_by("pk"))
+    assert actions == [
+        ("maintenance.import.queued", "SUCCESS"),
+        ("maintenance.import.done", "DRY_RUN"),
+        ("maintenance.import.confirmed", "SUCCESS"),
+        ("maintenance.import.done", "SUCCESS"),
+    ]
+
+
+def test_a_large_file_with_an_invalid_row_is_refused_with_its_failing_rows_to_download(
+    admin_browser, monkeypatch, django_capture_on_commit_callbacks
+):
+    job = _upload(admin_browser, _clients_csv(900, bad_row=850), monkeypatch, django_capture_on_commit_callbacks)
+
+    job_run(job)
+
+    assert job.state == JobState.INVALID
+    page = admin_browser.get(reverse("admin:maintenance_job_change", args=[job.pk]))
+    assert b'id="job-confirm"' not in page.content
+    download = admin_browser.get(reverse("admin:maintenance_job_download", args=[job.pk]))
+    lines = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines == ["Line,Errors,Email,Name", "851,Email: Enter a valid email address.,not-an-email,Client 850"]
+    with pytest.raises(Exception, match="Only an import whose dry run"):
+        from maintenance.jobs import job_confirm
+
+        job_confirm(job=job, actor=None)
+    assert not Client.all_objects.exists()
+
+
+def test_an_import_reports_its_progress_every_500_rows():
+    seen = []
+    resource = ClientResource()
+    resource.progress = lambda done, total: seen.append((done, total))
+
+    resource.import_data(CSV().create_dataset(_clients_csv(1100)), dry_run=True)
+
+    assert seen == [(500, 1100), (1000, 1100)]
+
+
+def test_a_large_xlsx_export_is_written_in_the_background_and_downloaded(
+    manager_browser, manager_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    f.ClientFactory.create_batch(25)
+    monkeypatch.setattr(ImportExportAdmin, "export_background_rows", 10)
+    form = manager_browser.get(admin_url(Client, "export")).context["form"]
+    columns = {name: "on" for name, field in form.fields.items() if getattr(field, "is_selectable_field", False)}
+
+    with django_capture_on_commit_callbacks():
+        response = manager_browser.post(admin_url(Client, "export"), {"format": "2", "resource": "0", **columns})
+    job = Job.objects.get()
+    assert response["Location"] == reverse("admin:maintenance_job_change", args=[job.pk])
+    job_run(job)
+
+    assert job.state == JobState.DONE
+    download = manager_browser.get(reverse("admin:maintenance_job_download", args=[job.pk]))
+    sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content)), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("ID", "Email", "Name")
+    assert len(rows) == 26
+    entry = AuditEntry.objects.get(action="maintenance.export.done")
+    assert (entry.actor, entry.detail["rows"]) == (manager_user, 25)
+
+
+def test_jobs_are_visible_to_their_owner_and_to_admins_only(
+    manager_user, manager_browser, admin_browser, staff_browser, client
+):
+    job = Job.objects.create(kind="EXPORT", resource="crm.resources.ClientResource", model_label="crm.Client",
+                             file_format="csv", actor=manager_user)  # fmt: skip
+    page = reverse("admin:maintenance_job_change", args=[job.pk])
+    assert manager_browser.get(page).status_code == 200
+    assert admin_browser.get(page).status_code == 200
+    assert staff_browser.get(page).status_code == 403
+    client.force_login(f.UserFactory(role="MANAGER"))
+    assert client.get(page).status_code == 403
+    assert client.get(reverse("admin:maintenance_job_progress", args=[job.pk])).status_code == 403
