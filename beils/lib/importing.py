@@ -23,7 +23,7 @@ from functools import reduce
 from operator import or_
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connections, models, transaction
 from django.utils import timezone
 from import_export import exceptions
 from import_export.results import Error, RowResult
@@ -41,6 +41,20 @@ class Entry:
     row_result: RowResult
     instance: models.Model | None = None
     new: bool = False
+
+
+def _preparer(field, connection):
+    """How one column's value goes to the database. Text is passed as it is (what Django's
+    ``get_db_prep_save`` returns for a ``str``); everything else goes through Django."""
+    if field.get_internal_type() in ("CharField", "TextField", "EmailField") and not getattr(field, "auto_now", False):
+        attname = field.attname
+
+        def text(obj):
+            value = getattr(obj, attname)
+            return value if value is None or isinstance(value, str) else field.get_db_prep_save(value, connection)
+
+        return text
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
 
 
 class ImportBatch:
@@ -140,7 +154,7 @@ class ImportBatch:
         try:
             with transaction.atomic(using=self.manager.db):
                 if creates:
-                    self.manager.bulk_create(creates, batch_size=self.size)
+                    self._insert(creates)
                 if updates:
                     self.manager.bulk_update(updates, self.update_fields, batch_size=self.size)
         except DatabaseError as exc:
@@ -148,6 +162,31 @@ class ImportBatch:
             return
         for entry in pending:
             entry.row_result.add_instance_info(entry.instance)
+
+    def _insert(self, instances):
+        """``bulk_create`` without its per-value compiler work (a third of its time): one
+        multi-row INSERT … RETURNING id per chunk the database accepts, with every value prepared
+        exactly as Django prepares it (``pre_save`` for ``auto_now``, ``get_db_prep_save``)."""
+        connection = connections[self.manager.db]
+        pk = self.model._meta.pk
+        if not connection.features.can_return_rows_from_bulk_insert or any(i.pk is not None for i in instances):
+            self.manager.bulk_create(instances, batch_size=self.size)
+            return
+        fields = [f for f in self.model._meta.concrete_fields if f is not pk]
+        quote = connection.ops.quote_name
+        head = f"INSERT INTO {quote(self.model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608 - quoted identifiers; values are parameters
+        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        tail = f" RETURNING {quote(pk.column)}"
+        size = max(1, min(self.size, connection.ops.bulk_batch_size(fields, instances)))
+        preparers = [_preparer(f, connection) for f in fields]
+        with connection.cursor() as cursor:
+            for start in range(0, len(instances), size):
+                chunk = instances[start : start + size]
+                params = [prepare(obj) for obj in chunk for prepare in preparers]
+                cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
+                for obj, (value,) in zip(chunk, cursor.fetchall(), strict=True):
+                    obj.pk = value
+                    obj._state.adding, obj._state.db = False, self.manager.db
 
     def _explain(self, pending, exc):
         # The database refused the batch: find the rows it refused, one by one.

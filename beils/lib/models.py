@@ -1,6 +1,7 @@
 """Abstract bases shared by every app: timestamps, the demo-data marker and soft delete."""
 
 from decimal import Decimal
+from functools import cache
 
 from django.db import models
 from django.utils import timezone
@@ -39,11 +40,17 @@ class BeilsModel(models.Model):
 def _nullify_blank_strings(instance: models.Model) -> None:
     # Unknown is NULL, never '': a blank email must not collide with another blank email in a
     # unique index, and reports must be able to tell "unknown" from "empty".
-    for field in instance._meta.concrete_fields:
-        if field.null and isinstance(field, models.CharField | models.TextField):
-            value = getattr(instance, field.attname)
-            if isinstance(value, str) and not value.strip():
-                setattr(instance, field.attname, None)
+    for attname in _nullable_text(type(instance)):
+        value = getattr(instance, attname)
+        if isinstance(value, str) and not value.strip():
+            setattr(instance, attname, None)
+
+
+@cache
+def _nullable_text(model) -> tuple[str, ...]:
+    return tuple(
+        f.attname for f in model._meta.concrete_fields if f.null and isinstance(f, models.CharField | models.TextField)
+    )
 
 
 class SoftDeleteQuerySet(models.QuerySet):

@@ -17,7 +17,7 @@ and any other caller get the same rules:
 import getpass
 import hashlib
 from copy import copy
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import tablib
@@ -72,6 +72,18 @@ class DateTimeWidget(widgets.DateTimeWidget):
                 pass
             else:
                 return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+        return super().clean(value, row, **kwargs)
+
+
+class DateWidget(widgets.DateWidget):
+    """ISO dates (``2026-11-24``) parsed in C; then the library's formats (``24/11/2026``…)."""
+
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, str) and len(value) == 10 and value[4] == "-":
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
         return super().clean(value, row, **kwargs)
 
 
@@ -295,6 +307,7 @@ class BeilsResource(resources.ModelResource):
         **resources.ModelResource.WIDGETS_MAP,
         "DecimalField": DecimalWidget,
         "DateTimeField": DateTimeWidget,
+        "DateField": DateWidget,
     }
 
     #: False for fiscal records: exported, never imported.
@@ -321,6 +334,8 @@ class BeilsResource(resources.ModelResource):
             self._meta.use_bulk = False
         self._pending = None
         self._import_fields = None
+        self._file_fields = None  # set per file by _prepare_file() (batched imports)
+        self._untouched = []
         self._before = {}
         self.preview_rows = preview_rows
         self.actor = actor
@@ -465,17 +480,55 @@ class BeilsResource(resources.ModelResource):
         return self._import_fields
 
     def import_instance(self, instance, row, **kwargs):
-        self._before = {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
-        stored = {attname: value for attname, value in self._before.items() if isinstance(value, datetime)}
-        super().import_instance(instance, row, **kwargs)
+        adding = instance._state.adding
+        self._before = (
+            {} if adding else {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+        )
+        if self._file_fields is not None:
+            self._set_fields(instance, row)
+        else:
+            super().import_instance(instance, row, **kwargs)
         # Files carry times to the second: the same second is no change (keeps skip_unchanged
         # honest and the stored microseconds intact).
-        for attname, value in stored.items():
-            new = getattr(instance, attname)
-            if new is not None and abs(new - value) < timedelta(seconds=1):
-                setattr(instance, attname, value)
+        for attname, value in self._before.items():
+            if isinstance(value, datetime):
+                new = getattr(instance, attname)
+                if new is not None and abs(new - value) < timedelta(seconds=1):
+                    setattr(instance, attname, value)
         # Normalised as it will be stored (emails, codes, NULL for ''), before it is validated.
         instance.prepare_to_save()
+
+    def _set_fields(self, instance, row):
+        # The library's import_instance() and Field.save(), for the plain columns the file has,
+        # without their per-cell indirections (a third of the time of a large import).
+        errors = {}
+        for field in self._file_fields:
+            try:
+                value = field.clean(row)
+            except ValueError as e:
+                errors[field.attribute] = ValidationError(str(e), code="invalid")
+                continue
+            if value is not None or field.saves_null_values:
+                setattr(instance, field.attribute, value)
+        if errors:
+            raise ValidationError(errors)
+
+    def _prepare_file(self, headers):
+        """What every row of this file will need: the fields it sets, and the model fields it
+        cannot have changed (not validated again row after row)."""
+        present = set(headers)
+        fields = [f for f in self.get_import_fields() if f.attribute and not f.readonly and f.column_name in present]
+        self._file_fields = [
+            f for f in fields if "__" not in f.attribute and not isinstance(f.widget, widgets.ManyToManyWidget)
+        ]
+        if len(self._file_fields) != len(fields):
+            self._file_fields = None  # a column the plain path cannot set: the library's path
+        attributes = {f.attribute for f in fields}
+        self._untouched = [
+            f.name
+            for f in self._meta.model._meta.concrete_fields
+            if f.name not in attributes and f.attname not in attributes
+        ]
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         if not self._meta.skip_diff:
@@ -500,7 +553,9 @@ class BeilsResource(resources.ModelResource):
             and getattr(instance, f"{field.attribute}_id", None) is not None
         ]
         try:
-            instance.full_clean(exclude=[*errors, *loaded], validate_unique=False, validate_constraints=False)
+            instance.full_clean(
+                exclude=[*errors, *loaded, *self._untouched], validate_unique=False, validate_constraints=False
+            )
         except ValidationError as e:
             errors = e.update_error_dict(errors)
         if errors:
@@ -528,6 +583,7 @@ class BeilsResource(resources.ModelResource):
             self.handle_import_error(result, e, raise_errors)
             return result
         loader = self._meta.instance_loader_class(self, dataset)
+        self._prepare_file(dataset.headers)
         if collect_failed_rows:
             result.add_dataset_headers(dataset.headers)
         batch = ImportBatch(
