@@ -54,6 +54,8 @@ lint: install-dev
 bench: install-dev
 	$(PY) bench/seed_bench.py
 	$(PY) bench/backup_bench.py
+	$(PY) bench/export_bench.py
+	$(PY) bench/import_bench.py
 
 clean:
 	rm -rf $(VENV) var/celery var/test-media var/test-backups

@@ -9,14 +9,8 @@ Each variant runs in its own process (so peak memory is its own) against a seede
 """
 
 import argparse
-import json
-import os
-import platform
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _child import REPORT, machine, print_header, print_row, run_child
 
 COMMON = """
 import csv, io, json, os, resource, sys, time, django
@@ -80,30 +74,16 @@ sink.write(buffer.getvalue().encode())
 """,
 }
 
-REPORT = """
-seconds = time.perf_counter() - started
-print(json.dumps({"rows": rows, "seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="beils_bench")
     args = parser.parse_args()
-    env = {**os.environ, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.database}"}
-    print(f"machine: {platform.node()} · {os.cpu_count()} cores · database {args.database}")
-    print(f"{'variant':<32}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'peak MiB':>10}")
+    env = {"DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.database}"}
+    print(machine(f"database {args.database}"))
+    print_header(32)
     for name, code in VARIANTS.items():
-        out = subprocess.run(
-            [sys.executable, "-c", COMMON + code + REPORT],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        r = json.loads(out.strip().splitlines()[-1])
-        print(f"{name:<32}{r['rows']:>10,}{r['seconds']:>9.2f}{r['rows'] / r['seconds']:>10,.0f}{r['rss']:>10.0f}")
+        print_row(name, run_child(COMMON + code + REPORT, env=env), 32)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ in its own process (so peak memory is its own) and starts from an empty table.
 
 import argparse
 import csv
-import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -22,7 +20,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _child import REPORT, ROOT, machine, print_header, print_row, run_child
 
 COMMON = """
 import json, os, resource, sys, time, django
@@ -44,50 +42,51 @@ started = time.perf_counter()
 """
 
 VARIANTS = {
-    "Beils import, dry run": ("all", """
+    "Beils import, dry run": (
+        "all",
+        """
 from crm.resources import ClientResource
 result = ClientResource(actor="bench").import_data(dataset, dry_run=True)
 assert not result.has_errors() and not result.has_validation_errors(), result.base_errors
 assert result.totals["new"] == rows
-"""),
-    "Beils import": ("all", """
+""",
+    ),
+    "Beils import": (
+        "all",
+        """
 from crm.resources import ClientResource
 result = ClientResource(actor="bench").import_data(dataset)
 assert not result.has_errors() and not result.has_validation_errors(), result.base_errors
 assert Client.all_objects.count() == rows
-"""),
-    "Beils re-import, unchanged": ("all", """
+""",
+    ),
+    "Beils re-import, unchanged": (
+        "all",
+        """
 from crm.resources import ClientResource
 ClientResource(actor="bench").import_data(dataset)
 started = time.perf_counter()
 result = ClientResource(actor="bench").import_data(dataset)
 assert result.totals["skip"] == rows, result.totals
-"""),
-    "django-import-export default": ("library", """
-from import_export.resources import ModelResource
-class Plain(ModelResource):
-    class Meta:
-        model = Client
-        exclude = ("id", "updated_at", "is_demo", "deactivated_at")
-        import_id_fields = ["email"]
-        clean_model_instances = True
-result = Plain().import_data(_plain(dataset), use_transactions=True)
+""",
+    ),
+    "django-import-export default": (
+        "library",
+        """
+result = _plain(bulk=False).import_data(_plain_dataset(dataset), use_transactions=True)
 assert not result.has_errors() and not result.has_validation_errors()
-"""),
-    "django-import-export bulk": ("library", """
-from import_export.resources import ModelResource
-class Plain(ModelResource):
-    class Meta:
-        model = Client
-        exclude = ("id", "updated_at", "is_demo", "deactivated_at")
-        import_id_fields = ["email"]
-        clean_model_instances = True
-        use_bulk = True
-        batch_size = 1000
-result = Plain().import_data(_plain(dataset), use_transactions=True)
+""",
+    ),
+    "django-import-export bulk": (
+        "library",
+        """
+result = _plain(bulk=True).import_data(_plain_dataset(dataset), use_transactions=True)
 assert not result.has_errors() and not result.has_validation_errors()
-"""),
-    "MariaDB LOAD DATA (no validation)": ("all", """
+""",
+    ),
+    "MariaDB LOAD DATA (no validation)": (
+        "all",
+        """
 import MySQLdb
 params = {**connection.get_connection_params(), "local_infile": 1}
 db = MySQLdb.connect(**params)
@@ -104,11 +103,25 @@ cursor.execute(
 )
 db.commit()
 rows = cursor.rowcount
-"""),
+""",
+    ),
 }
 
 PLAIN = """
-def _plain(data):
+def _plain(bulk):
+    # The library's own resource, as its documentation writes one, validating every row.
+    from import_export.resources import ModelResource
+    class Plain(ModelResource):
+        class Meta:
+            model = Client
+            exclude = ("id", "updated_at", "is_demo", "deactivated_at")
+            import_id_fields = ["email"]
+            clean_model_instances = True
+            use_bulk = bulk
+            batch_size = 1000
+    return Plain()
+
+def _plain_dataset(data):
     # The library's own column names are the model's field names.
     out = tablib.Dataset(headers=["email", "name", "surname", "phone", "address", "postal_code", "city", "country",
                                   "gender", "birth_date", "document_type", "document_number", "notes", "status",
@@ -119,11 +132,6 @@ def _plain(data):
     for row in data:
         out.append([row[index[c]] or None for c in cols])
     return out
-"""
-
-REPORT = """
-seconds = time.perf_counter() - started
-print(json.dumps({"rows": rows, "seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 NAMES = ["Lucía", "María", "Paula", "Sofía", "Carmen", "Laura", "Ana", "Marta", "Elena", "Irene", "Javier", "Hugo"]
@@ -159,31 +167,23 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--library-rows", type=int, default=10_000, help="rows for the library's slow paths")
     args = parser.parse_args()
-    env = {**os.environ, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.database}"}
+    env = {"DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.database}"}
     subprocess.run(
         ["mariadb", "--protocol=tcp", "-h", "127.0.0.1", "-u", "root", "-e",
          f"CREATE DATABASE IF NOT EXISTS {args.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; "
          "SET GLOBAL local_infile = 1"],
         check=True,
     )  # fmt: skip
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
+    subprocess.run(migrate, cwd=ROOT, env={**os.environ, **env}, check=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clients.csv"
         write_csv(path, args.rows)
-        print(f"machine: {platform.node()} · {os.cpu_count()} cores · {args.rows:,} clients in {args.database}")
-        print(f"{'variant':<36}{'rows':>9}{'seconds':>9}{'rows/s':>10}{'peak MiB':>10}")
+        print(machine(f"{args.rows:,} clients in {args.database}"))
+        print_header()
         for name, (size, code) in VARIANTS.items():
             limit = args.rows if size == "all" else args.library_rows
-            out = subprocess.run(
-                [sys.executable, "-c", COMMON + PLAIN + code + REPORT, str(path), str(limit)],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            r = json.loads(out.strip().splitlines()[-1])
-            print(f"{name:<36}{r['rows']:>9,}{r['seconds']:>9.2f}{r['rows'] / r['seconds']:>10,.0f}{r['rss']:>10.0f}")
+            print_row(name, run_child(COMMON + PLAIN + code + REPORT, str(path), str(limit), env=env))
 
 
 if __name__ == "__main__":

@@ -12,15 +12,14 @@ rows reach the database.
 """
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
+from _child import ROOT, machine, run_child
+
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/beils_bench"
 
 CHILD = r"""
@@ -73,16 +72,7 @@ def recreate_database(url: str) -> None:
 
 def run(url: str, clients: int, variant: str) -> dict:
     recreate_database(url)
-    env = {**os.environ, "DATABASE_URL": url}
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(clients), variant],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    result = run_child(CHILD, str(clients), variant, env={"DATABASE_URL": url})
     result.update(variant=variant, clients=clients, rows_per_s=result["rows"] / result["seconds"])
     return result
 
@@ -94,9 +84,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
 
-    print(
-        f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · {args.database_url}"
-    )
+    print(machine(args.database_url))
     # Bulk last, so that the scratch database keeps the big salon for bench/backup_bench.py.
     naive = run(args.database_url, args.naive_clients, "per-row")
     results = [run(args.database_url, args.clients, "bulk"), naive]

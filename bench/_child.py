@@ -1,0 +1,41 @@
+"""What every benchmark shares: run a variant in its own Python process (so that its peak
+memory is its own) and read the JSON line it prints last."""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Appended to a variant's code: prints rows, seconds and peak RSS (MiB) as one JSON line.
+REPORT = """
+seconds = time.perf_counter() - started
+print(json.dumps({"rows": rows, "seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_child(code: str, *args: str, env: dict | None = None) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def machine(detail: str) -> str:
+    return f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · {detail}"
+
+
+def print_row(name: str, r: dict, width: int = 36) -> None:
+    print(f"{name:<{width}}{r['rows']:>10,}{r['seconds']:>9.2f}{r['rows'] / r['seconds']:>10,.0f}{r['rss']:>10.0f}")
+
+
+def print_header(width: int = 36) -> None:
+    print(f"{'variant':<{width}}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'peak MiB':>10}")
