@@ -1,11 +1,20 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from beils.lib.admin import ImportExportAdmin
 from beils.lib.dates import day_bounds
-from bookings.models import Booking, BookingItem
+from bookings.calendar import calendar_for
+from bookings.models import Booking, BookingError, BookingItem, BookingStatus
 from bookings.resources import BookingItemResource, BookingResource
+from bookings.services import BOOKING_FIELDS, booking_check, booking_create, booking_transition, booking_update
 
 
 class WhenFilter(admin.SimpleListFilter):
@@ -27,16 +36,81 @@ class WhenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class BookingForm(forms.ModelForm):
+    class Meta:
+        model = Booking
+        fields = "__all__"
+        help_texts = {"end": _("With services booked below, the end is the start plus their durations.")}
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        if self.instance.pk is not None:
+            try:
+                self.instance.refuse_move_to(status)
+            except BookingError as error:
+                raise ValidationError(str(error)) from error
+        return status
+
+
+class BookingItemForm(forms.ModelForm):
+    class Meta:
+        model = BookingItem
+        fields = ["service", "name", "duration_minutes", "price", "client_bonus"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left empty, both are taken from the service when the booking is saved.
+        self.fields["name"].required = self.fields["duration_minutes"].required = False
+
+
+class BookingItemFormSet(BaseInlineFormSet):
+    """The booking's services. Validating them is where the whole booking can be checked: the
+    booking's new values are on ``self.instance`` and its final length is known only here."""
+
+    def clean(self):
+        super().clean()
+        booking = self.instance
+        if any(self.errors) or booking.start is None or booking.end is None:
+            return
+        try:
+            booking_check(booking=booking, items=self.booked_items())
+        except BookingError as error:
+            raise ValidationError(str(error)) from error
+
+    def booked_items(self) -> list[BookingItem]:
+        """The services the booking will have once saved (kept, changed and new rows)."""
+        return [
+            form.instance
+            for form in self.forms
+            if form.cleaned_data
+            and not self._should_delete_form(form)
+            and (form.instance.pk is not None or form.has_changed())
+        ]
+
+
 class BookingItemInline(admin.TabularInline):
     model = BookingItem
+    form = BookingItemForm
+    formset = BookingItemFormSet
     extra = 1
     fields = ["service", "name", "duration_minutes", "price", "client_bonus"]
     autocomplete_fields = ["service", "client_bonus"]
+
+    def has_add_permission(self, request, obj=None):
+        return not (obj and obj.is_closed) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not (obj and obj.is_closed) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj and obj.is_closed) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Booking)
 class BookingAdmin(ImportExportAdmin, admin.ModelAdmin):
     resource_classes = [BookingResource]
+    form = BookingForm
+    change_list_template = "admin/bookings/booking/change_list.html"
     list_display = ["start", "end", "client", "staff", "status"]
     list_filter = [WhenFilter, "status", "staff"]
     list_select_related = ["client", "staff"]
@@ -45,6 +119,96 @@ class BookingAdmin(ImportExportAdmin, admin.ModelAdmin):
     autocomplete_fields = ["client", "staff"]
     inlines = [BookingItemInline]
     show_full_result_count = False
+    actions = ["confirm_selected", "complete_selected", "cancel_selected", "mark_no_show_selected"]
+
+    def get_urls(self):
+        calendar = self.admin_site.admin_view(self.calendar_view)
+        return [path("calendar/", calendar, name="bookings_booking_calendar"), *super().get_urls()]
+
+    def has_change_permission(self, request, obj=None):
+        # A completed, cancelled or no-show booking is a record: its page is read-only.
+        return not (obj and obj.is_closed) and super().has_change_permission(request, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except BookingError as error:
+            # The form checked the booking, but another writer took the slot before the save
+            # (the service checks again under the lock): the save was rolled back.
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        # Written in save_related, with its services, once the inline's rows are known: the
+        # service needs both to compute the end and to check the staff member's diary.
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        items = None
+        for formset in formsets:
+            if formset.model is BookingItem:
+                formset.save(commit=False)  # the rows for the change history; the service saves them
+                items = formset.booked_items()
+        booking = form.instance
+        fields = {name: form.cleaned_data[name] for name in BOOKING_FIELDS if name in form.cleaned_data}
+        if change:
+            booking_update(booking=booking, items=items, actor=request.user, **fields)
+        else:
+            created = booking_create(**fields, items=items, actor=request.user)
+            booking.pk, booking.end, booking.created_at = created.pk, created.end, created.created_at
+            booking._state.adding, booking._state.db = False, created._state.db
+        for formset in formsets:
+            if formset.model is not BookingItem:
+                self.save_formset(request, form, formset, change)
+
+    def calendar_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        calendar = calendar_for(
+            view=request.GET.get("view"), day=request.GET.get("date"), staff=request.GET.get("staff")
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": calendar.title,
+            "calendar": calendar,
+            "changelist_url": reverse("admin:bookings_booking_changelist"),
+            "add_url": reverse("admin:bookings_booking_add") if self.has_add_permission(request) else None,
+        }
+        return TemplateResponse(request, "admin/bookings/booking/calendar.html", context)
+
+    @admin.action(description=_("Confirm selected bookings"), permissions=["change"])
+    def confirm_selected(self, request, queryset):
+        self._move_selected(request, queryset, BookingStatus.CONFIRMED)
+
+    @admin.action(description=_("Mark selected bookings as completed"), permissions=["change"])
+    def complete_selected(self, request, queryset):
+        self._move_selected(request, queryset, BookingStatus.COMPLETED)
+
+    @admin.action(description=_("Cancel selected bookings"), permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        self._move_selected(request, queryset, BookingStatus.CANCELLED)
+
+    @admin.action(description=_("Mark selected bookings as no-show"), permissions=["change"])
+    def mark_no_show_selected(self, request, queryset):
+        self._move_selected(request, queryset, BookingStatus.NO_SHOW)
+
+    def _move_selected(self, request, queryset, status):
+        moved, refused = 0, []
+        for booking in queryset.select_related("client"):
+            try:
+                moved += booking_transition(booking=booking, status=status, actor=request.user)
+            except BookingError as error:
+                refused.append(f"{booking}: {error}")
+        label = BookingStatus(status).label.lower()
+        self.message_user(
+            request,
+            ngettext("%(count)d booking is now %(status)s.", "%(count)d bookings are now %(status)s.", moved)
+            % {"count": moved, "status": label},
+            messages.SUCCESS if moved else messages.WARNING,
+        )
+        for refusal in refused:
+            self.message_user(request, refusal, messages.ERROR)
 
 
 @admin.register(BookingItem)

@@ -12,7 +12,12 @@ from marketing.models import ClientBonus
 
 
 class BookingError(Exception):
-    """A refusal of the appointment book (an overlap, an edit of a finished booking…)."""
+    """A refusal of the appointment book (an overlap, an edit of a finished booking…), worded
+    for the staff member who caused it. ``field`` names the input it is about, when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class BookingStatus(models.TextChoices):
@@ -25,6 +30,21 @@ class BookingStatus(models.TextChoices):
 
 # Bookings that hold the staff member's time; the others free the slot.
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+# Where a booking may go from each status. Completed, cancelled and no-show bookings are closed:
+# they are the salon's record of what happened, and are never edited again.
+TRANSITIONS = {
+    BookingStatus.PENDING: {
+        BookingStatus.CONFIRMED,
+        BookingStatus.COMPLETED,
+        BookingStatus.CANCELLED,
+        BookingStatus.NO_SHOW,
+    },
+    BookingStatus.CONFIRMED: {BookingStatus.COMPLETED, BookingStatus.CANCELLED, BookingStatus.NO_SHOW},
+    BookingStatus.COMPLETED: set(),
+    BookingStatus.CANCELLED: set(),
+    BookingStatus.NO_SHOW: set(),
+}
+CLOSED_STATUSES = tuple(status for status, targets in TRANSITIONS.items() if not targets)
 
 
 class BookingQuerySet(models.QuerySet):
@@ -82,6 +102,44 @@ class Booking(BeilsModel):
 
     def items_duration(self) -> int:
         return self.items.aggregate(total=Sum("duration_minutes"))["total"] or 0
+
+    @property
+    def is_closed(self) -> bool:
+        """Completed, cancelled and no-show bookings are a record: they cannot be edited."""
+        return self.status in CLOSED_STATUSES
+
+    def can_move_to(self, status: str) -> bool:
+        return status == self.status or status in TRANSITIONS[BookingStatus(self.status)]
+
+    def confirm(self) -> None:
+        self.move_to(BookingStatus.CONFIRMED)
+
+    def complete(self) -> None:
+        self.move_to(BookingStatus.COMPLETED)
+
+    def cancel(self) -> None:
+        self.move_to(BookingStatus.CANCELLED)
+
+    def mark_no_show(self, *, now=None) -> None:
+        if self.start > (now or timezone.now()):
+            raise BookingError("A client cannot miss an appointment that has not started yet.", field="status")
+        self.move_to(BookingStatus.NO_SHOW)
+
+    def move_to(self, status: str) -> None:
+        """Change the status along :data:`TRANSITIONS` and save it; anything else is refused."""
+        self.refuse_move_to(status)
+        self.status = status
+        self.save(update_fields=["status", "updated_at"])
+
+    def refuse_move_to(self, status: str) -> None:
+        if self.can_move_to(status):
+            return
+        current, wanted = BookingStatus(self.status).label, BookingStatus(status).label
+        if self.is_closed:
+            message = f"This booking is {current.lower()}: it is closed and can no longer change."
+        else:
+            message = f"A {current.lower()} booking cannot become {wanted.lower()}."
+        raise BookingError(message, field="status")
 
 
 class BookingItem(BeilsModel):

@@ -1,10 +1,9 @@
-from datetime import timedelta
+from contextlib import contextmanager
 
 from rest_framework import serializers
 
-from beils.lib.api import ModelConstraintsMixin
-from bookings.models import ACTIVE_STATUSES, Booking, BookingItem
-from crm.models import User
+from bookings.models import Booking, BookingError, BookingItem
+from bookings.services import booking_create, booking_update
 
 
 class BookingItemSerializer(serializers.ModelSerializer):
@@ -22,10 +21,11 @@ class BookingItemSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class BookingSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
+class BookingSerializer(serializers.ModelSerializer):
     """An appointment with its services. ``items``, when sent, replace the booking's services;
-    ``end`` defaults to ``start`` plus their durations. A staff member cannot hold two
-    overlapping active bookings."""
+    with services the end is ``start`` plus their durations, without them ``end`` is required.
+    A staff member cannot hold two overlapping active bookings, and a completed, cancelled or
+    no-show booking can no longer change (``bookings/services.py`` holds the rules)."""
 
     items = BookingItemSerializer(many=True, required=False)
 
@@ -35,48 +35,28 @@ class BookingSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"end": {"required": False}}
 
-    def validate(self, attrs):
-        items = attrs.get("items")
-        if "end" not in attrs and self.instance is None:
-            if not items:
-                raise serializers.ValidationError({"end": ["Give the end time, or the services (items) booked."]})
-            attrs["end"] = attrs["start"] + timedelta(minutes=sum(i["duration_minutes"] for i in items))
-        return super().validate(attrs)
-
     def create(self, validated_data):
-        items = validated_data.pop("items", [])
-        self._refuse_overlap(validated_data)
-        booking = super().create(validated_data)
-        self._save_items(booking, items)
-        return booking
+        items = self._items(validated_data.pop("items", None))
+        with _as_validation_error():
+            return booking_create(**validated_data, items=items, actor=self._actor())
 
     def update(self, instance, validated_data):
-        items = validated_data.pop("items", None)
-        self._refuse_overlap(validated_data)
-        booking = super().update(instance, validated_data)
-        if items is not None:
-            booking.items.all().delete()
-            self._save_items(booking, items)
-        return booking
+        items = self._items(validated_data.pop("items", None))
+        with _as_validation_error():
+            return booking_update(booking=instance, items=items, actor=self._actor(), **validated_data)
 
-    def _save_items(self, booking, items):
-        BookingItem.objects.bulk_create(BookingItem(booking=booking, **item) for item in items)
+    def _items(self, items):
+        return None if items is None else [BookingItem(**item) for item in items]
 
-    def _refuse_overlap(self, data) -> None:
-        """Runs inside the write's transaction, with the staff member's row locked, so that two
-        concurrent requests cannot both take the same slot."""
-        current = self.instance
-        staff = data.get("staff", getattr(current, "staff", None))
-        status = data.get("status", current.status if current else Booking._meta.get_field("status").default)
-        if staff is None or status not in ACTIVE_STATUSES:
-            return
-        User.all_objects.select_for_update().filter(pk=staff.pk).first()
-        start = data.get("start", getattr(current, "start", None))
-        end = data.get("end", getattr(current, "end", None))
-        clashes = Booking.objects.overlapping(staff=staff, start=start, end=end)
-        if current is not None:
-            clashes = clashes.exclude(pk=current.pk)
-        if clashes.exists():
-            raise serializers.ValidationError(
-                {"start": [f"{staff.get_full_name()} already has a booking at this time."]}
-            )
+    def _actor(self):
+        request = self.context.get("request")
+        return getattr(request, "user", None)
+
+
+@contextmanager
+def _as_validation_error():
+    """A refusal of the appointment book as a 400 on the field it is about."""
+    try:
+        yield
+    except BookingError as error:
+        raise serializers.ValidationError({error.field or "detail": [str(error)]}) from error

@@ -1,16 +1,20 @@
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ImportExportAdmin, SoftDeleteAdmin
 from beils.lib.models import Status
-from crm.models import Client, Consent, ConsentStatus, Questionnaire, Revoke, User
+from crm.models import Client, Consent, ConsentStatus, CrmError, Questionnaire, Revoke, Role, User
 from crm.resources import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
+from crm.services import client_merge, client_merge_preview
 
 
 class UserCreationForm(auth_forms.BaseUserCreationForm):
@@ -76,6 +80,22 @@ class ClientForm(forms.ModelForm):
         return email
 
 
+class PossibleDuplicatesFilter(admin.SimpleListFilter):
+    """Active clients sharing an email, a phone number or a document number with another one:
+    select them and use "Merge selected clients"."""
+
+    title = _("duplicates")
+    parameter_name = "duplicates"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Possible duplicates"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.possible_duplicates()
+        return queryset
+
+
 class ConsentInline(admin.TabularInline):
     model = Consent
     extra = 0
@@ -110,7 +130,7 @@ class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin):
     resource_classes = [ClientResource]
     form = ClientForm
     list_display = ["full_name", "email", "phone", "document", "city", "created_at"]
-    list_filter = ["gender", "document_type", "country"]
+    list_filter = [PossibleDuplicatesFilter, "gender", "document_type", "country"]
     search_fields = ["name", "surname", "email", "phone", "=document_number"]
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -124,6 +144,12 @@ class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin):
         (_("History"), {"fields": ["created_at", "updated_at", "deactivated_at"], "classes": ["collapse"]}),
     ]
     inlines = [ConsentInline, RevokeInline, QuestionnaireInline]
+    actions = [*SoftDeleteAdmin.actions, "merge_selected"]
+
+    def has_merge_permission(self, request):
+        """Merging rewrites a person's history: ADMIN and MANAGER only."""
+        user = request.user
+        return self.has_change_permission(request) and (user.is_superuser or user.role in (Role.ADMIN, Role.MANAGER))
 
     def delete_view(self, request, object_id, extra_context=None):
         client = self.get_object(request, object_id)
@@ -147,6 +173,51 @@ class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin):
     @admin.display(description=_("document"))
     def document(self, obj):
         return obj.masked_document
+
+    @admin.action(description=_("Merge selected clients into one"), permissions=["merge"])
+    def merge_selected(self, request, queryset):
+        """First a page that previews the merge and asks which client to keep; its "Merge"
+        button posts back here with ``confirm``."""
+        clients = list(queryset.order_by("created_at", "pk"))
+        if len(clients) < 2:
+            self.message_user(request, _("Select at least two clients to merge."), messages.WARNING)
+            return None
+        chosen = request.POST.get("survivor")
+        survivor = next((c for c in clients if str(c.pk) == chosen), clients[0])
+        duplicates = [c for c in clients if c.pk != survivor.pk]
+        try:
+            if request.POST.get("confirm") == "yes":
+                result = client_merge(survivor=survivor, duplicates=duplicates, actor=request.user)
+                self.message_user(request, self._merged_message(survivor, result), messages.SUCCESS)
+                return None
+            preview = client_merge_preview(survivor=survivor, duplicates=duplicates)
+        except CrmError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Merge clients"),
+            "clients": clients,
+            "survivor": survivor,
+            "preview": preview,
+            "moves": [(_verbose_name_plural(label), count) for label, count in preview.moved.items()],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "merge_selected",
+        }
+        return TemplateResponse(request, "admin/crm/client/merge_confirmation.html", context)
+
+    def _merged_message(self, survivor, result):
+        rows = sum(result.moved.values())
+        return _("%(count)d client(s) merged into %(client)s; %(rows)d record(s) moved.") % {
+            "count": len(result.merged_ids),
+            "client": survivor,
+            "rows": rows,
+        }
+
+
+def _verbose_name_plural(label: str) -> str:
+    return str(apps.get_model(label)._meta.verbose_name_plural)
 
 
 @admin.register(Consent)

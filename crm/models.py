@@ -1,7 +1,8 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Count, Q, Value
+from django.db.models.functions import Length, Lower, Replace, Right, Trim, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -150,6 +151,55 @@ class ClientQuerySet(SoftDeleteQuerySet):
     def with_history(self):
         """Clients that have sales, bookings or debts: they may be deactivated or erased only."""
         return self.filter(Q(carts__isnull=False) | Q(bookings__isnull=False) | Q(debts__isnull=False)).distinct()
+
+    def with_match_keys(self):
+        """Annotate the keys duplicates are found by (see :data:`DUPLICATE_KEYS`)."""
+        return self.annotate(**{name: expression() for name, expression in DUPLICATE_KEYS.items()})
+
+    def possible_duplicates(self):
+        """Clients sharing an email, a phone number (ignoring spaces, dots, dashes and a country
+        prefix) or a document number with another *active* client. Deactivated clients are left
+        out, so a merged client stops matching the one it was merged into."""
+        groups = Client.objects.with_match_keys()
+        matches = Q()
+        for key, shortest in DUPLICATE_KEY_MIN_LENGTH.items():
+            usable = groups.alias(key_length=Length(key)).filter(key_length__gte=shortest)
+            shared = usable.values(key).annotate(n=Count("pk")).filter(n__gt=1).values(key)
+            matches |= Q(**{f"{key}__in": shared})
+        return self.with_match_keys().filter(matches)
+
+    def duplicates_of(self, client: "Client"):
+        """The other active clients that share a match key with ``client``."""
+        keyed = Client.all_objects.with_match_keys().get(pk=client.pk)
+        matches = Q()
+        for key, shortest in DUPLICATE_KEY_MIN_LENGTH.items():
+            if len(getattr(keyed, key) or "") >= shortest:
+                matches |= Q(**{key: getattr(keyed, key)})
+        if not matches:
+            return self.none()
+        return self.active().with_match_keys().filter(matches).exclude(pk=client.pk)
+
+
+def _strip(expression, characters: str):
+    for character in characters:
+        expression = Replace(expression, Value(character), Value(""))
+    return expression
+
+
+def _phone_key():
+    # The last nine digits: Spanish numbers have nine, so +34 600 111 222, 0034600111222 and
+    # 600-111-222 are one number. Shorter strings are not phone numbers worth matching.
+    digits = _strip("phone", " .-()/+")
+    return Right(digits, 9)
+
+
+DUPLICATE_KEYS = {
+    "email_key": lambda: Lower(Trim("email")),
+    "phone_key": _phone_key,
+    "document_key": lambda: Upper(_strip("document_number", " .-")),
+}
+#: Shorter keys ("-", "0", a two-digit phone) are typing noise, not identities.
+DUPLICATE_KEY_MIN_LENGTH = {"email_key": 3, "phone_key": 6, "document_key": 4}
 
 
 class Client(SoftDeleteModel):

@@ -104,3 +104,53 @@ def test_a_booking_with_a_sale_is_deleted_and_the_sale_survives(manager_user):
 
 def test_anonymous_callers_get_401(db):
     assert APIClient().get("/api/bookings").status_code == 401
+
+
+def test_the_api_refuses_an_overlap_made_by_moving_a_booking(staff_user):
+    staff = staff_user
+    taken = BookingFactory(staff=staff)
+    later = BookingFactory(staff=staff, start=taken.start + timedelta(hours=3), end=taken.end + timedelta(hours=3))
+    response = api_as(staff_user).patch(
+        f"/api/bookings/{later.pk}", {"start": taken.start.isoformat(), "end": taken.end.isoformat()}, format="json"
+    )
+    assert response.status_code == 400
+    assert "already has a booking" in response.json()["start"][0]
+    later.refresh_from_db()
+    assert later.start == taken.start + timedelta(hours=3)
+
+
+def test_staff_confirm_and_complete_a_booking_through_the_api(staff_user):
+    booking = BookingFactory()
+    api = api_as(staff_user)
+
+    confirmed = api.post(f"/api/bookings/{booking.pk}/confirm")
+    completed = api.post(f"/api/bookings/{booking.pk}/complete")
+
+    assert (confirmed.status_code, confirmed.json()["id"], confirmed.json()["status"]) == (200, booking.pk, "CONFIRMED")
+    assert completed.json()["status"] == "COMPLETED"
+    booking.refresh_from_db()
+    assert booking.status == "COMPLETED"
+
+
+def test_the_api_refuses_to_edit_or_reopen_a_completed_booking(staff_user):
+    booking = BookingFactory(status="COMPLETED")
+    api = api_as(staff_user)
+
+    edited = api.patch(f"/api/bookings/{booking.pk}", {"notes": "changed"}, format="json")
+    reopened = api.patch(f"/api/bookings/{booking.pk}", {"status": "PENDING"}, format="json")
+    cancelled = api.post(f"/api/bookings/{booking.pk}/cancel")
+
+    assert [r.status_code for r in (edited, reopened, cancelled)] == [400, 400, 400]
+    assert "closed" in cancelled.json()["detail"]
+    booking.refresh_from_db()
+    assert (booking.status, booking.notes) == ("COMPLETED", None)
+
+
+def test_a_no_show_is_refused_before_the_appointment_and_recorded_after(staff_user):
+    from django.utils import timezone
+
+    future = BookingFactory()
+    past = BookingFactory(start=timezone.now() - timedelta(hours=2), end=timezone.now() - timedelta(hours=1))
+    api = api_as(staff_user)
+    assert api.post(f"/api/bookings/{future.pk}/no-show").status_code == 400
+    assert api.post(f"/api/bookings/{past.pk}/no-show").json()["status"] == "NO_SHOW"

@@ -1,0 +1,175 @@
+"""The appointment book's rules, one function per operation; the admin and the API call these.
+
+The rule that matters most: the same staff member never holds two overlapping active bookings.
+Checking and writing are one transaction that first locks the staff member's ``User`` row, so
+two requests booking the same person queue on that lock and the second one sees the first one's
+booking (Django runs MariaDB at READ COMMITTED, so a read after the lock sees every commit).
+"""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from bookings.models import ACTIVE_STATUSES, Booking, BookingError, BookingItem, BookingStatus
+from crm.models import Client, User
+from maintenance.services import audit_log
+
+#: What a caller may change on a booking; its services are passed as ``items``.
+BOOKING_FIELDS = ("client", "staff", "start", "end", "status", "notes")
+
+
+@transaction.atomic
+def booking_create(
+    *,
+    client: Client,
+    start: datetime,
+    staff: User | None = None,
+    end: datetime | None = None,
+    status: str = BookingStatus.PENDING,
+    notes: str | None = None,
+    items: Sequence[BookingItem] | None = None,
+    actor: User | None = None,
+) -> Booking:
+    """Book ``client`` with ``staff``. With services (``items``, unsaved ``BookingItem``s), the
+    booking lasts as long as they do and ``end`` is ignored; without, ``end`` is required."""
+    booking = Booking(client=client, staff=staff, start=start, end=end, status=status, notes=notes)
+    _lock_staff(booking.staff)
+    booking.end = _end_for(booking, items)
+    _refuse_overlap(booking)
+    booking.save()
+    _save_items(booking, items)
+    return booking
+
+
+@transaction.atomic
+def booking_update(
+    *,
+    booking: Booking,
+    items: Sequence[BookingItem] | None = None,
+    actor: User | None = None,
+    **changes: Any,
+) -> Booking:
+    """Change the fields in ``changes`` (names from :data:`BOOKING_FIELDS`) and, when ``items``
+    is given, replace the booking's services with exactly those. A closed booking (completed,
+    cancelled, no-show) refuses any change; a status change must follow the transitions."""
+    unknown = set(changes) - set(BOOKING_FIELDS)
+    if unknown:
+        raise TypeError(f"booking_update() cannot change {sorted(unknown)}")
+    stored = Booking.objects.select_for_update().get(pk=booking.pk)
+    changed = _changed_fields(stored, changes)
+    if not changed and items is None:
+        return booking
+    if stored.is_closed:
+        stored.refuse_move_to(BookingStatus.PENDING)
+    if "status" in changed:
+        stored.refuse_move_to(changes["status"])
+    for name, value in changes.items():
+        setattr(booking, name, value)
+    _lock_staff(booking.staff)
+    booking.end = _end_for(booking, items)
+    _refuse_overlap(booking)
+    booking.save()
+    _save_items(booking, items)
+    if "status" in changed:
+        _audit_status(booking, old=stored.status, actor=actor)
+    return booking
+
+
+def booking_check(*, booking: Booking, items: Sequence[BookingItem] | None = None) -> datetime:
+    """Raise the :class:`BookingError` that saving ``booking`` (unsaved changes and all) with
+    ``items`` would raise, without locking; return the end it would get. For forms, which show
+    the refusal next to the fields; the write itself checks again under the lock."""
+    end = _end_for(booking, items)
+    candidate = Booking(pk=booking.pk, staff_id=booking.staff_id, start=booking.start, end=end, status=booking.status)
+    _refuse_overlap(candidate)
+    return end
+
+
+@transaction.atomic
+def booking_transition(*, booking: Booking, status: str, actor: User | None = None) -> bool:
+    """Move ``booking`` to ``status`` (confirm, complete, cancel, mark as no-show) and audit it.
+    Returns False when it already had that status."""
+    stored = Booking.objects.select_for_update().get(pk=booking.pk)
+    old = stored.status
+    if status == old:
+        return False
+    if status == BookingStatus.NO_SHOW:
+        stored.mark_no_show()
+    else:
+        stored.move_to(status)
+    booking.status = stored.status
+    _audit_status(stored, old=old, actor=actor)
+    return True
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+
+def _lock_staff(staff: User | None) -> None:
+    # The staff member's row is the lock for their diary: every writer of a booking for them
+    # takes it before looking for clashes, and holds it until its transaction ends.
+    if staff is not None:
+        list(User.all_objects.select_for_update().filter(pk=staff.pk).values_list("pk", flat=True))
+
+
+def _end_for(booking: Booking, items: Sequence[BookingItem] | None) -> datetime:
+    if items is not None:
+        minutes = sum(item.duration_minutes or item.service.duration_minutes for item in items)
+    elif booking.pk is not None:
+        minutes = booking.items_duration()
+    else:
+        minutes = 0
+    end = booking.start + timedelta(minutes=minutes) if minutes else booking.end
+    if end is None:
+        raise BookingError("Give the end time, or the services booked.", field="end")
+    if end <= booking.start:
+        raise BookingError("The booking must end after it starts.", field="end")
+    return end
+
+
+def _refuse_overlap(booking: Booking) -> None:
+    if booking.staff_id is None or booking.status not in ACTIVE_STATUSES:
+        return
+    clashes = Booking.objects.overlapping(staff=booking.staff_id, start=booking.start, end=booking.end)
+    if booking.pk is not None:
+        clashes = clashes.exclude(pk=booking.pk)
+    clash = clashes.select_related("staff").order_by("start").first()
+    if clash is not None:
+        raise BookingError(
+            f"{clash.staff.get_full_name()} already has a booking from "
+            f"{timezone.localtime(clash.start):%H:%M} to {timezone.localtime(clash.end):%H:%M} "
+            f"on {timezone.localtime(clash.start):%Y-%m-%d}.",
+            field="start",
+        )
+
+
+def _save_items(booking: Booking, items: Sequence[BookingItem] | None) -> None:
+    if items is None:
+        return
+    kept = [item.pk for item in items if item.pk is not None]
+    booking.items.exclude(pk__in=kept).delete()
+    for item in items:
+        item.booking = booking
+        item.save()
+
+
+def _changed_fields(stored: Booking, changes: dict[str, Any]) -> set[str]:
+    changed = set()
+    for name, value in changes.items():
+        field = Booking._meta.get_field(name)
+        new = value.pk if isinstance(value, models.Model) else value
+        if getattr(stored, field.attname) != new:
+            changed.add(name)
+    return changed
+
+
+def _audit_status(booking: Booking, *, old: str, actor: User | None) -> None:
+    audit_log(
+        action=f"bookings.booking.{booking.status.lower()}",
+        actor=actor,
+        target=booking,
+        detail={"booking_id": booking.pk, "from": old, "to": booking.status},
+    )
