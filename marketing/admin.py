@@ -1,9 +1,10 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import ImportExportAdmin, ReadOnlyInline, SoftDeleteAdmin
+from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from marketing.resources import (
     BonusRedemptionResource,
@@ -13,6 +14,7 @@ from marketing.resources import (
     GiftCardMovementResource,
     GiftCardResource,
 )
+from marketing.services import gift_card_issue
 
 
 class ValidityFilter(admin.SimpleListFilter):
@@ -87,9 +89,15 @@ class ClientBonusAdmin(ImportExportAdmin, admin.ModelAdmin):
     filter_horizontal = ["services"]
     inlines = [BonusRedemptionInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Sessions move through the ledger (redemptions at checkout or on a booking).
+        return ["sessions_remaining", "status"] if obj else []
+
 
 @admin.register(BonusRedemption)
-class BonusRedemptionAdmin(ImportExportAdmin, admin.ModelAdmin):
+class BonusRedemptionAdmin(ImportExportAdmin, ReadOnlyAdmin):
+    """The bono ledger: written by redemptions, never by hand."""
+
     resource_classes = [BonusRedemptionResource]
     list_display = ["client_bonus", "sessions", "booking", "created_at"]
     list_select_related = ["client_bonus", "booking__client"]
@@ -103,6 +111,37 @@ class GiftCardMovementInline(ReadOnlyInline):
     fields = ["created_at", "kind", "amount", "balance_after", "cart"]
 
 
+class GiftCardIssueForm(forms.ModelForm):
+    """Issuing a gift card: the code is generated unless one is typed."""
+
+    class Meta:
+        model = GiftCard
+        fields = ["code", "initial_balance", "expires_on", "owner"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
+        self.fields["code"].help_text = _("Leave empty for a generated code.")
+
+    def clean_code(self):
+        code = (self.cleaned_data.get("code") or "").strip().upper()
+        if code and GiftCard.objects.filter(code=code).exists():
+            raise forms.ValidationError(_("A gift card with this code already exists."))
+        return code or None
+
+    def clean_expires_on(self):
+        expires_on = self.cleaned_data.get("expires_on")
+        if expires_on and expires_on < timezone.localdate():
+            raise forms.ValidationError(_("A gift card cannot be issued already expired."))
+        return expires_on
+
+    def clean_initial_balance(self):
+        amount = self.cleaned_data.get("initial_balance")
+        if amount is not None and amount <= 0:
+            raise forms.ValidationError(_("A gift card must be issued for a positive amount."))
+        return amount
+
+
 @admin.register(GiftCard)
 class GiftCardAdmin(ImportExportAdmin, admin.ModelAdmin):
     resource_classes = [GiftCardResource]
@@ -111,13 +150,39 @@ class GiftCardAdmin(ImportExportAdmin, admin.ModelAdmin):
     list_select_related = ["owner"]
     search_fields = ["=code", "owner__name", "owner__surname", "owner__email"]
     autocomplete_fields = ["owner"]
-    readonly_fields = ["current_balance"]
     date_hierarchy = "issued_on"
     inlines = [GiftCardMovementInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The balance moves only through the ledger.
+        return ["current_balance", "initial_balance", "code"] if obj else ["current_balance"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = GiftCardIssueForm
+        return super().get_form(request, obj, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        issued = gift_card_issue(
+            amount=obj.initial_balance, owner=obj.owner, expires_on=obj.expires_on, code=obj.code or None,
+            actor=request.user,
+        )  # fmt: skip
+        obj.pk, obj.code, obj.current_balance, obj.status = (
+            issued.pk,
+            issued.code,
+            issued.current_balance,
+            issued.status,
+        )
+        obj._state.adding, obj._state.db = False, issued._state.db
+        self.message_user(request, _("Gift card %(code)s issued.") % {"code": issued.code}, messages.SUCCESS)
+
 
 @admin.register(GiftCardMovement)
-class GiftCardMovementAdmin(ImportExportAdmin, admin.ModelAdmin):
+class GiftCardMovementAdmin(ImportExportAdmin, ReadOnlyAdmin):
+    """The gift-card ledger: written by issues, payments and refunds, never by hand."""
+
     resource_classes = [GiftCardMovementResource]
     list_display = ["gift_card", "kind", "amount", "balance_after", "created_at"]
     list_filter = ["kind"]

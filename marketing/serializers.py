@@ -1,6 +1,3 @@
-import calendar
-from datetime import date
-
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -11,15 +8,8 @@ from marketing.models import (
     ClientBonusStatus,
     Coupon,
     GiftCard,
-    GiftCardMovement,
-    GiftCardMovementKind,
 )
-
-
-def add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+from marketing.services import add_months, gift_card_issue
 
 
 def unique_code(serializer, value: str) -> str:
@@ -106,6 +96,7 @@ class GiftCardSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
             "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["current_balance", "created_at", "updated_at"]
+        extra_kwargs = {"code": {"required": False, "help_text": "Generated when not given"}}
 
     def validate_code(self, value):
         return unique_code(self, value)
@@ -116,11 +107,10 @@ class GiftCardSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
         return value
 
     def create(self, validated_data):
-        card = super().create(validated_data)
-        GiftCardMovement.objects.create(
-            gift_card=card,
-            kind=GiftCardMovementKind.ISSUE,
-            amount=card.initial_balance,
-            balance_after=card.current_balance,
+        return gift_card_issue(
+            amount=validated_data["initial_balance"],
+            owner=validated_data.get("owner"),
+            expires_on=validated_data.get("expires_on"),
+            code=validated_data.get("code"),
+            actor=self.context["request"].user,
         )
-        return card

@@ -1,10 +1,31 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin
-from sales.models import Cart, CartItem, Debt, DebtPayment, Invoice, InvoiceSequence, Payment
+from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline
+from beils.lib.money import ZERO
+from crm.models import Role
+from marketing.models import MarketingError
+from sales.models import (
+    Cart,
+    CartItem,
+    CartStatus,
+    Debt,
+    DebtPayment,
+    DebtStatus,
+    Invoice,
+    InvoiceSequence,
+    Payment,
+    PaymentMethod,
+    SalesError,
+)
+from sales.reports import chart_data, sales_report
 from sales.resources import (
     CartItemResource,
     CartResource,
@@ -14,11 +35,37 @@ from sales.resources import (
     InvoiceSequenceResource,
     PaymentResource,
 )
+from sales.services import PaymentRequest, cart_checkout, cart_reprice, debt_pay
 
 TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
 
 
+DOMAIN_ERRORS = (SalesError, MarketingError)
+PAYMENT_CHOICES = [c for c in PaymentMethod.choices if c[0] != PaymentMethod.GIFT_CARD]
+
+
+def is_admin_role(user) -> bool:
+    return user.is_superuser or user.role == Role.ADMIN
+
+
+class AdminRoleOnlyWrites:
+    """Lines and payments are written by checkout. By hand only the ADMIN role may add, change
+    or delete them (legacy imports, data repair); everyone else sees them."""
+
+    def has_add_permission(self, request):
+        return is_admin_role(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return is_admin_role(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_admin_role(request.user) and super().has_delete_permission(request, obj)
+
+
 class CartItemInline(admin.TabularInline):
+    """The lines of an open cart: choose what is sold and how many; the prices come from the
+    catalogue when the cart is saved."""
+
     model = CartItem
     extra = 0
     fields = [
@@ -36,15 +83,27 @@ class CartItemInline(admin.TabularInline):
         "tax",
         "gross",
     ]
-    readonly_fields = ["net", "tax", "gross"]
+    readonly_fields = ["name", "unit_price", "tax_rate", "discount", "net", "tax", "gross"]
     autocomplete_fields = ["product", "service", "pack", "bonus", "client_bonus"]
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ReadOnlyInline):
     model = Payment
-    extra = 0
     fields = ["method", "amount", "paid_at", "gift_card"]
-    autocomplete_fields = ["gift_card"]
+
+
+class CheckoutForm(forms.Form):
+    method = forms.ChoiceField(label=_("Paid by"), choices=PAYMENT_CHOICES, initial=PaymentMethod.CARD)
+    coupon = forms.CharField(label=_("Coupon code"), required=False, max_length=40)
+    on_credit = forms.BooleanField(
+        label=_("On credit"), required=False, help_text=_("Nothing is paid now: the whole total becomes a debt.")
+    )
+    due_date = forms.DateField(label=_("Debt due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class DebtPayForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2, min_value=0.01)
+    method = forms.ChoiceField(label=_("Paid by"), choices=PAYMENT_CHOICES, initial=PaymentMethod.CASH)
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -70,8 +129,8 @@ class CartAdmin(ImportExportAdmin, admin.ModelAdmin):
     list_select_related = ["client"]
     search_fields = ["=id", "client__name", "client__surname", "client__email"]
     date_hierarchy = "completed_at"
-    autocomplete_fields = ["client", "booking", "coupon"]
-    readonly_fields = [*TOTALS, "completed_at", "created_at", "created_by"]
+    autocomplete_fields = ["client", "booking"]
+    readonly_fields = ["status", "coupon", *TOTALS, "completed_at", "created_at", "created_by"]
     fieldsets = [
         (None, {"fields": ["client", "booking", "status", "coupon", "notes"]}),
         (_("Totals (computed)"), {"fields": TOTALS}),
@@ -80,16 +139,119 @@ class CartAdmin(ImportExportAdmin, admin.ModelAdmin):
     inlines = [CartItemInline, PaymentInline]
     show_full_result_count = False
 
+    change_form_template = "admin/sales/cart/change_form.html"
+    change_list_template = "admin/sales/cart/change_list.html"
+
+    def get_urls(self):
+        return [
+            path("reports/", self.admin_site.admin_view(self.reports_view), name="sales_cart_reports"),
+            path("<path:object_id>/checkout/", self.admin_site.admin_view(self.checkout_view),
+                 name="sales_cart_checkout"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(amount_paid_sum=Sum("payments__amount"))
+
+    def has_change_permission(self, request, obj=None):
+        # A completed or cancelled sale is history: shown, never edited here.
+        return super().has_change_permission(request, obj) and (obj is None or obj.status == CartStatus.OPEN)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.status == CartStatus.OPEN)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is CartItem:
+            for item in formset.save(commit=False):
+                # Placeholders until cart_reprice reads the catalogue, just below.
+                item.name, item.unit_price = item.name or "…", item.unit_price if item.unit_price is not None else ZERO
+                item.save()
+            for item in formset.deleted_objects:
+                item.delete()
+            return
+        super().save_formset(request, form, formset, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if form.instance.status == CartStatus.OPEN:
+            cart_reprice(cart=form.instance)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_check_out"] = bool(obj and obj.status == CartStatus.OPEN and self._may_sell(request))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _may_sell(self, request) -> bool:
+        return request.user.has_perms(["sales.add_cart", "sales.change_cart"])
 
     @admin.display(description=_("paid"), ordering="amount_paid_sum")
     def paid(self, obj):
         return obj.amount_paid_sum or 0
 
+    def checkout_view(self, request, object_id):
+        """Check out an open cart with its lines: one payment method for the whole total, or
+        everything on credit."""
+        cart = get_object_or_404(Cart, pk=object_id)
+        if not self._may_sell(request):
+            raise PermissionDenied
+        change_url = reverse("admin:sales_cart_change", args=[cart.pk])
+        if cart.status != CartStatus.OPEN:
+            self.message_user(request, _("%(cart)s is not open; only an open sale can be checked out.") % {"cart": cart},
+                              messages.WARNING)  # fmt: skip
+            return redirect(change_url)
+        form = CheckoutForm(request.POST or None)
+        total = cart.total
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                total = cart_reprice(cart=cart).total
+                coupon = data["coupon"] or None
+                payments = [] if data["on_credit"] else [PaymentRequest(method=data["method"], amount=None)]
+                result = cart_checkout(
+                    cart=cart, lines=None, payments=payments, coupon_code=coupon, on_credit=data["on_credit"],
+                    due_date=data["due_date"], actor=request.user,
+                )  # fmt: skip
+            except DOMAIN_ERRORS as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Sale completed: %(total)s €, invoice %(number)s.")
+                    % {"total": result.cart.total, "number": result.invoice.number},
+                    messages.SUCCESS,
+                )
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Check out %(cart)s") % {"cart": cart},
+            "opts": self.opts,
+            "cart": cart,
+            "total": total,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/sales/cart/checkout.html", context)
+
+    def reports_view(self, request):
+        if not request.user.has_perm("sales.report_sales"):
+            raise PermissionDenied
+        report = sales_report(today=timezone.localdate())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Sales reports"),
+            "opts": self.opts,
+            "report": report,
+            "charts": chart_data(report),
+        }
+        return TemplateResponse(request, "admin/sales/reports.html", context)
+
 
 @admin.register(CartItem)
-class CartItemAdmin(ImportExportAdmin, admin.ModelAdmin):
+class CartItemAdmin(AdminRoleOnlyWrites, ImportExportAdmin, admin.ModelAdmin):
     resource_classes = [CartItemResource]
     list_display = ["name", "cart", "quantity", "unit_price", "tax_rate", "gross"]
     list_select_related = ["cart"]
@@ -101,7 +263,7 @@ class CartItemAdmin(ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ImportExportAdmin, admin.ModelAdmin):
+class PaymentAdmin(AdminRoleOnlyWrites, ImportExportAdmin, admin.ModelAdmin):
     resource_classes = [PaymentResource]
     list_display = ["cart", "method", "amount", "paid_at"]
     list_filter = ["method"]
@@ -113,9 +275,8 @@ class PaymentAdmin(ImportExportAdmin, admin.ModelAdmin):
     show_full_result_count = False
 
 
-class DebtPaymentInline(admin.TabularInline):
+class DebtPaymentInline(ReadOnlyInline):
     model = DebtPayment
-    extra = 0
     fields = ["amount", "method", "paid_at"]
 
 
@@ -130,10 +291,64 @@ class DebtAdmin(ImportExportAdmin, admin.ModelAdmin):
     raw_id_fields = ["cart"]
     date_hierarchy = "created_at"
     inlines = [DebtPaymentInline]
+    change_form_template = "admin/sales/debt/change_form.html"
+
+    def get_urls(self):
+        pay = path("<path:object_id>/pay/", self.admin_site.admin_view(self.pay_view), name="sales_debt_pay")
+        return [pay, *super().get_urls()]
+
+    def get_readonly_fields(self, request, obj=None):
+        # What is owed moves only with payments (the "Record a payment" button).
+        return ["remaining", "status"] + (["client", "cart", "amount"] if obj else [])
+
+    def get_fields(self, request, obj=None):
+        return ["client", "cart", "amount", "remaining", "status", "due_date", "notes"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.remaining = obj.amount
+        super().save_model(request, obj, form, change)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_pay"] = bool(obj and obj.status != DebtStatus.PAID and self._may_take_payments(request))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _may_take_payments(self, request) -> bool:
+        return request.user.has_perm("sales.add_debtpayment")
+
+    def pay_view(self, request, object_id):
+        debt = get_object_or_404(Debt, pk=object_id)
+        if not self._may_take_payments(request):
+            raise PermissionDenied
+        change_url = reverse("admin:sales_debt_change", args=[debt.pk])
+        form = DebtPayForm(request.POST or None, initial={"amount": debt.remaining})
+        if request.method == "POST" and form.is_valid():
+            try:
+                payment = debt_pay(debt=debt, actor=request.user, **form.cleaned_data)
+            except DOMAIN_ERRORS as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                debt.refresh_from_db()
+                self.message_user(
+                    request,
+                    _("%(amount)s € recorded; %(remaining)s € remain.")
+                    % {"amount": payment.amount, "remaining": debt.remaining},
+                    messages.SUCCESS,
+                )
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Record a payment towards %(debt)s") % {"debt": debt},
+            "opts": self.opts,
+            "debt": debt,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/sales/debt/pay.html", context)
 
 
 @admin.register(DebtPayment)
-class DebtPaymentAdmin(ImportExportAdmin, admin.ModelAdmin):
+class DebtPaymentAdmin(AdminRoleOnlyWrites, ImportExportAdmin, admin.ModelAdmin):
     resource_classes = [DebtPaymentResource]
     list_display = ["debt", "amount", "method", "paid_at"]
     list_filter = ["method"]

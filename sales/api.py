@@ -1,10 +1,39 @@
 from django.db.models import Prefetch
-from rest_framework import viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
-from beils.lib.api import AtomicWritesMixin
+from beils.lib.api import ERROR_RESPONSE, AtomicWritesMixin
 from maintenance.api import StreamingExportMixin
 from sales.models import Cart, CartItem, Debt, Invoice, Payment
-from sales.serializers import CartSerializer, DebtSerializer, InvoiceSerializer
+from sales.serializers import (
+    CartSerializer,
+    CheckoutSerializer,
+    DebtPaymentSerializer,
+    DebtPayRequestSerializer,
+    DebtSerializer,
+    InvoiceSerializer,
+    RectifyRequestSerializer,
+)
+from sales.services import cart_cancel, debt_pay, invoice_rectify
+
+
+class CanSell(permissions.BasePermission):
+    """Checking out and cancelling are daily work: whoever may add and change sales."""
+
+    def has_permission(self, request, view):
+        return request.user.has_perms(["sales.add_cart", "sales.change_cart"])
+
+
+class CanRectifyInvoices(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return request.user.has_perm("sales.add_invoice")
+
+
+class CanTakeDebtPayments(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return request.user.has_perm("sales.add_debtpayment")
 
 
 class CartViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
@@ -28,6 +57,26 @@ class CartViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet
         serializer.validated_data["created_by"] = self.request.user
         super().perform_create(serializer)
 
+    @extend_schema(request=CheckoutSerializer, responses={201: CartSerializer, 400: ERROR_RESPONSE})
+    @action(detail=False, methods=["post"], permission_classes=[CanSell])
+    def checkout(self, request):
+        """Complete a sale: lines priced on the server, coupon, payments (or a debt on credit),
+        stock, bonos and gift cards, and the invoice, all or nothing. The answer is the sale,
+        with ``invoice`` (its number) and ``debt`` (an id, on credit)."""
+        payload = CheckoutSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        result = payload.checkout(actor=request.user)
+        cart = self.get_queryset().get(pk=result.cart.pk)
+        body = {**CartSerializer(cart).data, "invoice": result.invoice.number, "debt": getattr(result.debt, "pk", None)}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: CartSerializer, 400: ERROR_RESPONSE})
+    @action(detail=True, methods=["post"], permission_classes=[CanSell])
+    def cancel(self, request, pk=None):
+        """Cancel an open sale (a completed one is corrected with a rectifying invoice)."""
+        cart = cart_cancel(cart=self.get_object(), actor=request.user)
+        return Response(CartSerializer(self.get_queryset().get(pk=cart.pk)).data)
+
 
 class DebtViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Debt.objects.select_related("client").prefetch_related("payments").order_by("-created_at", "-pk")
@@ -35,6 +84,16 @@ class DebtViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet
     filterset_fields = ["status", "client", "cart", "due_date"]
     search_fields = ["client__name", "client__surname", "client__email"]
     ordering_fields = ["created_at", "due_date", "amount", "remaining"]
+
+    @extend_schema(request=DebtPayRequestSerializer, responses={201: DebtPaymentSerializer, 400: ERROR_RESPONSE})
+    @action(detail=True, methods=["post"], permission_classes=[CanTakeDebtPayments])
+    def pay(self, request, pk=None):
+        """Record a payment towards the debt, capped at what remains (the answer's ``amount`` is
+        what was applied); the debt moves PENDING → PARTIAL → PAID."""
+        payload = DebtPayRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        payment = debt_pay(debt=self.get_object(), actor=request.user, **payload.validated_data)
+        return Response(DebtPaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
 
 class InvoiceViewSet(StreamingExportMixin, viewsets.ReadOnlyModelViewSet):
@@ -46,3 +105,12 @@ class InvoiceViewSet(StreamingExportMixin, viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["series", "year", "kind", "issue_date", "cart"]
     search_fields = ["=number", "customer_name", "customer_tax_id"]
     ordering_fields = ["issue_date", "number", "total"]
+
+    @extend_schema(request=RectifyRequestSerializer, responses={201: InvoiceSerializer, 400: ERROR_RESPONSE})
+    @action(detail=True, methods=["post"], permission_classes=[CanRectifyInvoices])
+    def rectify(self, request, pk=None):
+        """Cancel this invoice with a rectifying (R) invoice for the opposite amounts (ADMIN)."""
+        payload = RectifyRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        rectifying = invoice_rectify(invoice=self.get_object(), actor=request.user, **payload.validated_data)
+        return Response(InvoiceSerializer(rectifying).data, status=status.HTTP_201_CREATED)

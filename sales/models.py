@@ -90,6 +90,7 @@ class Cart(BeilsModel):
             models.Index(fields=["status", "completed_at"], name="sales_cart_status_completed"),
             models.Index(fields=["completed_at"], name="sales_cart_completed_at"),
         ]
+        permissions = [("report_sales", _("Can see the sales reports"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(total__gte=0, net_total__gte=0, tax_total__gte=0, discount_total__gte=0),
@@ -310,6 +311,25 @@ def invoice_hash(*, issuer_tax_id: str, number: str, issue_date, total: Decimal,
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+class InvoiceQuerySet(models.QuerySet):
+    """Issued invoices are never rewritten or deleted in bulk either (``save()`` and ``delete()``
+    refuse on the instance). A tamperer with SQL access is caught by ``verifyinvoices``."""
+
+    def update(self, **kwargs):
+        raise SalesError(IMMUTABLE_MESSAGE)
+
+    def delete(self):
+        raise SalesError(IMMUTABLE_MESSAGE)
+
+    def anonymise_customer(self) -> int:
+        """Erase the customer's name and tax id (GDPR erasure). The hash chain does not cover
+        them, so the fiscal record and its chain stay intact."""
+        return super().update(customer_name=None, customer_tax_id=None, updated_at=timezone.now())
+
+
+IMMUTABLE_MESSAGE = "An issued invoice cannot be changed or deleted; issue a rectifying invoice instead."
+
+
 class Invoice(BeilsModel):
     """An issued invoice. Immutable once issued: corrections are rectifying invoices."""
 
@@ -330,8 +350,13 @@ class Invoice(BeilsModel):
     tax_total = money(_("VAT"))
     total = money(_("total"))
     tax_breakdown = models.JSONField(_("totals by VAT rate"), default=dict)
+    reason = models.CharField(
+        _("reason"), max_length=255, null=True, blank=True, help_text=_("Why a rectifying invoice was issued")
+    )
     hash = models.CharField(max_length=64, unique=True)
     previous_hash = models.CharField(max_length=64, null=True, blank=True)
+
+    objects = InvoiceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("invoice")
@@ -350,6 +375,14 @@ class Invoice(BeilsModel):
 
     def __str__(self):
         return self.number
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise SalesError(IMMUTABLE_MESSAGE)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise SalesError(IMMUTABLE_MESSAGE)
 
     def compute_hash(self) -> str:
         return invoice_hash(

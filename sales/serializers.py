@@ -1,8 +1,14 @@
-from django.utils import timezone
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from beils.lib.api import ModelConstraintsMixin
-from sales.models import Cart, CartItem, CartStatus, Debt, DebtPayment, DebtStatus, Invoice, Payment
+from bookings.models import Booking
+from catalog.models import Pack, Product, Service
+from crm.models import Client
+from marketing.models import Bonus, ClientBonus
+from sales.models import Cart, CartItem, CartStatus, Debt, DebtPayment, Invoice, Payment, PaymentMethod
+from sales.services import TARGETS, LineRequest, PaymentRequest, cart_checkout
 
 
 class CartItemSerializer(serializers.ModelSerializer):
@@ -23,7 +29,8 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 class CartSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
-    """A sale. Lines, payments and totals are computed on the server and read-only here."""
+    """A sale. Lines, payments, totals, the coupon and the status are set by the checkout
+    (``POST /api/sales/carts/checkout``) on the server and are read-only here."""
 
     items = CartItemSerializer(many=True, read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
@@ -35,18 +42,85 @@ class CartSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
             "total", "notes", "completed_at", "created_by", "created_at", "updated_at", "items", "payments",
         ]  # fmt: skip
         read_only_fields = [
-            "subtotal", "discount_total", "net_total", "tax_total", "total", "completed_at", "created_by",
-            "created_at", "updated_at",
+            "status", "coupon", "subtotal", "discount_total", "net_total", "tax_total", "total", "completed_at",
+            "created_by", "created_at", "updated_at",
         ]  # fmt: skip
 
     def validate(self, attrs):
-        if self.instance is not None and self.instance.status == CartStatus.COMPLETED and set(attrs) - {"notes"}:
+        if self.instance is not None and self.instance.status != CartStatus.OPEN and set(attrs) - {"notes"}:
             raise serializers.ValidationError(
-                {"status": ["A completed sale cannot be changed; corrections are rectifying invoices."]}
+                {"detail": ["A completed or cancelled sale cannot be changed; corrections are rectifying invoices."]}
             )
-        if attrs.get("status") == CartStatus.COMPLETED:
-            attrs["completed_at"] = timezone.now()
         return super().validate(attrs)
+
+
+class CheckoutLineSerializer(serializers.Serializer):
+    """One line to sell: exactly one of the ids, and a quantity. The price comes from the
+    catalogue."""
+
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), required=False)
+    pack = serializers.PrimaryKeyRelatedField(queryset=Pack.objects.all(), required=False)
+    bonus = serializers.PrimaryKeyRelatedField(queryset=Bonus.objects.all(), required=False)
+    client_bonus = serializers.PrimaryKeyRelatedField(queryset=ClientBonus.objects.all(), required=False)
+    quantity = serializers.IntegerField(min_value=1, max_value=999, default=1)
+
+    def validate(self, attrs):
+        if sum(1 for name in TARGETS if attrs.get(name) is not None) != 1:
+            raise serializers.ValidationError(
+                "Give exactly one of product, service, pack, bonus or client_bonus per line."
+            )
+        return attrs
+
+
+class CheckoutPaymentSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    gift_card = serializers.CharField(required=False, max_length=40, help_text="The gift card's code (GIFT_CARD)")
+
+
+class CheckoutSerializer(serializers.Serializer):
+    """A whole sale in one request: ``cart`` checks out an open cart (its lines, unless ``lines``
+    are given); otherwise a new one is made for ``client`` (empty for a walk-in)."""
+
+    cart = serializers.PrimaryKeyRelatedField(queryset=Cart.objects.all(), required=False)
+    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all(), required=False, allow_null=True)
+    booking = serializers.PrimaryKeyRelatedField(queryset=Booking.objects.all(), required=False, allow_null=True)
+    lines = CheckoutLineSerializer(many=True, required=False)
+    payments = CheckoutPaymentSerializer(many=True, required=False, default=list)
+    coupon = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    on_credit = serializers.BooleanField(default=False)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if not attrs.get("lines") and attrs.get("cart") is None:
+            raise serializers.ValidationError({"lines": ["A sale needs at least one line."]})
+        return attrs
+
+    def checkout(self, *, actor):
+        data = self.validated_data
+        return cart_checkout(
+            cart=data.get("cart"),
+            client=data.get("client"),
+            booking=data.get("booking"),
+            lines=[LineRequest(**line) for line in data["lines"]] if data.get("lines") else None,
+            payments=[
+                PaymentRequest(method=p["method"], amount=p["amount"], gift_card_code=p.get("gift_card"))
+                for p in data["payments"]
+            ],
+            coupon_code=data.get("coupon") or None,
+            on_credit=data["on_credit"],
+            due_date=data.get("due_date"),
+            notes=data.get("notes") or None,
+            actor=actor,
+        )
+
+
+class DebtPayRequestSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    # The model's choices (one enum in the schema); debt_pay refuses GIFT_CARD with a reason.
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
 
 
 class DebtPaymentSerializer(serializers.ModelSerializer):
@@ -67,14 +141,14 @@ class DebtSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
             "id", "client", "cart", "amount", "remaining", "status", "due_date", "notes", "payments",
             "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["created_at", "updated_at"]
-        extra_kwargs = {"remaining": {"required": False}}
+        read_only_fields = ["remaining", "status", "created_at", "updated_at"]
 
     def validate(self, attrs):
+        # Payments go through POST /api/sales/debts/<id>/pay, which keeps remaining and status.
         if self.instance is None:
-            attrs.setdefault("remaining", attrs.get("amount"))
-        if attrs.get("status") == DebtStatus.PAID and "remaining" not in attrs:
-            attrs["remaining"] = 0
+            attrs["remaining"] = attrs.get("amount")
+        elif "amount" in attrs and attrs["amount"] != self.instance.amount:
+            raise serializers.ValidationError({"amount": ["The amount of a debt cannot change."]})
         return super().validate(attrs)
 
 
@@ -84,6 +158,10 @@ class InvoiceSerializer(serializers.ModelSerializer):
         fields = [
             "id", "cart", "rectifies", "series", "year", "sequence_number", "number", "kind", "issue_date",
             "issuer_tax_id", "customer_name", "customer_tax_id", "net_total", "tax_total", "total", "tax_breakdown",
-            "hash", "previous_hash", "created_at",
+            "reason", "hash", "previous_hash", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class RectifyRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=255)

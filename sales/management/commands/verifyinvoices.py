@@ -1,0 +1,35 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from sales.services import invoice_chain_verify
+
+
+class Command(BaseCommand):
+    help = (
+        "Verify the invoices: numbers are gap-free and unique per series and year, every stored "
+        "hash matches the invoice's issuer, number, date, total and previous hash, and every "
+        "previous hash is the hash of the invoice issued before it. Names the first broken link "
+        "and exits non-zero when anything is wrong."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
+
+    def handle(self, *args, **options):
+        report = invoice_chain_verify()
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict()))
+        elif report.ok:
+            self.stdout.write(
+                self.style.SUCCESS(f"{report.invoices} invoices: numbering gap-free and the hash chain intact.")
+            )
+        else:
+            for problem in report.problems:
+                self.stdout.write(self.style.ERROR(f"{problem.number}: {problem.problem}"))
+        if not report.ok:
+            first = report.first_broken
+            raise CommandError(
+                f"{len(report.problems)} problem(s) in {report.invoices} invoices; "
+                f"first broken link: {first.number} ({first.problem})."
+            )

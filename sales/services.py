@@ -1,0 +1,560 @@
+"""The sales process: checkout, invoices and debts. The admin, the API and the booking screen all
+call these functions; nothing else completes a sale or issues an invoice.
+
+Locks are always taken in the same order, so that two tills never deadlock: products (by id),
+the coupon, client bonos (by id), gift cards, and last the invoice chain.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from beils.lib.models import Status
+from beils.lib.money import ZERO
+from catalog.models import Pack, PackItem, Product, Service
+from crm.models import Client
+from maintenance.services import audit_log
+from marketing.models import Bonus, ClientBonus
+from marketing.services import bonus_sell, client_bonus_check, client_bonus_redeem, coupon_use, gift_card_redeem
+from sales.models import (
+    Cart,
+    CartItem,
+    CartStatus,
+    Debt,
+    DebtPayment,
+    DebtStatus,
+    Invoice,
+    InvoiceKind,
+    InvoiceSequence,
+    Payment,
+    PaymentMethod,
+    SalesError,
+    invoice_hash,
+)
+from sales.pricing import allocate_discount, line_amounts, tax_breakdown
+
+TARGETS = ("product", "service", "pack", "bonus", "client_bonus")
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One thing to sell: exactly one of the targets, and a quantity. Prices are never given:
+    they come from the catalogue."""
+
+    product: Product | None = None
+    service: Service | None = None
+    pack: Pack | None = None
+    bonus: Bonus | None = None
+    client_bonus: ClientBonus | None = None
+    quantity: int = 1
+
+    @property
+    def target_name(self) -> str:
+        chosen = [name for name in TARGETS if getattr(self, name) is not None]
+        if len(chosen) != 1:
+            raise SalesError("Each line sells exactly one product, service, pack, bono or bono session.")
+        return chosen[0]
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """One payment. ``amount`` None pays whatever the payments before it leave unpaid."""
+
+    method: str
+    amount: Decimal | None
+    gift_card_code: str | None = None
+
+
+@dataclass
+class CheckoutResult:
+    cart: Cart
+    invoice: Invoice
+    debt: Debt | None = None
+    client_bonuses: list[ClientBonus] = field(default_factory=list)
+
+
+# --- Checkout -----------------------------------------------------------------------------
+
+
+def cart_checkout(
+    *,
+    lines: list[LineRequest] | None,
+    payments: list[PaymentRequest] = (),
+    client: Client | None = None,
+    cart: Cart | None = None,
+    booking=None,
+    coupon_code: str | None = None,
+    on_credit: bool = False,
+    due_date: date | None = None,
+    notes: str | None = None,
+    actor=None,
+) -> CheckoutResult:
+    """Complete a sale in one transaction: lines priced from the catalogue, the coupon counted,
+    stock taken, bonos sold or redeemed, gift cards charged, payments and (on credit) the debt
+    recorded, and the invoice issued. Any refusal rolls all of it back.
+
+    ``cart`` checks out an existing OPEN cart (a draft from the admin); with ``lines`` None its
+    own lines are sold. Payments must add up to the total, except ``on_credit``, where what they
+    leave unpaid becomes the client's debt.
+    """
+    invoice_sequence_ensure(series=settings.INVOICE_SERIES)
+    with transaction.atomic():
+        return _checkout(
+            lines=lines, payments=payments, client=client, cart=cart, booking=booking, coupon_code=coupon_code,
+            on_credit=on_credit, due_date=due_date, notes=notes, actor=actor,
+        )  # fmt: skip
+
+
+def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit, due_date, notes, actor):
+    cart = _open_cart(cart=cart, client=client, booking=booking, actor=actor)
+    if lines is None:
+        lines = _lines_of(cart)
+    cart.items.all().delete()
+    client = cart.client
+    if not lines:
+        raise SalesError("A sale needs at least one line.")
+    priced = _price_lines(lines, client=client)
+    subtotal = sum((p["before"] for p in priced), ZERO)
+    discount = ZERO
+    if coupon_code:
+        cart.coupon, discount = coupon_use(code=coupon_code, subtotal=subtotal)
+    shares = allocate_discount(discount, [p["before"] for p in priced])
+    items = _write_lines(cart, priced, shares)
+    _take_stock(items)
+    sold_bonuses = _sell_and_redeem_bonuses(items, client=client, booking=booking)
+    _set_totals(cart, items, subtotal=subtotal, discount=discount)
+    if notes:
+        cart.notes = notes
+    cart.status, cart.completed_at = CartStatus.COMPLETED, timezone.now()
+    cart.save()
+    debt = _record_payments(cart, payments, on_credit=on_credit, due_date=due_date)
+    invoice = invoice_issue(cart=cart, actor=actor)
+    audit_log(
+        action="sales.cart.completed",
+        actor=actor,
+        target=cart,
+        detail={
+            "total": f"{cart.total:.2f}",
+            "invoice": invoice.number,
+            "debt": f"{debt.amount:.2f}" if debt else None,
+        },
+    )
+    return CheckoutResult(cart=cart, invoice=invoice, debt=debt, client_bonuses=sold_bonuses)
+
+
+def _open_cart(*, cart: Cart | None, client: Client | None, booking, actor) -> Cart:
+    if cart is None:
+        return Cart.objects.create(client=client, booking=booking, created_by=actor)
+    cart = Cart.objects.select_for_update().get(pk=cart.pk)
+    if cart.status != CartStatus.OPEN:
+        raise SalesError(f"{cart} is {cart.get_status_display().lower()}; only an open sale can be checked out.")
+    if client is not None and cart.client_id not in (None, client.pk):
+        raise SalesError(f"{cart} belongs to another client.")
+    if client is not None:
+        cart.client = client
+    if booking is not None:
+        cart.booking = booking
+    return cart
+
+
+def _lines_of(cart: Cart) -> list[LineRequest]:
+    return [
+        LineRequest(**{name: getattr(item, name) for name in TARGETS}, quantity=item.quantity)
+        for item in cart.items.select_related(*TARGETS).order_by("pk")
+    ]
+
+
+def _price_lines(lines: list[LineRequest], *, client: Client | None) -> list[dict]:
+    """Name, unit price and VAT rate of every line, read from the catalogue on the server."""
+    products = _locked_products(lines)
+    priced = []
+    for line in lines:
+        target = line.target_name
+        if line.quantity < 1:
+            raise SalesError("A line's quantity must be at least 1.")
+        obj = products[line.product.pk] if target == "product" else getattr(line, target)
+        if target == "client_bonus":
+            if client is None or obj.client_id != client.pk:
+                raise SalesError(f"The bono {obj.name} belongs to another client.")
+            client_bonus_check(client_bonus=obj, sessions=line.quantity)
+            name, unit, rate = f"Session of {obj.name}", ZERO, obj.bonus.tax_rate
+        else:
+            if obj.status != Status.ON:
+                raise SalesError(f"{obj} is no longer sold.")
+            if target == "bonus" and client is None:
+                raise SalesError("A bono is sold to a client: choose the client first.")
+            name, unit, rate = obj.name, obj.price, obj.tax_rate
+        before = line_amounts(unit_price=unit, quantity=line.quantity, tax_rate=rate).gross
+        priced.append({"target": target, "obj": obj, "name": name[:150], "unit": unit, "rate": rate,
+                       "quantity": line.quantity, "before": before})  # fmt: skip
+    return priced
+
+
+def _locked_products(lines: list[LineRequest]) -> dict[int, Product]:
+    # Products inside packs are locked too: selling a pack takes their stock.
+    ids = {line.product.pk for line in lines if line.product is not None}
+    pack_ids = [line.pack.pk for line in lines if line.pack is not None]
+    if pack_ids:
+        parts = PackItem.objects.filter(pack__in=pack_ids, product__isnull=False)
+        ids |= set(parts.values_list("product_id", flat=True))
+    return {p.pk: p for p in Product.all_objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def _write_lines(cart: Cart, priced: list[dict], shares: list[Decimal]) -> list[CartItem]:
+    items = []
+    for line, share in zip(priced, shares, strict=True):
+        amounts = line_amounts(
+            unit_price=line["unit"], quantity=line["quantity"], tax_rate=line["rate"], discount=share
+        )
+        items.append(CartItem(
+            cart=cart, name=line["name"], quantity=line["quantity"], unit_price=line["unit"], tax_rate=line["rate"],
+            discount=amounts.discount, net=amounts.net, tax=amounts.tax, gross=amounts.gross,
+            **{line["target"]: line["obj"]},
+        ))  # fmt: skip
+    for item in items:
+        item.save()
+    return items
+
+
+def _take_stock(items: list[CartItem]) -> None:
+    wanted = Counter()
+    for item in items:
+        if item.product_id:
+            wanted[item.product_id] += item.quantity
+        elif item.pack_id:
+            for part in item.pack.items.filter(product__isnull=False):
+                wanted[part.product_id] += part.quantity * item.quantity
+    for product_id, quantity in sorted(wanted.items()):
+        taken = Product.all_objects.filter(pk=product_id, stock__gte=quantity).update(
+            stock=F("stock") - quantity, updated_at=timezone.now()
+        )
+        if not taken:
+            product = Product.all_objects.get(pk=product_id)
+            raise SalesError(f"Only {product.stock} of {product.name} left in stock, not {quantity}.")
+
+
+def _sell_and_redeem_bonuses(items: list[CartItem], *, client: Client | None, booking) -> list[ClientBonus]:
+    sold = []
+    for item in sorted(items, key=lambda i: i.client_bonus_id or 0):
+        if item.bonus_id:
+            price_each = (item.gross / item.quantity).quantize(Decimal("0.01"))
+            sold += [bonus_sell(bonus=item.bonus, client=client, price_paid=price_each) for _ in range(item.quantity)]
+        elif item.client_bonus_id:
+            client_bonus_redeem(client_bonus=item.client_bonus, sessions=item.quantity, cart_item=item, booking=booking)
+    return sold
+
+
+def _set_totals(cart: Cart, items: list[CartItem], *, subtotal: Decimal, discount: Decimal) -> None:
+    cart.subtotal, cart.discount_total = subtotal, discount
+    cart.net_total = sum((i.net for i in items), ZERO)
+    cart.tax_total = sum((i.tax for i in items), ZERO)
+    cart.total = sum((i.gross for i in items), ZERO)
+
+
+def _record_payments(cart: Cart, payments: list[PaymentRequest], *, on_credit: bool, due_date) -> Debt | None:
+    paid = ZERO
+    for request in payments:
+        if request.method not in PaymentMethod.values:
+            raise SalesError(f"{request.method} is not a payment method.")
+        if request.amount is None:  # "the rest": the till's one-method payment
+            request = PaymentRequest(request.method, cart.total - paid, request.gift_card_code)
+            if request.amount <= 0:
+                continue
+        if request.amount <= 0:
+            raise SalesError("Every payment must be a positive amount.")
+        card = None
+        if request.method == PaymentMethod.GIFT_CARD:
+            if not request.gift_card_code:
+                raise SalesError("A gift card payment names the gift card's code.")
+            card = gift_card_redeem(code=request.gift_card_code, amount=request.amount, cart=cart).gift_card
+        Payment.objects.create(cart=cart, method=request.method, amount=request.amount, gift_card=card)
+        paid += request.amount
+    if paid > cart.total:
+        raise SalesError(f"The payments add up to {paid} €, more than the total of {cart.total} €.")
+    if not on_credit:
+        if paid != cart.total:
+            raise SalesError(f"The payments add up to {paid} €, not the total of {cart.total} €.")
+        return None
+    if cart.client_id is None:
+        raise SalesError("Only a known client can buy on credit.")
+    if paid == cart.total:
+        raise SalesError("Nothing is left to owe: this is not a sale on credit.")
+    owed = cart.total - paid
+    return Debt.objects.create(client_id=cart.client_id, cart=cart, amount=owed, remaining=owed, due_date=due_date)
+
+
+@transaction.atomic
+def cart_cancel(*, cart: Cart, actor=None) -> Cart:
+    """Cancel an open sale. A completed sale is corrected with a rectifying invoice instead."""
+    cart = Cart.objects.select_for_update().get(pk=cart.pk)
+    if cart.status != CartStatus.OPEN:
+        raise SalesError(f"{cart} is {cart.get_status_display().lower()}; only an open sale can be cancelled.")
+    cart.status = CartStatus.CANCELLED
+    cart.save(update_fields=["status", "updated_at"])
+    audit_log(action="sales.cart.cancelled", actor=actor, target=cart)
+    return cart
+
+
+@transaction.atomic
+def cart_reprice(*, cart: Cart) -> Cart:
+    """Price an open cart's lines from the catalogue (a draft edited in the admin), without
+    taking stock, coupons or sessions: that happens at checkout."""
+    if cart.status != CartStatus.OPEN:
+        raise SalesError(f"{cart} is {cart.get_status_display().lower()}; its lines are fixed.")
+    items = list(cart.items.select_related(*TARGETS).order_by("pk"))
+    for item in items:
+        obj = getattr(item, LineRequest(**{n: getattr(item, n) for n in TARGETS}).target_name)
+        is_session = item.client_bonus_id is not None
+        item.name = f"Session of {obj.name}" if is_session else obj.name
+        item.unit_price = ZERO if is_session else obj.price
+        item.tax_rate = obj.bonus.tax_rate if is_session else obj.tax_rate
+        amounts = line_amounts(unit_price=item.unit_price, quantity=item.quantity, tax_rate=item.tax_rate)
+        item.discount, item.net, item.tax, item.gross = ZERO, amounts.net, amounts.tax, amounts.gross
+        item.save()
+    _set_totals(cart, items, subtotal=sum((i.gross for i in items), ZERO), discount=ZERO)
+    cart.save(update_fields=["subtotal", "discount_total", "net_total", "tax_total", "total", "updated_at"])
+    return cart
+
+
+# --- Debts --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def debt_pay(*, debt: Debt, amount: Decimal, method: str, actor=None) -> DebtPayment:
+    """Record a payment towards a debt, capped at what remains: PENDING → PARTIAL → PAID.
+
+    Returns the payment, whose amount is what was actually applied.
+    """
+    debt = Debt.objects.select_for_update().get(pk=debt.pk)
+    if debt.status == DebtStatus.PAID:
+        raise SalesError(f"{debt} is already paid.")
+    if amount is None or amount <= 0:
+        raise SalesError("A payment must be a positive amount.")
+    if method not in PaymentMethod.values or method == PaymentMethod.GIFT_CARD:
+        raise SalesError("Debts are paid in cash, by card, Bizum or bank transfer.")
+    applied = min(amount, debt.remaining)
+    debt.remaining -= applied
+    debt.status = DebtStatus.PAID if debt.remaining == 0 else DebtStatus.PARTIAL
+    debt.save(update_fields=["remaining", "status", "updated_at"])
+    payment = DebtPayment.objects.create(debt=debt, amount=applied, method=method)
+    audit_log(
+        action="sales.debt.paid",
+        actor=actor,
+        target=debt,
+        detail={"amount": f"{applied:.2f}", "remaining": f"{debt.remaining:.2f}", "status": debt.status},
+    )
+    return payment
+
+
+# --- Invoices -----------------------------------------------------------------------------
+
+
+def invoice_number(series: str, year: int, sequence_number: int) -> str:
+    return f"{series}{year}-{sequence_number:06d}"
+
+
+def rectifying_series() -> str:
+    # Spanish rules keep rectifying invoices in a series of their own.
+    return f"R{settings.INVOICE_SERIES}"
+
+
+def client_tax_id(client: Client | None) -> str | None:
+    """The client's tax id. ``Client`` has no field of its own for it: a Spanish individual's
+    NIF is their DNI or NIE, so the document number is the tax id (a passport number identifies
+    a foreign customer on a full invoice too)."""
+    return client.document_number if client is not None and client.document_number else None
+
+
+@transaction.atomic
+def invoice_issue(*, cart: Cart, actor=None) -> Invoice:
+    """The invoice of a completed sale: F1 (full) when the client has a tax id, else F2
+    (simplified); numbered and chained under the invoice chain's lock."""
+    if cart.status != CartStatus.COMPLETED:
+        raise SalesError(f"{cart} is not completed; only a completed sale is invoiced.")
+    if cart.invoices.exclude(kind=InvoiceKind.RECTIFYING).exists():
+        raise SalesError(f"{cart} already has an invoice.")
+    tax_id = client_tax_id(cart.client)
+    lines = cart.items.values_list("tax_rate", "net", "tax", "gross")
+    invoice = _invoice_append(
+        series=settings.INVOICE_SERIES,
+        kind=InvoiceKind.FULL if tax_id else InvoiceKind.SIMPLIFIED,
+        cart=cart,
+        customer_name=cart.client.full_name if tax_id else None,
+        customer_tax_id=tax_id,
+        net_total=cart.net_total,
+        tax_total=cart.tax_total,
+        total=cart.total,
+        tax_breakdown=tax_breakdown(list(lines)),
+    )
+    audit_log(action="sales.invoice.issued", actor=actor, target=invoice, detail={"total": f"{invoice.total:.2f}"})
+    return invoice
+
+
+def invoice_rectify(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
+    """Cancel an issued invoice with a rectifying (R) invoice for the opposite amounts.
+
+    This is the fiscal correction only: giving money, stock or sessions back is a separate step.
+    """
+    invoice_sequence_ensure(series=rectifying_series())
+    with transaction.atomic():
+        return _rectify(invoice=invoice, reason=reason, actor=actor)
+
+
+def _rectify(*, invoice: Invoice, reason: str, actor) -> Invoice:
+    if invoice.kind == InvoiceKind.RECTIFYING:
+        raise SalesError(f"{invoice} is itself a rectifying invoice; rectify the original instead.")
+    if not reason or not reason.strip():
+        raise SalesError("A rectifying invoice states its reason.")
+    _lock_invoice_chain()
+    if invoice.rectifications.exists():
+        raise SalesError(f"{invoice} has already been rectified.")
+    negated = {
+        rate: {key: f"{ZERO - Decimal(value):.2f}" for key, value in sums.items()}
+        for rate, sums in (invoice.tax_breakdown or {}).items()
+    }
+    rectifying = _invoice_append(
+        series=rectifying_series(),
+        kind=InvoiceKind.RECTIFYING,
+        cart=invoice.cart,
+        rectifies=invoice,
+        reason=reason.strip()[:255],
+        customer_name=invoice.customer_name,
+        customer_tax_id=invoice.customer_tax_id,
+        net_total=-invoice.net_total,
+        tax_total=-invoice.tax_total,
+        total=-invoice.total,
+        tax_breakdown=negated,
+    )
+    audit_log(action="sales.invoice.rectified", actor=actor, target=rectifying, detail={"rectifies": invoice.number})
+    return rectifying
+
+
+def invoice_sequence_ensure(*, series: str, year: int | None = None) -> None:
+    """Create this year's sequence row of ``series`` if it is missing, *before* the issuing
+    transaction starts.
+
+    InnoDB makes a transaction that waits on another's INSERT of the same unique key keep a
+    shared lock on it; two such waiters then deadlock when both ask for the row lock. Created
+    here, in a statement of its own (outside any transaction the caller has not opened), the
+    row already exists when issuers queue for its lock.
+    """
+    year = year or timezone.localdate().year
+    if not InvoiceSequence.objects.filter(series=series, year=year).exists():
+        try:
+            with transaction.atomic():
+                InvoiceSequence.objects.create(series=series, year=year)
+        except IntegrityError:
+            pass  # another till created it first
+
+
+def _lock_invoice_chain() -> None:
+    # Every invoice chains to the one issued before it, whatever its series, so issuing is
+    # serialised on all the sequence rows, in id order (a handful: series × years). The first
+    # invoice of a new series or year creates its row while holding the others; two first-ever
+    # invoices collide on the row's unique key, and the loser waits for the winner's commit.
+    list(InvoiceSequence.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
+def _invoice_append(*, series: str, **values) -> Invoice:
+    _lock_invoice_chain()
+    issue_date = timezone.localdate()
+    sequence_number = InvoiceSequence.take_next(series=series, year=issue_date.year)
+    number = invoice_number(series, issue_date.year, sequence_number)
+    # Read after the lock: the newest invoice is the previous link (ids grow in issue order).
+    previous = Invoice.objects.order_by("-pk").values_list("hash", flat=True).first()
+    issuer = settings.SALON_TAX_ID
+    return Invoice.objects.create(
+        series=series,
+        year=issue_date.year,
+        sequence_number=sequence_number,
+        number=number,
+        issue_date=issue_date,
+        issuer_tax_id=issuer,
+        previous_hash=previous,
+        hash=invoice_hash(
+            issuer_tax_id=issuer, number=number, issue_date=issue_date, total=values["total"], previous_hash=previous
+        ),
+        **values,
+    )
+
+
+# --- The chain, verified --------------------------------------------------------------------
+
+
+@dataclass
+class ChainProblem:
+    number: str
+    problem: str
+
+    def as_dict(self) -> dict:
+        return {"number": self.number, "problem": self.problem}
+
+
+@dataclass
+class ChainReport:
+    invoices: int = 0
+    problems: list[ChainProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_broken(self) -> ChainProblem | None:
+        return self.problems[0] if self.problems else None
+
+    def as_dict(self) -> dict:
+        first = self.first_broken
+        return {
+            "ok": self.ok,
+            "invoices": self.invoices,
+            "first_broken": first.as_dict() if first else None,
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+def invoice_chain_verify() -> ChainReport:
+    """Check every invoice: numbers gap-free and unique per series and year, each number what its
+    series, year and sequence say, each hash recomputed from the invoice's own fields, and each
+    ``previous_hash`` the hash of the invoice issued before it (in id order)."""
+    report = ChainReport()
+    rows = Invoice.objects.order_by("pk").values_list(
+        "pk", "series", "year", "sequence_number", "number", "issuer_tax_id", "issue_date", "total", "hash",
+        "previous_hash",
+    )  # fmt: skip
+    seen: dict[tuple[str, int], list[int]] = {}
+    previous_hash, previous_number = None, None
+    for _pk, series, year, seq, number, issuer, issued, total, stored, prev in rows.iterator(chunk_size=2000):
+        report.invoices += 1
+        seen.setdefault((series, year), []).append(seq)
+        if number != invoice_number(series, year, seq):
+            report.problems.append(ChainProblem(number, f"its number does not match series {series}, {year}, #{seq}"))
+        if (prev or None) != (previous_hash or None):
+            after = f"the hash of {previous_number}" if previous_number else "empty (the first invoice)"
+            report.problems.append(ChainProblem(number, f"its previous hash should be {after}: the chain is broken"))
+        expected = invoice_hash(issuer_tax_id=issuer, number=number, issue_date=issued, total=total, previous_hash=prev)
+        if stored != expected:
+            report.problems.append(ChainProblem(number, "its hash does not match its contents: it was altered"))
+        previous_hash, previous_number = stored, number
+    report.problems += _numbering_problems(seen)
+    return report
+
+
+def _numbering_problems(seen: dict[tuple[str, int], list[int]]) -> list[ChainProblem]:
+    problems = []
+    last_taken = {(s.series, s.year): s.last_number for s in InvoiceSequence.objects.all()}
+    for (series, year), numbers in sorted(seen.items()):
+        duplicates = sorted(n for n, count in Counter(numbers).items() if count > 1)
+        for n in duplicates:
+            problems.append(ChainProblem(invoice_number(series, year, n), "this number is used more than once"))
+        expected_last = max(max(numbers), last_taken.get((series, year), 0))
+        missing = sorted(set(range(1, expected_last + 1)) - set(numbers))
+        for n in missing:
+            problems.append(ChainProblem(invoice_number(series, year, n), "this number is missing: a gap"))
+    return problems
