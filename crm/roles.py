@@ -34,7 +34,7 @@ _MANAGEMENT = {
     "django_celery_beat": {"*": "v"},
 }
 POLICY = {Role.STAFF: _DAILY_WORK, Role.MANAGER: _MANAGEMENT}
-EXTRA = {Role.MANAGER: {"crm.export_client", "maintenance.export_data"}}
+EXTRA = {Role.MANAGER: {"crm.export_client", "maintenance.export_data", "sales.report_sales"}}
 
 _ACTIONS = {"v": "view", "a": "add", "c": "change", "d": "delete"}
 

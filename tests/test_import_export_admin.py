@@ -118,7 +118,9 @@ def test_a_binary_file_gets_a_form_error(admin_browser, settings, tmp_path):
     assert not (folder.exists() and any(folder.iterdir())), "a rejected upload must not stay in media storage"
 
 
-def test_the_failing_rows_of_a_dry_run_download_as_csv_for_their_uploader_only(admin_browser, client, settings, tmp_path):
+def test_the_failing_rows_of_a_dry_run_download_as_csv_for_their_uploader_only(
+    admin_browser, client, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     raw = b"Email,Name\r\nok@mail.example,Ok\r\nnot-an-email,=Bad\r\n"
     response = admin_browser.post(
@@ -162,5 +164,7 @@ def test_a_100_mb_file_is_refused_by_the_import_command_too(tmp_path, capsys):
         fh.write(b"Email,Name\r\n")
         fh.write(b"someone@mail.example,Someone\r\n" * (100 * 1024 * 1024 // 30))
     with pytest.raises(CommandError, match=r"The file is 100\.0 MB"):
-        call_command("import", "crm.resources.ClientResource", str(path), format="beils.lib.formats.CSV", interactive=False)
+        call_command(
+            "import", "crm.resources.ClientResource", str(path), format="beils.lib.formats.CSV", interactive=False
+        )
     assert not Client.all_objects.exists()

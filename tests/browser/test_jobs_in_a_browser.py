@@ -9,7 +9,9 @@ from beils.lib.admin import ImportExportAdmin
 from crm.models import Client, Role, User
 from maintenance import jobs
 from maintenance.models import Job
-from tests.browser.test_admin_in_a_browser import browser, pytestmark, shot  # noqa: F401 (fixture, marks)
+from tests.browser.support import BROWSER, shot
+
+pytestmark = BROWSER
 
 
 def test_a_large_import_shows_its_progress_then_asks_for_confirmation(
@@ -18,7 +20,7 @@ def test_a_large_import_shows_its_progress_then_asks_for_confirmation(
     transactional_db,
     monkeypatch,
     tmp_path,
-    settings,  # noqa: F811
+    settings,
 ):
     settings.MEDIA_ROOT = tmp_path
     queued = []

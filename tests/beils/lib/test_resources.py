@@ -124,7 +124,8 @@ def _comparable(file_format, data, resource):
 
 
 def _empty_the_tables():
-    Invoice.objects.all().delete()
+    # Issued invoices refuse every delete the application offers; the test wipes them underneath.
+    Invoice.objects.all()._raw_delete(Invoice.objects.db)
     for model, _ in reversed(IMPORT_ORDER):
         model._default_manager.all().delete()
 
@@ -171,7 +172,7 @@ def test_escaping_is_reversible_even_for_values_that_start_with_a_quote():
 def test_invoices_are_exported_but_never_imported():
     f.InvoiceFactory()
     data = CSV().export_data(InvoiceResource().export())
-    Invoice.objects.all().delete()
+    Invoice.objects.all()._raw_delete(Invoice.objects.db)
 
     result = InvoiceResource().import_data(CSV().create_dataset(data.encode()))
 
