@@ -73,14 +73,21 @@ assert result.totals["skip"] == rows, result.totals
     "django-import-export default": (
         "library",
         """
-result = _plain(bulk=False).import_data(_plain_dataset(dataset), use_transactions=True)
+result = _plain(bulk=False, validate=False).import_data(_plain_dataset(dataset), use_transactions=True)
 assert not result.has_errors() and not result.has_validation_errors()
 """,
     ),
-    "django-import-export bulk": (
+    "django-import-export + full_clean": (
         "library",
         """
-result = _plain(bulk=True).import_data(_plain_dataset(dataset), use_transactions=True)
+result = _plain(bulk=False, validate=True).import_data(_plain_dataset(dataset), use_transactions=True)
+assert not result.has_errors() and not result.has_validation_errors()
+""",
+    ),
+    "django-import-export bulk + full_clean": (
+        "library",
+        """
+result = _plain(bulk=True, validate=True).import_data(_plain_dataset(dataset), use_transactions=True)
 assert not result.has_errors() and not result.has_validation_errors()
 """,
     ),
@@ -108,15 +115,15 @@ rows = cursor.rowcount
 }
 
 PLAIN = """
-def _plain(bulk):
-    # The library's own resource, as its documentation writes one, validating every row.
+def _plain(bulk, validate):
+    # The library's own resource, as its documentation writes one (validate: full_clean per row).
     from import_export.resources import ModelResource
     class Plain(ModelResource):
         class Meta:
             model = Client
             exclude = ("id", "updated_at", "is_demo", "deactivated_at")
             import_id_fields = ["email"]
-            clean_model_instances = True
+            clean_model_instances = validate
             use_bulk = bulk
             batch_size = 1000
     return Plain()
