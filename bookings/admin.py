@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -14,7 +15,22 @@ from beils.lib.dates import day_bounds
 from bookings.calendar import calendar_for
 from bookings.models import Booking, BookingError, BookingItem, BookingStatus
 from bookings.resources import BookingItemResource, BookingResource
-from bookings.services import BOOKING_FIELDS, booking_check, booking_create, booking_transition, booking_update
+from bookings.services import (
+    BOOKING_FIELDS,
+    booking_charge,
+    booking_check,
+    booking_create,
+    booking_is_charged,
+    booking_transition,
+    booking_update,
+    usable_bonos,
+)
+from marketing.models import MarketingError
+from sales.models import PaymentMethod, SalesError
+from sales.services import PaymentRequest
+
+CHARGE_ERRORS = (BookingError, SalesError, MarketingError)
+PAYMENT_CHOICES = [c for c in PaymentMethod.choices if c[0] != PaymentMethod.GIFT_CARD]
 
 
 class WhenFilter(admin.SimpleListFilter):
@@ -88,6 +104,37 @@ class BookingItemFormSet(BaseInlineFormSet):
         ]
 
 
+class ChargeForm(forms.Form):
+    """Charging a booking: for each service the client holds a usable bono for, pay it or take
+    a session; what is left to pay is paid in one method."""
+
+    method = forms.ChoiceField(label=_("Paid by"), choices=PAYMENT_CHOICES, initial=PaymentMethod.CARD)
+    coupon = forms.CharField(label=_("Coupon code"), required=False, max_length=40)
+
+    def __init__(self, *args, services, bonos, chosen, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bono_fields = {}
+        for service in services:
+            if not bonos.get(service.pk):
+                continue
+            name = f"bono_{service.pk}"
+            choices = [("", _("Pay %(price)s €") % {"price": service.price})]
+            choices += [(str(b.pk), _("Use a session of %(bono)s") % {"bono": b}) for b in bonos[service.pk]]
+            initial = chosen.get(service.pk)
+            self.fields[name] = forms.ChoiceField(
+                label=service.name, choices=choices, required=False, initial=str(initial) if initial else ""
+            )
+            self.bono_fields[name] = (service, {b.pk: b for b in bonos[service.pk]})
+
+    def bono_for(self) -> dict:
+        chosen = {}
+        for name, (service, bonos) in self.bono_fields.items():
+            value = self.cleaned_data.get(name)
+            if value:
+                chosen[service] = bonos[int(value)]
+        return chosen
+
+
 class BookingItemInline(admin.TabularInline):
     model = BookingItem
     form = BookingItemForm
@@ -111,6 +158,7 @@ class BookingAdmin(ImportExportAdmin, admin.ModelAdmin):
     resource_classes = [BookingResource]
     form = BookingForm
     change_list_template = "admin/bookings/booking/change_list.html"
+    change_form_template = "admin/bookings/booking/change_form.html"
     list_display = ["start", "end", "client", "staff", "status"]
     list_filter = [WhenFilter, "status", "staff"]
     list_select_related = ["client", "staff"]
@@ -119,11 +167,16 @@ class BookingAdmin(ImportExportAdmin, admin.ModelAdmin):
     autocomplete_fields = ["client", "staff"]
     inlines = [BookingItemInline]
     show_full_result_count = False
-    actions = ["confirm_selected", "complete_selected", "cancel_selected", "mark_no_show_selected"]
+    actions = ["charge_selected", "confirm_selected", "complete_selected", "cancel_selected", "mark_no_show_selected"]
 
     def get_urls(self):
         calendar = self.admin_site.admin_view(self.calendar_view)
-        return [path("calendar/", calendar, name="bookings_booking_calendar"), *super().get_urls()]
+        charge = self.admin_site.admin_view(self.charge_view)
+        return [
+            path("calendar/", calendar, name="bookings_booking_calendar"),
+            path("<path:object_id>/charge/", charge, name="bookings_booking_charge"),
+            *super().get_urls(),
+        ]
 
     def has_change_permission(self, request, obj=None):
         # A completed, cancelled or no-show booking is a record: its page is read-only.
@@ -137,6 +190,17 @@ class BookingAdmin(ImportExportAdmin, admin.ModelAdmin):
             # (the service checks again under the lock): the save was rolled back.
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_charge"] = bool(
+            obj and not obj.is_closed and self._may_charge(request) and not booking_is_charged(obj)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _may_charge(self, request) -> bool:
+        # Charging changes the booking and makes a sale: the checkout page's permissions too.
+        may_sell = request.user.has_perms(["sales.add_cart", "sales.change_cart"])
+        return may_sell and super().has_change_permission(request)
 
     def save_model(self, request, obj, form, change):
         # Written in save_related, with its services, once the inline's rows are known: the
@@ -176,6 +240,61 @@ class BookingAdmin(ImportExportAdmin, admin.ModelAdmin):
             "add_url": reverse("admin:bookings_booking_add") if self.has_add_permission(request) else None,
         }
         return TemplateResponse(request, "admin/bookings/booking/calendar.html", context)
+
+    def charge_view(self, request, object_id):
+        """Sell the booking's services (a bono session where the client chooses one) and
+        complete it; on success, the new sale's page."""
+        booking = get_object_or_404(Booking.objects.select_related("client", "staff"), pk=object_id)
+        if not self._may_charge(request):
+            raise PermissionDenied
+        change_url = reverse("admin:bookings_booking_change", args=[booking.pk])
+        if booking.is_closed or booking_is_charged(booking):
+            self.message_user(request, _("%(booking)s is closed or already charged; it cannot be charged again.")
+                              % {"booking": booking}, messages.WARNING)  # fmt: skip
+            return redirect(change_url)
+        items = list(booking.items.select_related("service").order_by("pk"))
+        services = list({item.service_id: item.service for item in items}.values())
+        chosen = {item.service_id: item.client_bonus_id for item in items if item.client_bonus_id}
+        form = ChargeForm(request.POST or None, services=services, bonos=usable_bonos(booking=booking), chosen=chosen)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = booking_charge(
+                    booking=booking,
+                    payments=[PaymentRequest(method=form.cleaned_data["method"], amount=None)],
+                    bono_for=form.bono_for(),
+                    coupon=form.cleaned_data["coupon"] or None,
+                    actor=request.user,
+                )
+            except CHARGE_ERRORS as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Booking charged and completed: %(total)s €, invoice %(number)s.")
+                    % {"total": result.cart.total, "number": result.invoice.number},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:sales_cart_change", result.cart.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Charge %(booking)s") % {"booking": booking},
+            "opts": self.opts,
+            "booking": booking,
+            "items": items,
+            "form": form,
+            "bono_fields": [form[name] for name in form.bono_fields],
+            "payment_fields": [form["method"], form["coupon"]],
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/bookings/booking/charge.html", context)
+
+    @admin.action(description=_("Charge the selected booking"), permissions=["change"])
+    def charge_selected(self, request, queryset):
+        bookings = list(queryset[:2])
+        if len(bookings) != 1:
+            self.message_user(request, _("Choose exactly one booking to charge."), messages.WARNING)
+            return None
+        return redirect("admin:bookings_booking_charge", bookings[0].pk)
 
     @admin.action(description=_("Confirm selected bookings"), permissions=["change"])
     def confirm_selected(self, request, queryset):

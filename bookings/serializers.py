@@ -3,7 +3,11 @@ from contextlib import contextmanager
 from rest_framework import serializers
 
 from bookings.models import Booking, BookingError, BookingItem
-from bookings.services import booking_create, booking_update
+from bookings.services import booking_charge, booking_create, booking_update
+from catalog.models import Service
+from marketing.models import ClientBonus
+from sales.serializers import CheckoutPaymentSerializer
+from sales.services import PaymentRequest
 
 
 class BookingItemSerializer(serializers.ModelSerializer):
@@ -51,6 +55,35 @@ class BookingSerializer(serializers.ModelSerializer):
     def _actor(self):
         request = self.context.get("request")
         return getattr(request, "user", None)
+
+
+class ChargeBonoSerializer(serializers.Serializer):
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
+    client_bonus = serializers.PrimaryKeyRelatedField(queryset=ClientBonus.objects.all())
+
+
+class BookingChargeSerializer(serializers.Serializer):
+    """Charge a booking: ``payments`` as in the checkout (they add up to what is left to pay),
+    ``bonos`` the services paid with a session of the client's bono instead (left out: the bonos
+    chosen on the booking's services; ``[]``: none), and an optional ``coupon``."""
+
+    payments = CheckoutPaymentSerializer(many=True, required=False, default=list)
+    bonos = ChargeBonoSerializer(many=True, required=False)
+    coupon = serializers.CharField(required=False, allow_blank=True, max_length=40)
+
+    def charge(self, *, booking, actor):
+        data = self.validated_data
+        bonos = data.get("bonos")
+        return booking_charge(
+            booking=booking,
+            payments=[
+                PaymentRequest(method=p["method"], amount=p["amount"], gift_card_code=p.get("gift_card"))
+                for p in data["payments"]
+            ],
+            bono_for=None if bonos is None else {b["service"]: b["client_bonus"] for b in bonos},
+            coupon=data.get("coupon") or None,
+            actor=actor,
+        )
 
 
 @contextmanager

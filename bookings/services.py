@@ -6,16 +6,21 @@ two requests booking the same person queue on that lock and the second one sees 
 booking (Django runs MariaDB at READ COMMITTED, so a read after the lock sees every commit).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
 from bookings.models import ACTIVE_STATUSES, Booking, BookingError, BookingItem, BookingStatus
+from catalog.models import Service
 from crm.models import Client, User
 from maintenance.services import audit_log
+from marketing.models import ClientBonus
+from sales.models import CartStatus
+from sales.services import CheckoutResult, LineRequest, PaymentRequest, cart_checkout, invoice_sequence_ensure
 
 #: What a caller may change on a booking; its services are passed as ``items``.
 BOOKING_FIELDS = ("client", "staff", "start", "end", "status", "notes")
@@ -105,6 +110,91 @@ def booking_transition(*, booking: Booking, status: str, actor: User | None = No
     return True
 
 
+def booking_charge(
+    *,
+    booking: Booking,
+    payments: Sequence[PaymentRequest],
+    bono_for: Mapping[Service | int, ClientBonus] | None = None,
+    coupon: str | None = None,
+    actor: User | None = None,
+) -> CheckoutResult:
+    """Sell the booking's services and complete it, in one transaction: the sale (through
+    ``cart_checkout``, so prices come from the catalogue), its payments, invoice and bono ledger
+    rows, the sale linked to the booking, and the booking COMPLETED (audited). Any refusal, here
+    or in the checkout, leaves nothing behind and the booking open.
+
+    ``bono_for`` maps a service (or its id) to the client's bono a session of it is taken from
+    instead of being paid; None uses the bonos chosen on the booking's services, ``{}`` none.
+    """
+    # As in cart_checkout: the invoice sequence row must exist before the transaction opens.
+    invoice_sequence_ensure(series=settings.INVOICE_SERIES)
+    with transaction.atomic():
+        stored = Booking.objects.select_for_update().select_related("client").get(pk=booking.pk)
+        _refuse_charge(stored)
+        result = cart_checkout(
+            lines=charge_lines(booking=stored, bono_for=bono_for),
+            payments=list(payments),
+            client=stored.client,
+            booking=stored,
+            coupon_code=coupon or None,
+            actor=actor,
+        )
+        booking_transition(booking=stored, status=BookingStatus.COMPLETED, actor=actor)
+        audit_log(
+            action="bookings.booking.charged",
+            actor=actor,
+            target=stored,
+            detail={"booking_id": stored.pk, "cart_id": result.cart.pk, "invoice": result.invoice.number},
+        )
+    booking.status = stored.status
+    return result
+
+
+def charge_lines(*, booking: Booking, bono_for: Mapping[Service | int, ClientBonus] | None = None) -> list[LineRequest]:
+    """The sale lines of a booking: a service line per service booked, or a bono session where
+    a bono is chosen for it; the same service (or bono) booked twice is one line of two."""
+    items = list(booking.items.select_related("service", "client_bonus").order_by("pk"))
+    if not items:
+        raise BookingError("This booking has no services to charge: add them first.")
+    chosen = (
+        {item.service_id: item.client_bonus for item in items if item.client_bonus_id}
+        if bono_for is None
+        else {getattr(service, "pk", service): bonus for service, bonus in bono_for.items() if bonus is not None}
+    )
+    quantities: dict[tuple[str, int], int] = {}
+    targets: dict[tuple[str, int], Any] = {}
+    for item in items:
+        bonus = chosen.get(item.service_id)
+        if bonus is not None:
+            _refuse_bono(bonus, booking=booking, service=item.service)
+        key = ("client_bonus", bonus.pk) if bonus is not None else ("service", item.service_id)
+        targets[key] = bonus if bonus is not None else item.service
+        quantities[key] = quantities.get(key, 0) + 1
+    return [LineRequest(**{name: targets[(name, pk)]}, quantity=n) for (name, pk), n in quantities.items()]
+
+
+def usable_bonos(*, booking: Booking) -> dict[int, list[ClientBonus]]:
+    """The client's bonos that can pay for each service of ``booking`` today, by service id."""
+    service_ids = set(booking.items.values_list("service_id", flat=True))
+    bonos = (
+        ClientBonus.objects.usable()
+        .filter(client=booking.client_id, services__in=service_ids)
+        .prefetch_related("services")
+        .distinct()
+        .order_by("expires_on", "pk")
+    )
+    found: dict[int, list[ClientBonus]] = {}
+    for bono in bonos:
+        for service in bono.services.all():
+            if service.pk in service_ids:
+                found.setdefault(service.pk, []).append(bono)
+    return found
+
+
+def booking_is_charged(booking: Booking) -> bool:
+    return booking.carts.filter(status=CartStatus.COMPLETED).exists()
+
+
 # --- the rules ------------------------------------------------------------------------------
 
 
@@ -154,6 +244,23 @@ def _save_items(booking: Booking, items: Sequence[BookingItem] | None) -> None:
     for item in items:
         item.booking = booking
         item.save()
+
+
+def _refuse_charge(booking: Booking) -> None:
+    charged = booking.carts.filter(status=CartStatus.COMPLETED).order_by("pk").first()
+    if charged is not None:
+        raise BookingError(f"This booking was already charged: {charged}.")
+    if booking.is_closed:
+        status = BookingStatus(booking.status).label.lower()
+        raise BookingError(f"This booking is {status}: it is closed and cannot be charged.")
+
+
+def _refuse_bono(bonus: ClientBonus, *, booking: Booking, service: Service) -> None:
+    # The checkout checks sessions and expiry; whose bono it is and what it covers is ours.
+    if bonus.client_id != booking.client_id:
+        raise BookingError(f"The bono {bonus.name} belongs to another client.")
+    if not bonus.services.filter(pk=service.pk).exists():
+        raise BookingError(f"The bono {bonus.name} does not cover {service.name}.")
 
 
 def _changed_fields(stored: Booking, changes: dict[str, Any]) -> set[str]:
