@@ -15,7 +15,17 @@ from beils.lib.admin import ReadOnlyAdmin
 from maintenance.backups.offsite import offsite_configured
 from maintenance.backups.services import backup_path, rpo_breached
 from maintenance.jobs import JobError, job_confirm, job_progress
-from maintenance.models import AuditEntry, Backup, BackupKind, BackupStatus, Heartbeat, Job, JobState
+from maintenance.models import (
+    AuditEntry,
+    Backup,
+    BackupKind,
+    BackupStatus,
+    Heartbeat,
+    Job,
+    JobState,
+    LifecycleRun,
+    RetentionPolicy,
+)
 from maintenance.services import audit_log
 from maintenance.tasks import copy_backup_offsite, run_backup, verify_backup
 
@@ -250,3 +260,39 @@ class JobAdmin(ReadOnlyAdmin):
         )  # fmt: skip
         name = job.output_name.rsplit("/", 1)[-1]
         return FileResponse(default_storage.open(job.output_name, "rb"), as_attachment=True, filename=name)
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(admin.ModelAdmin):
+    """The retention rules, as data: managers and admins change periods or switch a rule off."""
+
+    list_display = ["name", "target", "action", "after_days", "purge_after_days", "enabled"]
+    list_editable = ["enabled"]
+    list_filter = ["action", "enabled"]
+    readonly_fields = ["code", "target", "action"]
+
+    def has_add_permission(self, request):
+        return False  # a new rule needs code that applies it
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # switch it off instead
+
+
+@admin.register(LifecycleRun)
+class LifecycleRunAdmin(ReadOnlyAdmin):
+    """Every archive and cleanup run: what moved or went, per table, and how it ended."""
+
+    list_display = ["started_at", "kind", "dry_run", "outcome", "rows", "took", "actor"]
+    list_filter = ["kind", "outcome", "dry_run"]
+    list_select_related = ["actor"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in LifecycleRun._meta.fields]
+
+    @admin.display(description="rows")
+    def rows(self, obj):
+        return sum(sum(figures.values()) for figures in obj.counts.values())
+
+    @admin.display(description="took")
+    def took(self, obj):
+        return f"{obj.seconds:.1f} s" if obj.seconds is not None else "running"

@@ -224,3 +224,82 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in (JobState.QUEUED, JobState.RUNNING)
+
+
+# --- Data lifecycle: retention policies and the runs that apply them -------------------------
+
+
+class RetentionAction(models.TextChoices):
+    ARCHIVE = "ARCHIVE", _("Move to the archive tables")
+    DEACTIVATE = "DEACTIVATE", _("Deactivate")
+    REVIEW = "REVIEW", _("List for review")
+    ROTATE = "ROTATE", _("Delete when older")
+    KEEP = "KEEP", _("Keep indefinitely")
+
+
+class RetentionPolicy(models.Model):
+    """How long one kind of record stays where it is, and what happens after. Seeded with the
+    salon guide's defaults; editable in the admin; applied by ``manage.py archive``."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    target = models.CharField(_("records"), max_length=100, help_text=_("app_label.Model"))
+    action = models.CharField(_("action"), max_length=10, choices=RetentionAction.choices)
+    after_days = models.PositiveIntegerField(_("after (days)"), null=True, blank=True)
+    purge_after_days = models.PositiveIntegerField(
+        _("purge after (days, in total)"), null=True, blank=True, help_text=_("Empty: never purged")
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    notes = models.TextField(_("why"), blank=True)
+
+    class Meta:
+        verbose_name = _("retention policy")
+        verbose_name_plural = _("retention policies")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(purge_after_days__isnull=True)
+                | models.Q(after_days__isnull=False, purge_after_days__gte=models.F("after_days")),
+                name="maint_policy_purge_after_archive",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class LifecycleKind(models.TextChoices):
+    ARCHIVE = "ARCHIVE", _("Archive")
+    RESTORE = "RESTORE", _("Restore from archive")
+    CLEANUP = "CLEANUP", _("Cleanup")
+
+
+class LifecycleRun(models.Model):
+    """One run of ``archive`` or ``cleanup`` (scheduled, by hand or from the admin): what it
+    moved or removed per table, how long it took and how it ended."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=LifecycleKind.choices)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, null=True, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    counts = models.JSONField(_("rows per table"), default=dict, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("archive / cleanup run")
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+    def add(self, table: str, what: str, rows: int) -> None:
+        """Count ``rows`` more rows of ``table`` as ``what`` ("moved", "removed", "restored"…)."""
+        figures = self.counts.setdefault(table, {})
+        figures[what] = figures.get(what, 0) + rows

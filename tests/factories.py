@@ -485,3 +485,24 @@ class JobFactory(DjangoModelFactory):
     model_label = "crm.Client"
     file_format = "csv"
     actor = factory.SubFactory(UserFactory, role="ADMIN")
+
+
+class LifecycleRunFactory(DjangoModelFactory):
+    class Meta:
+        model = "maintenance.LifecycleRun"
+
+    kind = "ARCHIVE"
+    outcome = "SUCCESS"
+    counts = factory.LazyFunction(lambda: {"sales_cart": {"moved": 3}})
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class RetentionPolicyFactory(DjangoModelFactory):
+    class Meta:
+        model = "maintenance.RetentionPolicy"
+
+    code = factory.Sequence(lambda n: f"policy-{n}")
+    name = factory.Sequence(lambda n: f"Policy {n}")
+    target = "sales.Cart"
+    action = "ARCHIVE"
+    after_days = 730

@@ -52,6 +52,8 @@ FACTORIES = {
     "maintenance.Heartbeat": f.HeartbeatFactory,
     "maintenance.Backup": f.BackupFactory,
     "maintenance.Job": f.JobFactory,
+    "maintenance.LifecycleRun": f.LifecycleRunFactory,
+    "maintenance.RetentionPolicy": f.RetentionPolicyFactory,
     "authtoken.TokenProxy": f.TokenFactory,
 }
 
@@ -85,6 +87,8 @@ CHANGELIST_QUERY_BUDGET = {
     "maintenance.Heartbeat": 7,
     "maintenance.Backup": 11,  # + the newest good backup, for the recovery point notice
     "maintenance.Job": 7,
+    "maintenance.LifecycleRun": 9,
+    "maintenance.RetentionPolicy": 7,
     "authtoken.TokenProxy": 9,
     "marketing.Bonus": 7,
     "marketing.BonusRedemption": 8,

@@ -36,32 +36,39 @@ def maintenance_lock(alias: str = "default", *, wait_seconds: int = 0) -> Iterat
             _held.depth = 0
 
 
+BUSY = "A backup, restore or migration is already running; try again when it has finished."
+
+
 @contextlib.contextmanager
-def _acquire(alias: str, wait_seconds: int) -> Iterator[None]:
+def single_run_lock(job: str, alias: str = "default") -> Iterator[None]:
+    """One run of a scheduled job (``archive``, ``cleanup``) at a time, across processes and
+    hosts; a second run refuses at once with :class:`MaintenanceBusy`."""
+    with _acquire(alias, 0, job, f"Another {job} run is in progress; this one did nothing."):
+        yield
+
+
+@contextlib.contextmanager
+def _acquire(alias: str, wait_seconds: int, job: str = "maintenance", busy: str = BUSY) -> Iterator[None]:
     connection = connections[alias]
-    name = f"beils:{connection.settings_dict['NAME']}:maintenance"[-64:]
+    name = f"beils:{connection.settings_dict['NAME']}:{job}"[-64:]
     if connection.vendor == "mysql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT GET_LOCK(%s, %s)", [name, wait_seconds])
             if cursor.fetchone()[0] != 1:
-                raise MaintenanceBusy(
-                    "A backup, restore or migration is already running; try again when it has finished."
-                )
+                raise MaintenanceBusy(busy)
         try:
             yield
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
         return
-    path = Path(settings.VAR_DIR) / "locks" / "maintenance.lock"
+    path = Path(settings.VAR_DIR) / "locks" / f"{job}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise MaintenanceBusy(
-                "A backup, restore or migration is already running; try again when it has finished."
-            ) from None
+            raise MaintenanceBusy(busy) from None
         try:
             yield
         finally:

@@ -1,0 +1,49 @@
+"""What every archive and cleanup run shares: one run at a time, a record of what it did, an
+audit entry, and an e-mail to the admins when it fails.
+
+    with lifecycle_run(LifecycleKind.ARCHIVE, dry_run=False, actor=user) as run:
+        ...
+        run.add("sales_cart", "moved", 1000)
+"""
+
+import contextlib
+from collections.abc import Iterator
+
+from django.core.mail import mail_admins
+from django.utils import timezone
+
+from maintenance.backups.locks import single_run_lock
+from maintenance.models import LifecycleKind, LifecycleRun, Outcome
+from maintenance.services import audit_log
+
+
+@contextlib.contextmanager
+def lifecycle_run(
+    kind: LifecycleKind, *, dry_run: bool, actor=None, detail: dict | None = None
+) -> Iterator[LifecycleRun]:
+    """Raises ``MaintenanceBusy`` (and records nothing) when another run of ``kind`` holds the lock."""
+    with single_run_lock(kind.lower()):
+        run = LifecycleRun.objects.create(kind=kind, dry_run=dry_run, actor=actor, detail=detail or {})
+        action = f"maintenance.{kind.lower()}"
+        try:
+            yield run
+        except BaseException as exc:
+            _finish(run, Outcome.FAILURE, error=str(exc) or type(exc).__name__)
+            audit_log(action=f"{action}.failed", actor=actor, target=run, outcome=Outcome.FAILURE,
+                      detail={"counts": run.counts, "error": run.error[:2000]})  # fmt: skip
+            mail_admins(
+                f"Beils: the {kind.label.lower()} run failed",
+                f"The {kind.label.lower()} run started at {timezone.localtime(run.started_at):%Y-%m-%d %H:%M} "
+                f"failed:\n\n{run.error}\n\nWhat it had done before failing: {run.counts}\n"
+                "Each batch is its own transaction, so nothing is half-moved; running it again continues.",
+                fail_silently=True,
+            )
+            raise
+        _finish(run, Outcome.DRY_RUN if dry_run else Outcome.SUCCESS)
+        audit_log(action=f"{action}.done", actor=actor, target=run, outcome=run.outcome,
+                  detail={"counts": run.counts, **run.detail})  # fmt: skip
+
+
+def _finish(run: LifecycleRun, outcome: Outcome, *, error: str = "") -> None:
+    run.outcome, run.error, run.finished_at = outcome, error, timezone.now()
+    run.save()
