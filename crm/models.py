@@ -150,7 +150,8 @@ class ClientQuerySet(SoftDeleteQuerySet):
 
     def with_history(self):
         """Clients that have sales, bookings or debts: they may be deactivated or erased only."""
-        return self.filter(Q(carts__isnull=False) | Q(bookings__isnull=False) | Q(debts__isnull=False)).distinct()
+        history = Q(carts__isnull=False) | Q(bookings__isnull=False) | Q(debts__isnull=False)
+        return self.filter(history | Q(archived_carts__isnull=False)).distinct()
 
     def with_match_keys(self):
         """Annotate the keys duplicates are found by (see :data:`DUPLICATE_KEYS`)."""
@@ -267,7 +268,7 @@ class Client(SoftDeleteModel):
         super().prepare_to_save()
 
     def has_history(self) -> bool:
-        return self.carts.exists() or self.bookings.exists() or self.debts.exists()
+        return self.carts.exists() or self.bookings.exists() or self.debts.exists() or self.archived_carts.exists()
 
     def delete(self, *args, **kwargs):
         if self.has_history():

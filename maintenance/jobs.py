@@ -263,6 +263,13 @@ def _write_xlsx(fh, headers, rows):
 _WRITERS = {"csv": _write_csv, "json": _write_json, "xlsx": _write_xlsx}
 
 
+def job_files_delete(job: Job) -> None:
+    """Remove a job's uploaded file, result file and progress file (old jobs are rotated)."""
+    for name in (job.input_name, job.output_name, _progress_name(job)):
+        if name and default_storage.exists(name):
+            default_storage.delete(name)
+
+
 # --- progress ---------------------------------------------------------------------------------
 
 

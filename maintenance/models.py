@@ -17,6 +17,11 @@ class AuditEntryQuerySet(models.QuerySet):
     def delete(self):
         raise PermissionError("Audit entries are append-only; old entries are rotated by the retention policy.")
 
+    def rotate(self) -> int:
+        """Delete these entries: the retention policy's rotation (maintenance/archive.py), the
+        only way entries ever leave the trail."""
+        return self._raw_delete(self.db)
+
     def for_action(self, prefix: str):
         return self.filter(action__startswith=prefix)
 

@@ -175,8 +175,14 @@ class BonusRedemption(BeilsModel):
 
     client_bonus = models.ForeignKey(ClientBonus, on_delete=models.CASCADE, related_name="redemptions")
     sessions = models.IntegerField(_("sessions"), default=1, help_text=_("Positive when used, negative when returned"))
+    # db_constraint=False: the sale may have moved to the archive tables (same id).
     cart_item = models.ForeignKey(
-        "sales.CartItem", on_delete=models.SET_NULL, null=True, blank=True, related_name="bonus_redemptions"
+        "sales.CartItem",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="bonus_redemptions",
+        db_constraint=False,
     )
     booking = models.ForeignKey(
         "bookings.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="bonus_redemptions"
@@ -258,8 +264,14 @@ class GiftCardMovement(BeilsModel):
     kind = models.CharField(_("kind"), max_length=10, choices=GiftCardMovementKind.choices)
     amount = money(_("amount"), help_text=_("Positive adds to the balance, negative takes from it"))
     balance_after = money(_("balance after"))
+    # db_constraint=False: the sale may have moved to the archive tables (same id).
     cart = models.ForeignKey(
-        "sales.Cart", on_delete=models.SET_NULL, null=True, blank=True, related_name="gift_card_movements"
+        "sales.Cart",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="gift_card_movements",
+        db_constraint=False,
     )
 
     class Meta:

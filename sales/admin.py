@@ -13,6 +13,9 @@ from beils.lib.money import ZERO
 from crm.models import Role
 from marketing.models import MarketingError
 from sales.models import (
+    ArchivedCart,
+    ArchivedCartItem,
+    ArchivedPayment,
     Cart,
     CartItem,
     CartStatus,
@@ -27,6 +30,7 @@ from sales.models import (
 )
 from sales.reports import chart_data, sales_report
 from sales.resources import (
+    ArchivedCartResource,
     CartItemResource,
     CartResource,
     DebtPaymentResource,
@@ -374,3 +378,33 @@ class InvoiceSequenceAdmin(ImportExportAdmin, ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(year__lte=timezone.localdate().year + 1)
+
+
+# --- The archive (read-only; maintenance/archive.py moves sales in and out) ------------------
+
+
+class ArchivedCartItemInline(ReadOnlyInline):
+    model = ArchivedCartItem
+    fields = ["name", "quantity", "unit_price", "tax_rate", "discount", "net", "tax", "gross"]
+    can_delete = False
+
+
+class ArchivedPaymentInline(ReadOnlyInline):
+    model = ArchivedPayment
+    fields = ["method", "amount", "paid_at"]
+    can_delete = False
+
+
+@admin.register(ArchivedCart)
+class ArchivedCartAdmin(ImportExportAdmin, ReadOnlyAdmin):
+    """Completed sales moved out of the live tables by the retention policy: visible and
+    exportable here, never edited; ``manage.py unarchive`` brings them back."""
+
+    resource_classes = [ArchivedCartResource]
+    list_display = ["__str__", "completed_at", "client", "total", "archived_at"]
+    list_select_related = ["client"]
+    date_hierarchy = "completed_at"
+    search_fields = ["=id", "client__email", "client__name"]
+    show_full_result_count = False
+    inlines = [ArchivedCartItemInline, ArchivedPaymentInline]
+    readonly_fields = [f.name for f in ArchivedCart._meta.fields]

@@ -226,7 +226,10 @@ class Debt(BeilsModel):
     """Money a client owes for a sale made on credit."""
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="debts", verbose_name=_("client"))
-    cart = models.ForeignKey(Cart, on_delete=models.PROTECT, null=True, blank=True, related_name="debts")
+    # db_constraint=False: the sale may have moved to the archive tables (same id); see ArchivedCart.
+    cart = models.ForeignKey(
+        Cart, on_delete=models.PROTECT, null=True, blank=True, related_name="debts", db_constraint=False
+    )
     amount = money(_("amount"))
     remaining = money(_("remaining"))
     status = models.CharField(_("status"), max_length=10, choices=DebtStatus.choices, default=DebtStatus.PENDING)
@@ -333,7 +336,10 @@ IMMUTABLE_MESSAGE = "An issued invoice cannot be changed or deleted; issue a rec
 class Invoice(BeilsModel):
     """An issued invoice. Immutable once issued: corrections are rectifying invoices."""
 
-    cart = models.ForeignKey(Cart, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices")
+    # db_constraint=False: the sale may have moved to the archive tables (same id); see ArchivedCart.
+    cart = models.ForeignKey(
+        Cart, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices", db_constraint=False
+    )
     rectifies = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="rectifications"
     )
@@ -392,3 +398,53 @@ class Invoice(BeilsModel):
             total=self.total,
             previous_hash=self.previous_hash or "",
         )
+
+
+# --- The archive: completed sales moved out of the live tables -------------------------------
+
+
+def _archived_field(field, targets: dict):
+    """A copy of ``field`` for an archive table: the same column and type; a foreign key keeps
+    its column but no database constraint (the archive outlives what it points at) and no
+    reverse accessor; a key into another archived table points at that archive instead."""
+    if field.primary_key:
+        return models.BigIntegerField(primary_key=True, serialize=False, verbose_name="ID")
+    if field.is_relation:
+        remote = field.remote_field.model
+        related_name = "archived_carts" if remote is Client and field.model is Cart else "+"
+        return models.ForeignKey(
+            targets.get(remote, remote), on_delete=models.DO_NOTHING, db_constraint=False, null=field.null,
+            blank=True, related_name=related_name, verbose_name=field.verbose_name, editable=False,
+        )  # fmt: skip
+    name, path, args, kwargs = field.deconstruct()
+    for option in ("unique", "db_index", "auto_now", "auto_now_add", "help_text"):
+        kwargs.pop(option, None)
+    if callable(kwargs.get("default")):
+        del kwargs["default"]  # a time of archiving is not a time of sale: copied, never invented
+    kwargs["editable"] = False
+    return field.__class__(*args, **kwargs)
+
+
+def archive_of(model, *, name: str, verbose_name, targets: dict | None = None):
+    """An archive model for ``model``: every column of it, plus ``archived_at``, in
+    ``<table>_archive``. Rows keep their id, so invoices, debts and ledgers that refer to a sale
+    still name it after it moved."""
+    meta = type(
+        "Meta",
+        (),
+        {"db_table": f"{model._meta.db_table}_archive", "verbose_name": verbose_name, "ordering": ["-id"]},
+    )
+    attrs = {"__module__": __name__, "Meta": meta, "__str__": model.__str__}
+    for field in model._meta.concrete_fields:
+        attrs[field.name] = _archived_field(field, targets or {})
+    attrs["archived_at"] = models.DateTimeField(_("archived at"), db_index=True)
+    return type(name, (models.Model,), attrs)
+
+
+ArchivedCart = archive_of(Cart, name="ArchivedCart", verbose_name=_("archived sale"))
+ArchivedCartItem = archive_of(
+    CartItem, name="ArchivedCartItem", verbose_name=_("archived sale line"), targets={Cart: ArchivedCart}
+)
+ArchivedPayment = archive_of(
+    Payment, name="ArchivedPayment", verbose_name=_("archived payment"), targets={Cart: ArchivedCart}
+)

@@ -5,12 +5,12 @@ sale line or a payment to its sale. Invoices are fiscal records issued by the ti
 the accountant, never imported (an imported invoice would break the numbering and hash chain).
 """
 
-from beils.lib.resources import BeilsResource, id_fk, natural_fk
+from beils.lib.resources import BeilsResource, id_fk, natural_fk, read_only
 from bookings.models import Booking
 from catalog.models import Pack, Product, Service
 from crm.models import Client, User
 from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
-from sales.models import Cart, CartItem, Debt, DebtPayment, Invoice, InvoiceSequence, Payment
+from sales.models import ArchivedCart, Cart, CartItem, Debt, DebtPayment, Invoice, InvoiceSequence, Payment
 
 
 def cart_fk():
@@ -147,3 +147,18 @@ class InvoiceSequenceResource(BeilsResource):
     class Meta(BeilsResource.Meta):
         model = InvoiceSequence
         fields = ("id", "series", "year", "last_number")
+
+
+class ArchivedCartResource(BeilsResource):
+    """Archived sales: exported (for an accountant, a tax inspection), never imported; they
+    come back with ``manage.py unarchive``."""
+
+    importable = False
+    client = read_only("client__email", column="Client email")
+
+    class Meta(BeilsResource.Meta):
+        model = ArchivedCart
+        fields = (
+            "id", "client", "booking", "status", "subtotal", "discount_total", "net_total", "tax_total", "total",
+            "notes", "completed_at", "legacy_id", "created_at", "archived_at",
+        )  # fmt: skip

@@ -506,3 +506,16 @@ class RetentionPolicyFactory(DjangoModelFactory):
     target = "sales.Cart"
     action = "ARCHIVE"
     after_days = 730
+
+
+class ArchivedCartFactory(DjangoModelFactory):
+    class Meta:
+        model = "sales.ArchivedCart"
+
+    id = factory.Sequence(lambda n: 900_000 + n)
+    client = factory.SubFactory(ClientFactory)
+    status = CartStatus.COMPLETED
+    completed_at = factory.LazyFunction(timezone.now)
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyFunction(timezone.now)
+    archived_at = factory.LazyFunction(timezone.now)

@@ -52,6 +52,7 @@ FACTORIES = {
     "maintenance.Heartbeat": f.HeartbeatFactory,
     "maintenance.Backup": f.BackupFactory,
     "maintenance.Job": f.JobFactory,
+    "sales.ArchivedCart": f.ArchivedCartFactory,
     "maintenance.LifecycleRun": f.LifecycleRunFactory,
     "maintenance.RetentionPolicy": f.RetentionPolicyFactory,
     "authtoken.TokenProxy": f.TokenFactory,
@@ -87,6 +88,7 @@ CHANGELIST_QUERY_BUDGET = {
     "maintenance.Heartbeat": 7,
     "maintenance.Backup": 11,  # + the newest good backup, for the recovery point notice
     "maintenance.Job": 7,
+    "sales.ArchivedCart": 8,
     "maintenance.LifecycleRun": 9,
     "maintenance.RetentionPolicy": 7,
     "authtoken.TokenProxy": 9,

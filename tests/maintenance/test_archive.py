@@ -1,0 +1,207 @@
+"""Archiving and retention: old sales move to the archive tables and back without a row lost,
+duplicated or changed; the other policies deactivate, list and rotate."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from crm.models import Client, User
+from maintenance import archive
+from maintenance.archive import archive_apply, archive_restore
+from maintenance.models import AuditEntry, LifecycleRun, Outcome, RetentionPolicy
+from sales.models import ArchivedCart, ArchivedCartItem, ArchivedPayment, Cart, CartItem, DebtStatus, Payment
+from tests import factories as f
+from tests.helpers import admin_url
+
+pytestmark = pytest.mark.django_db
+
+OLD = timezone.now() - timedelta(days=3 * 365)
+
+
+def _old_sale(**kwargs):
+    cart = f.CompletedCartFactory(completed_at=OLD, **kwargs)
+    f.CartItemFactory(cart=cart)
+    f.CartItemFactory(cart=cart)
+    f.PaymentFactory(cart=cart)
+    return cart
+
+
+def _snapshot():
+    """Every column of every sale, line and payment, wherever they live now."""
+
+    def rows(model, archived):
+        columns = [f.attname for f in model._meta.concrete_fields]
+        live = list(model.objects.order_by("pk").values_list(*columns))
+        gone = list(archived.objects.order_by("pk").values_list(*columns))
+        return sorted(live + gone)
+
+    return (rows(Cart, ArchivedCart), rows(CartItem, ArchivedCartItem), rows(Payment, ArchivedPayment))
+
+
+def _counts():
+    return [m.objects.count() for m in (Cart, CartItem, Payment, ArchivedCart, ArchivedCartItem, ArchivedPayment)]
+
+
+def test_old_completed_sales_move_with_their_lines_and_payments_and_keep_their_ids():
+    old, recent = _old_sale(), f.CompletedCartFactory()
+    invoice = f.InvoiceFactory(cart=old)
+
+    run = archive_apply(dry_run=False)
+
+    assert list(Cart.objects.values_list("pk", flat=True)) == [recent.pk]
+    archived = ArchivedCart.objects.get()
+    assert (archived.pk, archived.total, archived.client_id) == (old.pk, old.total, old.client_id)
+    assert ArchivedCartItem.objects.filter(cart_id=old.pk).count() == 2
+    assert ArchivedPayment.objects.filter(cart_id=old.pk).count() == 1
+    invoice.refresh_from_db()
+    assert invoice.cart_id == old.pk  # the fiscal record still names its sale
+    assert run.counts["sales_cart"] == {"moved": 1}
+    assert run.detail["policies"]["completed-sales"]["sales_cartitem"] == {"moved": 2}
+
+
+def test_archive_then_restore_gives_back_identical_rows():
+    for _ in range(3):
+        _old_sale()
+    before = _snapshot()
+
+    archive_apply(dry_run=False)
+    assert Cart.objects.count() == 0
+    archive_restore(dry_run=False, before=timezone.now())
+
+    assert _snapshot() == before
+    assert (Cart.objects.count(), ArchivedCart.objects.count()) == (3, 0)
+
+
+def test_a_dry_run_reports_per_policy_and_changes_nothing():
+    _old_sale()
+    before = _counts()
+
+    run = archive_apply(dry_run=True)
+
+    assert _counts() == before
+    assert run.outcome == Outcome.DRY_RUN
+    assert run.detail["policies"]["completed-sales"]["sales_cart"] == {"would move": 1}
+
+
+def test_sales_with_an_open_debt_or_recent_stay_live():
+    with_debt = _old_sale()
+    f.DebtFactory(cart=with_debt, client=with_debt.client, status=DebtStatus.PARTIAL)
+    f.CompletedCartFactory(completed_at=timezone.now() - timedelta(days=100))
+
+    archive_apply(dry_run=False)
+
+    assert Cart.objects.count() == 2
+    assert not ArchivedCart.objects.exists()
+
+
+def test_a_run_killed_between_batches_loses_and_duplicates_nothing_and_the_next_run_finishes(monkeypatch):
+    for _ in range(5):
+        _old_sale()
+    before = _snapshot()
+    real, batches = archive._move_batch, []
+
+    def dies_on_the_third_batch(family, ids, run, *, restore):
+        if len(batches) == 2:
+            raise SystemExit("worker killed")
+        batches.append(ids)
+        real(family, ids, run, restore=restore)
+
+    monkeypatch.setattr(archive, "_move_batch", dies_on_the_third_batch)
+    monkeypatch.setattr(archive, "BATCH", 2)
+    with pytest.raises(SystemExit):
+        archive_apply(dry_run=False)
+
+    assert (Cart.objects.count(), ArchivedCart.objects.count()) == (1, 4)
+    assert _snapshot() == before
+    failed = LifecycleRun.objects.get(outcome=Outcome.FAILURE)
+    assert failed.counts["sales_cart"] == {"moved": 4}
+
+    monkeypatch.setattr(archive, "_move_batch", real)
+    archive_apply(dry_run=False)
+
+    assert (Cart.objects.count(), ArchivedCart.objects.count()) == (0, 5)
+    assert _snapshot() == before
+
+
+def test_staff_and_clients_inactive_for_two_years_are_deactivated():
+    stale_user = f.UserFactory()
+    User.all_objects.filter(pk=stale_user.pk).update(last_login=OLD, created_at=OLD)
+    fresh_user = f.UserFactory()
+    User.all_objects.filter(pk=fresh_user.pk).update(last_login=timezone.now())
+    stale, busy = f.ClientFactory(), f.ClientFactory()
+    Client.all_objects.filter(pk__in=[stale.pk, busy.pk]).update(updated_at=OLD)
+    f.CompletedCartFactory(client=busy)
+
+    archive_apply(dry_run=False)
+
+    stale_user.refresh_from_db()
+    assert (stale_user.status, stale_user.is_active) == ("OFF", False)
+    assert User.all_objects.get(pk=fresh_user.pk).is_active
+    assert Client.all_objects.get(pk=stale.pk).status == "OFF"
+    assert Client.all_objects.get(pk=busy.pk).status == "ON"
+
+
+def test_the_audit_trail_is_rotated_after_a_year_but_entries_about_sales_stay_seven():
+    old_backup = AuditEntry.objects.create(action="maintenance.backup.created", actor_label="system")
+    old_sale = AuditEntry.objects.create(action="sales.invoice.issued", actor_label="system")
+    with connection.cursor() as cursor:  # entries are append-only: age them underneath
+        cursor.execute("UPDATE maintenance_auditentry SET created_at = %s WHERE id IN (%s, %s)",
+                       [OLD, old_backup.pk, old_sale.pk])  # fmt: skip
+
+    archive_apply(dry_run=False)
+
+    assert not AuditEntry.objects.filter(pk=old_backup.pk).exists()
+    assert AuditEntry.objects.filter(pk=old_sale.pk).exists()
+
+
+def test_switching_a_policy_off_stops_it():
+    _old_sale()
+    RetentionPolicy.objects.filter(code="completed-sales").update(enabled=False)
+
+    archive_apply(dry_run=False)
+
+    assert Cart.objects.count() == 1
+
+
+def test_the_commands_preview_apply_and_restore(capsys):
+    cart = _old_sale()
+
+    call_command("archive", "--dry-run", "--json")
+    preview = json.loads(capsys.readouterr().out)
+    assert preview["dry_run"] is True
+    assert preview["policies"]["completed-sales"]["sales_cart"] == {"would move": 1}
+    assert Cart.objects.filter(pk=cart.pk).exists()
+
+    call_command("archive", "--noinput")
+    assert "sales_cart" in capsys.readouterr().out
+    assert ArchivedCart.objects.filter(pk=cart.pk).exists()
+
+    call_command("unarchive", "--sale", str(cart.pk), "--noinput", "--json")
+    assert json.loads(capsys.readouterr().out)["counts"]["sales_cart"] == {"restored": 1}
+    assert Cart.objects.filter(pk=cart.pk).exists()
+
+
+def test_archived_sales_are_visible_read_only_and_exportable_in_the_admin(manager_browser):
+    cart = _old_sale()
+    archive_apply(dry_run=False)
+
+    page = manager_browser.get(admin_url(ArchivedCart, "change", cart.pk))
+    assert page.status_code == 200
+    assert b"archived" in page.content.lower()
+    export = manager_browser.post(admin_url(ArchivedCart, "export"), {"format": "0", "resource": "0"})
+    assert export.status_code == 200
+    assert str(cart.pk).encode() in (b"".join(export.streaming_content) if export.streaming else export.content)
+
+
+def test_the_nightly_archive_is_scheduled_at_three():
+    from django_celery_beat.models import PeriodicTask
+
+    from maintenance.schedules import sync_schedules
+
+    sync_schedules()
+    task = PeriodicTask.objects.get(task="maintenance.archive")
+    assert (task.crontab.hour, task.crontab.minute) == ("3", "0")
