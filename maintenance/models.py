@@ -306,5 +306,7 @@ class LifecycleRun(models.Model):
 
     def add(self, table: str, what: str, rows: int) -> None:
         """Count ``rows`` more rows of ``table`` as ``what`` ("moved", "removed", "restored"…)."""
+        if not rows:
+            return
         figures = self.counts.setdefault(table, {})
         figures[what] = figures.get(what, 0) + rows
