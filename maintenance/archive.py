@@ -16,6 +16,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from maintenance.cleanup import register_archived_parent
 from maintenance.lifecycle import lifecycle_run
 from maintenance.models import AuditEntry, Job, LifecycleKind, LifecycleRun, RetentionPolicy
 
@@ -35,6 +36,24 @@ def sales_family() -> Family:
     from sales.models import ArchivedCart, ArchivedCartItem, ArchivedPayment, Cart, CartItem, Payment
 
     return Family(Cart, ArchivedCart, ((CartItem, ArchivedCartItem, "cart_id"), (Payment, ArchivedPayment, "cart_id")))
+
+
+def _archived_sales():
+    from sales.models import ArchivedCart
+
+    return ArchivedCart.objects.values("pk")
+
+
+def _archived_sale_lines():
+    from sales.models import ArchivedCartItem
+
+    return ArchivedCartItem.objects.values("pk")
+
+
+# Invoices, debts and ledgers keep naming a sale after it moved: not orphans (maintenance/cleanup.py).
+for _relation in ("sales.Invoice.cart", "sales.Debt.cart", "marketing.GiftCardMovement.cart"):
+    register_archived_parent(_relation, _archived_sales)
+register_archived_parent("marketing.BonusRedemption.cart_item", _archived_sale_lines)
 
 
 # --- moving rows ------------------------------------------------------------------------------

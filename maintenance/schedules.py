@@ -26,6 +26,13 @@ JOBS = [
     Job("Nightly backup", "maintenance.backup", "every day at 02:00", minute="0", hour="2"),
     Job("Prune old backups", "maintenance.prune_backups", "every day at 02:45", minute="45", hour="2"),
     Job(
+        "Nightly archive",
+        "maintenance.archive",
+        "every day at 03:00: the retention policies (old sales to the archive, inactive accounts, rotation)",
+        minute="0",
+        hour="3",
+    ),
+    Job(
         "Weekly restore test",
         "maintenance.verify_backup",
         "every Sunday at 05:00, restoring the newest good backup into a scratch database",
@@ -33,6 +40,14 @@ JOBS = [
         hour="5",
         day_of_week="0",
         kwargs='{"restore_test": true}',
+    ),
+    Job(
+        "Nightly cleanup",
+        "maintenance.cleanup",
+        "every day at 04:00: reports orphaned rows (fixes none) and purges trash older than TRASH_PURGE_DAYS; "
+        "test data is never removed automatically (manage.py cleanup --test-data does that, by hand)",
+        minute="0",
+        hour="4",
     ),
 ]
 

@@ -98,3 +98,34 @@ def run_job(job_id: int) -> None:
     from maintenance.models import Job
 
     job_run(Job.objects.get(pk=job_id))
+
+
+@shared_task(name="maintenance.archive", ignore_result=True, soft_time_limit=2 * HOUR, time_limit=2 * HOUR + 300)
+def run_archive(user_id: int | None = None) -> None:
+    """Apply the retention policies (03:00 by default); a second run at once does nothing."""
+    from maintenance.archive import archive_apply
+
+    try:
+        archive_apply(dry_run=False, actor=_actor(user_id))
+    except MaintenanceBusy:
+        log.warning("Archive skipped: another archive run is in progress.")
+
+
+@shared_task(name="maintenance.cleanup", ignore_result=True, soft_time_limit=HOUR, time_limit=HOUR + 60)
+def cleanup(
+    orphans: bool = True, fix_orphans: bool = False, purge_trash: bool = True, user_id: int | None = None
+) -> None:
+    """The nightly cleanup: report orphaned rows (fix them only when asked) and purge old trash.
+    Test data is never removed by a schedule."""
+    from maintenance.cleanup import orphans_fix, trash_purge
+
+    actor = _actor(user_id)
+    try:
+        if orphans:
+            run = orphans_fix(dry_run=not fix_orphans, actor=actor)
+            if run.detail.get("orphans"):
+                log.warning("Orphaned rows found: %s", {o["relation"]: o["rows"] for o in run.detail["orphans"]})
+        if purge_trash:
+            trash_purge(dry_run=False, actor=actor)
+    except MaintenanceBusy:
+        log.warning("Cleanup skipped: another cleanup is running.")

@@ -205,3 +205,15 @@ def test_the_nightly_archive_is_scheduled_at_three():
     sync_schedules()
     task = PeriodicTask.objects.get(task="maintenance.archive")
     assert (task.crontab.hour, task.crontab.minute) == ("3", "0")
+
+
+def test_invoices_and_debts_of_an_archived_sale_are_not_orphans():
+    from maintenance.cleanup import orphans_find
+
+    cart = _old_sale()
+    f.InvoiceFactory(cart=cart)
+    f.DebtFactory(cart=cart, client=cart.client, status=DebtStatus.PAID, remaining=0)
+    archive_apply(dry_run=False)
+
+    assert ArchivedCart.objects.filter(pk=cart.pk).exists()
+    assert [o.relation.label for o in orphans_find()] == []

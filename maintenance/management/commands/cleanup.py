@@ -1,0 +1,105 @@
+import json
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from maintenance.backups.locks import MaintenanceBusy
+from maintenance.cleanup import REMOVED, cleanup_test_data, orphans_fix, trash_purge
+from maintenance.models import LifecycleRun
+
+
+class Command(BaseCommand):
+    help = (
+        "Remove test records, find and fix orphaned rows, purge old trash. Every operation is previewed "
+        "first (a dry run, recorded like any run) and asks before changing anything. "
+        "--test-data: rows made by `seed` and rows matching CLEANUP_TEST_EMAIL_DOMAINS (clients, users) and "
+        "CLEANUP_TEST_SKU_PREFIXES (products), with their own records, children first; issued invoices are "
+        "never removed, so what they point at is kept ('kept: has invoices'). "
+        "--orphans: rows whose parent row is missing, one query per foreign key; reported only, unless "
+        "--fix applies each relation's rule (CASCADE deletes the row, SET_NULL or a nullable PROTECT nulls the "
+        "reference, a required PROTECT needs a person). "
+        "--purge-trash: deactivated rows older than TRASH_PURGE_DAYS, unless other records protect them."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--test-data", action="store_true", help="Remove demo and test-pattern records.")
+        parser.add_argument("--orphans", action="store_true", help="Find rows whose parent row is missing.")
+        parser.add_argument("--fix", action="store_true", help="With --orphans: fix them by each relation's rule.")
+        parser.add_argument("--purge-trash", action="store_true", help="Delete old deactivated rows for good.")
+        parser.add_argument("--dry-run", action="store_true", help="Only the preview: change nothing.")
+        parser.add_argument("--json", action="store_true", help="Print the previews and results as JSON.")
+        parser.add_argument("--noinput", "--no-input", action="store_true", help="Do not ask for confirmation.")
+
+    def handle(self, *args, test_data, orphans, fix, purge_trash, dry_run, noinput, **options):
+        as_json = options["json"]
+        if not (test_data or orphans or purge_trash):
+            raise CommandError("Say what to clean: --test-data, --orphans and/or --purge-trash.")
+        if fix and not orphans:
+            raise CommandError("--fix goes with --orphans.")
+        if as_json and not (dry_run or noinput):
+            raise CommandError("--json cannot ask for confirmation: add --dry-run or --noinput.")
+        operations = []
+        if test_data:
+            operations.append(("test_data", "Test data", lambda **kw: cleanup_test_data(**kw), True))
+        if orphans:
+            operations.append(("orphans", "Orphaned rows", lambda **kw: orphans_fix(**kw), fix))
+        if purge_trash:
+            operations.append(("trash", f"Trash older than {settings.TRASH_PURGE_DAYS} days",
+                               lambda **kw: trash_purge(**kw), True))  # fmt: skip
+        report, failed = {}, None
+        try:
+            for key, title, operation, changes in operations:
+                report[key] = self.run(title, operation, changes=changes, dry_run=dry_run, noinput=noinput)
+        except (MaintenanceBusy, Exception) as exc:
+            failed = exc
+        if as_json:
+            self.stdout.write(json.dumps({"ok": failed is None, "dry_run": dry_run, "operations": report,
+                                          **({"error": str(failed)} if failed else {})}, indent=2))  # fmt: skip
+        if isinstance(failed, CommandError):
+            raise failed
+        if failed is not None:
+            raise CommandError(f"Cleanup failed: {failed}") from failed
+
+    def run(self, title: str, operation, *, changes: bool, dry_run: bool, noinput: bool) -> dict:
+        preview = operation(dry_run=True, actor=None)
+        result = {"preview": self.as_dict(preview)}
+        self.show(f"{title}: preview", preview)
+        if dry_run or not changes:
+            return result
+        if not self.to_change(preview):
+            self.say("Nothing to change.")
+            return result
+        if not noinput and input("Type 'yes' to go ahead: ").strip().lower() != "yes":
+            self.say(self.style.WARNING("Cancelled: nothing changed."))
+            result["cancelled"] = True
+            return result
+        done = operation(dry_run=False, actor=None)
+        result["result"] = self.as_dict(done)
+        self.show(f"{title}: done", done)
+        return result
+
+    @staticmethod
+    def to_change(run: LifecycleRun) -> bool:
+        return any(figures.get(REMOVED) or figures.get("nulled") for figures in run.counts.values())
+
+    def say(self, text: str) -> None:
+        if not self.as_json:
+            self.stdout.write(text)
+
+    def show(self, title: str, run: LifecycleRun) -> None:
+        self.say(self.style.MIGRATE_HEADING(title))
+        for orphans in run.detail.get("orphans", []):
+            self.say(f"  {orphans['relation']:<40} {orphans['rows']:>8} row(s) missing their {orphans['parent']}  "
+                     f"-> {orphans['rule']}")  # fmt: skip
+        if not run.counts:
+            self.say("  nothing")
+        for table, figures in sorted(run.counts.items()):
+            self.say(f"  {table:<40} " + ", ".join(f"{what} {rows}" for what, rows in sorted(figures.items())))
+
+    def execute(self, *args, **options):
+        self.as_json = options.get("json", False)
+        return super().execute(*args, **options)
+
+    @staticmethod
+    def as_dict(run: LifecycleRun) -> dict:
+        return {"run": run.pk, "outcome": run.outcome, "counts": run.counts, **run.detail}
