@@ -5,6 +5,7 @@ broker that needs no server). Production is ``DEBUG=False`` and then refuses to 
 a real ``SECRET_KEY``; ``manage.py check --deploy`` reports the rest.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
+    "simple_history",
+    "axes",
     "crm",
     "catalog",
     "marketing",
@@ -70,6 +73,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Records the acting user on every historical row (django-simple-history).
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "beils.urls"
@@ -91,6 +98,11 @@ TEMPLATES = [
 ]
 
 AUTH_USER_MODEL = "crm.User"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username + IP before the password is even checked.
+    "crm.auth.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -242,6 +254,17 @@ IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
 # formulas itself, reversibly, in beils/lib/resources.py.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
+# --- Cleanup --------------------------------------------------------------------------------
+
+# `cleanup --test-data` removes rows made by `seed` and rows that look like tests: clients and
+# users with an e-mail at one of these domains, products whose SKU starts with one of these.
+CLEANUP_TEST_EMAIL_DOMAINS = env.list(
+    "CLEANUP_TEST_EMAIL_DOMAINS", default=["test.com", "example.com", "example.org", "example.net", "test.local"]
+)
+CLEANUP_TEST_SKU_PREFIXES = env.list("CLEANUP_TEST_SKU_PREFIXES", default=["TEST"])
+# Deactivated rows ("the trash") older than this are deleted for good, where nothing protects them.
+TRASH_PURGE_DAYS = env.int("TRASH_PURGE_DAYS", default=365)
+
 # --- The salon ----------------------------------------------------------------------------
 
 SALON_NAME = env.str("SALON_NAME", default="Beils Demo Salon")
@@ -267,6 +290,27 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- Login throttling (django-axes) -------------------------------------------------------
+
+# After this many wrong passwords for one e-mail from one IP address, that pair is locked out
+# for AXES_COOLOFF_MINUTES (each refused attempt is audited as crm.login.locked_out). Locking the
+# pair, not the account, means an attacker cannot lock a colleague out from elsewhere.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# One row per failed attempt in the admin ("Access failures"), besides the per-pair counters.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# The admin's login form posts the e-mail as "username".
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# The client address: REMOTE_ADDR unless the proxies in front are declared; trusting
+# X-Forwarded-For without a proxy would let an attacker pick a new "IP" for every attempt.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=None)
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
+
 # --- Logging ------------------------------------------------------------------------------
 
 LOGGING = {
@@ -275,5 +319,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes announces its configuration at INFO on every start, in every command's output.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

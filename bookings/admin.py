@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 
 from beils.lib.admin import ImportExportAdmin
 from beils.lib.dates import day_bounds
+from beils.lib.history import HistoryAdmin
 from bookings.calendar import calendar_for
 from bookings.models import Booking, BookingError, BookingItem, BookingStatus
 from bookings.resources import BookingItemResource, BookingResource
@@ -154,7 +155,7 @@ class BookingItemInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(ImportExportAdmin, admin.ModelAdmin):
+class BookingAdmin(ImportExportAdmin, HistoryAdmin):
     resource_classes = [BookingResource]
     form = BookingForm
     change_list_template = "admin/bookings/booking/change_list.html"

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from beils.lib.dates import day_bounds
 from beils.lib.models import BeilsModel, money
@@ -80,6 +81,7 @@ class Booking(BeilsModel):
     legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
 
     objects = BookingQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("booking")

@@ -124,8 +124,8 @@ class ProductAdmin(ImportExportAdmin, SoftDeleteAdmin):
 @admin.register(Service)
 class ServiceAdmin(ImportExportAdmin, SoftDeleteAdmin):
     resource_classes = [ServiceResource]
-    list_display = ["name", "code", "category", "price", "tax_rate", "duration_minutes"]
-    list_filter = ["category"]
+    list_display = ["name", "code", "category", "price", "tax_rate", "duration_minutes", "required_consent"]
+    list_filter = ["category", "required_consent"]
     list_select_related = ["category"]
     search_fields = ["name", "=code"]
     autocomplete_fields = ["category"]

@@ -14,6 +14,7 @@ from beils.lib.models import (
     money,
     tax_rate,
 )
+from crm.models import ConsentType
 
 
 def price_constraints(prefix: str) -> list[models.BaseConstraint]:
@@ -135,6 +136,14 @@ class Service(SoftDeleteModel):
     price = money(_("price (VAT incl.)"), validators=[MinValueValidator(Decimal("0"))])
     tax_rate = tax_rate()
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), default=30)
+    required_consent = models.CharField(
+        _("required consent"),
+        max_length=20,
+        choices=ConsentType.choices,
+        null=True,
+        blank=True,
+        help_text=_("The consent a client must have signed before receiving this service (e.g. laser)."),
+    )
     legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
 
     class Meta(SoftDeleteModel.Meta):

@@ -11,10 +11,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ImportExportAdmin, SoftDeleteAdmin
+from beils.lib.history import HistoryAdmin
 from beils.lib.models import Status
-from crm.models import Client, Consent, ConsentStatus, CrmError, Questionnaire, Revoke, Role, User
+from crm.models import Client, Consent, ConsentStatus, ConsentType, CrmError, Questionnaire, Revoke, Role, User
 from crm.resources import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
-from crm.services import client_merge, client_merge_preview
+from crm.services import client_merge, client_merge_preview, consent_revoke, consent_sign
 
 
 class UserCreationForm(auth_forms.BaseUserCreationForm):
@@ -96,14 +97,45 @@ class PossibleDuplicatesFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MissingConsentFilter(admin.SimpleListFilter):
+    """Clients booked for a service that requires a consent they have not signed (never had,
+    unsigned or revoked): ask them to sign before the appointment."""
+
+    title = _("missing a required consent")
+    parameter_name = "missing_consent"
+
+    def lookups(self, request, model_admin):
+        return [("any", _("Any required consent")), *ConsentType.choices]
+
+    def queryset(self, request, queryset):
+        if self.value() == "any":
+            return queryset.missing_required_consent()
+        if self.value() in ConsentType.values:
+            return queryset.missing_required_consent(self.value())
+        return queryset
+
+
 class ConsentInline(admin.TabularInline):
     model = Consent
     extra = 0
     fields = ["kind", "status", "signed_at", "document_url", "document", "notes"]
 
 
+class RevokeForm(forms.ModelForm):
+    class Meta:
+        model = Revoke
+        fields = "__all__"
+
+    def clean_consent(self):
+        consent = self.cleaned_data.get("consent")
+        if consent is not None and self.instance.pk is None and consent.status == ConsentStatus.REVOKED:
+            raise forms.ValidationError(_("This consent is already revoked."))
+        return consent
+
+
 class RevokeInline(admin.TabularInline):
     model = Revoke
+    form = RevokeForm
     extra = 0
     fields = ["consent", "reason", "revoked_at"]
 
@@ -126,18 +158,18 @@ class QuestionnaireInline(admin.StackedInline):
 
 
 @admin.register(Client)
-class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin):
+class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin, HistoryAdmin):
     resource_classes = [ClientResource]
     form = ClientForm
-    list_display = ["full_name", "email", "phone", "document", "city", "created_at"]
-    list_filter = [PossibleDuplicatesFilter, "gender", "document_type", "country"]
+    list_display = ["full_name", "email", "phone", "document", "city", "missing_consents", "created_at"]
+    list_filter = [PossibleDuplicatesFilter, MissingConsentFilter, "gender", "document_type", "country"]
     search_fields = ["name", "surname", "email", "phone", "=document_number"]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
-    readonly_fields = ["created_at", "updated_at", "deactivated_at"]
+    readonly_fields = ["created_at", "updated_at", "deactivated_at", "missing_consents"]
     fieldsets = [
-        (None, {"fields": ["name", "surname", "email", "phone", "status"]}),
+        (None, {"fields": ["name", "surname", "email", "phone", "status", "missing_consents"]}),
         (_("Identity"), {"fields": ["gender", "birth_date", "document_type", "document_number"]}),
         (_("Address"), {"fields": ["address", "postal_code", "city", "country"], "classes": ["collapse"]}),
         (_("Notes"), {"fields": ["notes"]}),
@@ -150,6 +182,24 @@ class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin):
         """Merging rewrites a person's history: ADMIN and MANAGER only."""
         user = request.user
         return self.has_change_permission(request) and (user.is_superuser or user.role in (Role.ADMIN, Role.MANAGER))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_missing_consents()
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Revoke:
+            return super().save_formset(request, form, formset, change)
+        # A new revocation revokes its consent in the same transaction, through the service.
+        for revoke in formset.save(commit=False):
+            if revoke.pk is None and revoke.consent_id:
+                consent_revoke(
+                    consent=revoke.consent, actor=request.user, reason=revoke.reason or "", when=revoke.revoked_at
+                )
+            else:
+                revoke.save()
+        for revoke in formset.deleted_objects:
+            revoke.delete()
+        return None
 
     def delete_view(self, request, object_id, extra_context=None):
         client = self.get_object(request, object_id)
@@ -173,6 +223,13 @@ class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin):
     @admin.display(description=_("document"))
     def document(self, obj):
         return obj.masked_document
+
+    @admin.display(description=_("missing consents"))
+    def missing_consents(self, obj):
+        """Consents required by services this client has booked and not signed (annotated by
+        ``with_missing_consents``: no query per row)."""
+        labels = [label for kind, label in ConsentType.choices if getattr(obj, f"missing_{kind}", False)]
+        return ", ".join(str(label) for label in labels) or "—"
 
     @admin.action(description=_("Merge selected clients into one"), permissions=["merge"])
     def merge_selected(self, request, queryset):
@@ -221,7 +278,7 @@ def _verbose_name_plural(label: str) -> str:
 
 
 @admin.register(Consent)
-class ConsentAdmin(ImportExportAdmin, admin.ModelAdmin):
+class ConsentAdmin(ImportExportAdmin, HistoryAdmin):
     resource_classes = [ConsentResource]
     list_display = ["client", "kind", "status", "signed_at"]
     list_filter = ["kind", "status"]
@@ -233,20 +290,38 @@ class ConsentAdmin(ImportExportAdmin, admin.ModelAdmin):
 
     @admin.action(description=_("Mark selected consents as signed now"), permissions=["change"])
     def sign_selected(self, request, queryset):
-        consents = list(queryset.exclude(status=ConsentStatus.SIGNED))
+        """Unsigned consents only: a revoked one needs its new signed form (open it and upload)."""
+        consents = list(queryset.filter(status=ConsentStatus.UNSIGNED))
         for consent in consents:
-            consent.sign()
+            consent_sign(consent=consent, actor=request.user)
+        skipped = queryset.count() - len(consents)
         self.message_user(request, _("%d consent(s) signed.") % len(consents), messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                _("%d consent(s) left as they were: already signed, or revoked (a new signed form is needed).")
+                % skipped,
+                messages.WARNING,
+            )
 
 
 @admin.register(Revoke)
 class RevokeAdmin(ImportExportAdmin, admin.ModelAdmin):
     resource_classes = [RevokeResource]
+    form = RevokeForm
     list_display = ["client", "consent", "revoked_at"]
     list_select_related = ["client", "consent"]
     search_fields = ["client__name", "client__surname", "client__email"]
     autocomplete_fields = ["client"]
     date_hierarchy = "revoked_at"
+
+    def save_model(self, request, obj, form, change):
+        if change or obj.consent_id is None:
+            return super().save_model(request, obj, form, change)
+        # The form refused an already revoked consent; the service revokes it with the row.
+        revoke = consent_revoke(consent=obj.consent, actor=request.user, reason=obj.reason or "", when=obj.revoked_at)
+        obj.pk = revoke.pk
+        return None
 
 
 @admin.register(Questionnaire)

@@ -9,6 +9,7 @@ class CrmConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="crm.sync_role_groups")
+        from crm import auth  # noqa: F401  (connects the lockout audit receiver)
 
 
 def _sync_roles(using, **kwargs):

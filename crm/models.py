@@ -1,10 +1,11 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models, transaction
-from django.db.models import Count, Q, Value
+from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Length, Lower, Replace, Right, Trim, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from beils.lib.models import (
     ActiveManager,
@@ -169,6 +170,19 @@ class ClientQuerySet(SoftDeleteQuerySet):
             matches |= Q(**{f"{key}__in": shared})
         return self.with_match_keys().filter(matches)
 
+    def missing_required_consent(self, kind: str | None = None):
+        """Clients with a booking (not cancelled) for a service that requires a consent type
+        they have not signed (never had, unsigned or revoked). One EXISTS subquery; ``kind``
+        narrows it to one consent type."""
+        return self.filter(Exists(_bookings_needing_consent(kind)))
+
+    def with_missing_consents(self):
+        """Annotate ``missing_<TYPE>`` (a boolean per consent type), for a column that says what
+        is missing without a query per row."""
+        return self.annotate(
+            **{f"missing_{kind}": Exists(_bookings_needing_consent(kind)) for kind in ConsentType.values}
+        )
+
     def duplicates_of(self, client: "Client"):
         """The other active clients that share a match key with ``client``."""
         keyed = Client.all_objects.with_match_keys().get(pk=client.pk)
@@ -225,6 +239,8 @@ class Client(SoftDeleteModel):
 
     all_objects = AllObjectsManager.from_queryset(ClientQuerySet)()
     objects = ActiveManager.from_queryset(ClientQuerySet)()
+    # Field-level history; GDPR erasure scrubs it with beils.lib.history.history_scrub.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("client")
@@ -313,6 +329,7 @@ class Consent(BeilsModel):
     notes = models.TextField(_("notes"), null=True, blank=True)
 
     objects = ConsentQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("consent")
@@ -328,18 +345,52 @@ class Consent(BeilsModel):
     def __str__(self):
         return f"{self.get_kind_display()} · {self.get_status_display()}"
 
-    def sign(self, *, when=None) -> None:
+    def sign(self, *, when=None, document=None, document_url: str | None = None) -> None:
+        """UNSIGNED → SIGNED, with the signed form as an uploaded file or a URL.
+
+        A revoked consent is signed again only with a *new* signed form (a new file, or a URL other
+        than the one revoked): the client's revocation must not be undone by a click. The consent
+        stays one row per client and type; its revocations stay linked to it and its history keeps
+        the earlier signature."""
+        if self.status == ConsentStatus.SIGNED:
+            raise CrmError(f"{self.get_kind_display()} is already signed.")
+        is_new_form = bool(document) or bool(document_url and document_url != self.document_url)
+        if self.status == ConsentStatus.REVOKED and not is_new_form:
+            raise CrmError(
+                f"{self.get_kind_display()} was revoked: attach the newly signed form to record a new consent."
+            )
+        if document:
+            self.document = document
+        if document_url:
+            self.document_url = document_url
         self.status, self.signed_at = ConsentStatus.SIGNED, when or timezone.now()
-        self.save(update_fields=["status", "signed_at", "updated_at"])
+        self.save(update_fields=["status", "signed_at", "document", "document_url", "updated_at"])
 
     @transaction.atomic
     def revoke(self, reason: str = "", *, when=None) -> "Revoke":
-        """Revoke the consent and record why, in one transaction."""
+        """Revoke the consent and record why, in one transaction. An unsigned consent may be
+        revoked too (the client refuses before signing); a revoked one may not, twice."""
+        if self.status == ConsentStatus.REVOKED:
+            raise CrmError(f"{self.get_kind_display()} is already revoked.")
         when = when or timezone.now()
         revoke = Revoke.objects.create(client=self.client, consent=self, reason=reason or None, revoked_at=when)
         self.status = ConsentStatus.REVOKED
         self.save(update_fields=["status", "updated_at"])
         return revoke
+
+
+def _bookings_needing_consent(kind: str | None = None):
+    """Booked services of the outer client that require a consent the client has not signed."""
+    from django.apps import apps  # bookings depends on crm, not the other way round
+
+    booking_item = apps.get_model("bookings", "BookingItem")
+    signed = Consent.objects.filter(
+        client=OuterRef("booking__client"), kind=OuterRef("service__required_consent"), status=ConsentStatus.SIGNED
+    )
+    needing = booking_item.objects.filter(booking__client=OuterRef("pk"), service__required_consent__isnull=False)
+    if kind:
+        needing = needing.filter(service__required_consent=kind)
+    return needing.exclude(booking__status="CANCELLED").filter(~Exists(signed))
 
 
 class Revoke(BeilsModel):

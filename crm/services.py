@@ -228,3 +228,39 @@ def _fill_blanks(survivor: Client, duplicates: Sequence[Client]) -> list[str]:
             # Emails are unique: the merged client gives its address up (saved before the survivor).
             source.email = None
     return [name for name, _ in fills]
+
+
+# --- Consents -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_sign(
+    *,
+    consent: Consent,
+    actor: User | None,
+    when: datetime | None = None,
+    document=None,
+    document_url: str | None = None,
+) -> Consent:
+    """Record the client's signature (see :meth:`Consent.sign` for the rules), under a row lock
+    so that a signature and a revocation of the same consent cannot interleave; audited as
+    ``crm.consent.signed``."""
+    locked = Consent.objects.select_for_update().get(pk=consent.pk)
+    locked.sign(when=when, document=document, document_url=document_url)
+    audit_log(action="crm.consent.signed", actor=actor, target=locked, detail={"client_id": locked.client_id})
+    return locked
+
+
+@transaction.atomic
+def consent_revoke(*, consent: Consent, actor: User | None, reason: str = "", when: datetime | None = None) -> Revoke:
+    """Revoke the consent and link the revocation to it, in one transaction (see
+    :meth:`Consent.revoke`); audited as ``crm.consent.revoked``."""
+    locked = Consent.objects.select_for_update().get(pk=consent.pk)
+    revoke = locked.revoke(reason, when=when)
+    audit_log(
+        action="crm.consent.revoked",
+        actor=actor,
+        target=locked,
+        detail={"client_id": locked.client_id, "revoke_id": revoke.pk},
+    )
+    return revoke

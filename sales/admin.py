@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline
+from beils.lib.history import HistoryAdmin
 from beils.lib.money import ZERO
 from crm.models import Role
 from marketing.models import MarketingError
@@ -362,7 +363,7 @@ class DebtPaymentAdmin(AdminRoleOnlyWrites, ImportExportAdmin, admin.ModelAdmin)
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ImportExportAdmin, ReadOnlyAdmin):
+class InvoiceAdmin(ImportExportAdmin, ReadOnlyAdmin, HistoryAdmin):
     resource_classes = [InvoiceResource]
     list_display = ["number", "kind", "issue_date", "customer_name", "net_total", "tax_total", "total"]
     list_filter = ["kind", "series", "year"]

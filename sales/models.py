@@ -6,6 +6,7 @@ from django.db import models, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from beils.lib.models import BeilsModel, money, tax_rate
 from catalog.models import Pack, Product, Service
@@ -363,6 +364,8 @@ class Invoice(BeilsModel):
     previous_hash = models.CharField(max_length=64, null=True, blank=True)
 
     objects = InvoiceQuerySet.as_manager()
+    # Creation records only: save() refuses any change after issue.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("invoice")

@@ -519,3 +519,43 @@ class ArchivedCartFactory(DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
     updated_at = factory.LazyFunction(timezone.now)
     archived_at = factory.LazyFunction(timezone.now)
+
+
+# --- Login throttling (django-axes) ---------------------------------------------------------
+
+
+class AccessAttemptFactory(DjangoModelFactory):
+    class Meta:
+        model = "axes.AccessAttempt"
+
+    username = factory.Sequence(lambda n: f"guess{n}@salon.example")
+    ip_address = "203.0.113.7"
+    user_agent = "pytest"
+    path_info = "/admin/login/"
+    get_data = ""
+    post_data = "username=…"
+    http_accept = "text/html"
+    failures_since_start = 1
+
+
+class AccessLogFactory(DjangoModelFactory):
+    class Meta:
+        model = "axes.AccessLog"
+
+    username = factory.Sequence(lambda n: f"staff{n}@salon.example")
+    ip_address = "203.0.113.7"
+    user_agent = "pytest"
+    path_info = "/admin/login/"
+    http_accept = "text/html"
+
+
+class AccessFailureLogFactory(DjangoModelFactory):
+    class Meta:
+        model = "axes.AccessFailureLog"
+
+    username = factory.Sequence(lambda n: f"guess{n}@salon.example")
+    ip_address = "203.0.113.7"
+    user_agent = "pytest"
+    path_info = "/admin/login/"
+    http_accept = "text/html"
+    locked_out = False

@@ -56,6 +56,9 @@ FACTORIES = {
     "maintenance.LifecycleRun": f.LifecycleRunFactory,
     "maintenance.RetentionPolicy": f.RetentionPolicyFactory,
     "authtoken.TokenProxy": f.TokenFactory,
+    "axes.AccessAttempt": f.AccessAttemptFactory,
+    "axes.AccessLog": f.AccessLogFactory,
+    "axes.AccessFailureLog": f.AccessFailureLogFactory,
 }
 
 # The most queries each changelist may make, whatever the number of rows: 7 is the floor (session,
@@ -92,6 +95,9 @@ CHANGELIST_QUERY_BUDGET = {
     "maintenance.LifecycleRun": 9,
     "maintenance.RetentionPolicy": 7,
     "authtoken.TokenProxy": 9,
+    "axes.AccessAttempt": 10,  # axes' own admin: + date_hierarchy, the path filter, the full count
+    "axes.AccessFailureLog": 10,  # as above
+    "axes.AccessLog": 10,  # as above
     "marketing.Bonus": 7,
     "marketing.BonusRedemption": 8,
     "marketing.ClientBonus": 9,
