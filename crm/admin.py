@@ -15,7 +15,7 @@ from beils.lib.history import HistoryAdmin
 from beils.lib.models import Status
 from crm.models import Client, Consent, ConsentStatus, ConsentType, CrmError, Questionnaire, Revoke, Role, User
 from crm.resources import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
-from crm.services import client_merge, client_merge_preview, consent_revoke, consent_sign
+from crm.services import client_merge, client_merge_preview, consent_revoke, consent_sign, user_role_audit
 
 
 class UserCreationForm(auth_forms.BaseUserCreationForm):
@@ -50,6 +50,13 @@ class UserAdmin(ImportExportAdmin, SoftDeleteAdmin, DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "name", "surname", "role", "password1", "password2"]})
     ]
+
+    def save_model(self, request, obj, form, change):
+        previous = User.all_objects.filter(pk=obj.pk).values_list("role", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        user_role_audit(
+            user=obj, previous_role=previous, actor=request.user, ip_address=request.META.get("REMOTE_ADDR")
+        )
 
     @admin.display(description=_("name"), ordering="name")
     def full_name(self, obj):

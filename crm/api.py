@@ -10,6 +10,7 @@ from crm.serializers import (
     RevokeSerializer,
     UserSerializer,
 )
+from crm.services import user_role_audit
 from maintenance.api import StreamingExportMixin
 
 
@@ -23,6 +24,14 @@ class UserViewSet(StreamingExportMixin, BulkCreateMixin, SoftDeleteMixin, Atomic
     filterset_fields = ["role", "status"]
     search_fields = ["email", "name", "surname", "phone"]
     ordering_fields = ["name", "surname", "email", "role", "created_at", "last_login"]
+
+    def perform_update(self, serializer):
+        previous = serializer.instance.role
+        super().perform_update(serializer)
+        user_role_audit(
+            user=serializer.instance, previous_role=previous, actor=self.request.user,
+            ip_address=self.request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
 
     def perform_destroy(self, instance):
         if instance.pk == self.request.user.pk:

@@ -264,3 +264,17 @@ def consent_revoke(*, consent: Consent, actor: User | None, reason: str = "", wh
         detail={"client_id": locked.client_id, "revoke_id": revoke.pk},
     )
     return revoke
+
+
+# --- Staff accounts -----------------------------------------------------------------------------
+
+
+def user_role_audit(*, user: User, previous_role: str | None, actor, ip_address: str | None = None) -> None:
+    """Record a change of a staff member's role (their permissions) in the audit trail; the
+    admin and the API call it after saving the account. Nothing is recorded when the role stayed."""
+    if previous_role is None or previous_role == user.role:
+        return
+    audit_log(
+        action="crm.user.role_changed", actor=actor, target=user, ip_address=ip_address,
+        detail={"from": previous_role, "to": user.role},
+    )  # fmt: skip
