@@ -264,6 +264,8 @@ CLEANUP_TEST_EMAIL_DOMAINS = env.list(
 CLEANUP_TEST_SKU_PREFIXES = env.list("CLEANUP_TEST_SKU_PREFIXES", default=["TEST"])
 # Deactivated rows ("the trash") older than this are deleted for good, where nothing protects them.
 TRASH_PURGE_DAYS = env.int("TRASH_PURGE_DAYS", default=365)
+# Sales moved to the archive per transaction: smaller holds locks for less time.
+ARCHIVE_BATCH_SIZE = env.int("ARCHIVE_BATCH_SIZE", default=1000)
 
 # --- The salon ----------------------------------------------------------------------------
 

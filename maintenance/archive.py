@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -20,7 +21,10 @@ from maintenance.cleanup import register_archived_parent
 from maintenance.lifecycle import lifecycle_run
 from maintenance.models import AuditEntry, Job, LifecycleKind, LifecycleRun, RetentionPolicy
 
-BATCH = 1000
+
+def _batch() -> int:
+    """Sales per transaction: ``ARCHIVE_BATCH_SIZE`` (1 000 by default)."""
+    return settings.ARCHIVE_BATCH_SIZE
 
 
 @dataclass(frozen=True)
@@ -124,8 +128,8 @@ def archivable_sales(*, before):
     return Cart.objects.archivable(before=before).exclude(open_debts)
 
 
-def sales_archive(*, before, run: LifecycleRun, dry_run: bool, batch: int = BATCH) -> None:
-    family = sales_family()
+def sales_archive(*, before, run: LifecycleRun, dry_run: bool, batch: int | None = None) -> None:
+    family, batch = sales_family(), batch or _batch()
     queryset = archivable_sales(before=before)
     if dry_run:
         _count_family(family, queryset, run, "would move")
@@ -136,10 +140,10 @@ def sales_archive(*, before, run: LifecycleRun, dry_run: bool, batch: int = BATC
     _in_batches(lambda n: list(locked.values_list("pk", flat=True)[:n]), family, run, restore=False, batch=batch)
 
 
-def sales_restore(*, run: LifecycleRun, dry_run: bool, ids=None, before=None, after=None, batch: int = BATCH) -> None:
+def sales_restore(*, run: LifecycleRun, dry_run: bool, ids=None, before=None, after=None, batch: int | None = None) -> None:
     """Move archived sales back to the live tables: ``ids``, or those completed between
     ``after`` and ``before`` (either may be open)."""
-    family = sales_family()
+    family, batch = sales_family(), batch or _batch()
     queryset = family.archive.objects.all()
     if ids is not None:
         queryset = queryset.filter(pk__in=ids)
@@ -172,7 +176,7 @@ def _count_family(family: Family, queryset, run: LifecycleRun, what: str, *, arc
 
 
 def _completed_sales(policy, run, *, dry_run, now):
-    sales_archive(before=now - timedelta(days=policy.after_days), run=run, dry_run=dry_run, batch=BATCH)
+    sales_archive(before=now - timedelta(days=policy.after_days), run=run, dry_run=dry_run, batch=_batch())
     if policy.purge_after_days:
         archive = sales_family().archive
         expired = archive.objects.filter(completed_at__lt=now - timedelta(days=policy.purge_after_days))
@@ -185,7 +189,7 @@ def _purge(family: Family, queryset, run: LifecycleRun, *, dry_run: bool) -> Non
         _count_family(family, queryset, run, "would purge", archived=True)
         return
     ordered = queryset.order_by("pk")
-    while ids := list(ordered.values_list("pk", flat=True)[:BATCH]):
+    while ids := list(ordered.values_list("pk", flat=True)[: _batch()]):
         with transaction.atomic():
             for _model, archive, column in reversed([(family.root, family.archive, "id"), *family.children]):
                 run.add(archive._meta.db_table, "purged", _delete(archive, column, ids))

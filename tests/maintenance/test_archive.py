@@ -98,7 +98,7 @@ def test_sales_with_an_open_debt_or_recent_stay_live():
     assert not ArchivedCart.objects.exists()
 
 
-def test_a_run_killed_between_batches_loses_and_duplicates_nothing_and_the_next_run_finishes(monkeypatch):
+def test_a_run_killed_between_batches_loses_and_duplicates_nothing_and_the_next_run_finishes(monkeypatch, settings):
     for _ in range(5):
         _old_sale()
     before = _snapshot()
@@ -111,7 +111,7 @@ def test_a_run_killed_between_batches_loses_and_duplicates_nothing_and_the_next_
         real(family, ids, run, restore=restore)
 
     monkeypatch.setattr(archive, "_move_batch", dies_on_the_third_batch)
-    monkeypatch.setattr(archive, "BATCH", 2)
+    settings.ARCHIVE_BATCH_SIZE = 2
     with pytest.raises(SystemExit):
         archive_apply(dry_run=False)
 
@@ -222,3 +222,57 @@ def test_invoices_and_debts_of_an_archived_sale_are_not_orphans():
 
     assert ArchivedCart.objects.filter(pk=cart.pk).exists()
     assert [o.relation.label for o in orphans_find()] == []
+
+
+def _database_url() -> str:
+    settings_dict = connection.settings_dict
+    if connection.vendor == "mysql":
+        return f"mysql://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 3306}/{settings_dict['NAME']}"
+    return f"sqlite:///{settings_dict['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_with_sigkill_mid_archive_loses_and_duplicates_nothing():
+    """A real process, killed with SIGKILL while it moves batches of 5 sales; then run again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    client = f.ClientFactory()
+    service = f.ServiceFactory()
+    carts = Cart.objects.bulk_create(
+        Cart(client=client, status="COMPLETED", completed_at=OLD, subtotal="12.10", net_total="10.00",
+             tax_total="2.10", total="12.10")
+        for _ in range(1500)
+    )  # fmt: skip
+    CartItem.objects.bulk_create(
+        CartItem(cart=cart, service=service, name="Corte", unit_price="12.10", net="10.00", tax="2.10", gross="12.10")
+        for cart in carts
+    )
+    before = _snapshot()
+    env = {**os.environ, "DATABASE_URL": _database_url(), "ARCHIVE_BATCH_SIZE": "5",
+           "DJANGO_SETTINGS_MODULE": "beils.settings", "VAR_DIR": str(settings.VAR_DIR)}  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "archive", "--noinput"], cwd=settings.BASE_DIR, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while ArchivedCart.objects.count() < 100 and time.monotonic() < deadline and worker.poll() is None:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+
+    moved = ArchivedCart.objects.count()
+    assert 0 < moved < 1500, "the kill must land mid-run"
+    assert Cart.objects.count() + moved == 1500
+    assert _snapshot() == before  # every row exactly once, unchanged, wherever it is
+
+    run = subprocess.run([sys.executable, "manage.py", "archive", "--noinput"], cwd=settings.BASE_DIR, env=env,
+                         capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert (Cart.objects.count(), ArchivedCart.objects.count()) == (0, 1500)
+    assert _snapshot() == before
