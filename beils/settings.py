@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
+    "health_check",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",

@@ -18,6 +18,7 @@ from catalog.api import (
 )
 from crm.api import ClientViewSet, ConsentViewSet, QuestionnaireViewSet, RevokeViewSet, UserViewSet
 from maintenance.api import BackupViewSet
+from maintenance.health import BeilsHealthView
 from marketing.api import BonusViewSet, ClientBonusViewSet, CouponViewSet, GiftCardViewSet
 from sales.api import CartViewSet, DebtViewSet, InvoiceViewSet
 
@@ -50,6 +51,8 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include(router.urls)),
+    # For an uptime monitor: no login, no secrets; 500 when something needs a person.
+    path("health/", BeilsHealthView.as_view(), name="health"),
 ]
 
 if settings.DEBUG:

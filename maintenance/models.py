@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -80,10 +82,17 @@ class Heartbeat(models.Model):
     def __str__(self):
         return f"{self.name} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
 
+    #: Beat sends a heartbeat every five minutes; two missed beats mean the background jobs are down.
+    GRACE = timedelta(minutes=11)
+
     @classmethod
     def beat(cls, name: str) -> "Heartbeat":
         heartbeat, _ = cls.objects.update_or_create(name=name, defaults={"last_seen": timezone.now()})
         return heartbeat
+
+    @property
+    def is_fresh(self) -> bool:
+        return timezone.now() - self.last_seen < self.GRACE
 
 
 # --- Backups ------------------------------------------------------------------------------
