@@ -319,3 +319,18 @@ class LifecycleRun(models.Model):
             return
         figures = self.counts.setdefault(table, {})
         figures[what] = figures.get(what, 0) + rows
+
+
+class HealthSnapshot(models.Model):
+    """The figures of one ``dbhealth`` run, kept so that the next run can show growth."""
+
+    taken_at = models.DateTimeField(_("taken at"), default=timezone.now, db_index=True)
+    tables = models.JSONField(_("tables"), default=dict)  # {table: {"rows": n, "bytes": n}}
+
+    class Meta:
+        verbose_name = _("database health snapshot")
+        ordering = ["-taken_at"]
+        get_latest_by = "taken_at"
+
+    def __str__(self):
+        return f"{self.taken_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,190 @@
+"""The database's health in figures (``manage.py dbhealth``): per table its rows, data and index
+size, free space inside it (fragmentation) and growth since the last run; disk space for the
+database and the backups; the last good and last verified backup against the recovery point
+objective; the last archive and cleanup runs; whether Celery beat and a worker are alive."""
+
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from maintenance.health import database_directory
+from maintenance.models import Backup, HealthSnapshot, Heartbeat, LifecycleKind, LifecycleRun
+
+
+@dataclass
+class TableFigures:
+    name: str
+    rows: int
+    data_bytes: int | None = None
+    index_bytes: int | None = None
+    free_bytes: int | None = None
+    rows_growth: int | None = None
+    bytes_growth: int | None = None
+
+    @property
+    def total_bytes(self) -> int | None:
+        return None if self.data_bytes is None else self.data_bytes + (self.index_bytes or 0)
+
+
+@dataclass
+class DiskFigures:
+    label: str
+    path: str
+    total_bytes: int
+    free_bytes: int
+
+    @property
+    def free_share(self) -> float:
+        return self.free_bytes / self.total_bytes if self.total_bytes else 0.0
+
+
+@dataclass
+class HealthReport:
+    taken_at: str
+    vendor: str
+    database_bytes: int | None
+    tables: list[TableFigures]
+    disks: list[DiskFigures]
+    backups: dict
+    runs: dict
+    heartbeat: dict
+    previous_snapshot: str | None = None
+    alerts: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        for table, figures in zip(self.tables, data["tables"], strict=True):
+            figures["total_bytes"] = table.total_bytes
+        for disk, figures in zip(self.disks, data["disks"], strict=True):
+            figures["free_share"] = round(disk.free_share, 4)
+        return data
+
+
+def database_health(*, save: bool = True) -> HealthReport:
+    """Measure everything; ``save`` keeps this run's table figures for the next run's growth."""
+    previous = HealthSnapshot.objects.order_by("-taken_at").first()
+    tables = _tables()
+    if previous is not None:
+        for table in tables:
+            before = previous.tables.get(table.name)
+            if before is not None:
+                table.rows_growth = table.rows - before["rows"]
+                if table.total_bytes is not None and before.get("bytes") is not None:
+                    table.bytes_growth = table.total_bytes - before["bytes"]
+    report = HealthReport(
+        taken_at=timezone.now().isoformat(), vendor=connection.vendor, database_bytes=_database_bytes(tables),
+        tables=tables, disks=_disks(), backups=_backups(), runs=_runs(), heartbeat=_heartbeat(),
+        previous_snapshot=previous.taken_at.isoformat() if previous else None,
+    )  # fmt: skip
+    report.alerts = _alerts(report)
+    if save:
+        HealthSnapshot.objects.create(tables={t.name: {"rows": t.rows, "bytes": t.total_bytes} for t in tables})
+    return report
+
+
+def _tables() -> list[TableFigures]:
+    names = sorted(connection.introspection.table_names())
+    sizes = _sizes_mariadb() if connection.vendor == "mysql" else _sizes_sqlite()
+    quote = connection.ops.quote_name
+    figures = []
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"SELECT COUNT(*) FROM {quote(name)}")  # noqa: S608 - a table name from introspection
+            data, index, free = sizes.get(name, (None, None, None))
+            figures.append(TableFigures(name, cursor.fetchone()[0], data, index, free))
+    return figures
+
+
+def _sizes_mariadb() -> dict[str, tuple[int, int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, data_length, index_length, data_free FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+        )
+        return {name: (data, index, free) for name, data, index, free in cursor.fetchall()}
+
+
+def _sizes_sqlite() -> dict[str, tuple[int, int, int | None]]:
+    """From SQLite's ``dbstat`` table when the library has it (Debian's does): pages of each
+    table and of its indexes; free space is only known for the whole file."""
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(
+                "SELECT m.tbl_name, SUM(CASE WHEN m.type = 'table' THEN s.pgsize ELSE 0 END), "
+                "SUM(CASE WHEN m.type = 'index' THEN s.pgsize ELSE 0 END) "
+                "FROM dbstat s JOIN sqlite_master m ON m.name = s.name GROUP BY m.tbl_name"
+            )
+        except Exception:  # noqa: BLE001 - built without SQLITE_ENABLE_DBSTAT_VTAB
+            return {}
+        return {name: (data, index, None) for name, data, index in cursor.fetchall()}
+
+
+def _database_bytes(tables: list[TableFigures]) -> int | None:
+    if connection.vendor == "sqlite":
+        path = Path(connection.settings_dict["NAME"])
+        return path.stat().st_size if path.exists() else None
+    sizes = [t.total_bytes for t in tables if t.total_bytes is not None]
+    return sum(sizes) if sizes else None
+
+
+def _disks() -> list[DiskFigures]:
+    from maintenance.backups.services import backup_dir
+
+    disks = []
+    for label, directory in (("database", database_directory()), ("backups", backup_dir())):
+        if directory is not None:
+            usage = shutil.disk_usage(directory)
+            disks.append(DiskFigures(label, str(directory), usage.total, usage.free))
+    return disks
+
+
+def _age_hours(when) -> float | None:
+    return None if when is None else round((timezone.now() - when).total_seconds() / 3600, 1)
+
+
+def _backups() -> dict:
+    latest = Backup.objects.latest_good()
+    verified = Backup.objects.good().filter(verified_at__isnull=False).order_by("-verified_at").first()
+    restore_tested = Backup.objects.filter(restore_tested_at__isnull=False).order_by("-restore_tested_at").first()
+    return {
+        "rpo_hours": settings.BACKUP_RPO_HOURS,
+        "last_good": latest.file_name if latest else None,
+        "last_good_age_hours": _age_hours(latest.started_at if latest else None),
+        "last_verified_age_hours": _age_hours(verified.verified_at if verified else None),
+        "last_restore_test_age_hours": _age_hours(restore_tested.restore_tested_at if restore_tested else None),
+    }
+
+
+def _runs() -> dict:
+    runs = {}
+    for kind in (LifecycleKind.ARCHIVE, LifecycleKind.CLEANUP):
+        run = LifecycleRun.objects.filter(kind=kind, dry_run=False).order_by("-started_at").first()
+        runs[kind.lower()] = None if run is None else {
+            "started_at": run.started_at.isoformat(), "outcome": run.outcome, "seconds": run.seconds,
+        }  # fmt: skip
+    return runs
+
+
+def _heartbeat() -> dict:
+    beat = Heartbeat.objects.filter(name="celery").first()
+    return {"last_seen": beat.last_seen.isoformat() if beat else None, "alive": bool(beat and beat.is_fresh)}
+
+
+def _alerts(report: HealthReport) -> list[str]:
+    alerts = []
+    for disk in report.disks:
+        if disk.free_share < 0.20:
+            alerts.append(f"{disk.label} disk is {disk.free_share:.0%} free (below 20 %)")
+    age = report.backups["last_good_age_hours"]
+    if age is None or age > report.backups["rpo_hours"]:
+        alerts.append(f"no good backup within the recovery point objective ({report.backups['rpo_hours']} h)")
+    tested = report.backups["last_restore_test_age_hours"]
+    if tested is None or tested > 8 * 24:
+        alerts.append("no restore test within 8 days")
+    if not report.heartbeat["alive"]:
+        alerts.append("Celery beat or worker silent")
+    return alerts
