@@ -140,7 +140,9 @@ def sales_archive(*, before, run: LifecycleRun, dry_run: bool, batch: int | None
     _in_batches(lambda n: list(locked.values_list("pk", flat=True)[:n]), family, run, restore=False, batch=batch)
 
 
-def sales_restore(*, run: LifecycleRun, dry_run: bool, ids=None, before=None, after=None, batch: int | None = None) -> None:
+def sales_restore(
+    *, run: LifecycleRun, dry_run: bool, ids=None, before=None, after=None, batch: int | None = None
+) -> None:
     """Move archived sales back to the live tables: ``ids``, or those completed between
     ``after`` and ``before`` (either may be open)."""
     family, batch = sales_family(), batch or _batch()

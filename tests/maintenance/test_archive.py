@@ -232,8 +232,8 @@ def _database_url() -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_with_sigkill_mid_archive_loses_and_duplicates_nothing():
-    """A real process, killed with SIGKILL while it moves batches of 5 sales; then run again."""
+def test_a_worker_killed_with_sigkill_mid_archive_loses_and_duplicates_nothing(tmp_path):
+    """A real process, killed with SIGKILL while it moves batches of 3 sales; then run again."""
     import os
     import signal
     import subprocess
@@ -254,20 +254,22 @@ def test_a_worker_killed_with_sigkill_mid_archive_loses_and_duplicates_nothing()
         for cart in carts
     )
     before = _snapshot()
-    env = {**os.environ, "DATABASE_URL": _database_url(), "ARCHIVE_BATCH_SIZE": "5",
+    env = {**os.environ, "DATABASE_URL": _database_url(), "ARCHIVE_BATCH_SIZE": "3",
            "DJANGO_SETTINGS_MODULE": "beils.settings", "VAR_DIR": str(settings.VAR_DIR)}  # fmt: skip
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "archive", "--noinput"], cwd=settings.BASE_DIR, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while ArchivedCart.objects.count() < 100 and time.monotonic() < deadline and worker.poll() is None:
-        time.sleep(0.05)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
+    log = tmp_path / "worker.log"
+    with log.open("w") as output:
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "archive", "--noinput"], cwd=settings.BASE_DIR, env=env,
+            stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while ArchivedCart.objects.count() < 50 and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.02)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
 
     moved = ArchivedCart.objects.count()
-    assert 0 < moved < 1500, "the kill must land mid-run"
+    assert 0 < moved < 1500, f"the kill must land mid-run; the worker said: {log.read_text()[-2000:]}"
     assert Cart.objects.count() + moved == 1500
     assert _snapshot() == before  # every row exactly once, unchanged, wherever it is
 
