@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from beils.lib.admin import ImportExportAdmin, SoftDeleteAdmin
 from beils.lib.history import HistoryAdmin
 from beils.lib.models import Status
+from crm.gdpr import client_data_zip
 from crm.models import Client, Consent, ConsentStatus, ConsentType, CrmError, Questionnaire, Revoke, Role, User
 from crm.resources import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
 from crm.services import client_merge, client_merge_preview, consent_revoke, consent_sign, user_role_audit
@@ -183,7 +185,11 @@ class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin, HistoryAdmin):
         (_("History"), {"fields": ["created_at", "updated_at", "deactivated_at"], "classes": ["collapse"]}),
     ]
     inlines = [ConsentInline, RevokeInline, QuestionnaireInline]
-    actions = [*SoftDeleteAdmin.actions, "merge_selected"]
+    actions = [*SoftDeleteAdmin.actions, "merge_selected", "export_personal_data"]
+
+    def has_gdpr_export_permission(self, request):
+        """A GDPR access request is answered by MANAGER or ADMIN (``crm.export_client``)."""
+        return request.user.has_perm("crm.export_client")
 
     def has_merge_permission(self, request):
         """Merging rewrites a person's history: ADMIN and MANAGER only."""
@@ -270,6 +276,19 @@ class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin, HistoryAdmin):
             "action": "merge_selected",
         }
         return TemplateResponse(request, "admin/crm/client/merge_confirmation.html", context)
+
+    @admin.action(description=_("Export personal data (GDPR)"), permissions=["gdpr_export"])
+    def export_personal_data(self, request, queryset):
+        """One client at a time: a ZIP of everything held about them (JSON, CSVs, checksums)."""
+        clients = list(queryset[:2])
+        if len(clients) != 1:
+            self.message_user(request, _("Select exactly one client to export their data."), messages.WARNING)
+            return None
+        client = clients[0]
+        archive = client_data_zip(client=client, actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+        response = HttpResponse(archive, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="client-{client.pk}-gdpr-export.zip"'
+        return response
 
     def _merged_message(self, survivor, result):
         rows = sum(result.moved.values())

@@ -1,7 +1,21 @@
-from drf_spectacular.utils import extend_schema_view
-from rest_framework import exceptions, mixins, viewsets
+import json
 
-from beils.lib.api import AtomicWritesMixin, BulkCreateMixin, SoftDeleteMixin, bulk_create_schema, soft_delete_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, permissions, renderers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from beils.lib.api import (
+    AtomicWritesMixin,
+    BulkCreateMixin,
+    SoftDeleteMixin,
+    SoftDeletePermissions,
+    bulk_create_schema,
+    soft_delete_schema,
+)
+from crm.gdpr import client_data_export, client_data_zip
 from crm.models import Client, Consent, Questionnaire, Revoke, User
 from crm.serializers import (
     ClientSerializer,
@@ -12,6 +26,22 @@ from crm.serializers import (
 )
 from crm.services import user_role_audit
 from maintenance.api import StreamingExportMixin
+
+
+class CanExportClientData(permissions.BasePermission):
+    message = "Only managers and admins may export a client's personal data."
+
+    def has_permission(self, request, view):
+        return request.user.has_perm("crm.export_client")
+
+
+class ZipRenderer(renderers.BaseRenderer):
+    """Lets ``?format=zip`` through DRF's content negotiation; errors are still JSON."""
+
+    media_type, format = "application/zip", "zip"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data).encode() if data is not None else b""
 
 
 @soft_delete_schema
@@ -50,6 +80,30 @@ class ClientViewSet(StreamingExportMixin, BulkCreateMixin, SoftDeleteMixin, Atom
     filterset_fields = ["status", "gender", "document_type", "country", "city"]
     search_fields = ["name", "surname", "email", "phone", "=document_number"]
     ordering_fields = ["name", "surname", "email", "created_at", "birth_date"]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "zip"], description="Default json.")],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "application/zip"): OpenApiTypes.BINARY},
+        description="Everything held about the client (GDPR access request); `?format=zip` adds one CSV per "
+        "section and a checksum manifest. MANAGER and ADMIN only; audited.",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="gdpr-export",
+        renderer_classes=[renderers.JSONRenderer, ZipRenderer],
+        permission_classes=[SoftDeletePermissions, CanExportClientData],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def gdpr_export(self, request, pk=None):
+        client, ip_address = self.get_object(), request.META.get("REMOTE_ADDR")
+        if request.query_params.get("format") != "zip":
+            return Response(client_data_export(client=client, actor=request.user, ip_address=ip_address))
+        archive = client_data_zip(client=client, actor=request.user, ip_address=ip_address)
+        response = HttpResponse(archive, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="client-{client.pk}-gdpr-export.zip"'
+        return response
 
 
 class ConsentViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):

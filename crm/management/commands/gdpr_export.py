@@ -1,0 +1,58 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from crm.gdpr import client_data_export, client_data_zip
+from crm.models import Client, User
+
+
+class Command(BaseCommand):
+    help = (
+        "Everything Beils holds about one client (GDPR access and portability request): profile, "
+        "consents, questionnaires, bookings, sales (live and archived), invoices, debts, bonos, gift "
+        "cards and the audit entries about them, as one JSON document on stdout (or in FILE). With "
+        "--zip, a ZIP of the JSON, one CSV per section and a manifest of SHA-256 checksums (needs -o). "
+        "Every export is audited. CLIENT is the client's id or email."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("client", metavar="CLIENT", help="The client's id or email.")
+        parser.add_argument("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+        parser.add_argument("--zip", action="store_true", help="A ZIP with CSVs and a checksum manifest.")
+        parser.add_argument(
+            "--actor",
+            metavar="EMAIL",
+            help="The staff member answering the request (MANAGER or ADMIN), recorded in the audit trail.",
+        )
+
+    def handle(self, *args, client, output, zip, actor, **options):
+        if zip and not output:
+            raise CommandError("--zip writes a binary file: name it with -o FILE.")
+        person = find_client(client)
+        staff = find_actor(actor) if actor else "manage.py gdpr_export"
+        if zip:
+            data = client_data_zip(client=person, actor=staff)
+        else:
+            document = client_data_export(client=person, actor=staff)
+            data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+        if output is None:
+            self.stdout.write(data.decode(), ending="")
+            return
+        with open(output, "wb") as handle:
+            handle.write(data)
+        self.stderr.write(self.style.SUCCESS(f"Client #{person.pk}: {len(data):,} bytes written to {output}."))
+
+
+def find_client(key: str) -> Client:
+    lookup = {"pk": int(key)} if key.isdigit() else {"email": key.strip().lower()}
+    try:
+        return Client.all_objects.get(**lookup)
+    except Client.DoesNotExist:
+        raise CommandError(f"No client with id or email {key!r}.") from None
+
+
+def find_actor(email: str) -> User:
+    user = User.objects.filter(email=email.strip().lower()).first()
+    if user is None or not user.has_perm("crm.export_client"):
+        raise CommandError(f"{email} is not an active MANAGER or ADMIN: only they may export a client's data.")
+    return user
