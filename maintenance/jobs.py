@@ -24,6 +24,7 @@ from import_export.results import Result
 
 from beils.lib.formats import FORMATS
 from beils.lib.spreadsheets import escape_formula
+from beils.lib.streaming import csv_chunks, json_chunks
 from maintenance.models import Job, JobKind, JobState, Outcome
 from maintenance.services import audit_log
 
@@ -222,27 +223,17 @@ class _Digest:
         return self.fh.write(data)
 
 
-def _write_csv(fh, headers, rows):
-    out = _Digest(fh)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow(row)
-        if buffer.tell() > 65536:
-            out.write(buffer.getvalue())
-            buffer.seek(0), buffer.truncate()
-    out.write(buffer.getvalue())
-    return out.size, out.sha.hexdigest()
+def _streamed(writer):
+    """A file writer from one of the streamed exports' chunk writers (beils/lib/streaming.py).
+    The resource has already escaped the cells: every column is passed through as it is."""
 
+    def write(fh, headers, rows):
+        out = _Digest(fh)
+        for chunk in writer(headers, rows, kinds=["plain"] * len(headers)):
+            out.write(chunk)
+        return out.size, out.sha.hexdigest()
 
-def _write_json(fh, headers, rows):
-    out = _Digest(fh)
-    out.write("[")
-    for index, row in enumerate(rows):
-        out.write(("," if index else "") + "\n" + json.dumps(dict(zip(headers, row, strict=True)), default=str))
-    out.write("\n]\n")
-    return out.size, out.sha.hexdigest()
+    return write
 
 
 def _write_xlsx(fh, headers, rows):
@@ -260,7 +251,7 @@ def _write_xlsx(fh, headers, rows):
     return out.size, out.sha.hexdigest()
 
 
-_WRITERS = {"csv": _write_csv, "json": _write_json, "xlsx": _write_xlsx}
+_WRITERS = {"csv": _streamed(csv_chunks), "json": _streamed(json_chunks), "xlsx": _write_xlsx}
 
 
 def job_files_delete(job: Job) -> None:

@@ -1,6 +1,7 @@
 """Large imports and exports run as background jobs, with progress, a confirmation and files."""
 
 import io
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -144,3 +145,28 @@ def test_jobs_are_visible_to_their_owner_and_to_admins_only(
     client.force_login(f.UserFactory(role="MANAGER"))
     assert client.get(page).status_code == 403
     assert client.get(reverse("admin:maintenance_job_progress", args=[job.pk])).status_code == 403
+
+
+@pytest.mark.parametrize("file_format", ["csv", "json"])
+def test_a_background_csv_or_json_export_writes_every_row_once_and_escapes_formulas(file_format, manager_user):
+    from django.core.files.storage import default_storage
+
+    from maintenance.jobs import job_export_create
+
+    f.ClientFactory(name="=cmd", email="formula@mail.example")
+    f.ClientFactory.create_batch(4)
+    job = job_export_create(resource_class=ClientResource, file_format=file_format, actor=manager_user)
+
+    job_run(job)
+
+    assert (job.state, job.summary["rows"]) == (JobState.DONE, 5)
+    with default_storage.open(job.output_name, "rb") as fh:
+        text = fh.read().decode("utf-8-sig")
+    if file_format == "csv":
+        lines = text.splitlines()
+        assert lines[0].startswith("ID,Email,Name,") and len(lines) == 6
+        assert ",formula@mail.example,'=cmd," in text
+    else:
+        rows = json.loads(text)
+        assert len(rows) == 5
+        assert {r["Email"]: r["Name"] for r in rows}["formula@mail.example"] == "'=cmd"
