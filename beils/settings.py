@@ -233,6 +233,9 @@ BACKUP_MIN_FREE_BYTES = env.int("BACKUP_MIN_FREE_BYTES", default=50 * 2**20)
 BACKUP_BEFORE_MIGRATE = env.bool("BACKUP_BEFORE_MIGRATE", default=True)
 # Recovery point objective: the newest good backup must be younger than this.
 BACKUP_RPO_HOURS = env.int("BACKUP_RPO_HOURS", default=26)
+# GDPR erasures (client ids only), replayed after every restore: outside the database, beside the
+# backups by default so that it travels with them. Copy it off-site with them.
+ERASURE_LEDGER_PATH = env_dir("ERASURE_LEDGER_PATH", BACKUP_DIR / "erasure-ledger.jsonl")
 BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
 BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
 BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)

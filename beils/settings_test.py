@@ -13,6 +13,7 @@ MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 VAR_DIR = Path(tempfile.mkdtemp(prefix="beils-test-var-"))
 # A fresh directory per run: manifests left by one run must not reach the next run's catalogue.
 BACKUP_DIR = Path(tempfile.mkdtemp(prefix="beils-test-backups-"))
+ERASURE_LEDGER_PATH = BACKUP_DIR / "erasure-ledger.jsonl"
 
 # SQLite tests run on a file, not in memory, so that the backup engine can snapshot it.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from beils.lib.admin import ImportExportAdmin, SoftDeleteAdmin
 from beils.lib.history import HistoryAdmin
 from beils.lib.models import Status
+from crm.erasure import client_erase, client_erase_preview
 from crm.gdpr import client_data_zip
 from crm.models import Client, Consent, ConsentStatus, ConsentType, CrmError, Questionnaire, Revoke, Role, User
 from crm.resources import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
@@ -176,20 +177,27 @@ class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin, HistoryAdmin):
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
-    readonly_fields = ["created_at", "updated_at", "deactivated_at", "missing_consents"]
+    readonly_fields = ["created_at", "updated_at", "deactivated_at", "erased_at", "missing_consents"]
     fieldsets = [
         (None, {"fields": ["name", "surname", "email", "phone", "status", "missing_consents"]}),
         (_("Identity"), {"fields": ["gender", "birth_date", "document_type", "document_number"]}),
         (_("Address"), {"fields": ["address", "postal_code", "city", "country"], "classes": ["collapse"]}),
         (_("Notes"), {"fields": ["notes"]}),
-        (_("History"), {"fields": ["created_at", "updated_at", "deactivated_at"], "classes": ["collapse"]}),
+        (
+            _("History"),
+            {"fields": ["created_at", "updated_at", "deactivated_at", "erased_at"], "classes": ["collapse"]},
+        ),
     ]
     inlines = [ConsentInline, RevokeInline, QuestionnaireInline]
-    actions = [*SoftDeleteAdmin.actions, "merge_selected", "export_personal_data"]
+    actions = [*SoftDeleteAdmin.actions, "merge_selected", "export_personal_data", "erase_personal_data"]
 
     def has_gdpr_export_permission(self, request):
         """A GDPR access request is answered by MANAGER or ADMIN (``crm.export_client``)."""
         return request.user.has_perm("crm.export_client")
+
+    def has_gdpr_erase_permission(self, request):
+        """Erasure is irreversible: ADMIN only (``crm.erase_client``)."""
+        return request.user.has_perm("crm.erase_client")
 
     def has_merge_permission(self, request):
         """Merging rewrites a person's history: ADMIN and MANAGER only."""
@@ -290,6 +298,34 @@ class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin, HistoryAdmin):
         response["Content-Disposition"] = f'attachment; filename="client-{client.pk}-gdpr-export.zip"'
         return response
 
+    @admin.action(description=_("Erase personal data (GDPR)…"), permissions=["gdpr_erase"])
+    def erase_personal_data(self, request, queryset):
+        """One client at a time: a page previewing what is deleted and what is anonymised; its
+        "Erase" button posts back here with ``confirm``."""
+        clients = list(queryset[:2])
+        if len(clients) != 1:
+            self.message_user(request, _("Select exactly one client to erase their data."), messages.WARNING)
+            return None
+        client = clients[0]
+        if request.POST.get("confirm") == "yes":
+            plan = client_erase(client=client, actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+            self.message_user(request, _erased_message(plan), messages.SUCCESS)
+            return None
+        plan = client_erase_preview(client=client)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Erase personal data"),
+            "client": client,
+            "plan": plan,
+            "deleted": [(_verbose_name_plural(label), count) for label, count in plan.deleted.items()],
+            "anonymised": [(_verbose_name_plural(label), count) for label, count in plan.anonymised.items()],
+            "scrubbed": [(_verbose_name_plural(label), count) for label, count in plan.scrubbed.items()],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "erase_personal_data",
+        }
+        return TemplateResponse(request, "admin/crm/client/erase_confirmation.html", context)
+
     def _merged_message(self, survivor, result):
         rows = sum(result.moved.values())
         return _("%(count)d client(s) merged into %(client)s; %(rows)d record(s) moved.") % {
@@ -297,6 +333,16 @@ class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin, HistoryAdmin):
             "client": survivor,
             "rows": rows,
         }
+
+
+def _erased_message(plan) -> str:
+    fate = _("deleted") if plan.client_deleted else _("anonymised; sales and invoices kept")
+    rows = sum(plan.deleted.values())
+    return _("Client #%(id)d erased: %(fate)s, %(rows)d personal record(s) deleted.") % {
+        "id": plan.client_id,
+        "fate": fate,
+        "rows": rows,
+    }
 
 
 def _verbose_name_plural(label: str) -> str:

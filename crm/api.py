@@ -15,6 +15,7 @@ from beils.lib.api import (
     bulk_create_schema,
     soft_delete_schema,
 )
+from crm.erasure import client_erase, client_erase_preview
 from crm.gdpr import client_data_export, client_data_zip
 from crm.models import Client, Consent, Questionnaire, Revoke, User
 from crm.serializers import (
@@ -33,6 +34,13 @@ class CanExportClientData(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return request.user.has_perm("crm.export_client")
+
+
+class CanEraseClientData(permissions.BasePermission):
+    message = "Only admins may erase a client's personal data."
+
+    def has_permission(self, request, view):
+        return request.user.has_perm("crm.erase_client")
 
 
 class ZipRenderer(renderers.BaseRenderer):
@@ -104,6 +112,32 @@ class ClientViewSet(StreamingExportMixin, BulkCreateMixin, SoftDeleteMixin, Atom
         response = HttpResponse(archive, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="client-{client.pk}-gdpr-export.zip"'
         return response
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        description='GDPR erasure. `{"dry_run": true}` answers what would be deleted and anonymised; '
+        '`{"confirm": true}` erases (any other body answers 400 with the preview). Personal data is '
+        "deleted, sales and invoices stay anonymised, and the erasure is re-applied after any restore. "
+        "ADMIN only; audited.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[SoftDeletePermissions, CanEraseClientData],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def erase(self, request, pk=None):
+        client = self.get_object()
+        if request.data.get("dry_run") is True:
+            return Response({"erased": False, **client_erase_preview(client=client).as_detail()})
+        if request.data.get("confirm") is not True:
+            preview = client_erase_preview(client=client).as_detail()
+            message = 'Erasure cannot be undone: send {"confirm": true} to erase, or {"dry_run": true} to preview.'
+            return Response({"confirm": [message], "preview": preview}, status=400)
+        plan = client_erase(client=client, actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+        return Response({"erased": True, **plan.as_detail()})
 
 
 class ConsentViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):

@@ -10,6 +10,10 @@ class CrmConfig(AppConfig):
     def ready(self):
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="crm.sync_role_groups")
         from crm import auth  # noqa: F401  (connects the lockout audit receiver)
+        from crm.erasure import replay_after_restore
+        from maintenance.backups.services import backup_restored
+
+        backup_restored.connect(replay_after_restore, dispatch_uid="crm.erasure.replay_after_restore")
 
 
 def _sync_roles(using, **kwargs):

@@ -52,9 +52,7 @@ def client_data_zip(*, client: Client, actor, ip_address: str | None = None) -> 
 def client_data_collect(*, client: Client) -> dict:
     """The document, unaudited. One transaction, so every section is read from the same
     snapshot (MariaDB's REPEATABLE READ) even while the salon keeps working."""
-    rows: dict[str, list[models.Model]] = {}
-    for holder in REGISTRY:
-        rows[holder.section] = list(_rows(holder, client, rows).order_by("pk"))
+    rows = client_rows(client=client)
     sections = {holder.section: _section(holder, rows[holder.section]) for holder in REGISTRY}
     return {
         "schema": SCHEMA,
@@ -69,6 +67,15 @@ def client_data_collect(*, client: Client) -> dict:
 # --- Following the registry -----------------------------------------------------------------
 
 
+def client_rows(*, client: Client) -> dict[str, list[models.Model]]:
+    """Every row held about ``client``, by the registry's section, in primary-key order. Erasure
+    (``crm.erasure``) works from the same rows, so what it deletes is what an export shows."""
+    rows: dict[str, list[models.Model]] = {}
+    for holder in REGISTRY:
+        rows[holder.section] = list(_rows(holder, client, rows).order_by("pk"))
+    return rows
+
+
 def _rows(holder: Holder, client: Client, found: dict[str, list]) -> models.QuerySet:
     model = holder.get_model()
     condition = Q(pk__in=[])
@@ -80,7 +87,7 @@ def _rows(holder: Holder, client: Client, found: dict[str, list]) -> models.Quer
 
 def _condition(link: str, client: Client, found: dict[str, list]) -> Q:
     if link == "target":
-        return _audit_targets(client, found)
+        return audit_targets(client, found)
     column, _, label = link.partition(" in ")
     if label:
         other = holder_for(label)
@@ -90,7 +97,7 @@ def _condition(link: str, client: Client, found: dict[str, list]) -> Q:
     return Q(**{link: client.pk})
 
 
-def _audit_targets(client: Client, found: dict[str, list]) -> Q:
+def audit_targets(client: Client, found: dict[str, list]) -> Q:
     """Entries about the client, or about any live row held about them (a consent signed, a
     sale archived). History tables are never an audit target."""
     condition = Q(target_type=Client._meta.label_lower, target_id=str(client.pk))

@@ -236,6 +236,9 @@ class Client(SoftDeleteModel):
     document_number = models.CharField(_("document number"), max_length=30, null=True, blank=True)
     notes = models.TextField(_("notes"), null=True, blank=True)
     legacy_id = models.CharField(_("legacy id"), max_length=100, null=True, blank=True, unique=True, editable=False)
+    erased_at = models.DateTimeField(
+        _("erased at"), null=True, blank=True, editable=False, help_text=_("When the personal data was erased (GDPR)")
+    )
 
     all_objects = AllObjectsManager.from_queryset(ClientQuerySet)()
     objects = ActiveManager.from_queryset(ClientQuerySet)()

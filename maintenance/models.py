@@ -24,6 +24,12 @@ class AuditEntryQuerySet(models.QuerySet):
         only way entries ever leave the trail."""
         return self._raw_delete(self.db)
 
+    def redact(self, *, target_label: str) -> int:
+        """Replace these entries' target label: GDPR erasure (``crm.erasure``), because the label
+        is the target's ``str()``, a client's name. The only change entries ever take; who did
+        what, when and how it went stay as they were."""
+        return super().update(target_label=target_label)
+
     def for_action(self, prefix: str):
         return self.filter(action__startswith=prefix)
 

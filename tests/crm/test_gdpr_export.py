@@ -18,53 +18,19 @@ from crm import personal_data
 from crm.gdpr import EXPORTED_ACTION, client_data_collect, client_data_export, client_data_zip
 from crm.models import Client
 from crm.personal_data import NOT_PERSONAL, REGISTRY, Holder, Level, project_models, unregistered
-from crm.services import consent_revoke
 from maintenance.archive import archive_apply
 from maintenance.models import AuditEntry
-from marketing.models import GiftCardMovementKind
 from sales.models import ArchivedCart
 from tests import factories as f
+from tests.crm.support import client_with_everything
 from tests.helpers import admin_url, api_as
 
 pytestmark = pytest.mark.django_db
 
-LONG_AGO = timezone.now() - timedelta(days=3 * 365)
-
-
-def _client_with_everything(first_name: str) -> Client:
-    """A client with at least one row in every model the registry names, one old sale archived."""
-    client = f.ClientFactory(
-        name=first_name, surname="Vidal", address="Carrer Major 1", document_type="DNI",
-        document_number=f"{first_name[:4].upper()}1234Z", notes=f"{first_name} prefers mornings",
-    )  # fmt: skip
-    client.city = "Girona"
-    client.save()  # a second version in the history table
-    consent = f.SignedConsentFactory(client=client, notes=f"{first_name} signed on paper")
-    consent_revoke(consent=consent, actor=None, reason=f"{first_name} changed her mind")
-    f.QuestionnaireFactory(client=client, answers={"allergies": f"{first_name}-latex"})
-    booking = f.BookingFactory(client=client, notes=f"{first_name} is late sometimes")
-    f.BookingItemFactory(booking=booking)
-    sale = f.CompletedCartFactory(client=client, notes=f"{first_name} paid half", booking=booking)
-    f.CartItemFactory(cart=sale)
-    f.PaymentFactory(cart=sale)
-    f.InvoiceFactory(cart=sale, customer_tax_id=f"{first_name[:4].upper()}1234Z")
-    debt = f.DebtFactory(client=client, cart=sale)
-    f.DebtPaymentFactory(debt=debt)
-    bono = f.ClientBonusFactory(client=client)
-    f.BonusRedemptionFactory(client_bonus=bono, booking=booking, note=f"{first_name} used one")
-    card = f.GiftCardFactory(owner=client)
-    f.GiftCardMovementFactory(gift_card=card, kind=GiftCardMovementKind.ISSUE)
-    old_sale = f.CompletedCartFactory(client=client, completed_at=LONG_AGO, created_at=LONG_AGO)
-    f.CartItemFactory(cart=old_sale)
-    f.PaymentFactory(cart=old_sale)
-    f.InvoiceFactory(cart=old_sale, year=LONG_AGO.year)
-    f.AuditEntryFactory(target_type="crm.client", target_id=str(client.pk), target_label=str(client))
-    return client
-
 
 @pytest.fixture
 def lucia():
-    lucia = _client_with_everything("Lucia")
+    lucia = client_with_everything("Lucia")
     archive_apply(dry_run=False)
     assert ArchivedCart.objects.filter(client=lucia).count() == 1
     return lucia
@@ -72,7 +38,7 @@ def lucia():
 
 @pytest.fixture
 def zoraida(lucia):
-    zoraida = _client_with_everything("Zoraida")
+    zoraida = client_with_everything("Zoraida")
     archive_apply(dry_run=False)
     return zoraida
 
@@ -88,10 +54,9 @@ def test_every_section_of_the_export_holds_the_clients_rows(lucia):
     assert document["sections"]["questionnaires"]["rows"][0]["answers"] == {"allergies": "Lucia-latex"}
     assert len(document["sections"]["invoices"]["rows"]) == 2  # the live sale's and the archived one's
     assert len(document["sections"]["profile_history"]["rows"]) == 2
-    assert {row["action"] for row in document["sections"]["audit_entries"]["rows"]} >= {
-        "crm.consent.revoked",
-        "maintenance.test.action0",
-    }
+    actions = {row["action"] for row in document["sections"]["audit_entries"]["rows"]}
+    assert "crm.consent.revoked" in actions  # an entry about one of her consents
+    assert any(action.startswith("maintenance.test.action") for action in actions)  # one about her
 
 
 def test_the_document_has_a_schema_version_a_time_and_counts_and_is_plain_json(lucia):

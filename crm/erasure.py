@@ -1,0 +1,361 @@
+"""GDPR erasure: a client's personal data deleted, their fiscal records kept anonymised, and a
+ledger that re-applies every erasure after a restore.
+
+The personal-data registry (``crm.personal_data``) decides what happens to each model:
+``DELETE`` rows go (consents, revocations, questionnaires), ``ANONYMISE`` rows stay with their
+registered fields cleared (sales, invoices, debts, bookings, the client row itself),
+``SCRUB`` deletes the history tables' versions, and audit entries keep who did what but lose the
+client's name. A client with no sales, bookings or debts is deleted outright.
+
+**The erasure ledger** is a file of JSON lines outside the database (``ERASURE_LEDGER_PATH``,
+beside the backups by default) with ids only: the client's id and creation time, and when.
+A backup taken before an erasure still holds the person; :func:`erasure_replay` runs after every
+restore (``maintenance.backups.services.backup_restored``) and by hand (``manage.py gdpr_replay``)
+and erases them again. The creation time guards against an id reused after a restore: an entry
+applies only to the client it was written for.
+"""
+
+import fcntl
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from beils.lib.models import Status
+from bookings.models import BookingStatus
+from crm.gdpr import audit_targets, client_rows
+from crm.models import Client, CrmError
+from crm.personal_data import REGISTRY, Erasure, Holder
+from maintenance.models import AuditEntry
+from maintenance.services import audit_log
+
+log = logging.getLogger(__name__)
+
+ERASED_ACTION = "crm.client.erased"
+REPLAYED_ACTION = "crm.client.erasure_replayed"
+LEDGER_VERSION = 1
+
+
+class ErasureError(CrmError):
+    """An erasure that cannot be done as asked."""
+
+
+@dataclass
+class ErasurePlan:
+    """What an erasure deletes, anonymises and scrubs, by model; the preview and the result."""
+
+    client_id: int
+    client_deleted: bool  # no business history: the client row itself goes
+    deleted: dict[str, int] = field(default_factory=dict)
+    anonymised: dict[str, int] = field(default_factory=dict)
+    scrubbed: dict[str, int] = field(default_factory=dict)  # history versions
+    cancelled_bookings: int = 0  # upcoming appointments that will not happen
+    files: list[str] = field(default_factory=list)  # uploaded documents removed from storage
+    admin_log_entries: int = 0
+
+    def as_detail(self) -> dict:
+        """Counts and ids only: the audit trail and the API never repeat the personal data."""
+        return {
+            "client_id": self.client_id,
+            "client_deleted": self.client_deleted,
+            "deleted": self.deleted,
+            "anonymised": self.anonymised,
+            "history_versions_scrubbed": self.scrubbed,
+            "cancelled_bookings": self.cancelled_bookings,
+            "files_removed": len(self.files),
+            "admin_log_entries_redacted": self.admin_log_entries,
+        }
+
+
+# --- The service -----------------------------------------------------------------------------
+
+
+def client_erase_preview(*, client: Client) -> ErasurePlan:
+    """What :func:`client_erase` would do to ``client``, changing nothing."""
+    return _plan(client, client_rows(client=client))
+
+
+def client_erase(*, client: Client, actor, ip_address: str | None = None) -> ErasurePlan:
+    """Erase ``client``'s personal data, record the erasure in the ledger and audit it as
+    ``crm.client.erased`` (ids and counts only). Returns what was done."""
+    created_at = client.created_at
+    with transaction.atomic():
+        plan = _erase(Client.all_objects.select_for_update().get(pk=client.pk))
+        # Written before the commit: should the commit fail, the ledger holds an erasure the
+        # salon asked for, which a replay would carry out, never the reverse.
+        ledger_append(client_id=plan.client_id, client_created_at=created_at)
+    # The target as it reads now, "Erased client <id>", whether the row was anonymised or deleted.
+    target = Client(pk=plan.client_id, name=f"Erased client {plan.client_id}")
+    audit_log(action=ERASED_ACTION, actor=actor, target=target, detail=plan.as_detail(), ip_address=ip_address)
+    return plan
+
+
+def _erase(client: Client) -> ErasurePlan:
+    rows = client_rows(client=client)
+    plan = _plan(client, rows)
+    _redact_audit(client, rows)
+    _redact_admin_log(client, rows)
+    _cancel_upcoming_bookings(client)
+    for holder in REGISTRY:
+        if holder.erasure == Erasure.DELETE:
+            _delete(holder, rows[holder.section])
+        elif holder.erasure == Erasure.ANONYMISE and holder.model not in ("crm.Client", "maintenance.AuditEntry"):
+            _anonymise(holder, rows[holder.section])
+    if plan.client_deleted:
+        client.delete()
+    else:
+        _anonymise_client(client)
+    # Last: deleting the consents (and the client) has just written "-" versions to history.
+    for holder in REGISTRY:
+        if holder.erasure == Erasure.SCRUB:
+            _scrub(holder, client, rows)
+    transaction.on_commit(lambda: _remove_files(plan.files))
+    return plan
+
+
+def _plan(client: Client, rows: dict[str, list[models.Model]]) -> ErasurePlan:
+    plan = ErasurePlan(client_id=client.pk, client_deleted=not client.has_history())
+    for holder in REGISTRY:
+        found = rows[holder.section]
+        if not found:
+            continue
+        label = holder.get_model()._meta.label
+        if holder.erasure == Erasure.DELETE or (plan.client_deleted and holder.model == "crm.Client"):
+            plan.deleted[label] = len(found)
+        elif holder.erasure == Erasure.ANONYMISE:
+            plan.anonymised[label] = len(found)
+        elif holder.erasure == Erasure.SCRUB:
+            plan.scrubbed[label] = len(found)
+        if holder.erasure == Erasure.DELETE:
+            plan.files += [f.name for row in found for f in _files(row) if f.name]
+    plan.cancelled_bookings = _upcoming_bookings(client).count()
+    plan.admin_log_entries = _admin_log_entries(client, rows).count()
+    return plan
+
+
+# --- What happens to each kind of row --------------------------------------------------------
+
+
+def _blank(model_field: models.Field):
+    return None if model_field.null else ""
+
+
+def _anonymise(holder: Holder, found: list[models.Model]) -> None:
+    model = holder.get_model()
+    pks = [row.pk for row in found]
+    if model._meta.label == "sales.Invoice":
+        # Issued invoices refuse QuerySet.update(); this is their one sanctioned change.
+        model.objects.filter(pk__in=pks).anonymise_customer()
+        return
+    values = {name: _blank(model._meta.get_field(name)) for name in holder.fields}
+    model._base_manager.filter(pk__in=pks).update(**values)
+
+
+def _anonymise_client(client: Client) -> None:
+    # QuerySet.update: no historical version is written (history is scrubbed next anyway).
+    values = {name: _blank(Client._meta.get_field(name)) for name in _client_holder().fields}
+    now = timezone.now()
+    values |= {
+        "name": f"Erased client {client.pk}",
+        "status": Status.OFF,
+        "deactivated_at": client.deactivated_at or now,
+        "erased_at": now,
+        "updated_at": now,
+    }
+    Client.all_objects.filter(pk=client.pk).update(**values)
+
+
+def _delete(holder: Holder, found: list[models.Model]) -> None:
+    model = holder.get_model()
+    model._base_manager.filter(pk__in=[row.pk for row in found]).delete()
+
+
+def _scrub(holder: Holder, client: Client, rows: dict[str, list[models.Model]]) -> None:
+    """Every version of every row held about the client: found through the registry's links now
+    (versions written by this erasure included) and by the ids of the rows found at the start."""
+    history = holder.get_model()
+    live = next(h for h in REGISTRY if h.model == holder.history_of)
+    pk_name = live.get_model()._meta.pk.attname
+    condition = Q(**{f"{pk_name}__in": [row.pk for row in rows[live.section]]})
+    for link in holder.links:
+        if link in ("pk", "id"):
+            condition |= Q(id=client.pk)
+        elif " in " not in link:
+            condition |= Q(**{link: client.pk})
+    history._base_manager.filter(condition).delete()
+
+
+def _client_holder() -> Holder:
+    return next(h for h in REGISTRY if h.model == "crm.Client")
+
+
+def _files(row: models.Model):
+    return [getattr(row, f.attname) for f in row._meta.concrete_fields if isinstance(f, models.FileField)]
+
+
+def _remove_files(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:  # the file is gone already, or storage is read-only: reported, not fatal
+            log.warning("erasure: could not remove %s from storage", name, exc_info=True)
+
+
+def _upcoming_bookings(client: Client) -> models.QuerySet:
+    return client.bookings.filter(start__gt=timezone.now(), status__in=[BookingStatus.PENDING, BookingStatus.CONFIRMED])
+
+
+def _cancel_upcoming_bookings(client: Client) -> None:
+    _upcoming_bookings(client).update(status=BookingStatus.CANCELLED, updated_at=timezone.now())
+
+
+def _redact_audit(client: Client, rows: dict[str, list[models.Model]]) -> None:
+    """The trail keeps every entry about the person and their records; labels lose the name."""
+    entries = AuditEntry.objects.filter(audit_targets(client, rows))
+    for target_type, target_id in entries.values_list("target_type", "target_id").distinct():
+        entries.filter(target_type=target_type, target_id=target_id).redact(
+            target_label=f"{target_type} #{target_id} (erased)"
+        )
+
+
+def _admin_log_entries(client: Client, rows: dict[str, list[models.Model]]) -> models.QuerySet:
+    """The admin's own change log (``django_admin_log``) names each object by its ``str()``."""
+    condition = Q(pk__in=[])
+    for holder in REGISTRY:
+        found = rows[holder.section]
+        if found and holder.history_of is None and holder.model != "maintenance.AuditEntry":
+            content_type = ContentType.objects.get_for_model(holder.get_model(), for_concrete_model=False)
+            condition |= Q(content_type=content_type, object_id__in=[str(row.pk) for row in found])
+    return LogEntry.objects.filter(condition)
+
+
+def _redact_admin_log(client: Client, rows: dict[str, list[models.Model]]) -> None:
+    entries = _admin_log_entries(client, rows)
+    for content_type_id, object_id in entries.values_list("content_type_id", "object_id").distinct():
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        label = f"{model._meta.verbose_name} #{object_id} (erased)" if model else f"#{object_id} (erased)"
+        entries.filter(content_type_id=content_type_id, object_id=object_id).update(object_repr=label[:200])
+
+
+# --- The ledger ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    client_id: int
+    client_created_at: datetime
+    erased_at: datetime
+
+
+def ledger_path() -> Path:
+    return Path(settings.ERASURE_LEDGER_PATH)
+
+
+def ledger_append(*, client_id: int, client_created_at: datetime) -> None:
+    """Append one erasure to the ledger and flush it to disk before returning."""
+    path = ledger_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(
+        {
+            "v": LEDGER_VERSION,
+            "client_id": client_id,
+            "client_created_at": client_created_at.isoformat(),
+            "erased_at": timezone.now().isoformat(),
+        }
+    )
+    with open(path, "a", encoding="utf-8") as ledger:
+        fcntl.flock(ledger, fcntl.LOCK_EX)
+        ledger.write(line + "\n")
+        ledger.flush()
+        os.fsync(ledger.fileno())
+
+
+def ledger_entries() -> list[LedgerEntry]:
+    """Every erasure recorded, oldest first (a missing ledger is an empty one)."""
+    try:
+        lines = ledger_path().read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    entries = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            entries.append(
+                LedgerEntry(
+                    client_id=int(data["client_id"]),
+                    client_created_at=datetime.fromisoformat(data["client_created_at"]),
+                    erased_at=datetime.fromisoformat(data["erased_at"]),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ErasureError(f"{ledger_path()}, line {number}: not an erasure record ({exc}).") from exc
+    return entries
+
+
+@dataclass
+class Replay:
+    entries: int = 0
+    erased: list[int] = field(default_factory=list)  # present in the database: erased again
+    returned: list[int] = field(default_factory=list)  # of those, the ones a restore had brought back whole
+    absent: int = 0  # not in the database (deleted by the erasure, or never restored)
+    reused_ids: list[int] = field(default_factory=list)  # the same id now names another client: left alone
+
+    def as_detail(self) -> dict:
+        return {
+            "ledger_entries": self.entries,
+            "erased_again": self.erased,
+            "brought_back_by_restore": self.returned,
+            "absent": self.absent,
+            "ids_now_another_client": self.reused_ids,
+        }
+
+
+def erasure_replay(*, actor=None, dry_run: bool = False) -> Replay:
+    """Re-apply every erasure in the ledger to the live database: after a restore, a backup
+    older than an erasure has brought the person back, wholly or (a selective restore of the
+    sales tables) in part. Erasing an erased client again changes nothing, so every client the
+    ledger names is erased again. Audited once."""
+    result = Replay()
+    entries = ledger_entries()
+    result.entries = len(entries)
+    clients = Client.all_objects.in_bulk({entry.client_id for entry in entries})
+    for entry in entries:
+        client = clients.get(entry.client_id)
+        if client is None:
+            result.absent += 1
+        elif client.created_at != entry.client_created_at:
+            result.reused_ids.append(entry.client_id)
+        else:
+            result.erased.append(client.pk)
+            if client.erased_at is None:
+                result.returned.append(client.pk)
+            if not dry_run:
+                with transaction.atomic():
+                    _erase(Client.all_objects.select_for_update().get(pk=client.pk))
+    if not dry_run:
+        audit_log(action=REPLAYED_ACTION, actor=actor, detail=result.as_detail())
+    return result
+
+
+def replay_after_restore(sender, *, alias: str, **kwargs) -> None:
+    """``backup_restored`` receiver: the restore holds the maintenance lock until this returns,
+    so the erasures are back in force before the app serves again. A restore into another
+    database (a restore test's scratch copy) is dropped afterwards and is left alone."""
+    if alias != "default":
+        return
+    result = erasure_replay(actor="restore: erasure ledger replay")
+    if result.returned:
+        log.warning("restore: %d erased client(s) were in the backup and have been erased again", len(result.returned))
