@@ -35,7 +35,8 @@ from bookings.models import BookingStatus
 from crm.gdpr import audit_targets, client_rows
 from crm.models import Client, CrmError
 from crm.personal_data import REGISTRY, Erasure, Holder
-from maintenance.models import AuditEntry
+from maintenance.jobs import job_files_delete
+from maintenance.models import AuditEntry, Job, JobState
 from maintenance.services import audit_log
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class ErasurePlan:
     cancelled_bookings: int = 0  # upcoming appointments that will not happen
     files: list[str] = field(default_factory=list)  # uploaded documents removed from storage
     admin_log_entries: int = 0
+    job_files: int = 0  # finished import/export jobs whose files are copies of client data
 
     def as_detail(self) -> dict:
         """Counts and ids only: the audit trail and the API never repeat the personal data."""
@@ -73,6 +75,7 @@ class ErasurePlan:
             "cancelled_bookings": self.cancelled_bookings,
             "files_removed": len(self.files),
             "admin_log_entries_redacted": self.admin_log_entries,
+            "job_files_removed": self.job_files,
         }
 
 
@@ -105,6 +108,7 @@ def _erase(client: Client) -> ErasurePlan:
     _redact_audit(client, rows)
     _redact_admin_log(client, rows)
     _cancel_upcoming_bookings(client)
+    jobs = list(_jobs_with_files())
     for holder in REGISTRY:
         if holder.erasure == Erasure.DELETE:
             _delete(holder, rows[holder.section])
@@ -119,6 +123,7 @@ def _erase(client: Client) -> ErasurePlan:
         if holder.erasure == Erasure.SCRUB:
             _scrub(holder, client, rows)
     transaction.on_commit(lambda: _remove_files(plan.files))
+    transaction.on_commit(lambda: _remove_job_files(jobs))
     return plan
 
 
@@ -139,6 +144,7 @@ def _plan(client: Client, rows: dict[str, list[models.Model]]) -> ErasurePlan:
             plan.files += [f.name for row in found for f in _files(row) if f.name]
     plan.cancelled_bookings = _upcoming_bookings(client).count()
     plan.admin_log_entries = _admin_log_entries(client, rows).count()
+    plan.job_files = _jobs_with_files().count()
     return plan
 
 
@@ -218,6 +224,22 @@ def _upcoming_bookings(client: Client) -> models.QuerySet:
 
 def _cancel_upcoming_bookings(client: Client) -> None:
     _upcoming_bookings(client).update(status=BookingStatus.CANCELLED, updated_at=timezone.now())
+
+
+def _jobs_with_files() -> models.QuerySet:
+    """Finished import and export jobs of models that hold client data, with files left: the
+    uploaded file, the failing rows and the export are copies of people's data. Which rows a
+    file holds is not known without reading it, so all of them go; the job records stay. A
+    checked import waiting for its confirmation is left alone: staff confirm or discard it."""
+    labels = [holder.get_model()._meta.label for holder in REGISTRY if holder.history_of is None]
+    finished = [JobState.DONE, JobState.FAILED, JobState.INVALID]
+    return Job.objects.filter(model_label__in=labels, state__in=finished).exclude(input_name="", output_name="")
+
+
+def _remove_job_files(jobs: list) -> None:
+    for job in jobs:
+        job_files_delete(job)
+    Job.objects.filter(pk__in=[job.pk for job in jobs]).update(input_name="", output_name="")
 
 
 def _redact_audit(client: Client, rows: dict[str, list[models.Model]]) -> None:

@@ -34,7 +34,7 @@ from crm.gdpr import client_data_collect
 from crm.models import Client, Consent, Questionnaire, Revoke
 from maintenance.archive import archive_apply
 from maintenance.backups.services import backup_create, backup_restore
-from maintenance.models import AuditEntry
+from maintenance.models import AuditEntry, Job, JobKind, JobState
 from sales.models import ArchivedCart, Cart, Invoice
 from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_chain_verify
 from tests import factories as f
@@ -179,6 +179,30 @@ def test_uploaded_consent_documents_are_removed_from_storage(
     with django_capture_on_commit_callbacks(execute=True):
         plan = _erase(consent.client)
     assert plan.files == [name] and not default_storage.exists(name)
+
+
+def test_files_of_finished_client_exports_are_removed_and_a_pending_import_is_left(
+    xiomara, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+
+    def job(state, **files):
+        names = {key: default_storage.save(f"jobs/{key}.csv", ContentFile(str(xiomara).encode())) for key in files}
+        return Job.objects.create(
+            kind=JobKind.EXPORT, state=state, model_label="crm.Client", resource="crm.resources.ClientResource",
+            file_format="CSV", **names,
+        )  # fmt: skip
+
+    export, pending = job(JobState.DONE, output_name=True), job(JobState.VALIDATED, input_name=True)
+    catalogue = Job.objects.create(kind=JobKind.EXPORT, state=JobState.DONE, model_label="catalog.Product",
+                                   resource="x", file_format="CSV", output_name="jobs/products.csv")  # fmt: skip
+    assert client_erase_preview(client=xiomara).job_files == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        _erase(xiomara)
+    export.refresh_from_db()
+    assert export.output_name == "" and not default_storage.exists("jobs/output_name.csv")
+    assert Job.objects.get(pk=pending.pk).input_name and default_storage.exists(pending.input_name)
+    assert Job.objects.get(pk=catalogue.pk).output_name == "jobs/products.csv"
 
 
 def test_upcoming_bookings_are_cancelled_and_past_ones_kept_as_they_were(db):

@@ -57,6 +57,7 @@ class Command(BaseCommand):
             ("upcoming booking(s) cancelled", plan.cancelled_bookings),
             ("uploaded document(s) removed", len(plan.files)),
             ("admin log entr(ies) redacted", plan.admin_log_entries),
+            ("import/export job file set(s) removed", plan.job_files),
         ):
             if count:
                 self.stdout.write(f"  {count} {text}")
