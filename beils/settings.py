@@ -243,6 +243,29 @@ BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)
 BACKUP_KEEP_YEARLY = env.int("BACKUP_KEEP_YEARLY", default=None)
 # Partial backups, safety copies and pre-migration backups: kept this many days, then pruned.
 BACKUP_KEEP_SPECIAL_DAYS = env.int("BACKUP_KEEP_SPECIAL_DAYS", default=30)
+# Recovery time objective: a restore drill (manage.py restoredrill) must finish within this.
+# The guide's tiers are 1 h, 4 h and 24 h; the dashboard shows which one the last drill meets.
+BACKUP_RTO_HOURS = env.int("BACKUP_RTO_HOURS", default=1)
+# Record the binary log position of each backup's snapshot in its manifest, for point-in-time
+# recovery with mariadb-binlog (needs log_bin on the server and the RELOAD privilege).
+BACKUP_BINLOG_POSITION = env.bool("BACKUP_BINLOG_POSITION", default=False)
+
+# --- Monitoring and alerts (maintenance/alerts.py) ------------------------------------------
+
+# An alert is raised (mailed to ADMINS and the ADMIN users, shown in the admin) below this share
+# of free disk; raise it to 100 to simulate a full disk.
+ALERT_DISK_FREE_PERCENT = env.int("ALERT_DISK_FREE_PERCENT", default=20)
+ALERT_RESTORE_TEST_DAYS = env.int("ALERT_RESTORE_TEST_DAYS", default=8)
+# A table grows abnormally when it gains more than this share of its rows within a day, and at
+# least ALERT_TABLE_GROWTH_MIN_ROWS rows (small tables double all the time).
+ALERT_TABLE_GROWTH_PERCENT = env.int("ALERT_TABLE_GROWTH_PERCENT", default=100)
+ALERT_TABLE_GROWTH_MIN_ROWS = env.int("ALERT_TABLE_GROWTH_MIN_ROWS", default=10000)
+# An alert still open after this long is mailed again (0: only once).
+ALERT_REMIND_HOURS = env.int("ALERT_REMIND_HOURS", default=24)
+# The monthly optimise (off by default; switch "Monthly optimise" on in Periodic tasks) rebuilds
+# the tables with at least this much free space inside them, the most fragmented first.
+OPTIMISE_MIN_FREE_BYTES = env.int("OPTIMISE_MIN_FREE_BYTES", default=16 * 2**20)
+OPTIMISE_MAX_TABLES = env.int("OPTIMISE_MAX_TABLES", default=5)
 
 # --- Import / export -------------------------------------------------------------------------
 

@@ -12,10 +12,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from beils.lib.admin import ReadOnlyAdmin
+from crm.models import Role
+from maintenance.backups.locks import BUSY, maintenance_busy
 from maintenance.backups.offsite import offsite_configured
 from maintenance.backups.services import backup_path, rpo_breached
+from maintenance.dashboard import dashboard_data
 from maintenance.jobs import JobError, job_confirm, job_progress
 from maintenance.models import (
+    Alert,
     AuditEntry,
     Backup,
     BackupKind,
@@ -24,8 +28,13 @@ from maintenance.models import (
     Job,
     JobState,
     LifecycleRun,
+    Operation,
+    OperationKind,
+    Outcome,
+    RestoreDrill,
     RetentionPolicy,
 )
+from maintenance.operations import OperationError, operation_start
 from maintenance.services import audit_log
 from maintenance.tasks import copy_backup_offsite, run_backup, verify_backup
 
@@ -77,7 +86,11 @@ class BackupAdmin(ReadOnlyAdmin):
         return request.user.has_perm("maintenance.run_backup")
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
+            path("dashboard/", view(self.dashboard_view), name="maintenance_dashboard"),
+            path("dashboard/start/", view(self.start_view), name="maintenance_dashboard_start"),
+            path("dashboard/operations/<int:pk>/", view(self.operation_view), name="maintenance_operation_progress"),
             path("run/", self.admin_site.admin_view(self.run_view), name="maintenance_backup_run"),
             path(
                 "<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="maintenance_backup_download"
@@ -110,6 +123,64 @@ class BackupAdmin(ReadOnlyAdmin):
             request, "Backup queued: it appears here as Running, then Good, in a moment.", messages.SUCCESS
         )
         return redirect("admin:maintenance_backup_changelist")
+
+    # --- The maintenance dashboard (one page for the whole of data maintenance) ---------------
+
+    def may_start(self, request, kind: str) -> bool:
+        user = request.user
+        if kind in (OperationKind.BACKUP, OperationKind.RESTORE_DRILL):
+            return user.has_perm("maintenance.run_backup")
+        if kind in (OperationKind.ARCHIVE, OperationKind.ARCHIVE_DRY_RUN):
+            return user.is_superuser or getattr(user, "role", None) in (Role.ADMIN, Role.MANAGER)
+        return user.has_perm("maintenance.optimise_database")
+
+    def dashboard_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        data = dashboard_data()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Maintenance dashboard",
+            "d": data,
+            "charts": {
+                "timeline": data["timeline"],
+                "tables": {
+                    "labels": [t["name"] for t in data["tables"]],
+                    "data_mb": [round(t["data"] / 2**20, 3) for t in data["tables"]],
+                    "index_mb": [round(t["index"] / 2**20, 3) for t in data["tables"]],
+                },
+                "disks": [{"label": d["label"], "used": d["used_percent"], "low": d["low"]} for d in data["disks"]],
+            },
+            "can": {kind: self.may_start(request, kind) for kind in OperationKind.values},
+            "busy": maintenance_busy(),
+        }
+        return TemplateResponse(request, "admin/maintenance/dashboard.html", context)
+
+    def start_view(self, request):
+        kind = request.POST.get("kind", "")
+        if request.method != "POST" or kind not in OperationKind.values or not self.may_start(request, kind):
+            raise PermissionDenied
+        params = {"tables": request.POST.getlist("tables")} if kind == OperationKind.OPTIMISE else {}
+        if kind == OperationKind.OPTIMISE and maintenance_busy():
+            audit_log(action="maintenance.optimise.refused", actor=request.user, outcome=Outcome.FAILURE,
+                      ip_address=client_ip(request), detail={**params, "reason": BUSY})  # fmt: skip
+            self.message_user(request, f"Not optimised: {BUSY}", messages.ERROR)
+            return redirect("admin:maintenance_dashboard")
+        try:
+            operation = operation_start(kind=kind, actor=request.user, params=params, ip_address=client_ip(request))
+        except OperationError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(
+                request, f"{operation.get_kind_display()} queued: its progress shows below.", messages.SUCCESS
+            )
+        return redirect("admin:maintenance_dashboard")
+
+    def operation_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse(get_object_or_404(Operation, pk=pk).progress())
 
     def download_view(self, request, pk):
         if not request.user.has_perm("maintenance.download_backup"):
@@ -296,3 +367,60 @@ class LifecycleRunAdmin(ReadOnlyAdmin):
     @admin.display(description="took")
     def took(self, obj):
         return f"{obj.seconds:.1f} s" if obj.seconds is not None else "running"
+
+
+class AlertStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("resolved", "Resolved")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.open()
+        if self.value() == "resolved":
+            return queryset.resolved()
+        return queryset
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    """Alerts raised by the periodic check (maintenance/alerts.py); they resolve themselves when
+    the condition clears, so there is nothing to edit here."""
+
+    list_display = ["opened_at", "state", "message", "last_seen_at", "resolved_at", "notified_at"]
+    list_filter = [AlertStateFilter, "code"]
+    search_fields = ["message", "code"]
+    date_hierarchy = "opened_at"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Alert._meta.fields]
+
+    @admin.display(description="state", ordering="resolved_at")
+    def state(self, obj):
+        if obj.is_open:
+            return format_html('<strong style="color:#b91c1c">{}</strong>', "Open")
+        return format_html('<span style="color:#15803d">{}</span>', "Resolved")
+
+
+@admin.register(RestoreDrill)
+class RestoreDrillAdmin(ReadOnlyAdmin):
+    """Every restore drill: the backup it restored, whether it came back intact, and how long
+    recovery took against the recovery time objective."""
+
+    list_display = ["started_at", "backup_file", "outcome", "recovery_time", "rto", "tables", "rows", "invoices"]
+    list_filter = ["outcome"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in RestoreDrill._meta.fields]
+
+    @admin.display(description="recovery time", ordering="seconds")
+    def recovery_time(self, obj):
+        return f"{obj.seconds:.1f} s" if obj.seconds is not None else "—"
+
+    @admin.display(description="RTO")
+    def rto(self, obj):
+        if obj.meets_rto is None:
+            return "—"
+        label, colour = ("✔ within", "#15803d") if obj.meets_rto else ("✘ over", "#b91c1c")
+        return format_html('<span style="color:{}">{} {} h</span>', colour, label, obj.rto_hours)

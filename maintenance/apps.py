@@ -8,6 +8,9 @@ class MaintenanceConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="maintenance.sync_schedules")
+        from maintenance import monitoring
+
+        monitoring.connect()
 
 
 def _sync_schedules(using, plan=None, **kwargs):

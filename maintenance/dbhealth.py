@@ -43,6 +43,14 @@ class DiskFigures:
 
 
 @dataclass
+class Finding:
+    """One condition that needs a person; ``code`` names it stably (alerts are de-duplicated on it)."""
+
+    code: str
+    message: str
+
+
+@dataclass
 class HealthReport:
     taken_at: str
     vendor: str
@@ -54,9 +62,11 @@ class HealthReport:
     heartbeat: dict
     previous_snapshot: str | None = None
     alerts: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         data = asdict(self)
+        data.pop("findings")
         for table, figures in zip(self.tables, data["tables"], strict=True):
             figures["total_bytes"] = table.total_bytes
         for disk, figures in zip(self.disks, data["disks"], strict=True):
@@ -64,9 +74,10 @@ class HealthReport:
         return data
 
 
-def database_health(*, save: bool = True) -> HealthReport:
-    """Measure everything; ``save`` keeps this run's table figures for the next run's growth."""
-    previous = HealthSnapshot.objects.order_by("-taken_at").first()
+def database_health(*, save: bool = True, baseline: HealthSnapshot | None = None) -> HealthReport:
+    """Measure everything; ``save`` keeps this run's table figures for the next run's growth.
+    Growth is measured since ``baseline`` (default: the newest snapshot)."""
+    previous = baseline or HealthSnapshot.objects.order_by("-taken_at").first()
     tables = _tables()
     if previous is not None:
         for table in tables:
@@ -80,7 +91,8 @@ def database_health(*, save: bool = True) -> HealthReport:
         tables=tables, disks=_disks(), backups=_backups(), runs=_runs(), heartbeat=_heartbeat(),
         previous_snapshot=previous.taken_at.isoformat() if previous else None,
     )  # fmt: skip
-    report.alerts = _alerts(report)
+    report.findings = findings(report)
+    report.alerts = [finding.message for finding in report.findings]
     if save:
         HealthSnapshot.objects.create(tables={t.name: {"rows": t.rows, "bytes": t.total_bytes} for t in tables})
     return report
@@ -174,17 +186,38 @@ def _heartbeat() -> dict:
     return {"last_seen": beat.last_seen.isoformat() if beat else None, "alive": bool(beat and beat.is_fresh)}
 
 
-def _alerts(report: HealthReport) -> list[str]:
-    alerts = []
+def findings(report: HealthReport) -> list[Finding]:
+    """The alert thresholds, in one place: ``dbhealth``, the alert check and the dashboard use them."""
+    found = []
+    minimum = settings.ALERT_DISK_FREE_PERCENT
     for disk in report.disks:
-        if disk.free_share < 0.20:
-            alerts.append(f"{disk.label} disk is {disk.free_share:.0%} free (below 20 %)")
+        if disk.free_share * 100 < minimum:
+            found.append(
+                Finding(f"disk.{disk.label}", f"{disk.label} disk is {disk.free_share:.0%} free (below {minimum} %)")
+            )
     age = report.backups["last_good_age_hours"]
     if age is None or age > report.backups["rpo_hours"]:
-        alerts.append(f"no good backup within the recovery point objective ({report.backups['rpo_hours']} h)")
-    tested = report.backups["last_restore_test_age_hours"]
-    if tested is None or tested > 8 * 24:
-        alerts.append("no restore test within 8 days")
+        found.append(
+            Finding(
+                "backup.rpo", f"no good backup within the recovery point objective ({report.backups['rpo_hours']} h)"
+            )
+        )
+    tested, days = report.backups["last_restore_test_age_hours"], settings.ALERT_RESTORE_TEST_DAYS
+    if tested is None or tested > days * 24:
+        found.append(Finding("backup.restore_test", f"no restore test within {days} days"))
     if not report.heartbeat["alive"]:
-        alerts.append("Celery beat or worker silent")
-    return alerts
+        found.append(Finding("beat.silent", "Celery beat or worker silent"))
+    for table in report.tables:
+        if _grew_abnormally(table):
+            found.append(Finding(f"growth.{table.name}", (
+                f"table {table.name} grew abnormally: {table.rows_growth:+,} rows to {table.rows:,} "
+                f"since {report.previous_snapshot[:16].replace('T', ' ')}"
+            )))  # fmt: skip
+    return found
+
+
+def _grew_abnormally(table: TableFigures) -> bool:
+    if not table.rows_growth or table.rows_growth < settings.ALERT_TABLE_GROWTH_MIN_ROWS:
+        return False
+    before = table.rows - table.rows_growth
+    return table.rows_growth * 100 > settings.ALERT_TABLE_GROWTH_PERCENT * before

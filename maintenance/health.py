@@ -19,9 +19,6 @@ from health_check.checks import Database
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
-#: Below this share of free space a disk is reported (the guide's threshold).
-MIN_FREE = 0.20
-
 
 def broker_url() -> str:
     return settings.CELERY_BROKER_URL
@@ -55,18 +52,19 @@ def database_directory() -> Path | None:
 
 @dataclasses.dataclass
 class Disk(HealthCheck):
-    """At least 20 % free where the database and the backups are written."""
+    """At least ALERT_DISK_FREE_PERCENT (20 %) free where the database and the backups are written."""
 
     def run(self):
         from maintenance.backups.services import backup_dir
 
+        minimum = settings.ALERT_DISK_FREE_PERCENT / 100
         for label, directory in (("database", database_directory()), ("backups", backup_dir())):
             if directory is None:
                 continue
             usage = shutil.disk_usage(directory)
             free = usage.free / usage.total
-            if free < MIN_FREE:
-                raise ServiceUnavailable(f"{label} disk {free:.0%} free (below {MIN_FREE:.0%})")
+            if free < minimum:
+                raise ServiceUnavailable(f"{label} disk {free:.0%} free (below {minimum:.0%})")
 
 
 @dataclasses.dataclass

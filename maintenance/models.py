@@ -150,6 +150,10 @@ class Backup(models.Model):
     tables = models.JSONField(_("tables"), default=dict, blank=True, help_text=_("{table: {rows, sha256}}"))
     migrations = models.JSONField(_("migration state"), default=dict, blank=True)
     storage = models.JSONField(_("copies"), default=list, blank=True, help_text=_("Where copies of the file are"))
+    binlog = models.JSONField(
+        _("binary log position"), null=True, blank=True,
+        help_text=_("Where the binary log stood at the snapshot (file, position, GTID): replay from here"),
+    )  # fmt: skip
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
     verify_ok = models.BooleanField(_("verification passed"), null=True)
     restore_tested_at = models.DateTimeField(_("restore-tested"), null=True, blank=True)
@@ -337,6 +341,152 @@ class HealthSnapshot(models.Model):
         verbose_name = _("database health snapshot")
         ordering = ["-taken_at"]
         get_latest_by = "taken_at"
+        permissions = [("optimise_database", _("Can optimise database tables (OPTIMIZE TABLE, VACUUM)"))]
 
     def __str__(self):
         return f"{self.taken_at:%Y-%m-%d %H:%M}"
+
+
+# --- Monitoring: alerts, admin-started operations, restore drills, scheduled job runs ---------
+
+
+class AlertQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
+
+    def resolved(self):
+        return self.filter(resolved_at__isnull=False)
+
+
+class Alert(models.Model):
+    """A condition that needs a person (disk nearly full, backups stale, beat silent…).
+
+    One open alert per ``code`` at a time: the periodic check opens it (and mails the admins
+    once), refreshes ``last_seen_at`` while the condition lasts, and resolves it when the
+    condition clears. A condition that comes back later opens a new alert."""
+
+    code = models.CharField(_("condition"), max_length=100, db_index=True)
+    message = models.TextField(_("message"))
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now, db_index=True)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True, db_index=True)
+    notified_at = models.DateTimeField(_("mailed"), null=True, blank=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("alert")
+        ordering = ["-opened_at"]
+
+    def __str__(self):
+        return self.message
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class OperationKind(models.TextChoices):
+    BACKUP = "BACKUP", _("Backup")
+    RESTORE_DRILL = "RESTORE_DRILL", _("Restore test (drill)")
+    ARCHIVE = "ARCHIVE", _("Archive")
+    ARCHIVE_DRY_RUN = "ARCHIVE_DRY", _("Archive (dry run)")
+    OPTIMISE = "OPTIMISE", _("Optimise tables")
+
+
+class OperationState(models.TextChoices):
+    QUEUED = "QUEUED", _("Queued")
+    RUNNING = "RUNNING", _("Running")
+    DONE = "DONE", _("Done")
+    FAILED = "FAILED", _("Failed")
+
+
+class Operation(models.Model):
+    """A long maintenance operation started from the dashboard, with the progress its page polls."""
+
+    kind = models.CharField(_("kind"), max_length=15, choices=OperationKind.choices)
+    state = models.CharField(_("state"), max_length=10, choices=OperationState.choices, default=OperationState.QUEUED)
+    percent = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    message = models.CharField(_("message"), max_length=300, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("maintenance operation")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (OperationState.QUEUED, OperationState.RUNNING)
+
+    def progress(self) -> dict:
+        return {
+            "id": self.pk, "kind": self.kind, "label": self.get_kind_display(), "state": self.state,
+            "state_label": self.get_state_display(), "percent": self.percent, "message": self.message,
+            "active": self.is_active,
+        }  # fmt: skip
+
+
+class RestoreDrill(models.Model):
+    """One restore drill: the newest good backup restored into a scratch database, verified, and
+    the time it took measured against the recovery time objective."""
+
+    backup = models.ForeignKey(Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="drills")
+    backup_file = models.CharField(_("backup file"), max_length=255)
+    engine = models.CharField(_("engine"), max_length=20)
+    started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, null=True, blank=True)
+    seconds = models.FloatField(_("recovery time (s)"), null=True, blank=True)
+    rto_hours = models.PositiveIntegerField(_("RTO target (h)"))
+    tables = models.PositiveIntegerField(_("tables"), default=0)
+    rows = models.BigIntegerField(_("rows"), default=0)
+    invoices = models.PositiveIntegerField(_("invoices checked"), null=True, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("restore drill")
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self):
+        return f"Restore drill {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def meets_rto(self) -> bool | None:
+        if self.seconds is None or self.outcome != Outcome.SUCCESS:
+            return None
+        return self.seconds <= self.rto_hours * 3600
+
+
+class TaskRun(models.Model):
+    """The latest run of each Celery task, written by Celery's signals (maintenance/monitoring.py):
+    when it last ran, how long it took and whether it raised. One row per task."""
+
+    task = models.CharField(_("task"), max_length=200, unique=True)
+    started_at = models.DateTimeField(_("last started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    last_failure_at = models.DateTimeField(_("last failure"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task run")
+
+    def __str__(self):
+        return self.task
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at and self.finished_at >= self.started_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

@@ -35,7 +35,8 @@ JOBS = [
     Job(
         "Weekly restore test",
         "maintenance.verify_backup",
-        "every Sunday at 05:00, restoring the newest good backup into a scratch database",
+        "every Sunday at 05:00: a restore drill (maintenance/drill.py) that restores the newest good backup into a "
+        "scratch database, checks it and the invoice chain there, and records the recovery time against the RTO",
         minute="0",
         hour="5",
         day_of_week="0",
@@ -48,6 +49,23 @@ JOBS = [
         "test data is never removed automatically (manage.py cleanup --test-data does that, by hand)",
         minute="0",
         hour="4",
+    ),
+    Job(
+        "Alert check",
+        "maintenance.check_alerts",
+        "every fifteen minutes: disk space, backup freshness, restore tests, table growth, beat; "
+        "mails the admins when an alert opens or clears (maintenance/alerts.py)",
+        minute="*/15",
+    ),
+    Job(
+        "Monthly optimise",
+        "maintenance.optimise_tables",
+        "on the 1st of every month at 04:30: OPTIMIZE TABLE on the most fragmented tables (SQLite: VACUUM). "
+        "Off by default: a rebuild locks writes to big tables on older servers; switch it on here when wanted",
+        minute="30",
+        hour="4",
+        day_of_month="1",
+        enabled=False,
     ),
 ]
 

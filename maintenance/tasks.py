@@ -53,9 +53,13 @@ def run_backup(user_id: int | None = None, kind: str = BackupKind.SCHEDULED) -> 
 
 @shared_task(name="maintenance.verify_backup", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
 def verify_backup(backup_id: int | None = None, restore_test: bool = False, user_id: int | None = None) -> None:
-    """Verify one backup (default: the newest good one), optionally with a restore test."""
+    """Verify one backup (default: the newest good one), optionally with a restore test. The
+    weekly scheduled restore test (no backup named) is a full restore drill (maintenance/drill.py)."""
     from maintenance.backups.services import backup_verify
 
+    if restore_test and not backup_id:
+        _drill(user_id)
+        return
     backup = Backup.objects.get(pk=backup_id) if backup_id else Backup.objects.latest_good()
     if backup is None:
         log.warning("No good backup to verify.")
@@ -129,3 +133,62 @@ def cleanup(
             trash_purge(dry_run=False, actor=actor)
     except MaintenanceBusy:
         log.warning("Cleanup skipped: another cleanup is running.")
+
+
+def _drill(user_id: int | None) -> None:
+    from maintenance.backups.services import BackupError
+    from maintenance.drill import restore_drill
+
+    if Backup.objects.latest_good() is None:
+        log.warning("No good backup to drill with.")
+        return
+    try:
+        restore_drill(actor=_actor(user_id))
+    except MaintenanceBusy:
+        log.warning("Restore drill skipped: another maintenance operation is running.")
+    except BackupError as exc:  # recorded, audited and mailed by the service
+        log.error("Restore drill failed: %s", exc)
+        raise
+
+
+@shared_task(name="maintenance.restore_drill", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
+def run_restore_drill(user_id: int | None = None) -> None:
+    """Restore the newest good backup into a scratch database, verify it, measure the time."""
+    _drill(user_id)
+
+
+@shared_task(name="maintenance.check_alerts", ignore_result=True, soft_time_limit=600, time_limit=660)
+def check_alerts() -> None:
+    """Open, refresh and resolve alerts (every fifteen minutes); mails only the changes."""
+    from maintenance.alerts import alerts_check
+
+    try:
+        alerts_check()
+    except MaintenanceBusy:
+        log.warning("Alert check skipped: another check is running.")
+
+
+@shared_task(
+    name="maintenance.optimise_tables", ignore_result=True, soft_time_limit=4 * HOUR, time_limit=4 * HOUR + 300
+)
+def optimise_tables(tables: list[str] | None = None, user_id: int | None = None) -> None:
+    """Optimise ``tables`` or, by default, the most fragmented ones (monthly, off by default)."""
+    from maintenance.optimise import OptimiseError, fragmented_tables, table_optimise
+
+    tables = tables or [t["table"] for t in fragmented_tables()]
+    if not tables:
+        log.info("No table is fragmented enough to optimise.")
+        return
+    try:
+        table_optimise(tables=tables, actor=_actor(user_id))
+    except OptimiseError as exc:
+        log.warning("Optimise: %s", exc)
+
+
+@shared_task(name="maintenance.run_operation", ignore_result=True, soft_time_limit=4 * HOUR, time_limit=4 * HOUR + 300)
+def run_operation(operation_id: int) -> None:
+    """A backup, restore drill, archive or optimise started from the maintenance dashboard."""
+    from maintenance.models import Operation
+    from maintenance.operations import operation_run
+
+    operation_run(Operation.objects.get(pk=operation_id))

@@ -497,6 +497,26 @@ class LifecycleRunFactory(DjangoModelFactory):
     finished_at = factory.LazyFunction(timezone.now)
 
 
+class AlertFactory(DjangoModelFactory):
+    class Meta:
+        model = "maintenance.Alert"
+
+    code = factory.Sequence(lambda n: f"test.condition{n}")
+    message = factory.Sequence(lambda n: f"Condition {n} needs a person")
+
+
+class RestoreDrillFactory(DjangoModelFactory):
+    class Meta:
+        model = "maintenance.RestoreDrill"
+
+    backup_file = factory.Sequence(lambda n: f"beils_test_20260101_{n:06d}.sql.gz")
+    engine = "mariadb"
+    outcome = "SUCCESS"
+    seconds = 12.5
+    rto_hours = 1
+    finished_at = factory.LazyFunction(timezone.now)
+
+
 class RetentionPolicyFactory(DjangoModelFactory):
     class Meta:
         model = "maintenance.RetentionPolicy"
@@ -559,3 +579,5 @@ class AccessFailureLogFactory(DjangoModelFactory):
     path_info = "/admin/login/"
     http_accept = "text/html"
     locked_out = False
+
+

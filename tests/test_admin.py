@@ -55,6 +55,8 @@ FACTORIES = {
     "sales.ArchivedCart": f.ArchivedCartFactory,
     "maintenance.LifecycleRun": f.LifecycleRunFactory,
     "maintenance.RetentionPolicy": f.RetentionPolicyFactory,
+    "maintenance.Alert": f.AlertFactory,
+    "maintenance.RestoreDrill": f.RestoreDrillFactory,
     "authtoken.TokenProxy": f.TokenFactory,
     "axes.AccessAttempt": f.AccessAttemptFactory,
     "axes.AccessLog": f.AccessLogFactory,
@@ -94,6 +96,8 @@ CHANGELIST_QUERY_BUDGET = {
     "sales.ArchivedCart": 8,
     "maintenance.LifecycleRun": 9,
     "maintenance.RetentionPolicy": 7,
+    "maintenance.Alert": 9,  # + date_hierarchy, the code filter
+    "maintenance.RestoreDrill": 8,  # + date_hierarchy
     "authtoken.TokenProxy": 9,
     "axes.AccessAttempt": 10,  # axes' own admin: + date_hierarchy, the path filter, the full count
     "axes.AccessFailureLog": 10,  # as above

@@ -105,16 +105,30 @@ class MariaDBEngine(Engine):
         return ["mariadb", f"--defaults-extra-file={option_file}", "--default-character-set=utf8mb4", database]
 
     @contextlib.contextmanager
-    def dump(self, tables: list[str] | None = None, database: str | None = None) -> Iterator[Iterator[bytes]]:
+    def dump(
+        self, tables: list[str] | None = None, database: str | None = None, extra: list[str] | None = None
+    ) -> Iterator[Iterator[bytes]]:
         """The dump as a stream of chunks; raises PipelineError if mariadb-dump fails."""
         with self.option_file() as options:
-            yield self._dump_stream(self.dump_command(options, database or self.database, tables))
+            command = self.dump_command(options, database or self.database, tables)
+            yield self._dump_stream([*command[:2], *(extra or []), *command[2:]])
 
     @contextlib.contextmanager
     def backup_stream(self, tables: list[str] | None = None):
         inspector = DumpInspector()
-        with self.dump(tables) as stream:
+        with self.dump(tables, extra=self.binlog_options()) as stream:
             yield inspect(stream, inspector), inspector.close
+
+    def binlog_options(self) -> list[str]:
+        """With BACKUP_BINLOG_POSITION and the binary log on, the dump records the log position
+        of its snapshot (as a comment), from which ``mariadb-binlog`` replays later changes:
+        point-in-time recovery. It needs the RELOAD privilege (a brief FLUSH TABLES WITH READ LOCK)."""
+        from django.conf import settings
+
+        if not settings.BACKUP_BINLOG_POSITION:
+            return []
+        log_bin = self.execute("SELECT @@log_bin")[0][0]
+        return ["--master-data=2", "--gtid"] if int(log_bin) else []
 
     def _dump_stream(self, command: list[str]) -> Iterator[bytes]:
         with tempfile.TemporaryFile() as errors:

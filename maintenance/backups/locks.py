@@ -39,6 +39,24 @@ def maintenance_lock(alias: str = "default", *, wait_seconds: int = 0) -> Iterat
 BUSY = "A backup, restore or migration is already running; try again when it has finished."
 
 
+def maintenance_busy(alias: str = "default") -> bool:
+    """True while a backup, restore or migration holds the maintenance lock (anywhere). A hint
+    for a page to refuse early; the operation itself still takes the lock."""
+    if getattr(_held, "depth", 0):
+        return False
+    connection = connections[alias]
+    if connection.vendor == "mysql":
+        # IS_FREE_LOCK looks without taking: a page view never makes a starting backup refuse.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT IS_FREE_LOCK(%s)", [_lock_name(alias, "maintenance")])
+            return cursor.fetchone()[0] != 1
+    try:  # SQLite (one machine): a non-blocking try, held for microseconds
+        with _acquire(alias, 0):
+            return False
+    except MaintenanceBusy:
+        return True
+
+
 @contextlib.contextmanager
 def single_run_lock(job: str, alias: str = "default") -> Iterator[None]:
     """One run of a scheduled job (``archive``, ``cleanup``) at a time, across processes and
@@ -47,10 +65,14 @@ def single_run_lock(job: str, alias: str = "default") -> Iterator[None]:
         yield
 
 
+def _lock_name(alias: str, job: str) -> str:
+    return f"beils:{connections[alias].settings_dict['NAME']}:{job}"[-64:]
+
+
 @contextlib.contextmanager
 def _acquire(alias: str, wait_seconds: int, job: str = "maintenance", busy: str = BUSY) -> Iterator[None]:
     connection = connections[alias]
-    name = f"beils:{connection.settings_dict['NAME']}:{job}"[-64:]
+    name = _lock_name(alias, job)
     if connection.vendor == "mysql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT GET_LOCK(%s, %s)", [name, wait_seconds])

@@ -147,6 +147,9 @@ _SQL_STRING = re.compile(rb"'(?:[^'\\]|\\.)*'", re.DOTALL)
 _INSERT = re.compile(rb"^INSERT INTO `((?:[^`]|``)+)` VALUES ")
 _STRUCTURE = re.compile(rb"^-- Table structure for table `((?:[^`]|``)+)`")
 TRAILER = b"-- Dump completed"
+# Written by mariadb-dump --master-data=2 --gtid: where the binary log stood at the snapshot.
+_BINLOG = re.compile(rb"^-- CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+);")
+_GTID = re.compile(rb"^-- SET GLOBAL gtid_slave_pos='([^']*)';")
 
 
 @dataclass
@@ -154,6 +157,7 @@ class DumpStats:
     tables: dict[str, dict] = field(default_factory=dict)
     trailer: bool = False
     bytes: int = 0
+    binlog: dict | None = None  # {"file", "position", "gtid"} for point-in-time recovery
 
     @property
     def rows(self) -> int:
@@ -215,6 +219,12 @@ class DumpInspector:
                 self._hashes[name].update(values + b"\n")
             else:
                 self._insert = name
+        elif line.startswith(b"-- ") and (match := _BINLOG.match(line) or _GTID.match(line)):
+            binlog = self.stats.binlog = self.stats.binlog or {}
+            if match.re is _BINLOG:
+                binlog.update(file=match.group(1).decode(), position=int(match.group(2)))
+            else:
+                binlog["gtid"] = match.group(1).decode()
 
     def _table(self, name: str) -> str:
         if name not in self.stats.tables:

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -57,14 +57,21 @@ class BackupError(Exception):
 
 
 def backup_create(
-    *, kind: str = BackupKind.MANUAL, tables: list[str] | None = None, actor=None, alias: str = DEFAULT_DB_ALIAS
+    *,
+    kind: str = BackupKind.MANUAL,
+    tables: list[str] | None = None,
+    actor=None,
+    alias: str = DEFAULT_DB_ALIAS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Backup:
-    """Write a new backup file and its manifest; return the catalogue row (status SUCCESS)."""
+    """Write a new backup file and its manifest; return the catalogue row (status SUCCESS).
+    ``progress(bytes_written, bytes_expected)`` is called as the file grows (the expected size
+    is an estimate from the previous backup)."""
     with maintenance_lock(alias):
-        return _create(kind=kind, tables=tables or [], actor=actor, alias=alias)
+        return _create(kind=kind, tables=tables or [], actor=actor, alias=alias, progress=progress)
 
 
-def _create(*, kind, tables, actor, alias) -> Backup:
+def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
     engine = engine_for(alias)
     directory = backup_dir()
     started = timezone.now()
@@ -79,7 +86,7 @@ def _create(*, kind, tables, actor, alias) -> Backup:
         backup.save(using=alias)
     partial = directory / f".{name}.partial"
     try:
-        _check_free_space(engine, directory, catalogued=catalogued)
+        expected = _check_free_space(engine, directory, catalogued=catalogued)
         backup.server_version = engine.server_version()
         backup.migrations = migration_state(alias)
         stages = [compressor(settings.BACKUP_COMPRESSION_LEVEL)]
@@ -93,6 +100,8 @@ def _create(*, kind, tables, actor, alias) -> Backup:
                 out.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
+                if progress is not None:
+                    progress(size, expected)
 
             Pipeline(stages).run(stream, sink)
             figures = stats()
@@ -103,6 +112,7 @@ def _create(*, kind, tables, actor, alias) -> Backup:
         os.replace(partial, directory / name)
         fsync_dir(directory)
         backup.size_bytes, backup.sha256, backup.tables = size, digest.hexdigest(), figures.tables
+        backup.binlog = getattr(figures, "binlog", None)
         backup.status, backup.finished_at = BackupStatus.SUCCESS, timezone.now()
         backup.storage = [{"kind": "local", "path": str(directory / name)}]
         write_manifest(backup, directory)
@@ -137,14 +147,14 @@ def _check_free_space(engine, directory: Path, *, catalogued: bool) -> None:
     free = shutil.disk_usage(directory).free
     previous = catalogued and Backup.objects.filter(status=BackupStatus.SUCCESS).order_by("-started_at").first()
     # A compressed dump is a fraction of the data; the last backup's size is the best guide.
-    needed = max(
-        int((previous.size_bytes if previous else engine.size_bytes() // 3) * 1.5), settings.BACKUP_MIN_FREE_BYTES
-    )
+    expected = (previous.size_bytes if previous else None) or engine.size_bytes() // 3
+    needed = max(int(expected * 1.5), settings.BACKUP_MIN_FREE_BYTES)
     if free < needed:
         raise PipelineError(
             f"Not enough free space in {directory}: {free // 2**20} MiB free, about {needed // 2**20} MiB needed. "
             "Free some space or prune old backups (manage.py prunebackups)."
         )
+    return expected
 
 
 def backup_dir() -> Path:
@@ -181,7 +191,7 @@ def migration_state(alias: str) -> dict[str, str]:
 
 MANIFEST_FIELDS = [
     "file_name", "kind", "status", "engine", "server_version", "database", "size_bytes", "sha256", "compression",
-    "encrypted", "tables_requested", "tables", "migrations", "storage",
+    "encrypted", "tables_requested", "tables", "migrations", "storage", "binlog",
 ]  # fmt: skip
 
 
@@ -327,9 +337,20 @@ def _check_file(backup: Backup) -> Path:
 # --- Verify -----------------------------------------------------------------------------------
 
 
-def backup_verify(backup: Backup, *, restore_test: bool = False, actor=None, alias: str = DEFAULT_DB_ALIAS) -> Backup:
+def backup_verify(
+    backup: Backup,
+    *,
+    restore_test: bool = False,
+    actor=None,
+    alias: str = DEFAULT_DB_ALIAS,
+    on_restored: Callable[[str], None] | None = None,
+) -> Backup:
     """Checksum, archive integrity, completion trailer and per-table figures against the
-    manifest; with ``restore_test``, restore into a scratch database and compare that too."""
+    manifest; with ``restore_test``, restore into a scratch database and compare that too.
+
+    ``on_restored(alias)`` runs while the restored copy still exists, with a database alias
+    that reads it (the restore drill checks the invoice chain there); raising ``BackupError``
+    in it fails the verification."""
     try:
         path = _check_file(backup)
         with _reading_stages(backup) as stages:
@@ -342,12 +363,15 @@ def backup_verify(backup: Backup, *, restore_test: bool = False, actor=None, ali
                     raise BackupError("The dump inside the file has no completion trailer: it is incomplete.")
                 _compare(backup.tables, stats.tables, "the file")
                 if restore_test:
-                    _restore_test_mariadb(backup, stages, path, alias)
+                    _restore_test_mariadb(backup, stages, path, alias, on_restored)
             else:
                 with tempfile.TemporaryDirectory(prefix="beils-verify-") as scratch:
                     copy = Path(scratch) / "restored.sqlite3"
                     _decompress_to(stages, path, copy)
                     _compare(backup.tables, sqlite_table_stats(copy), "the restored copy")
+                    if on_restored is not None:
+                        with scratch_alias(alias, str(copy)) as scratch_db:
+                            on_restored(scratch_db)
     except (BackupError, PipelineError, OSError) as exc:
         _record_verification(backup, ok=False, restore_test=restore_test, alias=alias)
         report_failure("verification", backup, exc, actor)
@@ -371,7 +395,7 @@ def _compare(expected: dict, actual: dict, where: str) -> None:
             raise BackupError(f"Table {table}: its data in {where} does not match the manifest's checksum.")
 
 
-def _restore_test_mariadb(backup, stages, path, alias) -> None:
+def _restore_test_mariadb(backup, stages, path, alias, on_restored=None) -> None:
     engine = MariaDBEngine(alias)
     scratch = _scratch_name(engine, "rtest")
     engine.create_database(scratch)
@@ -383,8 +407,31 @@ def _restore_test_mariadb(backup, stages, path, alias) -> None:
                     f"Restored table {table} has {engine.count_rows(scratch, table)} rows, expected {figures['rows']}."
                 )
         _compare(backup.tables, engine.inspect(scratch, list(backup.tables)).tables, "the restored database")
+        if on_restored is not None:
+            with scratch_alias(alias, scratch) as scratch_db:
+                on_restored(scratch_db)
     finally:
         engine.drop_database(scratch)
+
+
+@contextmanager
+def scratch_alias(alias: str, name: str) -> Iterator[str]:
+    """A temporary Django database alias, in this thread only, for the database (or SQLite
+    file) ``name``, configured like ``alias`` otherwise; closed and forgotten on the way out."""
+    import copy
+    import uuid
+
+    from django.db.utils import load_backend
+
+    scratch = f"scratch_{uuid.uuid4().hex[:8]}"
+    settings_dict = {**copy.deepcopy(connections[alias].settings_dict), "NAME": name}
+    wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, scratch)
+    connections[scratch] = wrapper
+    try:
+        yield scratch
+    finally:
+        wrapper.close()
+        del connections[scratch]
 
 
 def _scratch_name(engine, purpose: str) -> str:

@@ -11,8 +11,9 @@ class Command(BaseCommand):
         "The database's health: per table its rows, data and index size, free space inside it and growth "
         "since the last run; free disk for the database and the backups; the age of the last good, "
         "verified and restore-tested backup against the recovery point objective; the last archive and "
-        "cleanup runs; whether Celery beat and a worker are alive. Alerts are listed last; the command "
-        "exits 1 when there is any (for cron and monitors)."
+        "cleanup runs; whether Celery beat and a worker are alive. Alerts are listed last (the thresholds of "
+        "maintenance/dbhealth.py findings(), shared with manage.py alerts); the command exits 1 when there "
+        "is any (for cron and monitors)."
     )
 
     def add_arguments(self, parser):

@@ -1,0 +1,139 @@
+"""Long maintenance operations started from the dashboard (backup, restore drill, archive,
+optimise): queued for a Celery worker, with a progress record the page polls.
+
+``operation_start`` records the request (audited) and queues it on commit; ``operation_run``
+(the task) calls the one service for the kind and keeps ``percent`` and ``message`` current.
+"""
+
+import time
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from maintenance.models import BackupKind, Operation, OperationKind, OperationState, Outcome
+from maintenance.services import audit_log
+
+#: Progress is written at most this often (seconds): the page polls every second.
+PROGRESS_EVERY = 0.5
+STALE_AFTER = timedelta(hours=5)
+
+
+class OperationError(Exception):
+    """An operation that cannot be started as asked."""
+
+
+def _queue(operation: Operation) -> None:
+    from maintenance.tasks import run_operation
+
+    transaction.on_commit(lambda: run_operation.delay(operation.pk))
+
+
+@transaction.atomic
+def operation_start(*, kind: str, actor, params: dict | None = None, ip_address: str | None = None) -> Operation:
+    """Queue one operation; refuses a second one of the same kind while the first is active."""
+    active = Operation.objects.filter(kind=kind, state__in=[OperationState.QUEUED, OperationState.RUNNING])
+    # Older than any task's time limit: the worker died or never came; do not block for ever.
+    if active.filter(created_at__gte=timezone.now() - STALE_AFTER).exists():
+        raise OperationError(f"A {OperationKind(kind).label.lower()} is already queued or running.")
+    operation = Operation.objects.create(kind=kind, actor=actor, params=params or {}, message="Waiting for a worker")
+    audit_log(action="maintenance.operation.requested", actor=actor, target=operation, ip_address=ip_address,
+              detail={"kind": kind, "params": operation.params})  # fmt: skip
+    _queue(operation)
+    return operation
+
+
+class _Progress:
+    def __init__(self, operation: Operation):
+        self.operation, self.last = operation, 0.0
+
+    def __call__(self, percent: int, message: str | None = None, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < PROGRESS_EVERY:
+            return
+        self.last = now
+        self.operation.percent = max(0, min(100, int(percent)))
+        fields = ["percent"]
+        if message is not None:
+            self.operation.message = message[:300]
+            fields.append("message")
+        Operation.objects.filter(pk=self.operation.pk).update(**{f: getattr(self.operation, f) for f in fields})
+
+
+def operation_run(operation: Operation) -> Operation:
+    """Run a queued operation to its end (state DONE or FAILED, with the reason)."""
+    operation.state, operation.percent = OperationState.RUNNING, 1
+    operation.save(update_fields=["state", "percent"])
+    progress = _Progress(operation)
+    try:
+        operation.result, message = _RUNNERS[operation.kind](operation, progress)
+    except Exception as exc:
+        operation.state, operation.message = OperationState.FAILED, (str(exc) or type(exc).__name__)[:300]
+        audit_log(action="maintenance.operation.failed", actor=operation.actor, target=operation,
+                  outcome=Outcome.FAILURE, detail={"kind": operation.kind, "error": str(exc)[:2000]})  # fmt: skip
+    else:
+        operation.state, operation.percent, operation.message = OperationState.DONE, 100, message[:300]
+    operation.finished_at = timezone.now()
+    operation.save()
+    return operation
+
+
+def _backup(operation: Operation, progress) -> tuple[dict, str]:
+    from maintenance.backups.offsite import backup_copy_offsite, offsite_configured
+    from maintenance.backups.services import backup_create, backup_verify
+
+    progress(2, "Dumping the database", force=True)
+    backup = backup_create(
+        kind=BackupKind.MANUAL, actor=operation.actor,
+        progress=lambda done, expected: progress(min(90, 90 * done // max(expected, 1)), f"{done // 1024:,} KiB written"),
+    )  # fmt: skip
+    if offsite_configured():
+        progress(91, "Copying off-site", force=True)
+        backup_copy_offsite(backup, actor=operation.actor)
+    progress(95, "Verifying the new file", force=True)
+    backup_verify(backup, actor=operation.actor)
+    return {"backup_id": backup.pk, "file": backup.file_name}, f"{backup.file_name} written and verified"
+
+
+def _restore_drill(operation: Operation, progress) -> tuple[dict, str]:
+    from maintenance.drill import restore_drill
+
+    drill = restore_drill(actor=operation.actor, progress=lambda p, m: progress(p, m, force=True))
+    verdict = "within" if drill.meets_rto else "OVER"
+    return (
+        {"drill_id": drill.pk, "seconds": drill.seconds},
+        f"Restored and verified in {drill.seconds:.1f} s ({verdict} the {drill.rto_hours} h objective)",
+    )
+
+
+def _archive(dry_run: bool):
+    def run(operation: Operation, progress) -> tuple[dict, str]:
+        from maintenance.archive import archive_apply
+
+        progress(10, "Applying the retention policies" + (" (dry run)" if dry_run else ""), force=True)
+        lifecycle = archive_apply(dry_run=dry_run, actor=operation.actor)
+        rows = sum(sum(figures.values()) for figures in lifecycle.counts.values())
+        verb = "would change" if dry_run else "changed"
+        return {"run_id": lifecycle.pk, "counts": lifecycle.counts}, f"Archive {verb} {rows:,} row(s)"
+
+    return run
+
+
+def _optimise(operation: Operation, progress) -> tuple[dict, str]:
+    from maintenance.optimise import fragmented_tables, table_optimise
+
+    tables = operation.params.get("tables") or [t["table"] for t in fragmented_tables()]
+    if not tables:
+        return {"results": {}}, "No table is fragmented enough to need optimising"
+    progress(10, f"Optimising {', '.join(tables)}", force=True)
+    results = table_optimise(tables=tables, actor=operation.actor)
+    return {"results": results}, f"Optimised {len(results)} table(s)"
+
+
+_RUNNERS = {
+    OperationKind.BACKUP: _backup,
+    OperationKind.RESTORE_DRILL: _restore_drill,
+    OperationKind.ARCHIVE: _archive(dry_run=False),
+    OperationKind.ARCHIVE_DRY_RUN: _archive(dry_run=True),
+    OperationKind.OPTIMISE: _optimise,
+}

@@ -1,0 +1,86 @@
+"""Give fragmented tables their free space back: MariaDB's ``OPTIMIZE TABLE`` (InnoDB rebuilds
+the table and its indexes), SQLite's ``VACUUM`` (the whole file: SQLite has no per-table form).
+
+A rebuild copies the table, so it runs under the maintenance lock: never while a backup, a
+restore or a migration runs, and none of those start while it does.
+"""
+
+import time
+
+from django.conf import settings
+from django.db import connection
+
+from maintenance.backups.engines import quote
+from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
+from maintenance.models import Outcome
+from maintenance.services import audit_log
+
+
+class OptimiseError(Exception):
+    """Optimising was refused (unknown table, a backup running…); the message says why."""
+
+
+def fragmented_tables(*, min_free_bytes: int | None = None, limit: int | None = None) -> list[dict]:
+    """The tables with the most free space inside them, most first: ``{table, bytes, free_bytes}``.
+    On SQLite, free pages belong to the file, so the answer is one entry named ``*``."""
+    min_free = settings.OPTIMISE_MIN_FREE_BYTES if min_free_bytes is None else min_free_bytes
+    limit = settings.OPTIMISE_MAX_TABLES if limit is None else limit
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA freelist_count")
+            free_pages = cursor.fetchone()[0]
+            cursor.execute("PRAGMA page_size")
+            free = free_pages * cursor.fetchone()[0]
+            return [{"table": "*", "bytes": None, "free_bytes": free}] if free >= min_free and free else []
+        cursor.execute(
+            "SELECT table_name, data_length + index_length, data_free FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' AND data_free >= %s AND data_free > 0 "
+            "ORDER BY data_free DESC LIMIT %s",
+            [min_free, limit],
+        )
+        return [{"table": name, "bytes": size, "free_bytes": free} for name, size, free in cursor.fetchall()]
+
+
+def table_optimise(*, tables: list[str], actor=None, ip_address: str | None = None) -> dict[str, str]:
+    """Optimise ``tables`` (SQLite: vacuum the file); return ``{table: what the server said}``.
+    Refuses with :class:`OptimiseError` while another maintenance operation runs."""
+    known = set(connection.introspection.table_names())
+    unknown = sorted(set(tables) - known - {"*"})
+    if unknown or not tables:
+        raise OptimiseError(f"No such table(s): {', '.join(unknown)}." if unknown else "No table to optimise.")
+    started = time.monotonic()
+    try:
+        with maintenance_lock():
+            results = _vacuum() if connection.vendor == "sqlite" else _optimize(tables)
+    except MaintenanceBusy as exc:
+        audit_log(action="maintenance.optimise.refused", actor=actor, outcome=Outcome.FAILURE,
+                  ip_address=ip_address, detail={"tables": tables, "reason": str(exc)})  # fmt: skip
+        raise OptimiseError(f"Not optimised: {exc}") from exc
+    failed = {table: message for table, message in results.items() if message.startswith("error")}
+    audit_log(
+        action="maintenance.optimise.done", actor=actor, ip_address=ip_address,
+        outcome=Outcome.FAILURE if failed else Outcome.SUCCESS,
+        detail={"tables": tables, "results": results, "seconds": round(time.monotonic() - started, 2)},
+    )  # fmt: skip
+    if failed:
+        raise OptimiseError("; ".join(f"{table}: {message}" for table, message in failed.items()))
+    return results
+
+
+def _vacuum() -> dict[str, str]:
+    # VACUUM cannot run inside a transaction: Django's autocommit gives it its own.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM")
+    return {"*": "vacuumed"}
+
+
+def _optimize(tables: list[str]) -> dict[str, str]:
+    results = {}
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"OPTIMIZE TABLE {quote(table)}")
+            # InnoDB answers "note: … doing recreate + analyze instead" and then "status: OK".
+            messages = [(kind, text) for _, _, kind, text in cursor.fetchall()]
+            errors = [text for kind, text in messages if kind.lower() == "error"]
+            results[table] = f"error: {'; '.join(errors)}" if errors else (messages[-1][1] if messages else "OK")
+    return results

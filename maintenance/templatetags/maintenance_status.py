@@ -1,0 +1,17 @@
+"""``{% maintenance_status as status %}`` for the admin index: the open alerts and the link to
+the maintenance dashboard, for the people allowed to see them (one query)."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def maintenance_status(context) -> dict:
+    from maintenance.models import Alert
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm("maintenance.view_backup"):
+        return {"visible": False}
+    return {"visible": True, "alerts": list(Alert.objects.open().order_by("-opened_at")[:10])}
