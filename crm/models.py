@@ -249,6 +249,7 @@ class Client(SoftDeleteModel):
         verbose_name = _("client")
         ordering = ["name", "surname"]
         indexes = [
+            models.Index(fields=["name", "surname"], name="crm_client_name_surname"),  # the list's order
             models.Index(fields=["surname", "name"], name="crm_client_surname_name"),
             models.Index(fields=["phone"], name="crm_client_phone"),
             models.Index(fields=["document_number"], name="crm_client_document"),
@@ -337,6 +338,7 @@ class Consent(BeilsModel):
     class Meta:
         verbose_name = _("consent")
         ordering = ["client", "kind"]
+        indexes = [models.Index(fields=["signed_at"], name="crm_consent_signed_at")]
         constraints = [
             models.UniqueConstraint(fields=["client", "kind"], name="crm_consent_one_per_client_and_type"),
             models.CheckConstraint(
@@ -407,6 +409,7 @@ class Revoke(BeilsModel):
     class Meta:
         verbose_name = _("revocation")
         ordering = ["-revoked_at"]
+        indexes = [models.Index(fields=["revoked_at"], name="crm_revoke_revoked_at")]
 
     def __str__(self):
         return f"Revocation of {self.consent or 'consent'} on {self.revoked_at:%Y-%m-%d}"

@@ -154,7 +154,10 @@ class ClientBonus(BeilsModel):
         verbose_name = _("client bono")
         verbose_name_plural = _("client bonos")
         ordering = ["-purchased_on"]
-        indexes = [models.Index(fields=["status", "expires_on"], name="mkt_clientbonus_status_exp")]
+        indexes = [
+            models.Index(fields=["status", "expires_on"], name="mkt_clientbonus_status_exp"),
+            models.Index(fields=["purchased_on"], name="mkt_clientbonus_purchased"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(sessions_remaining__lte=F("sessions_total")),
@@ -232,6 +235,7 @@ class GiftCard(BeilsModel):
     class Meta:
         verbose_name = _("gift card")
         ordering = ["-issued_on"]
+        indexes = [models.Index(fields=["issued_on"], name="mkt_giftcard_issued_on")]
         constraints = [
             models.CheckConstraint(condition=Q(initial_balance__gt=0), name="marketing_giftcard_initial_positive"),
             models.CheckConstraint(

@@ -267,6 +267,7 @@ class DebtPayment(BeilsModel):
     class Meta:
         verbose_name = _("debt payment")
         ordering = ["paid_at"]
+        indexes = [models.Index(fields=["paid_at"], name="sales_debtpayment_paid_at")]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="sales_debtpayment_amount_positive")]
 
     def __str__(self):
@@ -428,14 +429,19 @@ def _archived_field(field, targets: dict):
     return field.__class__(*args, **kwargs)
 
 
-def archive_of(model, *, name: str, verbose_name, targets: dict | None = None):
+def archive_of(model, *, name: str, verbose_name, targets: dict | None = None, indexes=()):
     """An archive model for ``model``: every column of it, plus ``archived_at``, in
     ``<table>_archive``. Rows keep their id, so invoices, debts and ledgers that refer to a sale
     still name it after it moved."""
     meta = type(
         "Meta",
         (),
-        {"db_table": f"{model._meta.db_table}_archive", "verbose_name": verbose_name, "ordering": ["-id"]},
+        {
+            "db_table": f"{model._meta.db_table}_archive",
+            "verbose_name": verbose_name,
+            "ordering": ["-id"],
+            "indexes": list(indexes),
+        },
     )
     attrs = {"__module__": __name__, "Meta": meta, "__str__": model.__str__}
     for field in model._meta.concrete_fields:
@@ -444,7 +450,13 @@ def archive_of(model, *, name: str, verbose_name, targets: dict | None = None):
     return type(name, (models.Model,), attrs)
 
 
-ArchivedCart = archive_of(Cart, name="ArchivedCart", verbose_name=_("archived sale"))
+ArchivedCart = archive_of(
+    Cart,
+    name="ArchivedCart",
+    verbose_name=_("archived sale"),
+    # The archived sales list drills down by the day of the sale.
+    indexes=[models.Index(fields=["completed_at"], name="sales_cartarch_completed")],
+)
 ArchivedCartItem = archive_of(
     CartItem, name="ArchivedCartItem", verbose_name=_("archived sale line"), targets={Cart: ArchivedCart}
 )
