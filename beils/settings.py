@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "sales",
     "bookings",
     "maintenance",
+    "legacy",
 ]
 
 MIDDLEWARE = [

@@ -345,6 +345,13 @@ class Replay:
         }
 
 
+def erased_client_ids() -> set[int]:
+    """The ids of every client erased here: in the ledger, or marked erased. What imports must
+    never bring back (``legacy``)."""
+    ids = {entry.client_id for entry in ledger_entries()}
+    return ids | set(Client.all_objects.exclude(erased_at=None).values_list("pk", flat=True))
+
+
 def erasure_replay(*, actor=None, dry_run: bool = False) -> Replay:
     """Re-apply every erasure in the ledger to the live database: after a restore, a backup
     older than an erasure has brought the person back, wholly or (a selective restore of the

@@ -581,3 +581,23 @@ class AccessFailureLogFactory(DjangoModelFactory):
     locked_out = False
 
 
+class LegacyImportRunFactory(DjangoModelFactory):
+    class Meta:
+        model = "legacy.LegacyImportRun"
+
+    source = "mysql://beils@legacy.example:3306/beils"
+    state = "DONE"
+    rows_done = rows_total = 100
+    actor = factory.SubFactory(UserFactory, role="ADMIN")
+
+
+class LegacyInvoiceFactory(DjangoModelFactory):
+    class Meta:
+        model = "legacy.LegacyInvoice"
+
+    number = factory.Sequence(lambda n: f"BBH-01-2025-{n:04d}")
+    legacy_id = factory.Sequence(lambda n: f"cart-{n}")
+    kind = "F1"
+    issued_at = factory.LazyFunction(timezone.now)
+    total = Decimal("45.00")
+    hash = factory.Sequence(lambda n: f"{n:064X}")

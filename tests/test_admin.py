@@ -61,6 +61,8 @@ FACTORIES = {
     "axes.AccessAttempt": f.AccessAttemptFactory,
     "axes.AccessLog": f.AccessLogFactory,
     "axes.AccessFailureLog": f.AccessFailureLogFactory,
+    "legacy.LegacyImportRun": f.LegacyImportRunFactory,
+    "legacy.LegacyInvoice": f.LegacyInvoiceFactory,
 }
 
 # The most queries each changelist may make, whatever the number of rows: 7 is the floor (session,
@@ -115,6 +117,8 @@ CHANGELIST_QUERY_BUDGET = {
     "sales.Invoice": 10,
     "sales.InvoiceSequence": 7,
     "sales.Payment": 8,
+    "legacy.LegacyImportRun": 8,  # + the state filter
+    "legacy.LegacyInvoice": 8,  # + date_hierarchy
 }
 
 MODELS = sorted(REGISTRY, key=lambda model: model._meta.label)
