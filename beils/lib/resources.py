@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from copy import copy
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, MultipleObjectsReturned, ValidationError
@@ -29,7 +30,7 @@ from import_export import fields, instance_loaders, resources, widgets
 from import_export.fields import NOT_PROVIDED
 from import_export.results import Error, RowResult
 
-from beils.lib.importing import ImportBatch, fold
+from beils.lib.importing import ImportBatch, RowValidator, fold, instance_factory
 from beils.lib.spreadsheets import FORMULA_PREFIXES, escape_formula, unescape_formula  # noqa: F401
 
 
@@ -45,11 +46,6 @@ def paused_gc():
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _text_cell(value) -> str:
-    """``CharWidget.clean()`` with its default options, inlined for the batched import."""
-    return "" if value is None else value if type(value) is str else str(value)
 
 
 def header_for(field_name: str) -> str:
@@ -86,14 +82,15 @@ class DateTimeWidget(widgets.DateTimeWidget):
     with its offset kept; then the formats the library knows (``24/11/2026 10:30``…), read in
     the salon's time zone."""
 
-    def clean(self, value, row=None, **kwargs):
+    def clean(self, value, row=None, tz=None, **kwargs):
+        # ``tz``: the current time zone, when the caller (a batched import) has already asked.
         if isinstance(value, str) and value[:4].isdigit():
             try:
                 parsed = datetime.fromisoformat(value.strip())
             except ValueError:
                 pass
             else:
-                return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+                return parsed if parsed.utcoffset() is not None else timezone.make_aware(parsed, tz)
         return super().clean(value, row, **kwargs)
 
 
@@ -296,21 +293,38 @@ class BatchInstanceLoader(instance_loaders.ModelInstanceLoader):
         names = self.resource.get_import_id_fields()
         self.field = self.resource.fields[names[0]] if len(names) == 1 else None
         self.cache = None
-        rows = self.dataset.dict
-        if self.field is None or not rows or self.field.column_name not in rows[0]:
+        #: The keys looked up (folded): the database rows holding them are all in ``cache``.
+        self.looked_up = frozenset()
+        headers = self.dataset.headers or []
+        if self.field is None or not len(self.dataset) or self.field.column_name not in headers:
             return
-        keys = {key for key in map(self._key, rows) if key not in (None, "")}
+        keys = {key for key in map(self._key, self._rows(headers)) if key not in (None, "")}
         self.cache, keys = {}, list(keys)
         for start in range(0, len(keys), 1000):
             lookup = {f"{self.field.attribute}__in": keys[start : start + 1000]}
             for instance in self.get_queryset().filter(**lookup):
                 self.cache[fold(self.field.get_value(instance))] = instance
+        self.looked_up = frozenset(fold(key) for key in keys)
+
+    def _rows(self, headers):
+        # A widget that reads only its own cell (text, email, number, date…) is given only that
+        # cell; any other (one that looks at other columns) gets the whole row.
+        column, widget = self.field.column_name, self.field.widget
+        if type(widget).__module__ not in (widgets.__name__, __name__) or isinstance(
+            widget, widgets.ForeignKeyWidget | widgets.ManyToManyWidget
+        ):
+            return (dict(zip(headers, values, strict=True)) for values in self.dataset)
+        return ({column: value} for value in self.dataset[column])
 
     def _key(self, row):
         try:
             return self.field.clean(row)
         except Exception:  # noqa: BLE001 (the row reports its own error when it is imported)
             return None
+
+    def get_instance_by_key(self, key):
+        """The cached instance for a key already read from the row (see BeilsResource.get_instance)."""
+        return self.cache.get(fold(key)) if key not in (None, "") else None
 
     def get_instance(self, row):
         if self.cache is None:
@@ -358,6 +372,8 @@ class BeilsResource(resources.ModelResource):
         self._import_fields = None
         self._file_fields = None  # set per file by _prepare_file() (batched imports)
         self._untouched = []
+        self._row_validator = None
+        self._new_instance = None
         self._before = {}
         self.preview_rows = preview_rows
         self.actor = actor
@@ -463,13 +479,27 @@ class BeilsResource(resources.ModelResource):
         columns = [self.fields[name].column_name for name in self.get_import_id_fields() if name != "id"]
         if not columns:
             return
+        headers, count = dataset.headers or [], len(dataset)
+        cells = [dataset[column] if column in headers else [None] * count for column in columns]
+        if len(cells) == 1:
+            # One key column (an email, a SKU): the same test, without a tuple per row.
+            seen, found = {}, None
+            for number, value in enumerate(cells[0], 1):
+                key = str(value or "").strip().lower()
+                if key:
+                    if key in seen:
+                        found = seen[key]
+                        break
+                    seen[key] = number
+            if found is None:
+                return
         seen = {}
-        for number, row in enumerate(dataset.dict, 1):
-            key = tuple(str(row.get(column) or "").strip().lower() for column in columns)
+        for number, values in enumerate(zip(*cells, strict=True), 1):
+            key = tuple(str(value or "").strip().lower() for value in values)
             if not any(key):
                 continue
             if key in seen:
-                shown = " / ".join(str(row.get(column)) for column in columns)
+                shown = " / ".join(str(value) for value in values)
                 raise ValueError(f"{' / '.join(columns)} '{shown}' is on rows {seen[key]} and {number}.")
             seen[key] = number
 
@@ -482,18 +512,32 @@ class BeilsResource(resources.ModelResource):
         return [known.get(str(h or "").lstrip("\ufeff").strip().lower(), str(h or "").strip()) for h in headers]
 
     def before_import_row(self, row, **kwargs):
+        # Only a text starting with ' can be an escaped formula (see unescape_formula).
         for column, value in row.items():
-            row[column] = unescape_formula(value)
+            if value.__class__ is not str or value[:1] == "'":
+                row[column] = unescape_formula(value)
         super().before_import_row(row, **kwargs)
 
     def get_instance(self, instance_loader, row):
         # A row whose natural key is empty (a client without email) is always a new row: looking
         # it up would match every other row with an empty key.
-        for name in self.get_import_id_fields():
+        names = self.get_import_id_fields()
+        if len(names) == 1 and getattr(instance_loader, "cache", None) is not None:
+            # The batch loader's cache, asked with the key read once (the library reads it twice).
+            field = self.fields[names[0]]
+            if field.column_name not in row:
+                return None
+            return instance_loader.get_instance_by_key(field.clean(row))
+        for name in names:
             field = self.fields[name]
             if field.column_name in row and field.clean(row) in (None, ""):
                 return None
         return super().get_instance(instance_loader, row)
+
+    def init_instance(self, row=None):
+        if self._new_instance is not None:
+            return self._new_instance()
+        return super().init_instance(row)
 
     def get_import_fields(self):
         # Asked four times a row by the library; the answer never changes during an import.
@@ -524,14 +568,20 @@ class BeilsResource(resources.ModelResource):
         # The library's import_instance() and Field.save(), for the plain columns the file has,
         # without their per-cell indirections (a third of the time of a large import).
         errors = {}
-        for field, text in self._file_fields:
-            try:
-                value = _text_cell(row[field.column_name]) if text else field.clean(row)
-            except ValueError as e:
-                errors[field.attribute] = ValidationError(str(e), code="invalid")
+        for column, attribute, clean, empty, default, saves_null in self._file_fields:
+            value = row[column]
+            if clean is None:  # CharWidget.clean() with its default options: never None
+                setattr(instance, attribute, "" if value is None else value if value.__class__ is str else str(value))
                 continue
-            if value is not None or field.saves_null_values:
-                setattr(instance, field.attribute, value)
+            try:  # Field.clean()
+                value = clean(value, row=row)
+            except ValueError as e:
+                errors[attribute] = ValidationError(str(e), code="invalid")
+                continue
+            if default is not NOT_PROVIDED and value in empty:
+                value = default() if callable(default) else default
+            if value is not None or saves_null:
+                setattr(instance, attribute, value)
         if errors:
             raise ValidationError(errors)
 
@@ -573,24 +623,55 @@ class BeilsResource(resources.ModelResource):
             row_result.errors.append(self.get_error_result_class()(e, row=row, number=kwargs["row_number"]))
         return row_result
 
+    def _known_keys(self, loader):
+        """What the instance loader already asked the database about the natural key: ``(field
+        name, keys looked up, {key: row holding it})``, so that the batch does not ask again
+        whether those keys are taken (see ImportBatch._check_unique)."""
+        if getattr(loader, "cache", None) is None or loader.field is None or "__" in (loader.field.attribute or "__"):
+            return None
+        return loader.field.attribute, loader.looked_up, loader.cache
+
     def _prepare_file(self, headers):
         """What every row of this file will need: the fields it sets, and the model fields it
         cannot have changed (not validated again row after row)."""
         present = set(headers)
+        model = self._meta.model
         fields = [f for f in self.get_import_fields() if f.attribute and not f.readonly and f.column_name in present]
+        # Per column: where it is read from, what it sets, and its widget's clean() when it is
+        # not plain text; the library's Field.clean() and Field.save(), decided once per file.
         self._file_fields = [
-            (f, type(f.widget) is widgets.CharWidget and f.widget.allow_blank and f.default is NOT_PROVIDED)
+            (
+                f.column_name,
+                f.attribute,
+                None
+                if type(f.widget) is widgets.CharWidget and f.widget.allow_blank and f.default is NOT_PROVIDED
+                else partial(f.widget.clean, tz=timezone.get_current_timezone())
+                if type(f.widget) is DateTimeWidget
+                else f.widget.clean,
+                f.empty_values,
+                f.default,
+                f.saves_null_values,
+            )
             for f in fields
             if "__" not in f.attribute and not isinstance(f.widget, widgets.ManyToManyWidget)
         ]
-        if len(self._file_fields) != len(fields):
+        if len(self._file_fields) != len(fields) or type(self).import_field is not resources.Resource.import_field:
             self._file_fields = None  # a column the plain path cannot set: the library's path
         attributes = {f.attribute for f in fields}
         self._untouched = [
-            f.name
-            for f in self._meta.model._meta.concrete_fields
-            if f.name not in attributes and f.attname not in attributes
+            f.name for f in model._meta.concrete_fields if f.name not in attributes and f.attname not in attributes
         ]
+        # full_clean() as validate_instance() calls it, compiled for this file's columns: foreign
+        # keys read by a NaturalKeyWidget are rows just loaded from the database, not asked again.
+        loaded = {
+            f.attribute: f"{f.attribute}_id"
+            for f in self.get_import_fields()
+            if isinstance(f.widget, NaturalKeyWidget) and f.attribute
+        }
+        self._row_validator = RowValidator(model, exclude=set(self._untouched), loaded=loaded)
+        # New rows without Model.__init__'s per-field loop, unless a subclass builds its own.
+        factory = instance_factory(model) if type(self).init_instance is BeilsResource.init_instance else model
+        self._new_instance = None if factory is model else factory
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         if not self._meta.skip_diff:
@@ -608,16 +689,19 @@ class BeilsResource(resources.ModelResource):
         # key read by a NaturalKeyWidget is a row just loaded from the database: asking again
         # whether it exists would be one more query per row.
         errors = dict(import_validation_errors or {})
-        loaded = [
-            field.attribute
-            for field in self.get_import_fields()
-            if isinstance(field.widget, NaturalKeyWidget)
-            and getattr(instance, f"{field.attribute}_id", None) is not None
-        ]
         try:
-            instance.full_clean(
-                exclude=[*errors, *loaded, *self._untouched], validate_unique=False, validate_constraints=False
-            )
+            if self._row_validator is not None:
+                self._row_validator(instance, exclude=errors)
+            else:
+                loaded = [
+                    field.attribute
+                    for field in self.get_import_fields()
+                    if isinstance(field.widget, NaturalKeyWidget)
+                    and getattr(instance, f"{field.attribute}_id", None) is not None
+                ]
+                instance.full_clean(
+                    exclude=[*errors, *loaded, *self._untouched], validate_unique=False, validate_constraints=False
+                )
         except ValidationError as e:
             errors = e.update_error_dict(errors)
         if errors:
@@ -649,12 +733,16 @@ class BeilsResource(resources.ModelResource):
         if collect_failed_rows:
             result.add_dataset_headers(dataset.headers)
         batch = ImportBatch(
-            self, result, size=self._meta.batch_size, raise_errors=raise_errors, collect_failed_rows=collect_failed_rows
+            self,
+            result,
+            size=self._meta.batch_size,
+            raise_errors=raise_errors,
+            collect_failed_rows=collect_failed_rows,
+            known=self._known_keys(loader),
         )
         headers = dataset.headers
-        with paused_gc():
+        with paused_gc(), batch.running():
             self._import_rows(dataset, headers, loader, batch, dry_run, using_transactions, kwargs)
-        batch.flush()
         try:
             self.after_import(dataset, result, **kwargs)
         except Exception as e:  # noqa: BLE001
