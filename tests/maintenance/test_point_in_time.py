@@ -45,3 +45,15 @@ def test_the_position_is_asked_for_only_when_enabled_and_the_binary_log_is_on(tr
         assert manifest["binlog"]["file"] and manifest["binlog"]["position"] > 0
     else:
         assert manifest["binlog"] is None and backup.binlog is None
+
+
+def test_the_runbook_replays_from_the_manifest_fields_the_backup_writes():
+    """The point-in-time block (run for real in test_point_in_time_live.py) reads the manifest
+    keys DumpInspector fills, stops at a time, and keeps to one database."""
+    from tests.maintenance.test_runbook import runbook_block
+
+    block = runbook_block("pitr-mariadb")
+    assert "jq -r .binlog.file" in block and "jq -r .binlog.position" in block
+    assert '--start-position="$POS"' in block and '--stop-datetime="$STOP"' in block
+    assert '--database="$DB"' in block
+    assert "manage.py restore" not in block  # its own writes collide with the replayed rows
