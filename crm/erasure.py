@@ -34,7 +34,7 @@ from beils.lib.models import Status
 from bookings.models import BookingStatus
 from crm.gdpr import audit_targets, client_rows
 from crm.models import Client, CrmError
-from crm.personal_data import REGISTRY, Erasure, Holder
+from crm.personal_data import REGISTRY, Erasure, Holder, holder_for
 from maintenance.jobs import job_files_delete
 from maintenance.models import AuditEntry, Job, JobState
 from maintenance.services import audit_log
@@ -168,7 +168,7 @@ def _anonymise(holder: Holder, found: list[models.Model]) -> None:
 
 def _anonymise_client(client: Client) -> None:
     # QuerySet.update: no historical version is written (history is scrubbed next anyway).
-    values = {name: _blank(Client._meta.get_field(name)) for name in _client_holder().fields}
+    values = {name: _blank(Client._meta.get_field(name)) for name in holder_for("crm.Client").fields}
     now = timezone.now()
     values |= {
         "name": f"Erased client {client.pk}",
@@ -189,7 +189,7 @@ def _scrub(holder: Holder, client: Client, rows: dict[str, list[models.Model]]) 
     """Every version of every row held about the client: found through the registry's links now
     (versions written by this erasure included) and by the ids of the rows found at the start."""
     history = holder.get_model()
-    live = next(h for h in REGISTRY if h.model == holder.history_of)
+    live = holder_for(holder.history_of)
     pk_name = live.get_model()._meta.pk.attname
     condition = Q(**{f"{pk_name}__in": [row.pk for row in rows[live.section]]})
     for link in holder.links:
@@ -198,10 +198,6 @@ def _scrub(holder: Holder, client: Client, rows: dict[str, list[models.Model]]) 
         elif " in " not in link:
             condition |= Q(**{link: client.pk})
     history._base_manager.filter(condition).delete()
-
-
-def _client_holder() -> Holder:
-    return next(h for h in REGISTRY if h.model == "crm.Client")
 
 
 def _files(row: models.Model):
