@@ -3,8 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.erasure import ErasurePlan, client_erase, client_erase_preview
-from crm.management.commands.gdpr_export import find_client
-from crm.models import User
+from crm.management.commands.gdpr_export import find_actor, find_client
 
 
 class Command(BaseCommand):
@@ -29,7 +28,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, client, dry_run, interactive, json, actor, **options):
         person = find_client(client)
-        staff = _find_admin(actor) if actor else "manage.py gdpr_erase"
+        staff = "manage.py gdpr_erase"
+        if actor:
+            staff = find_actor(actor, permission="crm.erase_client", who="ADMIN", verb="erase")
         plan = client_erase_preview(client=person)
         if dry_run:
             self._report(plan, json, done=False)
@@ -69,10 +70,3 @@ class Command(BaseCommand):
 
 def json_dumps(data) -> str:
     return json.dumps(data, indent=2)
-
-
-def _find_admin(email: str) -> User:
-    user = User.objects.filter(email=email.strip().lower()).first()
-    if user is None or not user.has_perm("crm.erase_client"):
-        raise CommandError(f"{email} is not an active ADMIN: only they may erase a client's data.")
-    return user

@@ -51,8 +51,11 @@ def find_client(key: str) -> Client:
         raise CommandError(f"No client with id or email {key!r}.") from None
 
 
-def find_actor(email: str) -> User:
+def find_actor(
+    email: str, *, permission: str = "crm.export_client", who: str = "MANAGER or ADMIN", verb: str = "export"
+) -> User:
+    """The active staff member named by ``email``, if they hold ``permission``."""
     user = User.objects.filter(email=email.strip().lower()).first()
-    if user is None or not user.has_perm("crm.export_client"):
-        raise CommandError(f"{email} is not an active MANAGER or ADMIN: only they may export a client's data.")
+    if user is None or not user.has_perm(permission):
+        raise CommandError(f"{email} is not an active {who}: only they may {verb} a client's data.")
     return user
