@@ -24,11 +24,13 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection
 
+from maintenance.backups import signing
 from maintenance.backups.pipeline import CHUNK
 from maintenance.backups.services import (
     BackupError,
     backup_dir,
     backup_path,
+    check_signature,
     fsync_dir,
     report_failure,
     sha256_of,
@@ -86,6 +88,9 @@ def _checked_source(backup: Backup) -> Path:
         raise BackupError(f"{path} is missing; there is nothing to copy.")
     if sha256_of(path) != backup.sha256:
         raise BackupError(f"{path} does not match its SHA-256: it is damaged and was not copied anywhere.")
+    if backup.pk is None:
+        # Known from its manifest alone: copying re-signs the manifest, so it must be genuine first.
+        check_signature(backup)
     return path
 
 
@@ -274,6 +279,10 @@ def _manifest_facts(path: Path, file_name: str) -> dict:
         raise BackupError(f"its manifest is not valid JSON ({exc})") from exc
     if data.get("file_name") != file_name or not data.get("sha256"):
         raise BackupError(f"its manifest does not describe {file_name} or has no SHA-256")
+    try:
+        signing.verify(data)
+    except signing.SignatureError as exc:
+        raise BackupError(f"its manifest fails the signature check ({exc}); refused") from exc
     return data
 
 
