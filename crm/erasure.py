@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from beils.lib.models import Status
+from beils.lib.private import private_open
 from bookings.models import BookingStatus
 from crm.gdpr import audit_targets, client_rows
 from crm.models import Client, CrmError
@@ -283,7 +284,8 @@ def ledger_path() -> Path:
 def ledger_append(*, client_id: int, client_created_at: datetime) -> None:
     """Append one erasure to the ledger and flush it to disk before returning."""
     path = ledger_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Created private, but an existing directory is left as the operator set it up.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     line = json.dumps(
         {
             "v": LEDGER_VERSION,
@@ -292,7 +294,7 @@ def ledger_append(*, client_id: int, client_created_at: datetime) -> None:
             "erased_at": timezone.now().isoformat(),
         }
     )
-    with open(path, "a", encoding="utf-8") as ledger:
+    with private_open(path, "a") as ledger:
         fcntl.flock(ledger, fcntl.LOCK_EX)
         ledger.write(line + "\n")
         ledger.flush()
