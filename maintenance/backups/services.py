@@ -193,7 +193,7 @@ def migration_state(alias: str) -> dict[str, str]:
 
 MANIFEST_FIELDS = [
     "file_name", "kind", "status", "engine", "server_version", "database", "size_bytes", "sha256", "compression",
-    "encrypted", "tables_requested", "tables", "migrations", "storage", "binlog",
+    "encrypted", "tables_requested", "tables", "migrations", "storage", "binlog", "ledger",
 ]  # fmt: skip
 
 
@@ -210,6 +210,40 @@ def write_manifest(backup: Backup, directory: Path) -> Path:
     write_private_text(temporary, json.dumps(signing.sign(data), indent=2, sort_keys=True))
     os.replace(temporary, path)
     return path
+
+
+def ledger_copy_path(path: Path) -> Path:
+    """Where the copy of the erasure ledger that travels with the backup file ``path`` lies."""
+    return Path(f"{path}.ledger.jsonl")
+
+
+def check_ledger_copy(backup: Backup, *, without_ledger: bool = False, actor=None) -> Path | None:
+    """The erasure ledger copy beside ``backup``, checked against its signed manifest, or None
+    when the backup never had one (it was not copied off-site: the live ledger is the one).
+    A backup that had one and comes without it (fetched from off-site, say) is refused: restored,
+    it would bring erased people back. ``without_ledger`` is the operator's explicit override."""
+    if not backup.ledger:
+        return None
+    path = ledger_copy_path(backup_path(backup))
+    problem = None
+    if not path.is_file():
+        problem = f"its erasure ledger copy {path.name} is missing"
+    elif sha256_of(path) != backup.ledger.get("sha256"):
+        problem = f"its erasure ledger copy {path.name} does not match the SHA-256 in the signed manifest"
+    if problem is None:
+        return path
+    audit_log(
+        action="maintenance.backup.ledger_missing", actor=actor, outcome=Outcome.FAILURE,
+        target=backup if backup.pk else None,
+        detail={"file": backup.file_name, "error": problem, "overridden": without_ledger},
+    )  # fmt: skip
+    if without_ledger:
+        return None
+    raise BackupError(
+        f"{backup.file_name}: {problem}. Restoring it could bring back clients erased since it was taken. "
+        "Fetch it again with its ledger, or restore with --without-ledger and replay a ledger by hand "
+        "(manage.py gdpr_replay)."
+    )
 
 
 def read_manifest(path: Path) -> dict:
@@ -528,9 +562,12 @@ def backup_restore(
     actor=None,
     alias: str = DEFAULT_DB_ALIAS,
     safety_backup: bool = True,
+    without_ledger: bool = False,
 ) -> Backup | None:
     """Restore a whole backup, or only ``tables``, over the live database. Returns the safety
-    backup taken first (None when the database was empty)."""
+    backup taken first (None when the database was empty). The erasure ledger copy that came
+    with the backup is checked first (see :func:`check_ledger_copy`)."""
+    ledger = check_ledger_copy(backup, without_ledger=without_ledger, actor=actor)
     tables = tables or []
     unknown = sorted(set(tables) - set(backup.tables)) if backup.tables else []
     if unknown:
@@ -560,7 +597,7 @@ def backup_restore(
         if _catalogue_exists(alias):
             catalogue_rescan(alias)
             _carry_verifications(checked, alias)
-        backup_restored.send(sender=Backup, backup=backup, tables=tables, alias=alias)
+        backup_restored.send(sender=Backup, backup=backup, tables=tables, alias=alias, ledger=ledger)
     audit_log(
         action="maintenance.backup.restored", actor=actor, target=Backup.objects.filter(file_name=backup.file_name).first(),
         detail={"file": backup.file_name, "tables": tables or "all", "safety_backup": safety.file_name if safety else None},
