@@ -153,7 +153,7 @@ def test_a_manifest_without_a_signature_is_refused(salon):
 
 HOSTILE = [
     "pa#ss word;x=1",
-    "it's \"quoted\" \\back\\slash\\",
+    'it\'s "quoted" \\back\\slash\\',
     " lead#ing and trailing ",
     "=;#'\"\\",
 ]
@@ -302,3 +302,30 @@ def test_verification_state_survives_a_restore(salon):
     after = {b.file_name: (b.verify_ok, b.verified_at, b.restore_tested_at) for b in Backup.objects.all()}
     assert after == before
     assert mariadb(connection.settings_dict["NAME"], "SELECT COUNT(*) FROM maintenance_backup")[0][0] == 2
+
+
+@mariadb_only
+def test_signbackups_re_signs_old_key_manifests_and_adopts_unsigned_ones_only_when_their_file_matches(salon, settings):
+    settings.BACKUP_SIGNING_KEY = "the-key-of-last-year"
+    rotated = backup_create()
+    unsigned = backup_create()
+    manifest = Path(f"{backup_path(unsigned)}.json")
+    data = json.loads(manifest.read_text())
+    data.pop("signature")
+    manifest.write_text(json.dumps(data))
+    planted = forge(rotated, name=rotated.file_name.replace(".sql.gz", "_9.sql.gz"))
+    Path(f"{planted}.json").write_text(
+        json.dumps({k: v for k, v in json.loads(Path(f"{planted}.json").read_text()).items() if k != "signature"})
+    )
+    settings.BACKUP_SIGNING_KEY = "the-key-of-this-year"
+    settings.BACKUP_SIGNING_KEYS_OLD = ["the-key-of-last-year"]
+    Backup.objects.filter(pk=unsigned.pk).update(sha256="f" * 64)  # the catalogue knows better
+
+    with pytest.raises(CommandError, match="left alone"):
+        call_command("signbackups", "--adopt-unsigned")
+
+    settings.BACKUP_SIGNING_KEYS_OLD = []
+    assert backup_verify(Backup.objects.get(pk=rotated.pk)).verify_ok is True
+    with pytest.raises(BackupError, match="signature"):
+        backup_verify(Backup.objects.get(pk=unsigned.pk))
+    assert "signature" not in json.loads(Path(f"{planted}.json").read_text())
