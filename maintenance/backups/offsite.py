@@ -146,7 +146,7 @@ def _copy_dir() -> Path:
     if directory.resolve() == backup_dir().resolve():
         raise BackupError("BACKUP_COPY_DIR is the backup directory itself; it must be another location.")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError(f"cannot create {directory}: {exc.strerror or exc}") from exc
     return directory

@@ -533,7 +533,7 @@ def _scratch_name(engine, purpose: str) -> str:
 
 
 def _decompress_to(stages, path: Path, destination: Path) -> None:
-    with open(destination, "wb") as out:
+    with private_open(destination, "wb") as out:  # a restored SQLite copy becomes the live database
         Pipeline(stages).run(_file_chunks(path), out.write)
 
 

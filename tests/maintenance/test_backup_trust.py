@@ -260,13 +260,28 @@ def test_a_partial_backup_file_is_private_while_it_is_written(transactional_db, 
     assert seen and set(seen) == {0o600}
 
 
-def test_uploaded_files_and_job_files_are_private(settings, tmp_path):
+def test_uploaded_files_and_job_files_are_private(settings, tmp_path, admin_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from crm.resources import ClientResource
+    from maintenance.jobs import job_import_create
+
     settings.MEDIA_ROOT = tmp_path / "media"
-    for name in ("consents/2026/signed.pdf", "jobs/42/export.csv"):
-        saved = default_storage.save(name, ContentFile(b"personal data"))
-        path = Path(default_storage.path(saved))
+    uploaded = default_storage.save("consents/2026/signed.pdf", ContentFile(b"personal data"))
+    upload = SimpleUploadedFile("clients.csv", b"name,surname\nAna,Ruiz\n", content_type="text/csv")
+    job = job_import_create(resource_class=ClientResource, file_format="csv", upload=upload, actor=admin_user)
+    for name in (uploaded, job.input_name):
+        path = Path(default_storage.path(name))
         assert mode(path) == 0o600, name
         assert mode(path.parent) == 0o700, name
+
+
+def test_a_gdpr_export_written_to_a_file_is_private(db, tmp_path):
+    from tests.factories import ClientFactory
+
+    client = ClientFactory()
+    call_command("gdpr_export", str(client.pk), "-o", str(tmp_path / "subject.json"))
+    assert mode(tmp_path / "subject.json") == 0o600
 
 
 # --- 6. Small ones ----------------------------------------------------------------------------------
