@@ -122,6 +122,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = env_dir("STATIC_ROOT", VAR_DIR / "static")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_dir("MEDIA_ROOT", VAR_DIR / "media")
+# Uploads (signed consent documents) and job files (imports, exports) are personal data: readable
+# by the account running Beils alone, whatever the process umask.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -228,6 +232,11 @@ BACKUP_S3_ENDPOINT_URL = env.str("BACKUP_S3_ENDPOINT_URL", default="")
 BACKUP_S3_PREFIX = env.str("BACKUP_S3_PREFIX", default="beils/")
 # A second copy of every backup in another directory (ideally another drive).
 BACKUP_COPY_DIR = env.str("BACKUP_COPY_DIR", default="")
+# HMAC key that signs every backup manifest; unset = a key derived from SECRET_KEY for this
+# purpose alone. After a rotation, list the retired keys (comma-separated) so older manifests
+# still verify, and run manage.py signbackups to sign them again with the new key.
+BACKUP_SIGNING_KEY = env.str("BACKUP_SIGNING_KEY", default="")
+BACKUP_SIGNING_KEYS_OLD = env.list("BACKUP_SIGNING_KEYS_OLD", default=[])
 # gzip level for pigz: 1 is fastest, 9 smallest; see docs/benchmarks.md for the trade-off.
 BACKUP_COMPRESSION_LEVEL = env.int("BACKUP_COMPRESSION_LEVEL", default=3)
 BACKUP_MIN_FREE_BYTES = env.int("BACKUP_MIN_FREE_BYTES", default=50 * 2**20)

@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from beils.lib.models import Status
+from beils.lib.private import private_open
 from bookings.models import BookingStatus
 from crm.gdpr import audit_targets, client_rows
 from crm.models import Client, CrmError
@@ -282,27 +283,34 @@ def ledger_path() -> Path:
 
 def ledger_append(*, client_id: int, client_created_at: datetime) -> None:
     """Append one erasure to the ledger and flush it to disk before returning."""
+    _ledger_write(client_id, client_created_at, timezone.now())
+
+
+def _ledger_write(client_id: int, client_created_at: datetime, erased_at: datetime) -> None:
     path = ledger_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Created private, but an existing directory is left as the operator set it up.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     line = json.dumps(
         {
             "v": LEDGER_VERSION,
             "client_id": client_id,
             "client_created_at": client_created_at.isoformat(),
-            "erased_at": timezone.now().isoformat(),
+            "erased_at": erased_at.isoformat(),
         }
     )
-    with open(path, "a", encoding="utf-8") as ledger:
+    with private_open(path, "a") as ledger:
         fcntl.flock(ledger, fcntl.LOCK_EX)
         ledger.write(line + "\n")
         ledger.flush()
         os.fsync(ledger.fileno())
 
 
-def ledger_entries() -> list[LedgerEntry]:
-    """Every erasure recorded, oldest first (a missing ledger is an empty one)."""
+def ledger_entries(path: Path | None = None) -> list[LedgerEntry]:
+    """Every erasure recorded (in the live ledger, or the one at ``path``), oldest first (a
+    missing ledger is an empty one)."""
+    path = path or ledger_path()
     try:
-        lines = ledger_path().read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return []
     entries = []
@@ -319,8 +327,22 @@ def ledger_entries() -> list[LedgerEntry]:
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise ErasureError(f"{ledger_path()}, line {number}: not an erasure record ({exc}).") from exc
+            raise ErasureError(f"{path}, line {number}: not an erasure record ({exc}).") from exc
     return entries
+
+
+def ledger_merge(path: Path) -> int:
+    """Append to the live ledger the erasures recorded in the ledger at ``path`` (the copy that
+    came back with an off-site backup) that it lacks; return how many. The live ledger may be
+    lost with the disk, or older than the copy: the union is the newest knowledge there is."""
+    known = {(entry.client_id, entry.client_created_at) for entry in ledger_entries()}
+    added = 0
+    for entry in ledger_entries(path):
+        if (entry.client_id, entry.client_created_at) not in known:
+            _ledger_write(entry.client_id, entry.client_created_at, entry.erased_at)
+            known.add((entry.client_id, entry.client_created_at))
+            added += 1
+    return added
 
 
 @dataclass
@@ -375,12 +397,15 @@ def erasure_replay(*, actor=None, dry_run: bool = False) -> Replay:
     return result
 
 
-def replay_after_restore(sender, *, alias: str, **kwargs) -> None:
+def replay_after_restore(sender, *, alias: str, ledger: Path | None = None, **kwargs) -> None:
     """``backup_restored`` receiver: the restore holds the maintenance lock until this returns,
     so the erasures are back in force before the app serves again. A restore into another
-    database (a restore test's scratch copy) is dropped afterwards and is left alone."""
+    database (a restore test's scratch copy) is dropped afterwards and is left alone.
+    ``ledger`` is the copy that came with the backup (from off-site): merged in first."""
     if alias != "default":
         return
+    if ledger is not None and (added := ledger_merge(ledger)):
+        log.warning("restore: %d erasure(s) from the ledger copy beside the backup added to the live ledger", added)
     result = erasure_replay(actor="restore: erasure ledger replay")
     if result.returned:
         log.warning("restore: %d erased client(s) were in the backup and have been erased again", len(result.returned))

@@ -154,6 +154,10 @@ class Backup(models.Model):
         _("binary log position"), null=True, blank=True,
         help_text=_("Where the binary log stood at the snapshot (file, position, GTID): replay from here"),
     )  # fmt: skip
+    ledger = models.JSONField(
+        _("erasure ledger copy"), null=True, blank=True,
+        help_text=_("The GDPR erasure ledger copied beside the file for its off-site copies (file, SHA-256, entries)"),
+    )  # fmt: skip
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
     verify_ok = models.BooleanField(_("verification passed"), null=True)
     restore_tested_at = models.DateTimeField(_("restore-tested"), null=True, blank=True)

@@ -3,15 +3,14 @@ tool decrypts without Beils, given the key. The key is an age identity (AGE-SECR
 BACKUP_ENCRYPTION_KEY or in the file BACKUP_ENCRYPTION_KEY_FILE; it never goes on a command line."""
 
 import contextlib
-import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
 
+from beils.lib.private import credentials_file
 from maintenance.backups.pipeline import PipelineError
 
 SUFFIX = ".age"
@@ -62,12 +61,5 @@ def decrypt_stage() -> Iterator[list[str]]:
     if settings.BACKUP_ENCRYPTION_KEY_FILE and not settings.BACKUP_ENCRYPTION_KEY:
         yield ["age", "--decrypt", "--identity", settings.BACKUP_ENCRYPTION_KEY_FILE]
         return
-    directory = tempfile.mkdtemp(prefix="beils-age-")
-    try:
-        path = Path(directory) / "identity.txt"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key + "\n")
+    with credentials_file(key + "\n") as path:
         yield ["age", "--decrypt", "--identity", str(path)]
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)

@@ -3,8 +3,6 @@ database, and the few catalogue operations restore needs. PostgreSQL (pg_dump/ps
 third class with the same methods."""
 
 import contextlib
-import os
-import shutil
 import sqlite3
 import subprocess
 import tempfile
@@ -13,6 +11,7 @@ from pathlib import Path
 
 from django.db import connections
 
+from beils.lib.private import credentials_file
 from maintenance.backups.pipeline import (
     CHUNK,
     DumpInspector,
@@ -71,27 +70,21 @@ class MariaDBEngine(Engine):
 
     @contextlib.contextmanager
     def option_file(self) -> Iterator[str]:
-        """Credentials in a 0600 file that only this process can read, never on a command line."""
+        """Credentials in a 0600 file that only this process can read, never on a command line
+        (beils.lib.private.credentials_file: under VAR_DIR/credentials, removed after use)."""
         s = self.settings
-        lines = ["[client]", f"user={s.get('USER') or 'root'}"]
+        lines = ["[client]", f"user={option_value(s.get('USER') or 'root')}"]
         if s.get("PASSWORD"):
-            lines.append(f"password={s['PASSWORD']}")
+            lines.append(f"password={option_value(s['PASSWORD'])}")
         host = s.get("HOST") or "localhost"
         if host.startswith("/"):
-            lines.append(f"socket={host}")
+            lines.append(f"socket={option_value(host)}")
         else:
-            lines.append(f"host={host}")
+            lines.append(f"host={option_value(host)}")
             if s.get("PORT"):
                 lines.append(f"port={s['PORT']}")
-        directory = tempfile.mkdtemp(prefix="beils-my-")
-        path = Path(directory) / "client.cnf"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write("\n".join(lines) + "\n")
+        with credentials_file("\n".join(lines) + "\n") as path:
             yield str(path)
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
 
     def server_version(self) -> str:
         with connections[self.alias].cursor() as cursor:
@@ -287,6 +280,17 @@ def sqlite_table_stats(path: Path) -> dict[str, dict]:
                 rows += 1
             stats[name] = {"rows": rows, "sha256": digest.hexdigest()}
     return stats
+
+
+# MariaDB's option-file parser (mysys/my_default.c) cuts a value at the first '#' outside quotes,
+# strips surrounding spaces, and inside a quoted value reads these backslash escapes.
+_OPTION_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b"}
+
+
+def option_value(value: str) -> str:
+    """``value`` as an option file must hold it to read it back exactly: double-quoted, with
+    backslash escapes, so that '#', ';', '=', quotes and surrounding spaces survive."""
+    return '"' + "".join(_OPTION_ESCAPES.get(char, char) for char in str(value)) + '"'
 
 
 def quote(identifier: str) -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 
+from beils.lib.private import private_dir, private_open
+
 _held = threading.local()
 
 
@@ -85,8 +87,8 @@ def _acquire(alias: str, wait_seconds: int, job: str = "maintenance", busy: str 
                 cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
         return
     path = Path(settings.VAR_DIR) / "locks" / f"{job}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
+    private_dir(path.parent)
+    with private_open(path, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

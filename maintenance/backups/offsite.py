@@ -13,6 +13,7 @@ Credentials for S3 come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCE
 instance role) through boto3's own lookup; they are never passed on a command line.
 """
 
+import fcntl
 import json
 import os
 import shutil
@@ -23,13 +24,17 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.utils import timezone
 
+from maintenance.backups import signing
 from maintenance.backups.pipeline import CHUNK
 from maintenance.backups.services import (
     BackupError,
     backup_dir,
     backup_path,
+    check_signature,
     fsync_dir,
+    ledger_copy_path,
     report_failure,
     sha256_of,
     write_manifest,
@@ -53,6 +58,7 @@ def backup_copy_offsite(backup: Backup, *, actor=None) -> list[dict]:
     other targets have been copied and recorded.
     """
     source = _checked_source(backup)
+    _snapshot_ledger(backup, source)
     manifest = write_manifest(backup, backup_dir())
     copies, failures = [], []
     for label, copy in _targets():
@@ -86,7 +92,31 @@ def _checked_source(backup: Backup) -> Path:
         raise BackupError(f"{path} is missing; there is nothing to copy.")
     if sha256_of(path) != backup.sha256:
         raise BackupError(f"{path} does not match its SHA-256: it is damaged and was not copied anywhere.")
+    if backup.pk is None:
+        # Known from its manifest alone: copying re-signs the manifest, so it must be genuine first.
+        check_signature(backup)
     return path
+
+
+def _snapshot_ledger(backup: Backup, source: Path) -> None:
+    """Put the current erasure ledger beside the backup, its SHA-256 in the (signed) manifest:
+    a backup restored from off-site after the local disk is lost must still know who was erased
+    since it was taken. The ledger only grows, so the newest copy is the one to travel."""
+    from crm.erasure import ledger_path
+
+    target = ledger_copy_path(source)
+    with _partial_in(target.parent, target.name) as partial:
+        with suppress(FileNotFoundError), open(ledger_path(), "rb") as ledger:
+            fcntl.flock(ledger, fcntl.LOCK_SH)  # never half of a line being appended
+            partial.write_bytes(ledger.read())
+        os.replace(partial, target)
+    data = target.read_bytes()
+    backup.ledger = {
+        "file": target.name, "sha256": sha256_of(target), "entries": data.count(b"\n"),
+        "taken_at": timezone.now().isoformat(),
+    }  # fmt: skip
+    if backup.pk:
+        Backup.objects.filter(pk=backup.pk).update(ledger=backup.ledger)
 
 
 def _targets() -> list[tuple[str, Callable[[Backup, Path, Path], dict]]]:
@@ -116,7 +146,7 @@ def _copy_dir() -> Path:
     if directory.resolve() == backup_dir().resolve():
         raise BackupError("BACKUP_COPY_DIR is the backup directory itself; it must be another location.")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError(f"cannot create {directory}: {exc.strerror or exc}") from exc
     return directory
@@ -126,6 +156,8 @@ def _copy_to_dir(backup: Backup, source: Path, manifest: Path) -> dict:
     directory = _copy_dir()
     # The file first: a manifest in the second directory means its backup arrived whole.
     _copy_verified(source, directory / source.name, backup.sha256)
+    ledger = ledger_copy_path(source)
+    _copy_verified(ledger, directory / ledger.name, backup.ledger["sha256"])
     _copy_verified(manifest, directory / manifest.name, sha256_of(manifest))
     return {"kind": "dir", "path": str(directory / source.name)}
 
@@ -187,7 +219,8 @@ def _s3_key(file_name: str) -> str:
 
 def _copy_to_s3(backup: Backup, source: Path, manifest: Path) -> dict:
     client, bucket = _s3_client(), settings.BACKUP_S3_BUCKET
-    for path, sha256 in ((source, backup.sha256), (manifest, sha256_of(manifest))):
+    ledger = ledger_copy_path(source)
+    for path, sha256 in ((source, backup.sha256), (ledger, backup.ledger["sha256"]), (manifest, sha256_of(manifest))):
         key = _s3_key(path.name)
         client.upload_file(
             str(path), bucket, key, ExtraArgs={"Metadata": {"sha256": sha256}}, Config=_transfer_config()
@@ -205,13 +238,16 @@ def _copy_to_s3(backup: Backup, source: Path, manifest: Path) -> dict:
 # --- Disaster recovery ----------------------------------------------------------------------
 
 
-def fetch_from_offsite(file_name: str, destination_dir: Path, *, actor=None) -> Path:
+def fetch_from_offsite(file_name: str, destination_dir: Path, *, actor=None, without_ledger: bool = False) -> Path:
     """Bring a backup file and its manifest back from the second directory or, failing that, S3.
 
     The file is checked against the SHA-256 in its manifest before it takes its name in
     ``destination_dir``; a copy that does not match is refused and the next source is tried.
     A file already in ``destination_dir`` is never overwritten. Works without a database (it
     is for when the server is lost); the fetch is audited when the audit table is there.
+
+    The erasure ledger copy named in the manifest comes too, checked the same way; a backup
+    without one is refused unless ``without_ledger`` (the operator's explicit choice).
     """
     if not file_name or Path(file_name).name != file_name or file_name.startswith("."):
         raise BackupError(f"{file_name!r} is not a backup file name (give the name alone, without a directory).")
@@ -226,7 +262,7 @@ def fetch_from_offsite(file_name: str, destination_dir: Path, *, actor=None) -> 
     refused = []
     for label, fetch in sources:
         try:
-            _fetch_verified(fetch, file_name, target)
+            _fetch_verified(fetch, file_name, target, without_ledger=without_ledger)
         except Exception as exc:
             refused.append(f"{label}: {exc}")
             continue
@@ -254,17 +290,49 @@ def _sources() -> list[tuple[str, Callable[[str, Path], None]]]:
     return sources
 
 
-def _fetch_verified(fetch: Callable[[str, Path], None], file_name: str, target: Path) -> None:
+def _fetch_verified(fetch: Callable[[str, Path], None], file_name: str, target: Path, *, without_ledger: bool) -> None:
     directory = target.parent
-    with _partial_in(directory, f"{file_name}.json") as manifest, _partial_in(directory, file_name) as partial:
+    ledger_name = ledger_copy_path(target).name
+    with (
+        _partial_in(directory, f"{file_name}.json") as manifest,
+        _partial_in(directory, file_name) as partial,
+        _partial_in(directory, ledger_name) as ledger,
+    ):
         fetch(f"{file_name}.json", manifest)
         expected = _manifest_facts(manifest, file_name)
         fetch(file_name, partial)
         if (actual := sha256_of(partial)) != expected["sha256"]:
             raise BackupError(f"the copy has SHA-256 {actual}, its manifest says {expected['sha256']}; refused")
+        has_ledger = _fetch_ledger(fetch, ledger_name, ledger, expected.get("ledger"), without_ledger)
+        for path in (manifest, partial, ledger):
+            os.chmod(path, 0o600)  # a download may have replaced the private temporary file
+        if has_ledger:
+            os.replace(ledger, directory / ledger_name)
         os.replace(manifest, directory / f"{file_name}.json")
         os.replace(partial, target)
     fsync_dir(directory)
+
+
+def _fetch_ledger(fetch, name: str, destination: Path, facts: dict | None, without_ledger: bool) -> bool:
+    """Fetch the erasure ledger copy the manifest names; False when it is missing and the
+    operator chose to go on without it."""
+    try:
+        if not facts:
+            raise BackupError("its manifest names no erasure ledger copy (copied before ledgers travelled)")
+        try:
+            fetch(name, destination)
+        except Exception as exc:
+            raise BackupError(f"its erasure ledger copy could not be fetched ({exc})") from exc
+        if sha256_of(destination) != facts.get("sha256"):
+            raise BackupError("its erasure ledger copy does not match the SHA-256 in the signed manifest")
+    except BackupError as exc:
+        if without_ledger:
+            return False
+        raise BackupError(
+            f"{exc}; refused: restored without it, clients erased since the backup would come back "
+            "(use --without-ledger to fetch it anyway)"
+        ) from exc
+    return True
 
 
 def _manifest_facts(path: Path, file_name: str) -> dict:
@@ -274,6 +342,10 @@ def _manifest_facts(path: Path, file_name: str) -> dict:
         raise BackupError(f"its manifest is not valid JSON ({exc})") from exc
     if data.get("file_name") != file_name or not data.get("sha256"):
         raise BackupError(f"its manifest does not describe {file_name} or has no SHA-256")
+    try:
+        signing.verify(data)
+    except signing.SignatureError as exc:
+        raise BackupError(f"its manifest fails the signature check ({exc}); refused") from exc
     return data
 
 

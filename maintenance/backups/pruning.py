@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from maintenance.backups.locks import maintenance_lock
 from maintenance.backups.retention import retained
-from maintenance.backups.services import BackupError, backup_path
+from maintenance.backups.services import BackupError, backup_path, ledger_copy_path
 from maintenance.models import Backup, BackupKind, BackupStatus, Outcome
 from maintenance.services import audit_log
 
@@ -139,6 +139,7 @@ def _delete(report: PruneReport, actor) -> None:
             size = _size_on_disk(backup)
             # The file goes before its manifest, so a rescan never revives a half-deleted backup.
             backup_path(backup).unlink(missing_ok=True)
+            ledger_copy_path(backup_path(backup)).unlink(missing_ok=True)
             _manifest_path(backup).unlink(missing_ok=True)
             report.freed_bytes += size
             done.append(backup)

@@ -27,7 +27,8 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.dispatch import Signal
 from django.utils import timezone
 
-from maintenance.backups import crypto
+from beils.lib.private import private_dir, private_open, write_private_text
+from maintenance.backups import crypto, signing
 from maintenance.backups.engines import MariaDBEngine, SQLiteEngine, engine_for, sqlite_table_stats
 from maintenance.backups.locks import maintenance_lock
 from maintenance.backups.pipeline import (
@@ -67,6 +68,9 @@ def backup_create(
     """Write a new backup file and its manifest; return the catalogue row (status SUCCESS).
     ``progress(bytes_written, bytes_expected)`` is called as the file grows (the expected size
     is an estimate from the previous backup)."""
+    if tables and isinstance(engine_for(alias), SQLiteEngine):
+        # Refused before the catalogue row is written: bad input writes nothing.
+        raise BackupError("Partial backups (--tables) need MariaDB; SQLite backups are always full.")
     with maintenance_lock(alias):
         return _create(kind=kind, tables=tables or [], actor=actor, alias=alias, progress=progress)
 
@@ -93,7 +97,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
         if backup.encrypted:
             stages.append(crypto.encrypt_stage())
         digest, size = hashlib.sha256(), 0
-        with open(partial, "wb") as out, engine.backup_stream(tables) as (stream, stats):
+        with private_open(partial, "wb") as out, engine.backup_stream(tables) as (stream, stats):
 
             def sink(chunk: bytes) -> None:
                 nonlocal size
@@ -158,9 +162,7 @@ def _check_free_space(engine, directory: Path, *, catalogued: bool) -> None:
 
 
 def backup_dir() -> Path:
-    directory = Path(settings.BACKUP_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+    return private_dir(settings.BACKUP_DIR)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -191,7 +193,7 @@ def migration_state(alias: str) -> dict[str, str]:
 
 MANIFEST_FIELDS = [
     "file_name", "kind", "status", "engine", "server_version", "database", "size_bytes", "sha256", "compression",
-    "encrypted", "tables_requested", "tables", "migrations", "storage", "binlog",
+    "encrypted", "tables_requested", "tables", "migrations", "storage", "binlog", "ledger",
 ]  # fmt: skip
 
 
@@ -205,13 +207,78 @@ def write_manifest(backup: Backup, directory: Path) -> Path:
     )
     path = directory / f"{backup.file_name}.json"
     temporary = directory / f".{path.name}.partial"
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True))
+    write_private_text(temporary, json.dumps(signing.sign(data), indent=2, sort_keys=True))
     os.replace(temporary, path)
     return path
 
 
+def ledger_copy_path(path: Path) -> Path:
+    """Where the copy of the erasure ledger that travels with the backup file ``path`` lies."""
+    return Path(f"{path}.ledger.jsonl")
+
+
+def check_ledger_copy(backup: Backup, *, without_ledger: bool = False, actor=None) -> Path | None:
+    """The erasure ledger copy beside ``backup``, checked against its signed manifest, or None
+    when the backup never had one (it was not copied off-site: the live ledger is the one).
+    A backup that had one and comes without it (fetched from off-site, say) is refused: restored,
+    it would bring erased people back. ``without_ledger`` is the operator's explicit override."""
+    if not backup.ledger:
+        return None
+    path = ledger_copy_path(backup_path(backup))
+    problem = None
+    if not path.is_file():
+        problem = f"its erasure ledger copy {path.name} is missing"
+    elif sha256_of(path) != backup.ledger.get("sha256"):
+        problem = f"its erasure ledger copy {path.name} does not match the SHA-256 in the signed manifest"
+    if problem is None:
+        return path
+    audit_log(
+        action="maintenance.backup.ledger_missing", actor=actor, outcome=Outcome.FAILURE,
+        target=backup if backup.pk else None,
+        detail={"file": backup.file_name, "error": problem, "overridden": without_ledger},
+    )  # fmt: skip
+    if without_ledger:
+        return None
+    raise BackupError(
+        f"{backup.file_name}: {problem}. Restoring it could bring back clients erased since it was taken. "
+        "Fetch it again with its ledger, or restore with --without-ledger and replay a ledger by hand "
+        "(manage.py gdpr_replay)."
+    )
+
+
 def read_manifest(path: Path) -> dict:
+    """The manifest beside the backup file ``path``, as written (unchecked)."""
     return json.loads(Path(f"{path}.json").read_text())
+
+
+def read_signed_manifest(path: Path) -> dict:
+    """The manifest beside ``path``, once its signature is checked; BackupError otherwise."""
+    manifest = Path(f"{path}.json")
+    try:
+        data = json.loads(manifest.read_text())
+        signing.verify(data)
+    except FileNotFoundError as exc:
+        raise BackupError(f"{path.name} has no manifest beside it, so no signature: it cannot be trusted.") from exc
+    except (ValueError, signing.SignatureError) as exc:
+        raise BackupError(
+            f"The manifest of {path.name} fails its signature check ({exc}): the file or its manifest was "
+            "altered, or was signed with another key (see BACKUP_SIGNING_KEYS_OLD). Refused."
+        ) from exc
+    return data
+
+
+def check_signature(backup: Backup) -> dict:
+    """The signed manifest agrees with what is known of ``backup`` (the catalogue row, when
+    there is one): the file's checksum is then worth checking against it."""
+    path = backup_path(backup)
+    data = read_signed_manifest(path)
+    for field in ("file_name", "sha256", "size_bytes"):
+        if getattr(backup, field) and data.get(field) != getattr(backup, field):
+            raise BackupError(
+                f"The signed manifest of {path.name} gives another {field} than the catalogue "
+                f"({data.get(field)!r}, not {getattr(backup, field)!r}): refused."
+            )
+    return data
 
 
 def restore_instructions(backup: Backup) -> str:
@@ -224,17 +291,43 @@ def restore_instructions(backup: Backup) -> str:
 
 def catalogue_rescan(alias: str = DEFAULT_DB_ALIAS) -> int:
     """Bring the catalogue in line with the manifests on disk (after a restore replaced it, or
-    on a new server). Returns how many rows were added or corrected."""
+    on a new server). Returns how many rows were added.
+
+    Only signed manifests are admitted, and a checksum the catalogue already holds is never
+    replaced: a manifest that disagrees with it is reported (audited), not copied."""
     changed = 0
     for manifest in sorted(backup_dir().glob("*.json")):
-        data = json.loads(manifest.read_text())
-        if not (backup_dir() / data["file_name"]).exists():
+        path = manifest.with_suffix("")
+        try:
+            data = read_signed_manifest(path)
+        except BackupError as exc:
+            _manifest_refused(manifest, str(exc))
+            continue
+        if data.get("file_name") != path.name or not path.exists():
             continue
         values = {field: data[field] for field in MANIFEST_FIELDS if field != "file_name" and field in data}
         values.update(started_at=data["started_at"], finished_at=data["finished_at"])
-        _, created = Backup.objects.using(alias).update_or_create(file_name=data["file_name"], defaults=values)
-        changed += 1 if created else 0
+        known = Backup.objects.using(alias).filter(file_name=path.name).first()
+        if known is None:
+            Backup.objects.using(alias).create(file_name=path.name, **values)
+            changed += 1
+            continue
+        recorded = {
+            field: getattr(known, field) for field in ("sha256", "size_bytes", "tables") if getattr(known, field)
+        }
+        disagree = sorted(field for field, value in recorded.items() if data.get(field) != value)
+        if disagree:
+            _manifest_refused(manifest, f"its {', '.join(disagree)} differ from the catalogue's; the catalogue is kept")
+            continue
+        Backup.objects.using(alias).filter(pk=known.pk).update(**values)
     return changed
+
+
+def _manifest_refused(manifest: Path, reason: str) -> None:
+    audit_log(
+        action="maintenance.backup.manifest_refused", outcome=Outcome.FAILURE,
+        detail={"manifest": manifest.name, "error": reason[:2000]},
+    )  # fmt: skip
 
 
 # --- Reading a backup back ------------------------------------------------------------------
@@ -325,6 +418,7 @@ def _check_file(backup: Backup) -> Path:
     path = backup_path(backup)
     if not path.exists():
         raise BackupError(f"The file {path} is missing.")
+    check_signature(backup)
     if backup.size_bytes is not None and path.stat().st_size != backup.size_bytes:
         raise BackupError(
             f"{path.name} is {path.stat().st_size} bytes, the catalogue says {backup.size_bytes}: truncated or replaced."
@@ -439,7 +533,7 @@ def _scratch_name(engine, purpose: str) -> str:
 
 
 def _decompress_to(stages, path: Path, destination: Path) -> None:
-    with open(destination, "wb") as out:
+    with private_open(destination, "wb") as out:  # a restored SQLite copy becomes the live database
         Pipeline(stages).run(_file_chunks(path), out.write)
 
 
@@ -468,9 +562,12 @@ def backup_restore(
     actor=None,
     alias: str = DEFAULT_DB_ALIAS,
     safety_backup: bool = True,
+    without_ledger: bool = False,
 ) -> Backup | None:
     """Restore a whole backup, or only ``tables``, over the live database. Returns the safety
-    backup taken first (None when the database was empty)."""
+    backup taken first (None when the database was empty). The erasure ledger copy that came
+    with the backup is checked first (see :func:`check_ledger_copy`)."""
+    ledger = check_ledger_copy(backup, without_ledger=without_ledger, actor=actor)
     tables = tables or []
     unknown = sorted(set(tables) - set(backup.tables)) if backup.tables else []
     if unknown:
@@ -484,6 +581,7 @@ def backup_restore(
             _record_verification(backup, ok=False, restore_test=False, alias=alias)
             report_failure("verification", backup, exc, actor)
             raise BackupError(f"{backup.file_name} failed verification: {exc}") from exc
+        checked = _verifications(alias)
         safety = None
         if safety_backup and not database_is_empty(alias):
             safety = _create(kind=BackupKind.SAFETY, tables=[], actor=actor, alias=alias)
@@ -498,12 +596,29 @@ def backup_restore(
             raise BackupError(f"The restore failed; the live database was left as it was. {exc}") from exc
         if _catalogue_exists(alias):
             catalogue_rescan(alias)
-        backup_restored.send(sender=Backup, backup=backup, tables=tables, alias=alias)
+            _carry_verifications(checked, alias)
+        backup_restored.send(sender=Backup, backup=backup, tables=tables, alias=alias, ledger=ledger)
     audit_log(
         action="maintenance.backup.restored", actor=actor, target=Backup.objects.filter(file_name=backup.file_name).first(),
         detail={"file": backup.file_name, "tables": tables or "all", "safety_backup": safety.file_name if safety else None},
     )  # fmt: skip
     return safety
+
+
+def _verifications(alias: str) -> dict[str, dict]:
+    """Every catalogued backup's verification state, by file name: the restore replaces the
+    catalogue with the backup's own (taken before these checks ran) and must not forget them."""
+    if not _catalogue_exists(alias):
+        return {}
+    fields = ("file_name", "verified_at", "verify_ok", "restore_tested_at")
+    return {row["file_name"]: row for row in Backup.objects.using(alias).exclude(verified_at=None).values(*fields)}
+
+
+def _carry_verifications(checked: dict[str, dict], alias: str) -> None:
+    for row in Backup.objects.using(alias).filter(file_name__in=checked):
+        state = {k: v for k, v in checked[row.file_name].items() if k != "file_name"}
+        if row.verified_at is None or row.verified_at < state["verified_at"]:
+            Backup.objects.using(alias).filter(pk=row.pk).update(**state)
 
 
 def _restore_mariadb(engine: MariaDBEngine, backup: Backup, tables: list[str]) -> None:

@@ -130,7 +130,7 @@ def test_credentials_never_reach_a_command_line(settings):
     engine.settings = {**engine.settings, "PASSWORD": "s3cret-pass"}
     with engine.option_file() as path:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-        assert "password=s3cret-pass" in Path(path).read_text()
+        assert 'password="s3cret-pass"' in Path(path).read_text()
         command = engine.dump_command(path, "beils")
         assert not any("s3cret-pass" in part for part in command)
         assert command[1] == f"--defaults-extra-file={path}"

@@ -51,9 +51,9 @@ def test_it_copies_the_file_and_its_manifest_to_the_second_directory_and_s3(back
     copied_manifest = json.loads((second_dir / f"{backup.file_name}.json").read_text())
     assert copied_manifest["sha256"] == backup.sha256
     local_manifest = json.loads(local.with_name(f"{backup.file_name}.json").read_text())
-    # The local manifest goes on to list the copies; everything else is the same document.
-    assert {k: v for k, v in copied_manifest.items() if k != "storage"} == {
-        k: v for k, v in local_manifest.items() if k != "storage"
+    # The local manifest goes on to list the copies (and is signed again); everything else is the same document.
+    assert {k: v for k, v in copied_manifest.items() if k not in ("storage", "signature")} == {
+        k: v for k, v in local_manifest.items() if k not in ("storage", "signature")
     }
     assert [copy["kind"] for copy in local_manifest["storage"]] == ["local", "dir", "s3"]
 

@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from beils.lib.private import private_open
 from crm.gdpr import client_data_export, client_data_zip
 from crm.models import Client, User
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         if output is None:
             self.stdout.write(data.decode(), ending="")
             return
-        with open(output, "wb") as handle:
+        with private_open(output, "wb") as handle:  # a person's data: for the operator's eyes only
             handle.write(data)
         self.stderr.write(self.style.SUCCESS(f"Client #{person.pk}: {len(data):,} bytes written to {output}."))
 

@@ -4,6 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from beils.lib.private import write_private_text
 from crm.models import Role, User
 
 CREDENTIALS_FILE = Path(settings.VAR_DIR) / "demo-admin.txt"
@@ -29,8 +30,7 @@ class Command(BaseCommand):
             user.reactivate()
             user.save()
         CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
-        CREDENTIALS_FILE.touch(mode=0o600)
-        CREDENTIALS_FILE.write_text(f"{email}\n{password}\n")
+        write_private_text(CREDENTIALS_FILE, f"{email}\n{password}\n")
         self.stdout.write(self.style.SUCCESS("Demo admin ready at http://localhost:8000/admin/"))
         self.stdout.write(f"  email:    {email}\n  password: {password}")
 

@@ -17,8 +17,13 @@ class Command(BaseCommand):
         parser.add_argument("--tables", nargs="+", metavar="TABLE", help="Restore only these tables.")
         parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive", help="Do not ask.")
         parser.add_argument("--no-safety-backup", action="store_true", help="Skip the safety backup (not advised).")
+        parser.add_argument(
+            "--without-ledger",
+            action="store_true",
+            help="Restore a backup whose erasure ledger copy is missing (erased clients may come back).",
+        )
 
-    def handle(self, *args, backup, tables, interactive, no_safety_backup, **options):
+    def handle(self, *args, backup, tables, interactive, no_safety_backup, without_ledger, **options):
         try:
             target = resolve(backup)
         except BackupError as exc:
@@ -32,7 +37,9 @@ class Command(BaseCommand):
             if input("Type 'yes' to continue: ").strip().lower() != "yes":
                 raise CommandError("Restore cancelled; nothing was changed.")
         try:
-            safety = backup_restore(target, tables=tables, safety_backup=not no_safety_backup)
+            safety = backup_restore(
+                target, tables=tables, safety_backup=not no_safety_backup, without_ledger=without_ledger
+            )
         except (BackupError, MaintenanceBusy) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"Restored {scope} from {target.file_name}."))

@@ -20,7 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, backup, restore_test, **options):
-        target = resolve(backup) if backup else Backup.objects.latest_good()
+        try:
+            target = resolve(backup) if backup else Backup.objects.latest_good()
+        except BackupError as exc:
+            raise CommandError(str(exc)) from exc
         if target is None:
             raise CommandError("There is no good backup to verify. Take one with: manage.py backup")
         try:
