@@ -218,6 +218,10 @@ def chain_resync(using: str = DEFAULT_DB_ALIAS) -> None:
 CHAIN_TABLES = (AuditEntry._meta.db_table, AuditChainGap._meta.db_table, AuditChainHead._meta.db_table)
 
 
+class AuditTrailError(Exception):
+    """The trail could not be kept through a restore; the message says where its entries are."""
+
+
 @dataclass
 class KeptEntries:
     """The live trail as it was just before a restore replaced it."""
@@ -256,6 +260,11 @@ def audit_entries_put_back(kept: KeptEntries, *, backup_dir: Path | None = None)
     from crm.models import User
 
     using = kept.alias
+    if not set(CHAIN_TABLES) <= set(connections[using].introspection.table_names()):
+        # A backup older than the hash chain: its schema cannot hold them until ``migrate`` runs.
+        path = _save_aside(kept, backup_dir)
+        log.warning("restore: the restored schema predates the audit chain; the live entries are saved in %s", path)
+        return 0
     try:
         with transaction.atomic(using=using):
             AuditChainHead.locked(using)
@@ -271,11 +280,11 @@ def audit_entries_put_back(kept: KeptEntries, *, backup_dir: Path | None = None)
                 for row in missing
             ]
             AuditEntry.objects.using(using).bulk_create(entries, batch_size=BATCH)
-        chain_resync(using)
+            chain_resync(using)
     except Exception as exc:
         path = _save_aside(kept, backup_dir)
         log.error("restore: the audit entries since the backup could not be put back; saved in %s", path)
-        raise RuntimeError(
+        raise AuditTrailError(
             _(
                 "The audit entries written since the backup could not be put back (%(error)s); they are saved in %(path)s."
             )

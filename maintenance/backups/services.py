@@ -27,7 +27,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.dispatch import Signal
 from django.utils import timezone
 
-from maintenance.audit import audit_entries_put_back, audit_entries_read
+from maintenance.audit import AuditTrailError, audit_entries_put_back, audit_entries_read
 from maintenance.backups import crypto
 from maintenance.backups.engines import MariaDBEngine, SQLiteEngine, engine_for, sqlite_table_stats
 from maintenance.backups.locks import maintenance_lock
@@ -499,7 +499,11 @@ def backup_restore(
         except Exception as exc:
             report_failure("restore", backup, exc, actor)
             raise BackupError(f"The restore failed; the live database was left as it was. {exc}") from exc
-        carried = audit_entries_put_back(kept_entries, backup_dir=backup_dir())
+        try:
+            carried = audit_entries_put_back(kept_entries, backup_dir=backup_dir())
+        except AuditTrailError as exc:
+            report_failure("restore", backup, exc, actor)
+            raise BackupError(f"The data was restored, but not the audit entries since the backup. {exc}") from exc
         if _catalogue_exists(alias):
             catalogue_rescan(alias)
         backup_restored.send(sender=Backup, backup=backup, tables=tables, alias=alias)

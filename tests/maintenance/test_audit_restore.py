@@ -2,7 +2,9 @@
 backup (the erasures, the exports, the lockouts, the safety backup…) are still there after it,
 with their ids and hashes, followed by the restore's own entry; and the chain still verifies."""
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.test import Client as Browser
@@ -11,8 +13,9 @@ from django.utils import timezone
 
 from crm.erasure import client_erase
 from crm.gdpr import client_data_export
+from maintenance import audit
 from maintenance.audit import audit_chain_verify
-from maintenance.backups.services import backup_create, backup_restore
+from maintenance.backups.services import BackupError, backup_create, backup_restore
 from maintenance.models import AuditEntry
 from tests.factories import AuditEntryFactory, ClientFactory
 
@@ -81,3 +84,21 @@ def test_a_restore_after_a_rotation_still_verifies(admin_user):
     assert AuditEntry.objects.filter(action="crm.client.data_exported").exists()
     assert AuditEntry.objects.filter(created_at__lt=timezone.now() - timedelta(days=400)).count() == 3
     assert audit_chain_verify().ok, audit_chain_verify().as_dict()
+
+
+def test_entries_that_cannot_be_put_back_are_saved_in_a_file_and_the_restore_says_so(
+    audited_since_backup, admin_user, monkeypatch
+):
+    backup, since = audited_since_backup
+
+    def broken(using):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(audit, "chain_resync", broken)
+
+    with pytest.raises(BackupError, match="not the audit entries since the backup") as failure:
+        backup_restore(backup, actor=admin_user)
+
+    saved = Path(str(failure.value).split("saved in ")[-1].rstrip("."))
+    assert {row["id"] for row in json.loads(saved.read_text())} >= set(since)
+    assert not AuditEntry.objects.filter(pk__in=list(since)).exists()  # none half put back
