@@ -9,7 +9,8 @@ outcome, an audit entry, a mail to the admins on failure) and each deleting in b
 - ``trash_purge``: deactivated rows older than ``TRASH_PURGE_DAYS`` that nothing protects.
 
 The counts of a dry run use the same keys as a real run ("removed", "nulled", "kept: …"), so a
-preview can be compared with what the real run then did. Dependency order comes from the
+preview can be compared with what the real run then did. Orphans are the exception to the
+batches: their fixes are planned first and applied in one transaction, all or nothing. Dependency order comes from the
 models' own foreign keys (``deletion_order``), not from a hand-written list.
 """
 
@@ -415,30 +416,95 @@ def orphans_find() -> list[Orphans]:
 def orphans_fix(*, dry_run: bool, actor=None) -> LifecycleRun:
     """Find orphans and apply each relation's rule: CASCADE deletes the child, SET_NULL (or a
     nullable PROTECT) nulls the reference, a required PROTECT is only reported ("needs a
-    person"). ``run.detail["orphans"]`` lists every relation with orphans and a sample of rows."""
+    person"). A row whose reference cannot be nulled without breaking one of its model's check
+    constraints (a sale line must name exactly one target) is reported too, never forced.
+    ``run.detail["orphans"]`` lists every relation with orphans and a sample of rows.
+
+    Every fix is planned first and then applied in one transaction: a failure part-way leaves
+    every orphan as it was (and the run's counts empty), never a database half fixed."""
     with lifecycle_run(LifecycleKind.CLEANUP, dry_run=dry_run, actor=actor, detail={"operation": "orphans"}) as run:
         found = orphans_find()
         run.detail["orphans"] = [orphans.as_dict() for orphans in found]
-        for orphans in found:
-            _fix(run, orphans, dry_run=dry_run)
+        plan = [_plan_fix(orphans) for orphans in found]
+        try:
+            with transaction.atomic():
+                for fix in plan:
+                    _apply_fix(run, fix, dry_run=dry_run)
+        except BaseException:
+            run.counts = {}  # rolled back: nothing of it happened
+            raise
     return run
 
 
-def _fix(run: LifecycleRun, orphans: Orphans, *, dry_run: bool) -> None:
-    relation, table = orphans.relation, _table(orphans.relation.model)
-    pks = [child for child, _ in orphans.rows]
+@dataclass
+class _OrphanFix:
+    """What fixing one relation's orphans does, row by row, decided before anything changes."""
+
+    relation: Relation
+    removed: list = field(default_factory=list)
+    nulled: list = field(default_factory=list)
+    held: dict = field(default_factory=lambda: defaultdict(list))  # reason -> child pks
+
+
+def _plan_fix(orphans: Orphans) -> _OrphanFix:
+    relation = orphans.relation
+    fix, pks = _OrphanFix(relation), [child for child, _ in orphans.rows]
     if relation.rule == REMOVED:
-        _delete(run, relation.model, pks, dry_run=dry_run)
+        fix.removed = pks
     elif relation.rule == NULLED:
-        for batch in _batches(pks):
-            if not dry_run:
-                with transaction.atomic():
-                    # The plain base manager, as Django's own SET_NULL does: model querysets that
-                    # refuse updates (append-only logs) guard against people, not the collector.
-                    models.QuerySet(relation.model).filter(pk__in=batch).update(**{relation.field.attname: None})
-            run.add(table, NULLED, len(batch))
+        for pk, broken in _nulling_breaks(relation, pks).items():
+            if broken:
+                fix.held[f"{NEEDS_A_PERSON}: {broken}"].append(pk)
+            else:
+                fix.nulled.append(pk)
     else:
-        run.add(table, NEEDS_A_PERSON, len(pks))
+        fix.held[NEEDS_A_PERSON] = pks
+    return fix
+
+
+def _nulling_breaks(relation: Relation, pks: list) -> dict:
+    """For each row of ``pks``: the name of the first check constraint that nulling the
+    reference would break, or None. Only constraints that name the field are asked, one query
+    per row and constraint (orphans are few)."""
+    from django.core.exceptions import ValidationError
+
+    model, name = relation.model, relation.field.name
+    checks = [
+        c for c in model._meta.constraints
+        if isinstance(c, models.CheckConstraint) and name in set(Q(c.condition).referenced_base_fields)
+    ]  # fmt: skip
+    if not checks:
+        return dict.fromkeys(pks)
+    result = {}
+    for pk, row in model._base_manager.in_bulk(pks).items():
+        setattr(row, relation.field.attname, None)
+        result[pk] = None
+        for check in checks:
+            try:
+                check.validate(model, row)
+            except ValidationError:
+                result[pk] = check.name
+                break
+    return result
+
+
+def _apply_fix(run: LifecycleRun, fix: _OrphanFix, *, dry_run: bool) -> None:
+    table = _table(fix.relation.model)
+    if fix.removed:
+        _delete(run, fix.relation.model, fix.removed, dry_run=dry_run)
+    if fix.nulled:
+        if not dry_run:
+            _null_references(fix.relation, fix.nulled)
+        run.add(table, NULLED, len(fix.nulled))
+    for reason, pks in fix.held.items():
+        run.add(table, reason, len(pks))
+
+
+def _null_references(relation: Relation, pks: list) -> None:
+    for batch in _batches(pks):
+        # The plain base manager, as Django's own SET_NULL does: model querysets that refuse
+        # updates (append-only logs) guard against people, not the collector.
+        models.QuerySet(relation.model).filter(pk__in=batch).update(**{relation.field.attname: None})
 
 
 # --- The trash -------------------------------------------------------------------------------

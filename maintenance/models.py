@@ -1,7 +1,9 @@
-from datetime import timedelta
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,8 +23,12 @@ class AuditEntryQuerySet(models.QuerySet):
 
     def rotate(self) -> int:
         """Delete these entries: the retention policy's rotation (maintenance/archive.py), the
-        only way entries ever leave the trail."""
-        return self._raw_delete(self.db)
+        only way entries ever leave the trail. The links of the chain they held are kept as gaps
+        (``AuditChainGap``) so that the entries around them still verify."""
+        from maintenance.audit import chain_rotate
+
+        with transaction.atomic(using=self.db):
+            return chain_rotate(self)
 
     def redact(self, *, target_label: str) -> int:
         """Replace these entries' target label: GDPR erasure (``crm.erasure``), because the label
@@ -37,8 +43,85 @@ class AuditEntryQuerySet(models.QuerySet):
         return self.filter(outcome=Outcome.FAILURE)
 
 
+def entry_hash(
+    *, created_at, actor_label, action, target_type, target_id, outcome, detail, ip_address, prev_hash
+) -> str:
+    """SHA-256 over a canonical serialisation of an entry's immutable fields and the previous
+    entry's hash. Left out on purpose: ``target_label``, which GDPR erasure legitimately redacts
+    (``redact``), and the ``actor`` foreign key, which Django nulls when an account is deleted;
+    ``actor_label`` (the e-mail at the time) says who it was."""
+    if isinstance(created_at, datetime) and created_at.tzinfo is not None:
+        created_at = created_at.astimezone(UTC)
+    values = [
+        1,  # the serialisation's version
+        created_at.isoformat(timespec="microseconds"),
+        actor_label,
+        action,
+        target_type,
+        None if target_id is None else str(target_id),
+        str(outcome),
+        detail,
+        ip_address or None,
+        prev_hash or "",
+    ]
+    payload = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class AuditChainHead(models.Model):
+    """One row: the newest link of the audit chain. Every append locks it (``select_for_update``)
+    until its transaction commits, so two appends at once cannot both chain to the same entry,
+    and it lets verification notice when the newest entries were removed."""
+
+    ROW = 1
+
+    last_id = models.BigIntegerField(_("newest entry"), null=True, blank=True)
+    last_hash = models.CharField(_("newest hash"), max_length=64, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+    def __str__(self):
+        return f"#{self.last_id} {self.last_hash[:12]}"
+
+    @classmethod
+    def locked(cls, using: str) -> "AuditChainHead":
+        """The head row, locked until the end of the current transaction (created on first use)."""
+        rows = cls.objects.using(using).select_for_update()
+        head = rows.filter(pk=cls.ROW).first()
+        if head is None:
+            try:
+                with transaction.atomic(using=using):
+                    cls.objects.using(using).create(pk=cls.ROW)
+            except IntegrityError:
+                pass  # another append created it first
+            head = rows.get(pk=cls.ROW)
+        return head
+
+
+class AuditChainGap(models.Model):
+    """A run of consecutive entries removed by rotation: where the chain entered it (the first
+    entry's ``prev_hash``) and left it (the last entry's ``hash``). Enough to check that the
+    entries on either side still link up, without keeping what the rotated entries said."""
+
+    first_id = models.BigIntegerField(_("first entry"), unique=True)
+    last_id = models.BigIntegerField(_("last entry"))
+    prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
+    last_hash = models.CharField(_("last hash"), max_length=64)
+    entries = models.PositiveIntegerField(_("entries"))
+    rotated_at = models.DateTimeField(_("rotated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rotated stretch of the audit trail")
+        ordering = ["first_id"]
+
+    def __str__(self):
+        return f"#{self.first_id}–#{self.last_id} ({self.entries})"
+
+
 class AuditEntry(models.Model):
-    """Who did which data-management operation, to what, when, and how it went. Append-only."""
+    """Who did which data-management operation, to what, when, and how it went. Append-only and
+    hash-chained: each entry stores the previous entry's hash and its own (``entry_hash``)."""
 
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(
@@ -54,6 +137,8 @@ class AuditEntry(models.Model):
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True, default="", editable=False)
+    hash = models.CharField(_("hash"), max_length=64, blank=True, default="", editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -70,7 +155,25 @@ class AuditEntry(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise PermissionError("Audit entries are append-only.")
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        # The head stays locked until the caller's transaction commits: an entry written inside a
+        # longer transaction holds the chain until then, so the next one links to it, not past it.
+        with transaction.atomic(using=using):
+            head = AuditChainHead.locked(using)
+            self.prev_hash = head.last_hash
+            self.hash = self.compute_hash()
+            super().save(*args, **kwargs)
+            AuditChainHead.objects.using(using).filter(pk=head.pk).update(last_id=self.pk, last_hash=self.hash)
+
+    def compute_hash(self) -> str:
+        """This entry's hash from its fields as the database holds them."""
+        ip_field = self._meta.get_field("ip_address")
+        return entry_hash(
+            created_at=self.created_at, actor_label=self.actor_label, action=self.action,
+            target_type=self.target_type, target_id=self.target_id, outcome=self.outcome,
+            detail=json.loads(json.dumps(self.detail)), ip_address=ip_field.get_prep_value(self.ip_address),
+            prev_hash=self.prev_hash,
+        )  # fmt: skip
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit entries are append-only.")

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.db import DatabaseError, connection, models, transaction
 
-from maintenance.models import AuditEntry, Outcome
+from maintenance.models import AuditChainHead, AuditEntry, Outcome
 
 log = logging.getLogger("beils.audit")
 
@@ -34,9 +34,12 @@ def audit_log(
         with transaction.atomic():
             entry.save()
     except DatabaseError:
-        if AuditEntry._meta.db_table in connection.introspection.table_names():
+        tables = connection.introspection.table_names()
+        if AuditEntry._meta.db_table in tables and AuditChainHead._meta.db_table in tables:
             raise
         # An empty database during disaster recovery: the trail starts once the data is back.
+        # Or one whose schema predates the hash chain (a migration under way): it cannot hold the
+        # entry until the chain's migration has run.
         log.warning("audit (no audit table yet): %s %s %s %s", entry.actor_label, action, outcome, detail)
         return None
     return entry

@@ -28,6 +28,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from beils.lib.private import private_dir, private_open, write_private_text
+from maintenance.audit import AuditTrailError, audit_entries_put_back, audit_entries_read
 from maintenance.backups import crypto, signing
 from maintenance.backups.engines import MariaDBEngine, SQLiteEngine, engine_for, sqlite_table_stats
 from maintenance.backups.locks import maintenance_lock
@@ -585,6 +586,8 @@ def backup_restore(
         safety = None
         if safety_backup and not database_is_empty(alias):
             safety = _create(kind=BackupKind.SAFETY, tables=[], actor=actor, alias=alias)
+        # As late as possible before the swap: the entries the backup lacks go back after it.
+        kept_entries = audit_entries_read(alias=alias, tables=tables)
         try:
             engine = engine_for(alias)
             if isinstance(engine, MariaDBEngine):
@@ -594,13 +597,19 @@ def backup_restore(
         except Exception as exc:
             report_failure("restore", backup, exc, actor)
             raise BackupError(f"The restore failed; the live database was left as it was. {exc}") from exc
+        try:
+            carried = audit_entries_put_back(kept_entries, backup_dir=backup_dir())
+        except AuditTrailError as exc:
+            report_failure("restore", backup, exc, actor)
+            raise BackupError(f"The data was restored, but not the audit entries since the backup. {exc}") from exc
         if _catalogue_exists(alias):
             catalogue_rescan(alias)
             _carry_verifications(checked, alias)
         backup_restored.send(sender=Backup, backup=backup, tables=tables, alias=alias, ledger=ledger)
     audit_log(
         action="maintenance.backup.restored", actor=actor, target=Backup.objects.filter(file_name=backup.file_name).first(),
-        detail={"file": backup.file_name, "tables": tables or "all", "safety_backup": safety.file_name if safety else None},
+        detail={"file": backup.file_name, "tables": tables or "all", "safety_backup": safety.file_name if safety else None,
+                "audit_entries_kept": carried},
     )  # fmt: skip
     return safety
 

@@ -96,7 +96,7 @@ def test_a_backup_round_trips_through_plain_gunzip_and_mariadb(salon, fresh_data
         shell=True, check=True,
     )  # fmt: skip
     restored, live = table_fingerprint(fresh_database), table_fingerprint(connection.settings_dict["NAME"])
-    for written_by_the_backup_itself in ("maintenance_backup", "maintenance_auditentry"):
+    for written_by_the_backup_itself in ("maintenance_backup", "maintenance_auditentry", "maintenance_auditchainhead"):
         restored.pop(written_by_the_backup_itself), live.pop(written_by_the_backup_itself)
     assert restored == live
     for table, figures in backup.tables.items():
@@ -280,11 +280,16 @@ def test_the_snapshot_stays_consistent_while_the_salon_keeps_selling(salon, fres
 
     subprocess.run(f"gunzip < {backup_path(backup)} | mariadb --defaults-extra-file={client_cnf(tmp_path)} {fresh_database}",
                    shell=True, check=True)  # fmt: skip
+    # Only the writer's carts: the seed leaves some open carts of its own without a payment
+    # (a sale in progress), which says nothing about the snapshot.
+    first_sold = min(sold)
+    captured = mariadb(fresh_database, f"SELECT COUNT(*) FROM sales_cart WHERE id >= {first_sold}")[0][0]
     unbalanced = mariadb(
         fresh_database,
         "SELECT c.id FROM sales_cart c LEFT JOIN sales_payment p ON p.cart_id = c.id "
-        "WHERE c.status = 'OPEN' GROUP BY c.id, c.total HAVING COALESCE(SUM(p.amount), 0) <> c.total",
+        f"WHERE c.id >= {first_sold} GROUP BY c.id, c.total HAVING COALESCE(SUM(p.amount), 0) <> c.total",
     )
+    assert captured > 0
     assert unbalanced == []
     assert mariadb(fresh_database, "SELECT COUNT(*) FROM sales_cart")[0][0] == backup.tables["sales_cart"]["rows"]
 

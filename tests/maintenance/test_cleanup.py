@@ -30,7 +30,7 @@ from maintenance.models import AuditEntry, LifecycleRun
 from maintenance.seed import demo_data_seed
 from maintenance.tasks import cleanup as cleanup_task
 from marketing.models import GiftCard
-from sales.models import Cart, Invoice
+from sales.models import Cart, CartItem, Invoice
 from tests.factories import (
     BookingFactory,
     CartFactory,
@@ -245,6 +245,62 @@ def test_a_relation_whose_parent_may_be_archived_does_not_count_archived_parents
     )  # stands in for an archive table holding the missing client
 
     assert "crm.Consent.client" not in {o.relation.label for o in orphans_find()}
+
+
+@pytest.fixture
+def sale_line_orphan(orphans):
+    """Besides ``orphans``: a product deleted behind Django's back, leaving a sale line that
+    names it as its one target (a line must name exactly one product, service, pack or bono)."""
+    product = make_product()
+    line = CartItemFactory(service=None, product=product, name=product.name)
+    with connection.constraint_checks_disabled(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM catalog_product WHERE id = %s", [product.pk])
+    yield {**orphans, "line": line, "product_id": product.pk}
+    with connection.constraint_checks_disabled(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM sales_cartitem WHERE product_id NOT IN (SELECT id FROM catalog_product)")
+
+
+def test_orphans_are_fixed_without_breaking_a_check_constraint(sale_line_orphan, admin_user):
+    orphans = sale_line_orphan
+
+    run = orphans_fix(dry_run=False, actor=admin_user)
+
+    assert not Consent.objects.filter(pk=orphans["consent"].pk).exists()  # CASCADE: deleted
+    assert GiftCard.objects.get(pk=orphans["gift_card"].pk).owner_id is None  # SET_NULL: nulled
+    assert Booking.objects.get(pk=orphans["booking"].pk).client_id == orphans["client_id"]  # PROTECT: reported
+    # Nulling the line's product would leave it naming nothing: the sale line is history, so
+    # it is kept as it is and reported for a person, like a required reference.
+    line = CartItem.objects.get(pk=orphans["line"].pk)
+    assert (line.product_id, line.name) == (orphans["product_id"], orphans["line"].name)
+    assert run.outcome == "SUCCESS"
+    assert run.counts == {"crm_consent": {"removed": 1}, "marketing_giftcard": {"nulled": 1},
+                          "bookings_booking": {"needs a person": 1},
+                          "sales_cartitem": {"needs a person: sales_cartitem_exactly_one_target": 1}}  # fmt: skip
+    assert {o.relation.label for o in orphans_find()} == {"bookings.Booking.client", "sales.CartItem.product"}
+
+
+def test_an_orphan_fix_that_fails_midway_leaves_nothing_half_fixed(sale_line_orphan, admin_user, monkeypatch):
+    from maintenance import cleanup
+
+    orphans = sale_line_orphan
+    real_null = cleanup._null_references
+
+    def null_then_fail(*args, **kwargs):
+        real_null(*args, **kwargs)
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr(cleanup, "_null_references", null_then_fail)
+
+    with pytest.raises(RuntimeError, match="the disk filled up"):
+        orphans_fix(dry_run=False, actor=admin_user)
+
+    assert Consent.objects.filter(pk=orphans["consent"].pk).exists()
+    assert GiftCard.objects.get(pk=orphans["gift_card"].pk).owner_id == orphans["client_id"]
+    run = LifecycleRun.objects.latest("started_at")
+    assert (run.outcome, run.counts) == ("FAILURE", {})
+    assert {o.relation.label for o in orphans_find()} == {
+        "crm.Consent.client", "marketing.GiftCard.owner", "bookings.Booking.client", "sales.CartItem.product"
+    }  # fmt: skip
 
 
 # --- The trash -----------------------------------------------------------------------------
