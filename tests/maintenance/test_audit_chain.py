@@ -138,7 +138,7 @@ def test_the_migration_chains_the_entries_written_before_the_chain_existed():
     raw("UPDATE maintenance_auditentry SET prev_hash = '', hash = ''")
     assert not audit_chain_verify().ok
 
-    migration = import_module("maintenance.migrations.0009_audit_chain")
+    migration = import_module("maintenance.migrations.0010_audit_chain")
     from django.apps import apps
 
     migration.chain_existing_entries(apps, None)
