@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "health_check",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -206,6 +206,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # PROTECT/RESTRICT refusals answer 409, domain refusals 400.
     "EXCEPTION_HANDLER": "beils.lib.api.exception_handler",
+}
+# API tokens (django-rest-knox, model crm.ApiToken): only a SHA-512 digest is stored; a token
+# expires after API_TOKEN_TTL_HOURS and goes when its person is deactivated or changes role.
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=720)
+KNOX_TOKEN_MODEL = "crm.ApiToken"  # noqa: S105 (a model name)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    # The expiry is fixed when the token is issued: a stolen token does not live on by being used.
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Beils API",

@@ -16,7 +16,7 @@ from catalog.api import (
     SubcategoryViewSet,
     TagViewSet,
 )
-from crm.api import ClientViewSet, ConsentViewSet, QuestionnaireViewSet, RevokeViewSet, UserViewSet
+from crm.api import ClientViewSet, ConsentViewSet, QuestionnaireViewSet, RevokeViewSet, TokenObtainView, UserViewSet
 from maintenance.api import BackupViewSet
 from maintenance.health import BeilsHealthView
 from marketing.api import BonusViewSet, ClientBonusViewSet, CouponViewSet, GiftCardViewSet
@@ -48,6 +48,7 @@ router.register("maintenance/backups", BackupViewSet, basename="backup")
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/auth/token", TokenObtainView.as_view(), name="api-token"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include(router.urls)),
