@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,13 +52,14 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "health_check",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
     "simple_history",
     "axes",
+    "csp",
     "crm",
     "catalog",
     "marketing",
@@ -75,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response, with a fresh nonce for inline scripts/styles.
+    "csp.middleware.CSPMiddleware",
     # Records the acting user on every historical row (django-simple-history).
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: turns a refused login into the lockout page.
@@ -94,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -210,6 +215,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # PROTECT/RESTRICT refusals answer 409, domain refusals 400.
     "EXCEPTION_HANDLER": "beils.lib.api.exception_handler",
+}
+# API tokens (django-rest-knox, model crm.ApiToken): only a SHA-512 digest is stored; a token
+# expires after API_TOKEN_TTL_HOURS and goes when its person is deactivated or changes role.
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=720)
+KNOX_TOKEN_MODEL = "crm.ApiToken"  # noqa: S105 (a model name)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    # The expiry is fixed when the token is issued: a stolen token does not live on by being used.
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Beils API",
@@ -328,6 +344,27 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp). Everything from our own origin: Chart.js and Swagger UI
+# are served from our static files, never a CDN. An inline <script> or <style> runs only with the
+# response's nonce (templates write nonce="{{ request.csp_nonce }}"), so injected markup cannot
+# run script. style="" attributes stay allowed (style-src-attr): the bookings calendar places
+# each booking with one, and Django's own admin widgets use them; they cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        # data: for the SVG icons inside the admin's and Swagger UI's stylesheets.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Login throttling (django-axes) -------------------------------------------------------
 

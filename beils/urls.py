@@ -3,8 +3,8 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from beils.lib.apidocs import DocsView, SchemaView
 from beils.lib.routers import OptionalSlashRouter
 from bookings.api import BookingViewSet
 from catalog.api import (
@@ -16,7 +16,7 @@ from catalog.api import (
     SubcategoryViewSet,
     TagViewSet,
 )
-from crm.api import ClientViewSet, ConsentViewSet, QuestionnaireViewSet, RevokeViewSet, UserViewSet
+from crm.api import ClientViewSet, ConsentViewSet, QuestionnaireViewSet, RevokeViewSet, TokenObtainView, UserViewSet
 from maintenance.api import BackupViewSet
 from maintenance.health import BeilsHealthView
 from marketing.api import BonusViewSet, ClientBonusViewSet, CouponViewSet, GiftCardViewSet
@@ -48,8 +48,9 @@ router.register("maintenance/backups", BackupViewSet, basename="backup")
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
-    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/auth/token", TokenObtainView.as_view(), name="api-token"),
+    path("api/schema", SchemaView.as_view(), name="schema"),
+    path("api/docs", DocsView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include(router.urls)),
     # For an uptime monitor: no login, no secrets; 500 when something needs a person.
     path("health/", BeilsHealthView.as_view(), name="health"),

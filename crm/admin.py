@@ -4,10 +4,12 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -16,9 +18,27 @@ from beils.lib.history import HistoryAdmin
 from beils.lib.models import Status
 from crm.erasure import client_erase, client_erase_preview
 from crm.gdpr import client_data_zip
-from crm.models import Client, Consent, ConsentStatus, ConsentType, CrmError, Questionnaire, Revoke, Role, User
+from crm.models import (
+    ApiToken,
+    Client,
+    Consent,
+    ConsentStatus,
+    ConsentType,
+    CrmError,
+    Questionnaire,
+    Revoke,
+    Role,
+    User,
+)
 from crm.resources import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
-from crm.services import client_merge, client_merge_preview, consent_revoke, consent_sign, user_role_audit
+from crm.services import (
+    api_token_revoke,
+    client_merge,
+    client_merge_preview,
+    consent_revoke,
+    consent_sign,
+    user_role_audit,
+)
 
 
 class UserCreationForm(auth_forms.BaseUserCreationForm):
@@ -404,3 +424,53 @@ class QuestionnaireAdmin(ImportExportAdmin, admin.ModelAdmin):
     search_fields = ["title", "client__name", "client__surname", "client__email"]
     autocomplete_fields = ["client"]
     date_hierarchy = "created_at"
+
+
+class TokenStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("valid", _("Valid")), ("expired", _("Expired"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "valid":
+            return queryset.filter(Q(expiry__isnull=True) | Q(expiry__gt=now))
+        if self.value() == "expired":
+            return queryset.filter(expiry__lte=now)
+        return queryset
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens, for ADMIN only (crm/roles.py grants the model to no other role): who holds one,
+    since when, until when, and a prefix to tell them apart. Never the secret (not stored) nor its
+    digest. Revoking is deleting; tokens are issued by ``POST /api/auth/token`` or
+    ``manage.py drf_create_token``, so that the secret reaches its owner and no one else."""
+
+    list_display = ["prefix", "user", "created", "expiry"]
+    list_select_related = ["user"]
+    list_filter = [TokenStateFilter]
+    search_fields = ["user__email", "user__name", "user__surname"]
+    fields = ["user", "prefix", "created", "expiry"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        api_token_revoke(
+            tokens=ApiToken.objects.filter(pk=obj.pk), actor=request.user, ip_address=request.META.get("REMOTE_ADDR")
+        )
+
+    def delete_queryset(self, request, queryset):
+        api_token_revoke(tokens=queryset, actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+
+    @admin.display(description=_("prefix"))
+    def prefix(self, obj):
+        return f"{obj.prefix}…"

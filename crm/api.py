@@ -1,11 +1,14 @@
 import json
 
+from django.contrib.auth import authenticate, user_logged_in
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, permissions, renderers, viewsets
+from rest_framework import exceptions, mixins, permissions, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from beils.lib.api import (
     AtomicWritesMixin,
@@ -25,8 +28,10 @@ from crm.serializers import (
     RevokeSerializer,
     UserSerializer,
 )
-from crm.services import user_role_audit
+from crm.services import api_token_issue, user_role_audit
 from maintenance.api import StreamingExportMixin
+from maintenance.models import Outcome
+from maintenance.services import audit_log
 
 
 class CanExportClientData(permissions.BasePermission):
@@ -171,3 +176,69 @@ class QuestionnaireViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.Mod
     filterset_fields = ["client"]
     search_fields = ["title", "client__name", "client__surname"]
     ordering_fields = ["title", "created_at"]
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as `Authorization: Bearer <token>`; it is shown only once.")
+    expiry = serializers.DateTimeField(allow_null=True)
+
+
+class LockedOut(exceptions.Throttled):
+    default_detail = "Too many failed logins for this e-mail from this address."
+
+
+class TokenObtainView(APIView):
+    """``POST /api/auth/token`` with an e-mail and a password: a new API token and its expiry.
+
+    It is a login like the admin's: django-axes counts every wrong password, a locked-out
+    e-mail + address pair gets no token even with the right password, and both the issue and the
+    refusal are audited (never the secret). A switched-off account gets no token.
+    """
+
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, 400: None, 429: None})
+    def post(self, request):
+        form = TokenRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        email = form.validated_data["email"].strip().lower()
+        # The Django request: the one axes reads the address from and marks as locked out.
+        django_request = request._request
+        user = authenticate(django_request, username=email, password=form.validated_data["password"])
+        address = getattr(django_request, "axes_ip_address", None) or django_request.META.get("REMOTE_ADDR")
+        if user is None:
+            locked = getattr(django_request, "axes_locked_out", False)
+            # Answered here, in JSON: axes' middleware would swap the answer for its HTML page.
+            django_request.axes_locked_out = False
+            if not locked:
+                # A lockout is already audited as crm.login.locked_out (crm/auth.py).
+                audit_log(
+                    action="crm.token.refused",
+                    actor=email[:255],
+                    ip_address=address,
+                    outcome=Outcome.FAILURE,
+                    detail={"reason": "credentials"},
+                )
+            if locked:
+                raise LockedOut(
+                    detail=_(
+                        "Too many failed logins for this e-mail from this address: it is locked for now. "
+                        "Try again later or ask an administrator to unlock it."
+                    )
+                )
+            raise exceptions.ValidationError(
+                {"detail": _("Wrong e-mail or password, or the account is deactivated: no token.")}
+            )
+        token, secret = api_token_issue(user=user, via="api", ip_address=address)
+        # As a login does: axes forgets the failed attempts, last_login is recorded.
+        user_logged_in.send(sender=user.__class__, request=django_request, user=user)
+        return Response({"token": secret, "expiry": token.expiry}, status=status.HTTP_200_OK)

@@ -1,3 +1,5 @@
+from collections import Counter
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models, transaction
@@ -5,6 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Length, Lower, Replace, Right, Trim, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken, AuthTokenManager
 from simple_history.models import HistoricalRecords
 
 from beils.lib.models import (
@@ -43,6 +46,20 @@ class UserQuerySet(SoftDeleteQuerySet):
         return self.filter(status=Status.ON).update(
             status=Status.OFF, deactivated_at=timezone.now(), updated_at=timezone.now(), is_active=False, is_staff=False
         )
+
+    def update(self, **kwargs):
+        """A bulk change of role, or of status to OFF, takes the people's API tokens with it, as
+        ``save()`` does: ``update()`` skips ``save()``, and a token must never outlive the rights
+        it was issued with."""
+        deactivating = kwargs.get("status") == Status.OFF
+        if "role" not in kwargs and not deactivating:
+            return super().update(**kwargs)
+        with transaction.atomic():
+            affected = self if deactivating else self.exclude(role=kwargs["role"])
+            ids = list(affected.values_list("pk", flat=True))
+            count = super().update(**kwargs)
+            ApiToken.objects.revoke_for(user_ids=ids, reason="deactivated" if deactivating else "role_changed")
+        return count
 
     def reactivate(self) -> int:
         return self.filter(status=Status.OFF).update(
@@ -114,7 +131,18 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "status" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_active", "is_staff"}
-        super().save(*args, **kwargs)
+        # Read from the database, not from the instance: whichever path saves (admin, API,
+        # import, shell), a token must not outlive the status or role it was issued under.
+        watched = update_fields is None or {"status", "role"} & set(update_fields)
+        before = None
+        if watched and self.pk is not None:
+            before = User.all_objects.filter(pk=self.pk).values("status", "role").first()
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if before and before["status"] == Status.ON and self.status != Status.ON:
+                ApiToken.objects.revoke_for(user_ids=[self.pk], reason="deactivated")
+            elif before and before["role"] != self.role:
+                ApiToken.objects.revoke_for(user_ids=[self.pk], reason="role_changed")
         if update_fields is None or "role" in update_fields:
             self.sync_role_group()
 
@@ -126,6 +154,58 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
         current = set(self.groups.values_list("pk", flat=True))
         if current != {group.pk}:
             self.groups.set([group])
+
+
+class ApiTokenManager(AuthTokenManager):
+    """knox's manager (``create`` returns the row and the secret, which is never stored), plus
+    revocation."""
+
+    def revoke_for(self, *, user_ids, reason: str) -> int:
+        """Delete every token of these people; one audit entry per person who had any."""
+        from maintenance.services import audit_log
+
+        held = Counter(self.filter(user_id__in=list(user_ids)).values_list("user_id", flat=True))
+        if not held:
+            return 0
+        self.filter(user_id__in=held).delete()
+        for user in User.all_objects.filter(pk__in=held):
+            audit_log(action="crm.token.revoked", target=user, detail={"count": held[user.pk], "reason": reason})
+        return sum(held.values())
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox): only a SHA-512 digest of the secret is stored, with the
+    first characters of the secret (``token_key``) to find the row. It expires after
+    ``API_TOKEN_TTL_HOURS`` and is deleted when its person is deactivated or changes role.
+
+    A numeric primary key, unlike knox's own model, so that admin URLs never carry the digest.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(_("digest"), max_length=128, unique=True, editable=False)
+    token_key = models.CharField(_("token key"), max_length=25, db_index=True, editable=False)
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="auth_token_set", editable=False
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    expiry = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    objects = ApiTokenManager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created"]
+
+    def __str__(self):
+        # Never the digest (knox's own __str__): this lands in audit entries and admin pages.
+        return _("API token %(prefix)s… of %(user)s") % {"prefix": self.prefix, "user": self.user.email}
+
+    @property
+    def prefix(self) -> str:
+        """The first 8 characters of the secret: enough to tell tokens apart, 224 bits short of
+        being usable."""
+        return self.token_key[:8]
 
 
 # --- Clients ------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from beils.lib.models import Status
-from crm.models import Client, Consent, ConsentStatus, CrmError, Revoke, User
+from crm.models import ApiToken, Client, Consent, ConsentStatus, CrmError, Revoke, User
 from maintenance.services import audit_log
 
 #: Survivor fields filled from the merged clients when the survivor has none; a document's type
@@ -278,3 +279,40 @@ def user_role_audit(*, user: User, previous_role: str | None, actor, ip_address:
         action="crm.user.role_changed", actor=actor, target=user, ip_address=ip_address,
         detail={"from": previous_role, "to": user.role},
     )  # fmt: skip
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def api_token_issue(*, user: User, via: str, ip_address: str | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``user``: the stored row and the secret, which exists only in this return
+    value (the database keeps its digest). Refused for a switched-off account."""
+    if not user.is_active:
+        raise CrmError(_("%(email)s is deactivated: no API token.") % {"email": user.email})
+    with transaction.atomic():
+        token, secret = ApiToken.objects.create(user=user)
+        # The non-secret prefix only: the audit trail must never be a way to a token.
+        audit_log(
+            action="crm.token.issued",
+            actor=user,
+            target=user,
+            ip_address=ip_address,
+            detail={"prefix": token.prefix, "expiry": token.expiry.isoformat() if token.expiry else None, "via": via},
+        )
+    return token, secret
+
+
+def api_token_revoke(*, tokens: models.QuerySet, actor, ip_address: str | None = None) -> int:
+    """Revoke (delete) these tokens; one audit entry per holder, with the prefixes only."""
+    with transaction.atomic():
+        rows = list(tokens.select_related("user"))
+        ApiToken.objects.filter(pk__in=[token.pk for token in rows]).delete()
+        by_user = defaultdict(list)
+        for token in rows:
+            by_user[token.user].append(token.prefix)
+        for holder, prefixes in by_user.items():
+            audit_log(
+                action="crm.token.revoked", actor=actor, target=holder, ip_address=ip_address,
+                detail={"count": len(prefixes), "reason": "revoked", "prefixes": prefixes},
+            )  # fmt: skip
+    return len(rows)

@@ -57,7 +57,7 @@ FACTORIES = {
     "maintenance.RetentionPolicy": f.RetentionPolicyFactory,
     "maintenance.Alert": f.AlertFactory,
     "maintenance.RestoreDrill": f.RestoreDrillFactory,
-    "authtoken.TokenProxy": f.TokenFactory,
+    "crm.ApiToken": f.ApiTokenFactory,
     "axes.AccessAttempt": f.AccessAttemptFactory,
     "axes.AccessLog": f.AccessLogFactory,
     "axes.AccessFailureLog": f.AccessFailureLogFactory,
@@ -100,7 +100,7 @@ CHANGELIST_QUERY_BUDGET = {
     "maintenance.RetentionPolicy": 7,
     "maintenance.Alert": 9,  # + date_hierarchy, the code filter
     "maintenance.RestoreDrill": 8,  # + date_hierarchy
-    "authtoken.TokenProxy": 9,
+    "crm.ApiToken": 8,
     "axes.AccessAttempt": 10,  # axes' own admin: + date_hierarchy, the path filter, the full count
     "axes.AccessFailureLog": 10,  # as above
     "axes.AccessLog": 10,  # as above

@@ -13,7 +13,6 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
 from beils.wsgi import application
@@ -31,6 +30,7 @@ from tests.factories import (
     QuestionnaireFactory,
     RevokeFactory,
 )
+from tests.helpers import issue_token
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def bearer(db, settings, admin_user, wsgi_keeps_the_test_connection) -> dict:
         QuestionnaireFactory,
     ):
         factory()
-    return {"Authorization": f"Bearer {Token.objects.get_or_create(user=admin_user)[0].key}"}
+    return {"Authorization": f"Bearer {issue_token(admin_user)}"}
 
 
 FUZZ = {"deadline": None, "phases": [Phase.explicit, Phase.generate], "suppress_health_check": list(HealthCheck)}

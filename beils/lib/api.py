@@ -10,8 +10,8 @@ import copy
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from knox.auth import TokenAuthentication
 from rest_framework import exceptions, permissions, serializers, status
-from rest_framework.authentication import TokenAuthentication
 
 from beils.lib.models import Status
 
@@ -20,9 +20,9 @@ BULK_CREATE_LIMIT = 1000
 
 
 class BearerTokenAuthentication(TokenAuthentication):
-    """``Authorization: Bearer <token>``, with tokens from ``manage.py drf_create_token``."""
-
-    keyword = "Bearer"
+    """``Authorization: Bearer <token>``, with tokens from ``POST /api/auth/token`` or
+    ``manage.py drf_create_token`` (django-rest-knox: hashed at rest, expiring; the prefix is
+    ``REST_KNOX["AUTH_HEADER_PREFIX"]``)."""
 
 
 class RoleModelPermissions(permissions.DjangoModelPermissions):

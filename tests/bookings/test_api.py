@@ -2,17 +2,11 @@
 
 from datetime import timedelta
 
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bookings.models import Booking
 from tests.factories import BookingFactory, BookingItemFactory, ClientFactory, ServiceFactory, _tomorrow_at_ten
-
-
-def api_as(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
-    return client
+from tests.helpers import api_as
 
 
 def test_a_booking_lists_its_services(staff_user):

@@ -13,6 +13,8 @@ def browser():
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--window-size=1400,1000"):  # fmt: skip
         options.add_argument(flag)
+    # The console log, where Chromium reports every Content-Security-Policy refusal.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
     yield driver

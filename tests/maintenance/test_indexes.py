@@ -20,7 +20,7 @@ FEW_VALUES = "a filter on a handful of values: an index would not be used"
 GAP = "a real gap, reported to the app's owner: add a db_index / Meta.indexes entry, then remove this line"
 
 #: Apps whose schema is not ours to change (their migrations ship with the package).
-THIRD_PARTY = {"axes", "authtoken", "django_celery_beat", "auth"}
+THIRD_PARTY = {"axes", "knox", "django_celery_beat", "auth"}
 
 #: (model label, field name) → why no index is needed (yet).
 ALLOWED = {

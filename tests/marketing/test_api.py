@@ -2,9 +2,6 @@
 
 from decimal import Decimal
 
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
-
 from beils.lib.models import Status
 from marketing.models import Coupon, GiftCard, GiftCardMovementKind
 from tests.factories import (
@@ -18,12 +15,7 @@ from tests.factories import (
     PaymentFactory,
     ServiceFactory,
 )
-
-
-def api_as(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
-    return client
+from tests.helpers import api_as
 
 
 def test_managers_run_coupons_and_staff_only_read_them(manager_user, staff_user):
