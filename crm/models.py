@@ -34,9 +34,72 @@ class Role(models.TextChoices):
     STAFF = "STAFF", _("Staff")
 
 
+LAST_ADMIN_MESSAGE = _(
+    "This change would leave no active ADMIN, and then nobody could manage staff accounts. "
+    "Make another account an active ADMIN first."
+)
+
+
+def _unseats_admins(values: dict) -> bool:
+    """Would writing these column values take an active ADMIN out of office?"""
+    return ("role" in values and values["role"] != Role.ADMIN) or ("status" in values and values["status"] != Status.ON)
+
+
 class UserQuerySet(SoftDeleteQuerySet):
     def with_role(self, role: Role):
         return self.filter(role=role)
+
+    def active_admins(self):
+        return self.filter(role=Role.ADMIN, status=Status.ON)
+
+    def refuse_losing_the_last_admin(self, losing) -> None:
+        """Raise ``CrmError`` if the users ``losing`` (pks) are every active ADMIN there is.
+
+        Every write that can demote, switch off or delete a staff account calls this inside its
+        transaction, before writing. It locks the active ADMIN rows (in pk order, so two callers
+        queue instead of deadlocking): two ADMINs demoting each other at the same moment are
+        serialised, and the second one sees that the first has already stepped down.
+        """
+        admins = set(
+            self.model.all_objects.using(self.db)
+            .select_for_update()
+            .active_admins()
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        # With no active ADMIN at all (a fresh database) there is nobody left to lose.
+        if admins and admins <= set(losing):
+            raise CrmError(LAST_ADMIN_MESSAGE)
+
+    def indispensable_admins(self) -> list[int]:
+        """The active ADMINs among these rows when they are every active ADMIN there is: bulk
+        policies (archiving idle accounts, cleaning up demo data) leave them alone rather than
+        fail or lock everyone out of user management."""
+        mine = set(self.active_admins().values_list("pk", flat=True))
+        every = set(self.model.all_objects.using(self.db).active_admins().values_list("pk", flat=True))
+        return sorted(mine) if mine and mine == every else []
+
+    def _guarded(self, write):
+        with transaction.atomic(using=self.db):
+            self.refuse_losing_the_last_admin(self.active_admins().values_list("pk", flat=True))
+            return write()
+
+    def update(self, **kwargs):
+        if not _unseats_admins(kwargs):
+            return super().update(**kwargs)
+        return self._guarded(lambda: super(UserQuerySet, self).update(**kwargs))
+
+    def delete(self):
+        return self._guarded(lambda: super(UserQuerySet, self).delete())
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        losing = [o.pk for o in objs if _unseats_admins({f: getattr(o, f) for f in fields if f in ("role", "status")})]
+        if not losing:
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+        with transaction.atomic(using=self.db):
+            self.refuse_losing_the_last_admin(losing)
+            return super().bulk_update(objs, fields, batch_size=batch_size)
 
     def deactivate(self) -> int:
         # is_active/is_staff are what Django's login checks: they move with the status.
@@ -114,9 +177,24 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "status" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_active", "is_staff"}
-        super().save(*args, **kwargs)
+        if self._may_be_stepping_down(update_fields):
+            with transaction.atomic(using=kwargs.get("using") or self._state.db):
+                User.all_objects.refuse_losing_the_last_admin([self.pk])
+                super().save(*args, **kwargs)
+        else:
+            super().save(*args, **kwargs)
         if update_fields is None or "role" in update_fields:
             self.sync_role_group()
+
+    def _may_be_stepping_down(self, update_fields) -> bool:
+        if self.pk is None or (update_fields is not None and not {"role", "status"} & set(update_fields)):
+            return False
+        return self.role != Role.ADMIN or self.status != Status.ON
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using") or self._state.db):
+            User.all_objects.refuse_losing_the_last_admin([self.pk])
+            return super().delete(*args, **kwargs)
 
     def sync_role_group(self) -> None:
         """Make the user a member of exactly the group of their role."""
