@@ -14,7 +14,7 @@ from marketing.resources import (
     GiftCardMovementResource,
     GiftCardResource,
 )
-from marketing.services import gift_card_issue
+from marketing.services import gift_card_issue_comp
 
 
 class ValidityFilter(admin.SimpleListFilter):
@@ -112,7 +112,12 @@ class GiftCardMovementInline(ReadOnlyInline):
 
 
 class GiftCardIssueForm(forms.ModelForm):
-    """Issuing a gift card: the code is generated unless one is typed."""
+    """Giving a gift card away (a comp, MANAGER/ADMIN): the code is generated unless one is typed,
+    and the reason goes on the audit trail. A card paid for is sold at the till (checkout)."""
+
+    reason = forms.CharField(
+        label=_("reason"), max_length=500, help_text=_("Why the card is given away; it goes on the audit trail.")
+    )
 
     class Meta:
         model = GiftCard
@@ -165,9 +170,9 @@ class GiftCardAdmin(ImportExportAdmin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        issued = gift_card_issue(
+        issued = gift_card_issue_comp(
             amount=obj.initial_balance, owner=obj.owner, expires_on=obj.expires_on, code=obj.code or None,
-            actor=request.user,
+            reason=form.cleaned_data["reason"], actor=request.user,
         )  # fmt: skip
         obj.pk, obj.code, obj.current_balance, obj.status = (
             issued.pk,

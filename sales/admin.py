@@ -302,6 +302,14 @@ class DebtAdmin(ImportExportAdmin, admin.ModelAdmin):
         pay = path("<path:object_id>/pay/", self.admin_site.admin_view(self.pay_view), name="sales_debt_pay")
         return [pay, *super().get_urls()]
 
+    # A debt comes only from a credit sale and goes only by being paid: never added or deleted by
+    # hand (nor imported, which needs the add permission).
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def get_readonly_fields(self, request, obj=None):
         # What is owed moves only with payments (the "Record a payment" button).
         return ["remaining", "status"] + (["client", "cart", "amount"] if obj else [])

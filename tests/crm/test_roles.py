@@ -35,7 +35,7 @@ POLICY = [
     ("catalog.add_product", {ADMIN, MANAGER}),
     ("catalog.delete_product", {ADMIN, MANAGER}),
     ("catalog.change_service", {ADMIN, MANAGER}),
-    ("marketing.add_clientbonus", {ADMIN, MANAGER, STAFF}),
+    ("marketing.add_clientbonus", {ADMIN}),
     ("marketing.add_coupon", {ADMIN, MANAGER}),
     ("marketing.change_bonusredemption", {ADMIN}),
     ("marketing.change_giftcardmovement", {ADMIN}),
