@@ -101,6 +101,10 @@ class UserQuerySet(SoftDeleteQuerySet):
             self.refuse_losing_the_last_admin(losing)
             return super().bulk_update(objs, fields, batch_size=batch_size)
 
+    # As on QuerySet: templates never call these, and managers get no ``delete()``.
+    update.alters_data = delete.alters_data = bulk_update.alters_data = True
+    delete.queryset_only = True
+
     def deactivate(self) -> int:
         # is_active/is_staff are what Django's login checks: they move with the status.
         return self.filter(status=Status.ON).update(
