@@ -126,7 +126,7 @@ def cart_checkout(
 def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit, due_date, notes, actor):
     cart = _open_cart(cart=cart, client=client, booking=booking, actor=actor)
     if lines is None:
-        lines = _lines_of(cart)
+        lines = cart_lines(cart)
     cart.items.all().delete()
     client = cart.client
     if not lines:
@@ -177,7 +177,8 @@ def _open_cart(*, cart: Cart | None, client: Client | None, booking, actor) -> C
     return cart
 
 
-def _lines_of(cart: Cart) -> list[LineRequest]:
+def cart_lines(cart: Cart) -> list[LineRequest]:
+    """The lines of a draft cart as checkout requests (to sell them, perhaps with more)."""
     return [
         LineRequest(**{name: getattr(item, name) for name in TARGETS}, quantity=item.quantity)
         for item in cart.items.select_related(*TARGETS).order_by("pk")

@@ -193,3 +193,25 @@ def test_staff_hold_no_permission_that_creates_value_outside_a_sale(perm):
 )  # fmt: skip
 def test_managers_write_no_ledger_row_by_hand(perm):
     assert perm not in role_permission_names(Role.MANAGER)
+
+
+def test_staff_sell_a_gift_card_with_a_draft_sale_in_the_admin(staff_browser):
+    cart = f_cart_with_service(D("30.00"))
+    response = staff_browser.post(
+        f"/admin/sales/cart/{cart.pk}/checkout/", {"method": "CARD", "gift_card_amount": "25.00"}
+    )
+    assert response.status_code == 302
+    cart.refresh_from_db()
+    card = GiftCard.objects.get()
+    assert (card.initial_balance, cart.total) == (D("25.00"), D("55.00"))
+    assert list(cart.payments.values_list("amount", flat=True)) == [D("55.00")]
+    assert card.movements.get().cart == cart
+
+
+def f_cart_with_service(price):
+    from sales.models import CartItem
+    from tests.factories import CartFactory
+
+    cart = CartFactory()
+    CartItem.objects.create(cart=cart, service=ServiceFactory(price=price), name="x", unit_price=price)
+    return cart
