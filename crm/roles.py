@@ -35,7 +35,8 @@ _MANAGEMENT = {
     "crm": {"client": "vac", "consent": "vacd", "revoke": "va", "questionnaire": "vacd", "user": "v"},
     "catalog": {"*": "vacd"},
     # A client's bono: a manager may correct its dates or status, never add one or its sessions.
-    "marketing": {"*": "vacd", "clientbonus": "vc", "bonusredemption": "v", "giftcardmovement": "v"},
+    # A gift card: a manager comps one (with a reason) or edits its dates, never deletes its ledger.
+    "marketing": {"*": "vacd", "clientbonus": "vc", "bonusredemption": "v", "giftcard": "vac", "giftcardmovement": "v"},
     # A debt: a manager may move its due date or add a note; its amount moves only with payments.
     "sales": {"*": "v", "cart": "vac", "cartitem": "vacd", "debt": "vc", "debtpayment": "va"},
     "bookings": {"*": "vacd"},

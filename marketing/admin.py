@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
+from crm.models import Role
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from marketing.resources import (
     BonusRedemptionResource,
@@ -157,6 +158,11 @@ class GiftCardAdmin(ImportExportAdmin, admin.ModelAdmin):
     autocomplete_fields = ["owner"]
     date_hierarchy = "issued_on"
     inlines = [GiftCardMovementInline]
+
+    def has_import_permission(self, request):
+        # A file of cards is value from nothing unless an ADMIN is moving data (a legacy import).
+        user = request.user
+        return (user.is_superuser or user.role == Role.ADMIN) and super().has_import_permission(request)
 
     def get_readonly_fields(self, request, obj=None):
         # The balance moves only through the ledger.

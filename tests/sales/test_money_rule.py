@@ -215,3 +215,11 @@ def f_cart_with_service(price):
     cart = CartFactory()
     CartItem.objects.create(cart=cart, service=ServiceFactory(price=price), name="x", unit_price=price)
     return cart
+
+
+def test_a_manager_cannot_import_gift_cards_with_balances_from_a_file(manager_browser):
+    assert manager_browser.get(admin_url(GiftCard, "import")).status_code == 403
+
+
+def test_a_manager_cannot_delete_a_gift_card_and_its_ledger(manager_user):
+    assert "marketing.delete_giftcard" not in role_permission_names(Role.MANAGER)
