@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -73,6 +74,26 @@ class UserAdmin(ImportExportAdmin, SoftDeleteAdmin, DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "name", "surname", "role", "password1", "password2"]})
     ]
+
+    # The model refuses to lose the last active ADMIN (CrmError) however it is asked; here the
+    # refusal becomes a message on the page instead of a server error. Each of these views runs
+    # its writes in a transaction, so nothing of the refused change is kept.
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._refusals_as_messages(request, super().changeform_view, request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._refusals_as_messages(request, super().delete_view, request, object_id, extra_context)
+
+    def response_action(self, request, queryset):
+        return self._refusals_as_messages(request, super().response_action, request, queryset)
+
+    def _refusals_as_messages(self, request, view, *args):
+        try:
+            with transaction.atomic():
+                return view(*args)
+        except CrmError as refusal:
+            self.message_user(request, str(refusal), messages.ERROR)
+            return redirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
         previous = User.all_objects.filter(pk=obj.pk).values_list("role", flat=True).first() if change else None

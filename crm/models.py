@@ -37,29 +37,94 @@ class Role(models.TextChoices):
     STAFF = "STAFF", _("Staff")
 
 
+LAST_ADMIN_MESSAGE = _(
+    "This change would leave no active ADMIN, and then nobody could manage staff accounts. "
+    "Make another account an active ADMIN first."
+)
+
+
+def _unseats_admins(values: dict) -> bool:
+    """Would writing these column values take an active ADMIN out of office?"""
+    return ("role" in values and values["role"] != Role.ADMIN) or ("status" in values and values["status"] != Status.ON)
+
+
 class UserQuerySet(SoftDeleteQuerySet):
     def with_role(self, role: Role):
         return self.filter(role=role)
+
+    def active_admins(self):
+        return self.filter(role=Role.ADMIN, status=Status.ON)
+
+    def refuse_losing_the_last_admin(self, losing) -> None:
+        """Raise ``CrmError`` if the users ``losing`` (pks) are every active ADMIN there is.
+
+        Every write that can demote, switch off or delete a staff account calls this inside its
+        transaction, before writing. It locks the active ADMIN rows (in pk order, so two callers
+        queue instead of deadlocking): two ADMINs demoting each other at the same moment are
+        serialised, and the second one sees that the first has already stepped down.
+        """
+        admins = set(
+            self.model.all_objects.using(self.db)
+            .select_for_update()
+            .active_admins()
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        # With no active ADMIN at all (a fresh database) there is nobody left to lose.
+        if admins and admins <= set(losing):
+            raise CrmError(LAST_ADMIN_MESSAGE)
+
+    def indispensable_admins(self) -> list[int]:
+        """The active ADMINs among these rows when they are every active ADMIN there is: bulk
+        policies (archiving idle accounts, cleaning up demo data) leave them alone rather than
+        fail or lock everyone out of user management."""
+        mine = set(self.active_admins().values_list("pk", flat=True))
+        every = set(self.model.all_objects.using(self.db).active_admins().values_list("pk", flat=True))
+        return sorted(mine) if mine and mine == every else []
+
+    def _guarded(self, write):
+        with transaction.atomic(using=self.db):
+            self.refuse_losing_the_last_admin(self.active_admins().values_list("pk", flat=True))
+            return write()
+
+    def update(self, **kwargs):
+        """A bulk change that would unseat the last active ADMIN is refused; a bulk change of
+        role, or of status to OFF, takes the people's API tokens with it, as ``save()`` does:
+        ``update()`` skips ``save()``, and a token must never outlive the rights it was issued
+        with."""
+        deactivating = "status" in kwargs and kwargs["status"] != Status.ON
+        if "role" not in kwargs and not deactivating:
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            if _unseats_admins(kwargs):
+                self.refuse_losing_the_last_admin(self.active_admins().values_list("pk", flat=True))
+            affected = self if deactivating else self.exclude(role=kwargs["role"])
+            ids = list(affected.values_list("pk", flat=True))
+            count = super().update(**kwargs)
+            ApiToken.objects.revoke_for(user_ids=ids, reason="deactivated" if deactivating else "role_changed")
+        return count
+
+    def delete(self):
+        return self._guarded(lambda: super(UserQuerySet, self).delete())
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        losing = [o.pk for o in objs if _unseats_admins({f: getattr(o, f) for f in fields if f in ("role", "status")})]
+        if not losing:
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+        with transaction.atomic(using=self.db):
+            self.refuse_losing_the_last_admin(losing)
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    # As on QuerySet: templates never call these, and managers get no ``delete()``.
+    update.alters_data = delete.alters_data = bulk_update.alters_data = True
+    delete.queryset_only = True
 
     def deactivate(self) -> int:
         # is_active/is_staff are what Django's login checks: they move with the status.
         return self.filter(status=Status.ON).update(
             status=Status.OFF, deactivated_at=timezone.now(), updated_at=timezone.now(), is_active=False, is_staff=False
         )
-
-    def update(self, **kwargs):
-        """A bulk change of role, or of status to OFF, takes the people's API tokens with it, as
-        ``save()`` does: ``update()`` skips ``save()``, and a token must never outlive the rights
-        it was issued with."""
-        deactivating = kwargs.get("status") == Status.OFF
-        if "role" not in kwargs and not deactivating:
-            return super().update(**kwargs)
-        with transaction.atomic():
-            affected = self if deactivating else self.exclude(role=kwargs["role"])
-            ids = list(affected.values_list("pk", flat=True))
-            count = super().update(**kwargs)
-            ApiToken.objects.revoke_for(user_ids=ids, reason="deactivated" if deactivating else "role_changed")
-        return count
 
     def reactivate(self) -> int:
         return self.filter(status=Status.OFF).update(
@@ -137,7 +202,9 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
         before = None
         if watched and self.pk is not None:
             before = User.all_objects.filter(pk=self.pk).values("status", "role").first()
-        with transaction.atomic():
+        with transaction.atomic(using=kwargs.get("using") or self._state.db):
+            if self._may_be_stepping_down(update_fields):
+                User.all_objects.refuse_losing_the_last_admin([self.pk])
             super().save(*args, **kwargs)
             if before and before["status"] == Status.ON and self.status != Status.ON:
                 ApiToken.objects.revoke_for(user_ids=[self.pk], reason="deactivated")
@@ -145,6 +212,16 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
                 ApiToken.objects.revoke_for(user_ids=[self.pk], reason="role_changed")
         if update_fields is None or "role" in update_fields:
             self.sync_role_group()
+
+    def _may_be_stepping_down(self, update_fields) -> bool:
+        if self.pk is None or (update_fields is not None and not {"role", "status"} & set(update_fields)):
+            return False
+        return self.role != Role.ADMIN or self.status != Status.ON
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using") or self._state.db):
+            User.all_objects.refuse_losing_the_last_admin([self.pk])
+            return super().delete(*args, **kwargs)
 
     def sync_role_group(self) -> None:
         """Make the user a member of exactly the group of their role."""

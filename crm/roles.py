@@ -17,18 +17,28 @@ GROUP_NAMES = {Role.ADMIN: "Admin", Role.MANAGER: "Manager", Role.STAFF: "Staff"
 
 # {app_label: {model_name or "*": actions}}; actions: v=view a=add c=change d=delete.
 # Custom permissions are listed by codename in EXTRA.
+#
+# Money rule (domain.md): value (gift card balances, bono sessions, payments) and debts appear only
+# through a sale (checkout, booking charge) or an audited ADMIN/MANAGER act with a reason (a comp
+# gift card), and debts shrink only through ``debt_pay``. So no role below ADMIN adds rows to the
+# value ledgers or debts by hand: the till sells gift cards and bonos through checkout, which needs
+# ``sales.add_cart``/``change_cart``; taking a debt payment needs ``sales.add_debtpayment`` and goes
+# through the service. MANAGER's ``add_giftcard`` is the comp, which asks for a reason.
 _DAILY_WORK = {
     "crm": {"client": "vac", "consent": "vac", "revoke": "va", "questionnaire": "vac", "user": "v"},
     "catalog": {"*": "v"},
-    "marketing": {"*": "v", "clientbonus": "vac", "bonusredemption": "va", "giftcard": "va", "giftcardmovement": "va"},
-    "sales": {"*": "v", "cart": "vac", "cartitem": "vacd", "payment": "va", "debt": "va", "debtpayment": "va"},
+    "marketing": {"*": "v"},
+    "sales": {"*": "v", "cart": "vac", "cartitem": "vacd", "debtpayment": "va"},
     "bookings": {"booking": "vac", "bookingitem": "vacd"},
 }
 _MANAGEMENT = {
     "crm": {"client": "vac", "consent": "vacd", "revoke": "va", "questionnaire": "vacd", "user": "v"},
     "catalog": {"*": "vacd"},
-    "marketing": {"*": "vacd", "bonusredemption": "va", "giftcardmovement": "va"},
-    "sales": {"*": "v", "cart": "vac", "cartitem": "vacd", "payment": "va", "debt": "vac", "debtpayment": "va"},
+    # A client's bono: a manager may correct its dates or status, never add one or its sessions.
+    # A gift card: a manager comps one (with a reason) or edits its dates, never deletes its ledger.
+    "marketing": {"*": "vacd", "clientbonus": "vc", "bonusredemption": "v", "giftcard": "vac", "giftcardmovement": "v"},
+    # A debt: a manager may move its due date or add a note; its amount moves only with payments.
+    "sales": {"*": "v", "cart": "vac", "cartitem": "vacd", "debt": "vc", "debtpayment": "va"},
     "bookings": {"*": "vacd"},
     "maintenance": {"*": "v"},
     "django_celery_beat": {"*": "v"},

@@ -205,6 +205,8 @@ def _inactive_users(policy, run, *, dry_run, now):
     stale = User.objects.filter(is_superuser=False).filter(
         Q(last_login__lt=before) | Q(last_login__isnull=True, created_at__lt=before)
     )
+    # An idle owner is still the only one who can manage accounts: never switch off the last ADMIN.
+    stale = stale.exclude(pk__in=stale.indispensable_admins())
     if dry_run:
         run.add("crm_user", "would deactivate", stale.count())
         return

@@ -268,6 +268,9 @@ def _test_data_roots(model, patterns: TestPatterns, actor) -> Q | None:
     if model is User:
         roots |= patterns.emails() & Q(is_superuser=False) & ~Q(role=Role.ADMIN)
         roots &= ~Q(pk=getattr(actor, "pk", None)) if getattr(actor, "pk", None) else Q()
+        # A demo ADMIN may be the salon's only one (make run's demo admin): deleting it would lock
+        # everyone out of user management.
+        roots &= ~Q(pk__in=User.all_objects.filter(roots).indispensable_admins())
     if model is Product:
         roots |= patterns.skus()
     return roots

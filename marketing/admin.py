@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
+from crm.models import Role
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from marketing.resources import (
     BonusRedemptionResource,
@@ -14,7 +15,7 @@ from marketing.resources import (
     GiftCardMovementResource,
     GiftCardResource,
 )
-from marketing.services import gift_card_issue
+from marketing.services import gift_card_issue_comp
 
 
 class ValidityFilter(admin.SimpleListFilter):
@@ -112,7 +113,12 @@ class GiftCardMovementInline(ReadOnlyInline):
 
 
 class GiftCardIssueForm(forms.ModelForm):
-    """Issuing a gift card: the code is generated unless one is typed."""
+    """Giving a gift card away (a comp, MANAGER/ADMIN): the code is generated unless one is typed,
+    and the reason goes on the audit trail. A card paid for is sold at the till (checkout)."""
+
+    reason = forms.CharField(
+        label=_("reason"), max_length=500, help_text=_("Why the card is given away; it goes on the audit trail.")
+    )
 
     class Meta:
         model = GiftCard
@@ -153,6 +159,11 @@ class GiftCardAdmin(ImportExportAdmin, admin.ModelAdmin):
     date_hierarchy = "issued_on"
     inlines = [GiftCardMovementInline]
 
+    def has_import_permission(self, request):
+        # A file of cards is value from nothing unless an ADMIN is moving data (a legacy import).
+        user = request.user
+        return (user.is_superuser or user.role == Role.ADMIN) and super().has_import_permission(request)
+
     def get_readonly_fields(self, request, obj=None):
         # The balance moves only through the ledger.
         return ["current_balance", "initial_balance", "code"] if obj else ["current_balance"]
@@ -165,9 +176,9 @@ class GiftCardAdmin(ImportExportAdmin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        issued = gift_card_issue(
+        issued = gift_card_issue_comp(
             amount=obj.initial_balance, owner=obj.owner, expires_on=obj.expires_on, code=obj.code or None,
-            actor=request.user,
+            reason=form.cleaned_data["reason"], actor=request.user,
         )  # fmt: skip
         obj.pk, obj.code, obj.current_balance, obj.status = (
             issued.pk,

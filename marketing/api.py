@@ -2,6 +2,7 @@ from rest_framework import viewsets
 
 from beils.lib.api import AtomicWritesMixin, SoftDeleteMixin, soft_delete_schema
 from maintenance.api import StreamingExportMixin
+from maintenance.services import audit_log
 from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
 from marketing.serializers import BonusSerializer, ClientBonusSerializer, CouponSerializer, GiftCardSerializer
 
@@ -25,6 +26,9 @@ class BonusViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, vie
 
 
 class ClientBonusViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+    """Bonos clients hold. A bono is sold at checkout (a ``bonus`` line); creating one here is an
+    ADMIN's grant with no sale behind it, so it is audited."""
+
     queryset = (
         ClientBonus.objects.select_related("client", "bonus")
         .prefetch_related("services")
@@ -34,6 +38,15 @@ class ClientBonusViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.Model
     filterset_fields = ["client", "bonus", "status"]
     search_fields = ["name", "client__name", "client__surname", "client__email"]
     ordering_fields = ["purchased_on", "expires_on", "sessions_remaining", "created_at"]
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        bono = serializer.instance
+        audit_log(
+            action="marketing.clientbonus.granted", actor=self.request.user, target=bono,
+            detail={"client_id": bono.client_id, "sessions": bono.sessions_total, "price_paid": f"{bono.price_paid:.2f}"},
+            ip_address=self.request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
 
 
 class GiftCardViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):

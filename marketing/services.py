@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from beils.lib.models import Status
 from beils.lib.money import ZERO, round_money
@@ -208,6 +209,35 @@ def gift_card_issue(
         audit_log(action="marketing.giftcard.issued", actor=actor, target=card, detail={"amount": f"{amount:.2f}"})
         return card
     raise MarketingError("Could not find a free gift card code; try again.")
+
+
+#: Who may give a gift card away (a comp): MANAGER and ADMIN hold it, STAFF never.
+COMP_PERMISSION = "marketing.add_giftcard"
+
+
+def gift_card_issue_comp(
+    *,
+    amount: Decimal,
+    reason: str,
+    actor,
+    owner: Client | None = None,
+    expires_on: date | None = None,
+    code: str | None = None,
+) -> GiftCard:
+    """Give a gift card away, with no sale behind it: a MANAGER's or ADMIN's decision, with the
+    reason on the audit trail. A card that is paid for is sold at checkout instead."""
+    reason = (reason or "").strip()
+    if actor is None or not actor.has_perm(COMP_PERMISSION):
+        raise MarketingError(_("Only a manager or an admin may give a gift card away; sell it at the till instead."))
+    if not reason:
+        raise MarketingError(_("Say why this gift card is given away: the reason goes on the audit trail."))
+    with transaction.atomic():
+        card = gift_card_issue(amount=amount, owner=owner, expires_on=expires_on, code=code, actor=actor)
+        audit_log(
+            action="marketing.giftcard.comped", actor=actor, target=card,
+            detail={"amount": f"{amount:.2f}", "reason": reason[:500]},
+        )  # fmt: skip
+    return card
 
 
 def _locked_gift_card(gift_card: GiftCard | None, code: str | None) -> GiftCard:

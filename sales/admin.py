@@ -40,7 +40,7 @@ from sales.resources import (
     InvoiceSequenceResource,
     PaymentResource,
 )
-from sales.services import PaymentRequest, cart_checkout, cart_reprice, debt_pay
+from sales.services import LineRequest, PaymentRequest, cart_checkout, cart_lines, cart_reprice, debt_pay
 
 TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
 
@@ -104,6 +104,10 @@ class CheckoutForm(forms.Form):
         label=_("On credit"), required=False, help_text=_("Nothing is paid now: the whole total becomes a debt.")
     )
     due_date = forms.DateField(label=_("Debt due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    gift_card_amount = forms.DecimalField(
+        label=_("Also sell a gift card of"), required=False, max_digits=12, decimal_places=2, min_value=0.01,
+        help_text=_("The sale creates the card; its code is on the sale's lines."),
+    )  # fmt: skip
 
 
 class DebtPayForm(forms.Form):
@@ -216,8 +220,11 @@ class CartAdmin(ImportExportAdmin, admin.ModelAdmin):
                 total = cart_reprice(cart=cart).total
                 coupon = data["coupon"] or None
                 payments = [] if data["on_credit"] else [PaymentRequest(method=data["method"], amount=None)]
+                lines = None
+                if data["gift_card_amount"]:
+                    lines = [*cart_lines(cart), LineRequest(gift_card_amount=data["gift_card_amount"])]
                 result = cart_checkout(
-                    cart=cart, lines=None, payments=payments, coupon_code=coupon, on_credit=data["on_credit"],
+                    cart=cart, lines=lines, payments=payments, coupon_code=coupon, on_credit=data["on_credit"],
                     due_date=data["due_date"], actor=request.user,
                 )  # fmt: skip
             except DOMAIN_ERRORS as error:
@@ -301,6 +308,14 @@ class DebtAdmin(ImportExportAdmin, admin.ModelAdmin):
     def get_urls(self):
         pay = path("<path:object_id>/pay/", self.admin_site.admin_view(self.pay_view), name="sales_debt_pay")
         return [pay, *super().get_urls()]
+
+    # A debt comes only from a credit sale and goes only by being paid: never added or deleted by
+    # hand (nor imported, which needs the add permission).
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def get_readonly_fields(self, request, obj=None):
         # What is owed moves only with payments (the "Record a payment" button).

@@ -1,6 +1,6 @@
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, status, viewsets
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -78,7 +78,17 @@ class CartViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet
         return Response(CartSerializer(self.get_queryset().get(pk=cart.pk)).data)
 
 
-class DebtViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class DebtViewSet(
+    StreamingExportMixin,
+    AtomicWritesMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Money clients owe. No POST and no DELETE: a debt exists only because of a credit sale
+    (checkout with ``on_credit``) and goes away only by being paid (``pay``)."""
+
     queryset = Debt.objects.select_related("client").prefetch_related("payments").order_by("-created_at", "-pk")
     serializer_class = DebtSerializer
     filterset_fields = ["status", "client", "cart", "due_date"]

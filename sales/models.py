@@ -120,7 +120,7 @@ def _sums_to(total: str, *parts: str) -> Q:
 
 
 # "Exactly one" of the things a line can sell.
-_LINE_TARGETS = ("product", "service", "pack", "bonus", "client_bonus")
+_LINE_TARGETS = ("product", "service", "pack", "bonus", "client_bonus", "gift_card")
 
 
 def _exactly_one(fields) -> Q:
@@ -131,7 +131,8 @@ def _exactly_one(fields) -> Q:
 
 
 class CartItem(BeilsModel):
-    """One line of a sale: a product, service, pack, a bono sold, or a bono session redeemed."""
+    """One line of a sale: a product, service, pack, a bono sold, a bono session redeemed, or a
+    gift card sold."""
 
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items")
@@ -147,6 +148,14 @@ class CartItem(BeilsModel):
         blank=True,
         related_name="cart_items",
         help_text=_("A session redeemed from a client's bono"),
+    )
+    gift_card = models.ForeignKey(
+        GiftCard,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cart_items",
+        help_text=_("A gift card sold: the sale creates it"),
     )
     name = models.CharField(_("name"), max_length=150, help_text=_("Snapshot at the time of sale"))
     quantity = models.PositiveIntegerField(_("quantity"), default=1)

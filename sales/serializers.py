@@ -15,7 +15,7 @@ class CartItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = CartItem
         fields = [
-            "id", "product", "service", "pack", "bonus", "client_bonus", "name", "quantity", "unit_price",
+            "id", "product", "service", "pack", "bonus", "client_bonus", "gift_card", "name", "quantity", "unit_price",
             "tax_rate", "discount", "net", "tax", "gross",
         ]  # fmt: skip
         read_only_fields = fields
@@ -63,12 +63,16 @@ class CheckoutLineSerializer(serializers.Serializer):
     pack = serializers.PrimaryKeyRelatedField(queryset=Pack.objects.all(), required=False)
     bonus = serializers.PrimaryKeyRelatedField(queryset=Bonus.objects.all(), required=False)
     client_bonus = serializers.PrimaryKeyRelatedField(queryset=ClientBonus.objects.all(), required=False)
+    gift_card_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False,
+        help_text="Sell a gift card of this value: the sale creates the card.",
+    )  # fmt: skip
     quantity = serializers.IntegerField(min_value=1, max_value=999, default=1)
 
     def validate(self, attrs):
-        if sum(1 for name in TARGETS if attrs.get(name) is not None) != 1:
+        if sum(1 for name in (*TARGETS, "gift_card_amount") if attrs.get(name) is not None) != 1:
             raise serializers.ValidationError(
-                "Give exactly one of product, service, pack, bonus or client_bonus per line."
+                "Give exactly one of product, service, pack, bonus, client_bonus or gift_card_amount per line."
             )
         return attrs
 
@@ -141,15 +145,9 @@ class DebtSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
             "id", "client", "cart", "amount", "remaining", "status", "due_date", "notes", "payments",
             "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["remaining", "status", "created_at", "updated_at"]
-
-    def validate(self, attrs):
-        # Payments go through POST /api/sales/debts/<id>/pay, which keeps remaining and status.
-        if self.instance is None:
-            attrs["remaining"] = attrs.get("amount")
-        elif "amount" in attrs and attrs["amount"] != self.instance.amount:
-            raise serializers.ValidationError({"amount": ["The amount of a debt cannot change."]})
-        return super().validate(attrs)
+        # A debt is opened by a credit sale (checkout) and shrinks only with payments
+        # (POST /api/sales/debts/<id>/pay): only its due date and notes are edited here.
+        read_only_fields = ["client", "cart", "amount", "remaining", "status", "created_at", "updated_at"]
 
 
 class InvoiceSerializer(serializers.ModelSerializer):

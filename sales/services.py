@@ -21,7 +21,14 @@ from catalog.models import Pack, PackItem, Product, Service
 from crm.models import Client
 from maintenance.services import audit_log
 from marketing.models import Bonus, ClientBonus
-from marketing.services import bonus_sell, client_bonus_check, client_bonus_redeem, coupon_use, gift_card_redeem
+from marketing.services import (
+    bonus_sell,
+    client_bonus_check,
+    client_bonus_redeem,
+    coupon_use,
+    gift_card_issue,
+    gift_card_redeem,
+)
 from sales.models import (
     Cart,
     CartItem,
@@ -52,13 +59,18 @@ class LineRequest:
     pack: Pack | None = None
     bonus: Bonus | None = None
     client_bonus: ClientBonus | None = None
+    #: A gift card sold for this face value: the checkout creates the card (its price is the one
+    #: thing a line may state, since the buyer chooses it).
+    gift_card_amount: Decimal | None = None
     quantity: int = 1
 
     @property
     def target_name(self) -> str:
         chosen = [name for name in TARGETS if getattr(self, name) is not None]
+        if self.gift_card_amount is not None:
+            chosen.append("gift_card")
         if len(chosen) != 1:
-            raise SalesError("Each line sells exactly one product, service, pack, bono or bono session.")
+            raise SalesError("Each line sells exactly one product, service, pack, bono, bono session or gift card.")
         return chosen[0]
 
 
@@ -114,18 +126,20 @@ def cart_checkout(
 def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit, due_date, notes, actor):
     cart = _open_cart(cart=cart, client=client, booking=booking, actor=actor)
     if lines is None:
-        lines = _lines_of(cart)
+        lines = cart_lines(cart)
     cart.items.all().delete()
     client = cart.client
     if not lines:
         raise SalesError("A sale needs at least one line.")
     priced = _price_lines(lines, client=client)
     subtotal = sum((p["before"] for p in priced), ZERO)
+    # A coupon never discounts a gift card: the card would hold more than was paid for it.
+    discountable = [ZERO if p["target"] == "gift_card" else p["before"] for p in priced]
     discount = ZERO
     if coupon_code:
-        cart.coupon, discount = coupon_use(code=coupon_code, subtotal=subtotal)
-    shares = allocate_discount(discount, [p["before"] for p in priced])
-    items = _write_lines(cart, priced, shares)
+        cart.coupon, discount = coupon_use(code=coupon_code, subtotal=sum(discountable, ZERO))
+    shares = allocate_discount(discount, discountable)
+    items = _write_lines(cart, priced, shares, actor=actor)
     _take_stock(items)
     sold_bonuses = _sell_and_redeem_bonuses(items, client=client, booking=booking)
     _set_totals(cart, items, subtotal=subtotal, discount=discount)
@@ -163,7 +177,8 @@ def _open_cart(*, cart: Cart | None, client: Client | None, booking, actor) -> C
     return cart
 
 
-def _lines_of(cart: Cart) -> list[LineRequest]:
+def cart_lines(cart: Cart) -> list[LineRequest]:
+    """The lines of a draft cart as checkout requests (to sell them, perhaps with more)."""
     return [
         LineRequest(**{name: getattr(item, name) for name in TARGETS}, quantity=item.quantity)
         for item in cart.items.select_related(*TARGETS).order_by("pk")
@@ -178,6 +193,9 @@ def _price_lines(lines: list[LineRequest], *, client: Client | None) -> list[dic
         target = line.target_name
         if line.quantity < 1:
             raise SalesError("A line's quantity must be at least 1.")
+        if target == "gift_card":
+            priced.append(_price_gift_card(line))
+            continue
         obj = products[line.product.pk] if target == "product" else getattr(line, target)
         if target == "client_bonus":
             if client is None or obj.client_id != client.pk:
@@ -196,6 +214,17 @@ def _price_lines(lines: list[LineRequest], *, client: Client | None) -> list[dic
     return priced
 
 
+def _price_gift_card(line: LineRequest) -> dict:
+    amount = line.gift_card_amount
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise SalesError("A gift card is sold for a positive amount in euros and cents.")
+    if line.quantity != 1:
+        raise SalesError("Sell one gift card per line.")
+    # A voucher that can pay for anything is not taxed when sold: VAT is due on what it pays for.
+    return {"target": "gift_card", "obj": None, "name": "Gift card", "unit": amount, "rate": ZERO,
+            "quantity": 1, "before": amount}  # fmt: skip
+
+
 def _locked_products(lines: list[LineRequest]) -> dict[int, Product]:
     # Products inside packs are locked too: selling a pack takes their stock.
     ids = {line.product.pk for line in lines if line.product is not None}
@@ -206,9 +235,13 @@ def _locked_products(lines: list[LineRequest]) -> dict[int, Product]:
     return {p.pk: p for p in Product.all_objects.select_for_update().filter(pk__in=ids).order_by("pk")}
 
 
-def _write_lines(cart: Cart, priced: list[dict], shares: list[Decimal]) -> list[CartItem]:
+def _write_lines(cart: Cart, priced: list[dict], shares: list[Decimal], *, actor=None) -> list[CartItem]:
     items = []
     for line, share in zip(priced, shares, strict=True):
+        if line["target"] == "gift_card":
+            # The sale is what brings the card into being, with its ISSUE ledger row on this cart.
+            line["obj"] = gift_card_issue(amount=line["unit"], owner=cart.client, cart=cart, actor=actor)
+            line["name"] = f"Gift card {line['obj'].code}"
         amounts = line_amounts(
             unit_price=line["unit"], quantity=line["quantity"], tax_rate=line["rate"], discount=share
         )

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from beils.lib.models import Status
+from maintenance.models import AuditEntry
 from marketing.models import Coupon, GiftCard, GiftCardMovementKind
 from tests.factories import (
     BonusFactory,
@@ -61,10 +62,10 @@ def test_bonos_have_services(manager_user):
     assert api.post("/api/marketing/bonuses", bad, format="json").status_code == 400
 
 
-def test_selling_a_bono_copies_it_to_the_client(staff_user):
+def test_an_admin_granting_a_bono_copies_it_from_the_catalogue_and_is_audited(admin_user):
     bonus = BonusFactory(total_sessions=8, price=Decimal("150.00"), validity_months=6)
     client = ClientFactory()
-    response = api_as(staff_user).post(
+    response = api_as(admin_user).post(
         "/api/marketing/client-bonuses",
         {"client": client.pk, "bonus": bonus.pk, "purchased_on": "2026-01-31"},
         format="json",
@@ -74,26 +75,28 @@ def test_selling_a_bono_copies_it_to_the_client(staff_user):
     assert body["name"] == bonus.name and body["sessions_total"] == body["sessions_remaining"] == 8
     assert body["price_paid"] == "150.00" and body["expires_on"] == "2026-07-31"
     assert body["services"] == list(bonus.services.values_list("pk", flat=True))
+    assert AuditEntry.objects.get(action="marketing.clientbonus.granted").actor == admin_user
 
 
-def test_a_client_bono_cannot_have_more_sessions_left_than_bought(staff_user):
+def test_a_client_bono_cannot_have_more_sessions_left_than_bought(admin_user):
     cb = ClientBonusFactory()
-    response = api_as(staff_user).patch(
+    response = api_as(admin_user).patch(
         f"/api/marketing/client-bonuses/{cb.pk}", {"sessions_remaining": 9}, format="json"
     )
     assert response.status_code == 400
 
 
-def test_a_client_bono_used_on_a_sale_cannot_be_deleted(manager_user, staff_user):
+def test_a_client_bono_used_on_a_sale_cannot_be_deleted(admin_user, manager_user, staff_user):
     cb = ClientBonusFactory()
     CartItemFactory(client_bonus=cb, service=None, name=cb.name)
     assert api_as(staff_user).delete(f"/api/marketing/client-bonuses/{cb.pk}").status_code == 403
-    assert api_as(manager_user).delete(f"/api/marketing/client-bonuses/{cb.pk}").status_code == 409
+    assert api_as(manager_user).delete(f"/api/marketing/client-bonuses/{cb.pk}").status_code == 403
+    assert api_as(admin_user).delete(f"/api/marketing/client-bonuses/{cb.pk}").status_code == 409
 
 
-def test_issuing_a_gift_card_writes_the_ledger(staff_user):
-    response = api_as(staff_user).post(
-        "/api/marketing/gift-cards", {"code": "gift-1", "initial_balance": "50.00"}, format="json"
+def test_issuing_a_gift_card_writes_the_ledger(manager_user):
+    response = api_as(manager_user).post(
+        "/api/marketing/gift-cards", {"code": "gift-1", "initial_balance": "50.00", "reason": "Prize"}, format="json"
     )
     assert response.status_code == 201, response.json()
     assert response.json()["current_balance"] == "50.00" and response.json()["code"] == "GIFT-1"
@@ -112,7 +115,8 @@ def test_gift_card_balances_are_not_edited_by_hand(manager_user):
     assert api.get(f"/api/marketing/gift-cards?owner={card.owner_id}").json()["count"] == 1
 
 
-def test_a_gift_card_used_as_payment_cannot_be_deleted(manager_user):
+def test_a_gift_card_used_as_payment_cannot_be_deleted(admin_user, manager_user):
     card = GiftCardFactory()
     PaymentFactory(method="GIFT_CARD", gift_card=card)
-    assert api_as(manager_user).delete(f"/api/marketing/gift-cards/{card.pk}").status_code == 409
+    assert api_as(manager_user).delete(f"/api/marketing/gift-cards/{card.pk}").status_code == 403
+    assert api_as(admin_user).delete(f"/api/marketing/gift-cards/{card.pk}").status_code == 409

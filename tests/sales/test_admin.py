@@ -102,7 +102,7 @@ def test_a_gift_card_issued_in_the_admin_gets_a_code_and_its_ledger_row(manager_
     response = manager_browser.post(
         admin_url(GiftCard, "add"),
         {**inline_management_data(manager_browser.get(admin_url(GiftCard, "add"))), "code": "",
-         "initial_balance": "60.00", "expires_on": "", "owner": "", "status": "ACTIVE"},
+         "initial_balance": "60.00", "expires_on": "", "owner": "", "status": "ACTIVE", "reason": "Raffle prize"},
     )  # fmt: skip
     assert response.status_code == 302
     card = GiftCard.objects.get()

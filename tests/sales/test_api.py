@@ -1,5 +1,7 @@
 """The REST API of sales: carts (tickets) with their lines and payments, debts and invoices."""
 
+from decimal import Decimal as D
+
 from sales.models import Cart, CartStatus, Debt, Invoice
 from tests.factories import (
     CartFactory,
@@ -96,18 +98,15 @@ def test_invoices_filter_by_series_and_year(staff_user):
     assert api.get("/api/sales/invoices?year=2025").json()["count"] == 1
 
 
-def test_debts_start_owing_the_whole_amount_and_change_only_through_payments(manager_user, staff_user):
-    client = ClientFactory()
-    response = api_as(staff_user).post("/api/sales/debts", {"client": client.pk, "amount": "40.00"}, format="json")
-    assert response.status_code == 201, response.json()
-    assert response.json()["remaining"] == "40.00" and response.json()["status"] == "PENDING"
-    debt_id = response.json()["id"]
+def test_a_debt_changes_only_through_payments(manager_user, staff_user):
+    debt_id = DebtFactory(amount=D("40.00"), remaining=D("40.00")).pk
     assert api_as(staff_user).patch(f"/api/sales/debts/{debt_id}", {"notes": "x"}, format="json").status_code == 403
     api = api_as(manager_user)
-    assert api.patch(f"/api/sales/debts/{debt_id}", {"amount": "99"}, format="json").status_code == 400
-    forged = api.patch(f"/api/sales/debts/{debt_id}", {"status": "PAID", "remaining": "0"}, format="json")
+    forged = api.patch(
+        f"/api/sales/debts/{debt_id}", {"amount": "99", "status": "PAID", "remaining": "0"}, format="json"
+    )
     assert forged.status_code == 200 and forged.json()["status"] == "PENDING"
-    assert forged.json()["remaining"] == "40.00"
+    assert forged.json()["remaining"] == forged.json()["amount"] == "40.00"
 
 
 def test_a_client_with_a_debt_cannot_be_hard_deleted(admin_user):
@@ -115,8 +114,8 @@ def test_a_client_with_a_debt_cannot_be_hard_deleted(admin_user):
     DebtPaymentFactory(debt=debt)
     assert api_as(admin_user).get(f"/api/sales/debts/{debt.pk}").json()["payments"][0]["amount"] == "10.00"
     assert api_as(admin_user).delete(f"/api/clients/{debt.client_id}?hard=1").status_code == 409
-    assert api_as(admin_user).delete(f"/api/sales/debts/{debt.pk}").status_code == 204
-    assert not Debt.objects.exists()
+    assert api_as(admin_user).delete(f"/api/sales/debts/{debt.pk}").status_code == 405
+    assert Debt.objects.exists()
 
 
 def test_a_new_cart_is_open_whatever_status_is_sent(staff_user):
