@@ -142,6 +142,11 @@ class Backup(models.Model):
     database = models.CharField(_("database"), max_length=100)
     started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last sign of life"), null=True, blank=True,
+        help_text=_("Written while the work progresses; a RUNNING row whose sign of life is older than "
+                    "STALE_WORK_MINUTES was killed and is marked failed by the stale-work check."),
+    )  # fmt: skip
     size_bytes = models.BigIntegerField(_("size (bytes)"), null=True, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     compression = models.CharField(_("compression"), max_length=20, default="gzip")
@@ -235,6 +240,11 @@ class Job(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last sign of life"), null=True, blank=True,
+        help_text=_("Written while the work progresses; a RUNNING row whose sign of life is older than "
+                    "STALE_WORK_MINUTES was killed and is marked failed by the stale-work check."),
+    )  # fmt: skip
 
     objects = JobQuerySet.as_manager()
 

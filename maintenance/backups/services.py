@@ -44,6 +44,7 @@ from maintenance.backups.pipeline import (
     read_chunks,
 )
 from maintenance.models import Backup, BackupKind, BackupStatus, Outcome
+from maintenance.pulse import Pulse
 from maintenance.services import audit_log
 
 log = logging.getLogger(__name__)
@@ -84,12 +85,14 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
     name = _file_name(engine, started, encrypted=crypto.enabled(), catalogued=catalogued)
     backup = Backup(
         file_name=name, kind=kind, engine=engine.vendor, database=Path(engine.database).name, started_at=started,
+        heartbeat_at=started,
         compression="gzip", encrypted=crypto.enabled(), tables_requested=tables,
         created_by=actor if getattr(actor, "pk", None) else None,
     )  # fmt: skip
     if catalogued:
         backup.save(using=alias)
-    partial = directory / f".{name}.partial"
+    partial = partial_path(name)
+    pulse = Pulse(backup, using=alias)  # a killed backup stops beating: maintenance/reaper.py
     try:
         expected = _check_free_space(engine, directory, catalogued=catalogued)
         backup.server_version = engine.server_version()
@@ -105,6 +108,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
                 out.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
+                pulse()
                 if progress is not None:
                     progress(size, expected)
 
@@ -160,6 +164,11 @@ def _check_free_space(engine, directory: Path, *, catalogued: bool) -> None:
             "Free some space or prune old backups (manage.py prunebackups)."
         )
     return expected
+
+
+def partial_path(file_name: str) -> Path:
+    """Where a backup is written until it is complete (a hidden name, renamed at the end)."""
+    return backup_dir() / f".{file_name}.partial"
 
 
 def backup_dir() -> Path:
