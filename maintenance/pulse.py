@@ -4,10 +4,13 @@ written as the work progresses, read by the stale-work check (maintenance/reaper
 A killed process cannot mark its own row failed; a heartbeat that stops is how the check knows.
 """
 
+import contextlib
 import copy
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
@@ -24,7 +27,7 @@ class Pulse:
     def __init__(self, instance, *, using: str = DEFAULT_DB_ALIAS, every: float | None = None):
         self.model, self.pk, self.using = type(instance), instance.pk, using
         self.every = settings.WORK_HEARTBEAT_SECONDS if every is None else every
-        self.last = float("-inf")
+        self.last = time.monotonic()  # the work wrote its first sign of life as it started
 
     def __call__(self) -> None:
         if self.pk is None or time.monotonic() - self.last < self.every:
@@ -50,7 +53,41 @@ class Pulse:
         settings_dict = copy.deepcopy(connection.settings_dict)
         connections[alias] = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias)
         try:
+            with connections[alias].cursor() as cursor:
+                # Never wait on a row lock (an outer transaction holding the row): skip the beat.
+                cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
             self.model.objects.using(alias).filter(pk=self.pk).update(heartbeat_at=now)
         finally:
             connections[alias].close()
             del connections[alias]
+
+
+@contextlib.contextmanager
+def beating(instance, *, every: float | None = None) -> Iterator[None]:
+    """Beat for ``instance`` from a thread of its own, every WORK_HEARTBEAT_SECONDS, for as long
+    as the block runs in this process: for work that has no natural place to call a Pulse (a
+    restore drill waits on its load for minutes). A killed process stops beating with it."""
+    every = settings.WORK_HEARTBEAT_SECONDS if every is None else every
+    model, pk, stop = type(instance), instance.pk, threading.Event()
+
+    def beat() -> None:
+        try:
+            if connections[DEFAULT_DB_ALIAS].vendor == "mysql":
+                with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+                    # Never wait on a row lock (the row still uncommitted elsewhere): skip the beat.
+                    cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            while not stop.wait(every):
+                try:
+                    model.objects.filter(pk=pk).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    log.warning("Could not record a sign of life for %s %s", model.__name__, pk, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    thread = threading.Thread(target=beat, name=f"beat-{model.__name__}-{pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -3,9 +3,10 @@ stopped) cannot record its own failure. Its row stays RUNNING forever, its tempo
 on disk, and nobody is told. This check, run every five minutes (maintenance/schedules.py) and
 by ``manage.py reapstale``, finds it by its silence:
 
-- a backup or an import/export job still RUNNING whose last sign of life (``heartbeat_at``,
-  maintenance/pulse.py) is older than STALE_WORK_MINUTES is marked FAILED with the reason,
-  audited, and mailed to the admins once (the row is no longer RUNNING the next time);
+- a backup, an import/export job, a dashboard operation, an archive/cleanup run or a restore
+  drill still running whose last sign of life (``heartbeat_at``, maintenance/pulse.py) is older
+  than STALE_WORK_MINUTES is marked failed with the reason, audited, and mailed to the admins
+  once (the row is no longer running the next time);
 - its temporary files are removed: the backup's hidden ``.partial`` file, the job's progress file;
 - database credentials files (``VAR_DIR/credentials/<pid>-<random>.cnf``) whose process is gone
   are removed.
@@ -27,7 +28,17 @@ from django.utils.translation import gettext as _
 
 from maintenance.alerts import alert_recipients
 from maintenance.backups.locks import single_run_lock
-from maintenance.models import Backup, BackupStatus, Job, JobState, Outcome
+from maintenance.models import (
+    Backup,
+    BackupStatus,
+    Job,
+    JobState,
+    LifecycleRun,
+    Operation,
+    OperationState,
+    Outcome,
+    RestoreDrill,
+)
 from maintenance.services import audit_log
 
 log = logging.getLogger(__name__)
@@ -39,12 +50,14 @@ CREDENTIALS_FILE = re.compile(r"(\d+)-[^/]+\.cnf")
 class Reaped:
     backups: list[Backup] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
+    runs: list = field(default_factory=list)  # operations, archive/cleanup runs, restore drills
     files: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
             "backups": [{"id": b.pk, "file": b.file_name} for b in self.backups],
             "jobs": [{"id": j.pk, "job": str(j)} for j in self.jobs],
+            "runs": [{"model": r._meta.label, "id": r.pk, "run": str(r)} for r in self.runs],
             "files_removed": self.files,
         }
 
@@ -64,6 +77,20 @@ def stale_work_reap(*, now=None) -> Reaped:
             if not _progress_written_since(job, silent_since) and _job_reap(job, now):
                 reaped.jobs.append(job)
                 reaped.files += _remove_job_files(job)
+        for operation in Operation.objects.filter(_silent(silent_since, "created_at"), state=OperationState.RUNNING):
+            if _run_reap(operation, now, running={"state": OperationState.RUNNING}, failed={"state": OperationState.FAILED},
+                         error_field="message", action="maintenance.operation.reaped"):  # fmt: skip
+                reaped.runs.append(operation)
+        for model, action in (
+            (LifecycleRun, "maintenance.lifecycle.reaped"),
+            (RestoreDrill, "maintenance.backup.restore_drill_reaped"),
+        ):
+            for run in model.objects.filter(
+                _silent(silent_since, "started_at"), outcome__isnull=True, finished_at__isnull=True
+            ):
+                if _run_reap(run, now, running={"outcome__isnull": True}, failed={"outcome": Outcome.FAILURE},
+                             error_field="error", action=action):  # fmt: skip
+                    reaped.runs.append(run)
         reaped.files += credentials_files_sweep()
     return reaped
 
@@ -114,6 +141,24 @@ def _job_reap(job: Job, now) -> bool:
         _("Beils: %(job)s stopped without finishing") % {"job": job},
         _("%(reason)s\n\nAn import writes all or nothing, so nothing of it was written; start it again "
           "from the admin.") % {"reason": reason},
+    )  # fmt: skip
+    return True
+
+
+def _run_reap(row, now, *, running: dict, failed: dict, error_field: str, action: str) -> bool:
+    """An operation, an archive/cleanup run or a restore drill left running by a killed process."""
+    reason = _reason(row.heartbeat_at or getattr(row, "started_at", None) or row.created_at)
+    model = type(row)
+    values = {**failed, "finished_at": now, error_field: reason[: model._meta.get_field(error_field).max_length]}
+    if not model.objects.filter(pk=row.pk, finished_at__isnull=True, **running).update(**values):
+        return False
+    for name, value in values.items():
+        setattr(row, name, value)
+    audit_log(action=action, actor=getattr(row, "actor", None), target=row, outcome=Outcome.FAILURE,
+              detail={"error": reason})  # fmt: skip
+    _mail(
+        _("Beils: %(work)s stopped without finishing") % {"work": row},
+        _("%(reason)s\n\nRun it again when convenient; see the maintenance dashboard.") % {"reason": reason},
     )  # fmt: skip
     return True
 

@@ -172,7 +172,10 @@ def test_a_live_heart_beating_job_is_not_reaped(export_job, admin_user, tmp_path
         assert process.poll() is None, "the export must still be running for this test to mean anything"
         call_command("reapstale")
         export_job.refresh_from_db()
-        assert export_job.state == JobState.RUNNING and (export_job.heartbeat_at - export_job.started_at).total_seconds() > 1.8
+        assert (
+            export_job.state == JobState.RUNNING
+            and (export_job.heartbeat_at - export_job.started_at).total_seconds() > 1.8
+        )
         assert mail.outbox == []
     finally:
         _sigkill(process)
@@ -181,3 +184,39 @@ def test_a_live_heart_beating_job_is_not_reaped(export_job, admin_user, tmp_path
 def test_the_stale_work_check_is_scheduled_every_few_minutes():
     (job,) = [job for job in JOBS if job.task == "maintenance.reap_stale_work"]
     assert job.minute == "*/5" and job.enabled
+
+
+def test_operations_archive_runs_and_drills_left_running_are_marked_failed_once(transactional_db, admin_user, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from maintenance.models import LifecycleKind, LifecycleRun, Operation, OperationKind, OperationState, RestoreDrill
+
+    long_ago = timezone.now() - timedelta(hours=1)
+    operation = Operation.objects.create(kind=OperationKind.BACKUP, state=OperationState.RUNNING, heartbeat_at=long_ago)
+    archive = LifecycleRun.objects.create(kind=LifecycleKind.ARCHIVE, started_at=long_ago, heartbeat_at=long_ago)
+    drill = RestoreDrill.objects.create(backup_file="x.sql.gz", engine="mariadb", rto_hours=1, started_at=long_ago)
+    fresh = LifecycleRun.objects.create(kind=LifecycleKind.CLEANUP, heartbeat_at=timezone.now())
+
+    call_command("reapstale")
+
+    for row in (operation, archive, drill, fresh):
+        row.refresh_from_db()
+    assert operation.state == OperationState.FAILED and "no sign of life" in operation.message
+    assert archive.outcome == drill.outcome == Outcome.FAILURE and "no sign of life" in archive.error
+    assert fresh.outcome is None and fresh.finished_at is None
+    assert len(mail.outbox) == 3
+    call_command("reapstale")
+    assert len(mail.outbox) == 3
+
+
+def test_a_running_archive_or_cleanup_beats_from_a_thread_of_its_own(transactional_db, settings):
+    from maintenance.lifecycle import lifecycle_run
+    from maintenance.models import LifecycleKind, LifecycleRun
+
+    settings.WORK_HEARTBEAT_SECONDS = 0.1
+    with lifecycle_run(LifecycleKind.CLEANUP, dry_run=True) as run:
+        time.sleep(0.5)  # work that never calls back: the beat goes on regardless
+        beat = LifecycleRun.objects.get(pk=run.pk).heartbeat_at
+    assert beat is not None and beat > run.started_at

@@ -29,7 +29,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"backup {backup.file_name}: marked failed"))
         for job in reaped.jobs:
             self.stdout.write(self.style.WARNING(f"{job}: marked failed"))
+        for run in reaped.runs:
+            self.stdout.write(self.style.WARNING(f"{run}: marked failed"))
         for path in reaped.files:
             self.stdout.write(f"removed {path}")
-        if not (reaped.backups or reaped.jobs or reaped.files):
+        if not (reaped.backups or reaped.jobs or reaped.runs or reaped.files):
             self.stdout.write(self.style.SUCCESS("No stranded work."))
