@@ -6,7 +6,8 @@ by ``manage.py reapstale``, finds it by its silence:
 - a backup, an import/export job, a dashboard operation, an archive/cleanup run or a restore
   drill still running whose last sign of life (``heartbeat_at``, maintenance/pulse.py) is older
   than STALE_WORK_MINUTES is marked failed with the reason, audited, and mailed to the admins
-  once (the row is no longer running the next time);
+  once (the row is no longer running the next time); a legacy import (``updated_at`` is its
+  sign of life) likewise, and the next import of its source resumes it;
 - its temporary files are removed: the backup's hidden ``.partial`` file, the job's progress file;
 - database credentials files (``VAR_DIR/credentials/<pid>-<random>.cnf``) whose process is gone
   are removed.
@@ -91,6 +92,7 @@ def stale_work_reap(*, now=None) -> Reaped:
                 if _run_reap(run, now, running={"outcome__isnull": True}, failed={"outcome": Outcome.FAILURE},
                              error_field="error", action=action):  # fmt: skip
                     reaped.runs.append(run)
+        reaped.runs += _legacy_imports_reap(silent_since, now)
         reaped.files += credentials_files_sweep()
     return reaped
 
@@ -150,6 +152,7 @@ def _run_reap(row, now, *, running: dict, failed: dict, error_field: str, action
     reason = _reason(row.heartbeat_at or getattr(row, "started_at", None) or row.created_at)
     model = type(row)
     values = {**failed, "finished_at": now, error_field: reason[: model._meta.get_field(error_field).max_length]}
+    # QuerySet.update() leaves auto_now fields alone: a legacy run's updated_at keeps its last beat.
     if not model.objects.filter(pk=row.pk, finished_at__isnull=True, **running).update(**values):
         return False
     for name, value in values.items():
@@ -161,6 +164,20 @@ def _run_reap(row, now, *, running: dict, failed: dict, error_field: str, action
         _("%(reason)s\n\nRun it again when convenient; see the maintenance dashboard.") % {"reason": reason},
     )  # fmt: skip
     return True
+
+
+def _legacy_imports_reap(silent_since, now) -> list:
+    """A legacy import saves its row (``updated_at``) as it progresses: that is its sign of life.
+    Marked FAILED, it is resumed by the next import of the same source, as after any failure."""
+    from legacy.models import LegacyImportRun, RunState
+
+    reaped = []
+    for run in LegacyImportRun.objects.filter(state=RunState.RUNNING, updated_at__lt=silent_since):
+        run.heartbeat_at = run.updated_at  # for _run_reap's reason
+        if _run_reap(run, now, running={"state": RunState.RUNNING}, failed={"state": RunState.FAILED},
+                     error_field="error", action="legacy.import.reaped"):  # fmt: skip
+            reaped.append(run)
+    return reaped
 
 
 def _progress_written_since(job: Job, since) -> bool:

@@ -220,3 +220,24 @@ def test_a_running_archive_or_cleanup_beats_from_a_thread_of_its_own(transaction
         time.sleep(0.5)  # work that never calls back: the beat goes on regardless
         beat = LifecycleRun.objects.get(pk=run.pk).heartbeat_at
     assert beat is not None and beat > run.started_at
+
+
+def test_a_legacy_import_left_running_is_marked_failed_and_resumable(transactional_db, admin_user, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from legacy.models import LegacyImportRun, RunState
+
+    run = LegacyImportRun.objects.create(source="mysql://legacy@db/salon", state=RunState.RUNNING)
+    LegacyImportRun.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    live = LegacyImportRun.objects.create(source="mysql://legacy@db/other", state=RunState.RUNNING)
+
+    call_command("reapstale")
+
+    run.refresh_from_db(), live.refresh_from_db()
+    assert run.state == RunState.FAILED and "no sign of life" in run.error
+    assert live.state == RunState.RUNNING
+    assert run in LegacyImportRun.objects.resumable(source=run.source)  # the next import picks it up
+    assert len(mail.outbox) == 1
+    assert AuditEntry.objects.filter(action="legacy.import.reaped", outcome=Outcome.FAILURE).count() == 1
