@@ -293,6 +293,13 @@ ALERT_REMIND_HOURS = env.int("ALERT_REMIND_HOURS", default=24)
 OPTIMISE_MIN_FREE_BYTES = env.int("OPTIMISE_MIN_FREE_BYTES", default=16 * 2**20)
 OPTIMISE_MAX_TABLES = env.int("OPTIMISE_MAX_TABLES", default=5)
 
+# Stranded work (maintenance/reaper.py): a backup or import/export job still RUNNING whose last
+# sign of life is older than this many minutes was killed; it is marked failed, its temporary
+# files removed, and the admins told. Running work writes its sign of life every
+# WORK_HEARTBEAT_SECONDS (not more often: it must not slow the work down).
+STALE_WORK_MINUTES = env.float("STALE_WORK_MINUTES", default=15)
+WORK_HEARTBEAT_SECONDS = env.float("WORK_HEARTBEAT_SECONDS", default=30)
+
 # --- Import / export -------------------------------------------------------------------------
 
 # A file with one invalid row writes nothing: every import runs in one transaction.

@@ -19,6 +19,7 @@ from django.utils import timezone
 from maintenance.backups.locks import MaintenanceBusy
 from maintenance.backups.services import BackupError, backup_verify
 from maintenance.models import Backup, Outcome, RestoreDrill
+from maintenance.pulse import beating
 from maintenance.services import audit_log
 
 #: The clock the recovery time is measured with (a test may replace it).
@@ -97,7 +98,8 @@ def restore_drill(
     if progress:
         progress(5, f"Restoring {backup.file_name} into a scratch database")
     try:
-        backup_verify(backup, restore_test=True, actor=actor, on_restored=restored)
+        with beating(drill):  # a killed drill stops beating: maintenance/reaper.py
+            backup_verify(backup, restore_test=True, actor=actor, on_restored=restored)
     except (BackupError, MaintenanceBusy) as exc:
         _finish(drill, Outcome.FAILURE, started, checks, error=str(exc))
         audit_log(action="maintenance.backup.restore_drill_failed", actor=actor, target=drill,

@@ -26,6 +26,7 @@ from beils.lib.formats import FORMATS
 from beils.lib.spreadsheets import escape_formula
 from beils.lib.streaming import csv_chunks, json_chunks
 from maintenance.models import Job, JobKind, JobState, Outcome
+from maintenance.pulse import Pulse
 from maintenance.services import audit_log
 
 EXPORT_CHUNK = 2000
@@ -94,7 +95,9 @@ def job_export_create(*, resource_class, file_format: str, pks=None, actor, ip_a
 def job_run(job: Job) -> Job:
     """Run a queued job to its end; failures end in state FAILED with the reason."""
     job.state, job.started_at, job.finished_at = JobState.RUNNING, timezone.now(), None
-    job.save(update_fields=["state", "started_at", "finished_at"])
+    job.heartbeat_at = job.started_at
+    job.save(update_fields=["state", "started_at", "finished_at", "heartbeat_at"])
+    job.pulse = Pulse(job)  # a killed job stops beating: maintenance/reaper.py
     try:
         if job.kind == JobKind.IMPORT:
             _run_import(job)
@@ -269,6 +272,8 @@ def _progress_name(job: Job) -> str:
 
 
 def _write_progress(job: Job, done: int, total: int) -> None:
+    if pulse := getattr(job, "pulse", None):
+        pulse()
     name = _progress_name(job)
     payload = json.dumps({"done": done, "total": total, "state": job.state}).encode()
     if default_storage.exists(name):

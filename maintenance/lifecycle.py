@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from maintenance.backups.locks import single_run_lock
 from maintenance.models import LifecycleKind, LifecycleRun, Outcome
+from maintenance.pulse import beating
 from maintenance.services import audit_log
 
 
@@ -26,7 +27,8 @@ def lifecycle_run(
         run = LifecycleRun.objects.create(kind=kind, dry_run=dry_run, actor=actor, detail=detail or {})
         action = f"maintenance.{kind.lower()}"
         try:
-            yield run
+            with beating(run):  # a killed run stops beating: maintenance/reaper.py
+                yield run
         except BaseException as exc:
             _finish(run, Outcome.FAILURE, error=str(exc) or type(exc).__name__)
             audit_log(action=f"{action}.failed", actor=actor, target=run, outcome=Outcome.FAILURE,

@@ -245,6 +245,11 @@ class Backup(models.Model):
     database = models.CharField(_("database"), max_length=100)
     started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last sign of life"), null=True, blank=True,
+        help_text=_("Written while the work progresses; a RUNNING row whose sign of life is older than "
+                    "STALE_WORK_MINUTES was killed and is marked failed by the stale-work check."),
+    )  # fmt: skip
     size_bytes = models.BigIntegerField(_("size (bytes)"), null=True, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     compression = models.CharField(_("compression"), max_length=20, default="gzip")
@@ -342,6 +347,11 @@ class Job(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last sign of life"), null=True, blank=True,
+        help_text=_("Written while the work progresses; a RUNNING row whose sign of life is older than "
+                    "STALE_WORK_MINUTES was killed and is marked failed by the stale-work check."),
+    )  # fmt: skip
 
     objects = JobQuerySet.as_manager()
 
@@ -415,6 +425,11 @@ class LifecycleRun(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last sign of life"), null=True, blank=True,
+        help_text=_("Written while the work progresses; a RUNNING row whose sign of life is older than "
+                    "STALE_WORK_MINUTES was killed and is marked failed by the stale-work check."),
+    )  # fmt: skip
     counts = models.JSONField(_("rows per table"), default=dict, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
@@ -520,6 +535,11 @@ class Operation(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last sign of life"), null=True, blank=True,
+        help_text=_("Written while the work progresses; a RUNNING row whose sign of life is older than "
+                    "STALE_WORK_MINUTES was killed and is marked failed by the stale-work check."),
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("maintenance operation")
@@ -549,6 +569,11 @@ class RestoreDrill(models.Model):
     engine = models.CharField(_("engine"), max_length=20)
     started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last sign of life"), null=True, blank=True,
+        help_text=_("Written while the work progresses; a RUNNING row whose sign of life is older than "
+                    "STALE_WORK_MINUTES was killed and is marked failed by the stale-work check."),
+    )  # fmt: skip
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, null=True, blank=True)
     seconds = models.FloatField(_("recovery time (s)"), null=True, blank=True)
     rto_hours = models.PositiveIntegerField(_("RTO target (h)"))

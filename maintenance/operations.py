@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from maintenance.models import BackupKind, Operation, OperationKind, OperationState, Outcome
+from maintenance.pulse import beating
 from maintenance.services import audit_log
 
 #: Progress is written at most this often (seconds): the page polls every second.
@@ -62,11 +63,12 @@ class _Progress:
 
 def operation_run(operation: Operation) -> Operation:
     """Run a queued operation to its end (state DONE or FAILED, with the reason)."""
-    operation.state, operation.percent = OperationState.RUNNING, 1
-    operation.save(update_fields=["state", "percent"])
+    operation.state, operation.percent, operation.heartbeat_at = OperationState.RUNNING, 1, timezone.now()
+    operation.save(update_fields=["state", "percent", "heartbeat_at"])
     progress = _Progress(operation)
     try:
-        operation.result, message = _RUNNERS[operation.kind](operation, progress)
+        with beating(operation):  # a killed worker stops beating: maintenance/reaper.py
+            operation.result, message = _RUNNERS[operation.kind](operation, progress)
     except Exception as exc:
         operation.state, operation.message = OperationState.FAILED, (str(exc) or type(exc).__name__)[:300]
         audit_log(action="maintenance.operation.failed", actor=operation.actor, target=operation,

@@ -23,6 +23,14 @@ class Job:
 
 JOBS = [
     Job("Heartbeat", "maintenance.heartbeat", "every five minutes", minute="*/5"),
+    Job(
+        "Stale-work check",
+        "maintenance.reap_stale_work",
+        "every five minutes: a backup or import/export job with no sign of life for STALE_WORK_MINUTES "
+        "(killed, or its machine stopped) is marked failed, its temporary files removed and the admins "
+        "mailed once (maintenance/reaper.py)",
+        minute="*/5",
+    ),
     Job("Nightly backup", "maintenance.backup", "every day at 02:00", minute="0", hour="2"),
     Job("Prune old backups", "maintenance.prune_backups", "every day at 02:45", minute="45", hour="2"),
     Job(

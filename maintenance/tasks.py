@@ -157,6 +157,17 @@ def run_restore_drill(user_id: int | None = None) -> None:
     _drill(user_id)
 
 
+@shared_task(name="maintenance.reap_stale_work", ignore_result=True, soft_time_limit=300, time_limit=360)
+def reap_stale_work() -> None:
+    """Mark killed backups and import/export jobs failed and remove their files (every five minutes)."""
+    from maintenance.reaper import stale_work_reap
+
+    try:
+        stale_work_reap()
+    except MaintenanceBusy:
+        log.warning("Stale-work check skipped: another check is running.")
+
+
 @shared_task(name="maintenance.check_alerts", ignore_result=True, soft_time_limit=600, time_limit=660)
 def check_alerts() -> None:
     """Open, refresh and resolve alerts (every fifteen minutes); mails only the changes."""

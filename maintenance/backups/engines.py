@@ -6,10 +6,12 @@ import contextlib
 import sqlite3
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from django.db import connections
+from django.utils.translation import gettext as _
 
 from beils.lib.private import credentials_file
 from maintenance.backups.pipeline import (
@@ -49,6 +51,81 @@ class Engine:
 
     def tables(self, database: str | None = None) -> list[str]:
         raise NotImplementedError
+
+
+class ConnectionLost(PipelineError):
+    """The working database connection of a restore, or the maintenance lock, went away."""
+
+
+class Sentinel:
+    """Checks, from a connection of its own and from another thread, that the restore's working
+    connection still exists and that the maintenance lock is still held where it was taken.
+
+    The load runs in a ``mariadb`` subprocess with its own connection: without this, a KILL of
+    the working connection would only be noticed when the load had finished."""
+
+    def __init__(self, alias: str):
+        from maintenance.backups.locks import held_lock
+
+        working = connections[alias]
+        working.ensure_connection()
+        self.working_id = working.connection.thread_id()
+        self.params = working.get_connection_params()
+        self.new_connection = working.get_new_connection
+        self.lock = held_lock()
+        self._db = None
+
+    def __call__(self) -> str | None:
+        """None while all is well, else what went wrong."""
+        try:
+            if self._db is None:
+                self._db = self.new_connection(self.params)
+            cursor = self._db.cursor()
+            cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s", [self.working_id])
+            if not cursor.fetchone()[0]:
+                return _("The database connection of this operation was lost (killed, or dropped by the server).")
+            if self.lock is not None:
+                cursor.execute("SELECT IS_USED_LOCK(%s)", [self.lock[0]])
+                if cursor.fetchone()[0] != self.lock[1]:
+                    return _("The maintenance lock was lost (its database connection was killed or dropped).")
+        except Exception as exc:  # noqa: BLE001 (any failure to look means the server is out of reach)
+            return _("The database server could not be reached: %(error)s") % {"error": exc}
+        return None
+
+    def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(Exception):
+                self._db.close()
+
+
+class _Watchdog:
+    """Runs a sentinel every WATCH_SECONDS while a pipeline runs; kills the pipeline when it
+    reports a problem (again on every tick, in case the pipeline's processes started later)."""
+
+    def __init__(self, sentinel: Sentinel, pipeline: Pipeline):
+        self.sentinel, self.pipeline, self.reason = sentinel, pipeline, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_SECONDS):
+            if self.reason is None:
+                self.reason = self.sentinel()
+            if self.reason is not None:
+                self.pipeline.kill()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+        self.sentinel.close()
+
+
+#: How often a restore's load checks its working connection and its lock.
+WATCH_SECONDS = 0.5
 
 
 class MariaDBEngine(Engine):
@@ -141,10 +218,32 @@ class MariaDBEngine(Engine):
                 message = errors.read().decode(errors="replace").strip()[-2000:]
                 raise PipelineError(f"mariadb-dump exited with status {code}: {message}")
 
-    def load(self, source: Iterable[bytes], database: str) -> None:
-        """Feed SQL into ``database`` with the mariadb client; stops at the first error."""
+    def load(self, source: Iterable[bytes], database: str, *, watch: "Sentinel | None" = None) -> None:
+        """Feed SQL into ``database`` with the mariadb client; stops at the first error. With
+        ``watch``, the load is stopped (``ConnectionLost``) as soon as the sentinel reports that
+        the working connection or the maintenance lock is gone."""
         with self.option_file() as options:
-            Pipeline([self.client_command(options, database)]).run(source, lambda chunk: None)
+            pipeline = Pipeline([self.client_command(options, database)])
+            if watch is None:
+                pipeline.run(source, lambda chunk: None)
+                return
+            with _Watchdog(watch, pipeline) as dog:
+                try:
+                    pipeline.run(source, lambda chunk: None)
+                except PipelineError:
+                    if dog.reason is None:
+                        raise
+            if dog.reason is not None:
+                raise ConnectionLost(dog.reason)
+
+    def sentinel(self) -> "Sentinel":
+        return Sentinel(self.alias)
+
+    def reconnect_if_lost(self) -> None:
+        """After a KILL or a dropped connection, let the next query open a new one."""
+        connection = connections[self.alias]
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
 
     def inspect(self, database: str, tables: list[str] | None = None) -> DumpStats:
         """Dump ``database`` to nowhere and return its per-table figures."""

@@ -71,20 +71,24 @@ def _lock_name(alias: str, job: str) -> str:
     return f"beils:{connections[alias].settings_dict['NAME']}:{job}"[-64:]
 
 
+def held_lock() -> tuple[str, int] | None:
+    """The maintenance lock this thread holds on MariaDB, as (lock name, id of the connection
+    holding it), so that a watchdog can check from elsewhere that it is still held."""
+    return getattr(_held, "lock", None) if getattr(_held, "depth", 0) else None
+
+
 @contextlib.contextmanager
 def _acquire(alias: str, wait_seconds: int, job: str = "maintenance", busy: str = BUSY) -> Iterator[None]:
     connection = connections[alias]
     name = _lock_name(alias, job)
     if connection.vendor == "mysql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT GET_LOCK(%s, %s)", [name, wait_seconds])
-            if cursor.fetchone()[0] != 1:
-                raise MaintenanceBusy(busy)
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
+        with _mariadb_lock(connection, name, wait_seconds, busy) as holder_id:
+            if job == "maintenance":
+                _held.lock = (name, holder_id)
+            try:
+                yield
+            finally:
+                _held.lock = None
         return
     path = Path(settings.VAR_DIR) / "locks" / f"{job}.lock"
     private_dir(path.parent)
@@ -97,3 +101,29 @@ def _acquire(alias: str, wait_seconds: int, job: str = "maintenance", busy: str 
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _mariadb_lock(connection, name: str, wait_seconds: int, busy: str) -> Iterator[int]:
+    """GET_LOCK on a connection opened for the lock alone and kept for the whole operation.
+
+    A named lock belongs to the connection that took it. Taken on the working connection, a
+    KILL of that connection (or the server dropping it) would free the lock while the
+    operation's own subprocesses (mariadb, mariadb-dump) go on, and a second restore could
+    start beside the first. Nothing else runs on this connection, so nothing else can lose it."""
+    holder = connection.get_new_connection(connection.get_connection_params())
+    try:
+        cursor = holder.cursor()
+        # Idle for as long as the operation lasts: the server must not time it out meanwhile.
+        cursor.execute("SET SESSION wait_timeout = 31536000")
+        cursor.execute("SELECT GET_LOCK(%s, %s)", [name, wait_seconds])
+        if cursor.fetchone()[0] != 1:
+            raise MaintenanceBusy(busy)
+        try:
+            yield holder.thread_id()
+        finally:
+            with contextlib.suppress(Exception):  # a lost connection has released it already
+                cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
+    finally:
+        with contextlib.suppress(Exception):
+            holder.close()

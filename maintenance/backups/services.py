@@ -12,7 +12,9 @@ The rules they keep:
 
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,10 +24,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import mail_admins
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from beils.lib.private import private_dir, private_open, write_private_text
 from maintenance.audit import AuditTrailError, audit_entries_put_back, audit_entries_read
@@ -43,7 +46,10 @@ from maintenance.backups.pipeline import (
     read_chunks,
 )
 from maintenance.models import Backup, BackupKind, BackupStatus, Outcome
+from maintenance.pulse import Pulse
 from maintenance.services import audit_log
+
+log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
 
@@ -84,12 +90,14 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
     name = _file_name(engine, started, encrypted=crypto.enabled(), catalogued=catalogued)
     backup = Backup(
         file_name=name, kind=kind, engine=engine.vendor, database=Path(engine.database).name, started_at=started,
+        heartbeat_at=started,
         compression="gzip", encrypted=crypto.enabled(), tables_requested=tables,
         created_by=actor if getattr(actor, "pk", None) else None,
     )  # fmt: skip
     if catalogued:
         backup.save(using=alias)
-    partial = directory / f".{name}.partial"
+    partial = partial_path(name)
+    pulse = Pulse(backup, using=alias)  # a killed backup stops beating: maintenance/reaper.py
     try:
         expected = _check_free_space(engine, directory, catalogued=catalogued)
         backup.server_version = engine.server_version()
@@ -105,6 +113,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
                 out.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
+                pulse()
                 if progress is not None:
                     progress(size, expected)
 
@@ -160,6 +169,11 @@ def _check_free_space(engine, directory: Path, *, catalogued: bool) -> None:
             "Free some space or prune old backups (manage.py prunebackups)."
         )
     return expected
+
+
+def partial_path(file_name: str) -> Path:
+    """Where a backup is written until it is complete (a hidden name, renamed at the end)."""
+    return backup_dir() / f".{file_name}.partial"
 
 
 def backup_dir() -> Path:
@@ -468,6 +482,7 @@ def backup_verify(
                         with scratch_alias(alias, str(copy)) as scratch_db:
                             on_restored(scratch_db)
     except (BackupError, PipelineError, OSError) as exc:
+        reconnect_if_lost(alias)
         _record_verification(backup, ok=False, restore_test=restore_test, alias=alias)
         report_failure("verification", backup, exc, actor)
         raise BackupError(f"{backup.file_name} failed verification: {exc}") from exc
@@ -492,21 +507,26 @@ def _compare(expected: dict, actual: dict, where: str) -> None:
 
 def _restore_test_mariadb(backup, stages, path, alias, on_restored=None) -> None:
     engine = MariaDBEngine(alias)
-    scratch = _scratch_name(engine, "rtest")
-    engine.create_database(scratch)
-    try:
-        engine.load(_Relay(stages, _file_chunks(path)), scratch)
-        for table, figures in backup.tables.items():
-            if engine.count_rows(scratch, table) != figures["rows"]:
-                raise BackupError(
-                    f"Restored table {table} has {engine.count_rows(scratch, table)} rows, expected {figures['rows']}."
-                )
-        _compare(backup.tables, engine.inspect(scratch, list(backup.tables)).tables, "the restored database")
-        if on_restored is not None:
-            with scratch_alias(alias, scratch) as scratch_db:
-                on_restored(scratch_db)
-    finally:
-        engine.drop_database(scratch)
+    # Under the maintenance lock: no restore is using the scratch databases a killed one left.
+    with maintenance_lock(alias):
+        scratch_leftovers_drop(engine)
+        scratch = _scratch_name(engine, "rtest")
+        engine.create_database(scratch)
+        try:
+            engine.load(_Relay(stages, _file_chunks(path)), scratch, watch=engine.sentinel())
+            for table, figures in backup.tables.items():
+                if engine.count_rows(scratch, table) != figures["rows"]:
+                    raise BackupError(
+                        f"Restored table {table} has {engine.count_rows(scratch, table)} rows, expected {figures['rows']}."
+                    )
+            _compare(backup.tables, engine.inspect(scratch, list(backup.tables)).tables, "the restored database")
+            if on_restored is not None:
+                with scratch_alias(alias, scratch) as scratch_db:
+                    on_restored(scratch_db)
+        except DatabaseError as exc:
+            raise BackupError(_connection_failed(exc)) from exc
+        finally:
+            _scratch_drop(engine, scratch)
 
 
 @contextmanager
@@ -531,6 +551,43 @@ def scratch_alias(alias: str, name: str) -> Iterator[str]:
 
 def _scratch_name(engine, purpose: str) -> str:
     return f"{engine.database}_{purpose}_{timezone.now():%Y%m%d%H%M%S%f}"[-64:]
+
+
+SCRATCH_PURPOSES = ("restore", "rtest", "replaced")
+
+
+def scratch_leftovers_drop(engine: MariaDBEngine) -> list[str]:
+    """Drop the scratch databases that a killed restore, restore test or drill left behind (a
+    full copy of personal data each). Call it only under the maintenance lock, when no restore
+    can be using them. Only this live database's: ``<live>_<purpose>_<20 digits>`` exactly, so
+    the scratch copies of other databases on the same server are never touched."""
+    pattern = re.compile(rf"{re.escape(engine.database)}_(?:{'|'.join(SCRATCH_PURPOSES)})_\d{{20}}")
+    leftovers = [name for (name,) in engine.execute("SHOW DATABASES") if pattern.fullmatch(name)]
+    for name in leftovers:
+        engine.drop_database(name)
+    if leftovers:
+        audit_log(action="maintenance.backup.scratch_dropped", detail={"databases": leftovers})
+    return leftovers
+
+
+def _scratch_drop(engine: MariaDBEngine, name: str) -> None:
+    """Drop a scratch database on the way out, whatever happened: on a new connection if the
+    working one was lost. If even that fails, the next restore drops it."""
+    try:
+        engine.reconnect_if_lost()
+        engine.drop_database(name)
+    except DatabaseError:
+        log.warning("Could not drop the scratch database %s; the next restore will.", name, exc_info=True)
+
+
+def _connection_failed(exc: BaseException) -> str:
+    return _("The database connection failed during the operation: %(error)s") % {"error": exc}
+
+
+def reconnect_if_lost(alias: str = DEFAULT_DB_ALIAS) -> None:
+    connection = connections[alias]
+    if connection.vendor == "mysql":
+        MariaDBEngine(alias).reconnect_if_lost()
 
 
 def _decompress_to(stages, path: Path, destination: Path) -> None:
@@ -574,6 +631,8 @@ def backup_restore(
     if unknown:
         raise BackupError(f"{backup.file_name} has no table(s) {', '.join(unknown)}.")
     with maintenance_lock(alias):
+        if isinstance(engine_for(alias), MariaDBEngine):
+            scratch_leftovers_drop(MariaDBEngine(alias))
         # The file's checksum first; its contents are checked against the manifest as they
         # stream into the scratch database, before anything touches the live tables.
         try:
@@ -595,6 +654,7 @@ def backup_restore(
             else:
                 _restore_sqlite(engine, backup, tables)
         except Exception as exc:
+            reconnect_if_lost(alias)
             report_failure("restore", backup, exc, actor)
             raise BackupError(f"The restore failed; the live database was left as it was. {exc}") from exc
         try:
@@ -637,7 +697,7 @@ def _restore_mariadb(engine: MariaDBEngine, backup: Backup, tables: list[str]) -
         inspector = DumpInspector()
         with _reading_stages(backup) as stages:
             stream = inspect(_Relay(stages, _file_chunks(backup_path(backup))), inspector)
-            engine.load(filter_tables(stream, set(tables)) if tables else stream, scratch)
+            engine.load(filter_tables(stream, set(tables)) if tables else stream, scratch, watch=engine.sentinel())
         stats = inspector.close()
         if not stats.trailer:
             raise BackupError("The dump inside the file has no completion trailer: it is incomplete.")
@@ -654,8 +714,10 @@ def _restore_mariadb(engine: MariaDBEngine, backup: Backup, tables: list[str]) -
             trash = _scratch_name(engine, "replaced")
             engine.swap_in(scratch, trash)
             engine.drop_database(trash)
+    except DatabaseError as exc:
+        raise BackupError(_connection_failed(exc)) from exc
     finally:
-        engine.drop_database(scratch)
+        _scratch_drop(engine, scratch)
 
 
 def _restore_sqlite(engine: SQLiteEngine, backup: Backup, tables: list[str]) -> None:

@@ -31,7 +31,9 @@ def salon(transactional_db):
 def scratch_databases() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute("SHOW DATABASES")
-        return {name for (name,) in cursor.fetchall() if "_rtest_" in name}
+        # Only this test database's own: others run their tests on the same server meanwhile.
+        prefix = f"{connection.settings_dict['NAME']}_rtest_"
+        return {name for (name,) in cursor.fetchall() if name.startswith(prefix)}
 
 
 @pytest.mark.mariadb

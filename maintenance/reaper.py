@@ -1,0 +1,244 @@
+"""The stale-work check: work that was killed (SIGKILL, an out-of-memory kill, a machine that
+stopped) cannot record its own failure. Its row stays RUNNING forever, its temporary files stay
+on disk, and nobody is told. This check, run every five minutes (maintenance/schedules.py) and
+by ``manage.py reapstale``, finds it by its silence:
+
+- a backup, an import/export job, a dashboard operation, an archive/cleanup run or a restore
+  drill still running whose last sign of life (``heartbeat_at``, maintenance/pulse.py) is older
+  than STALE_WORK_MINUTES is marked failed with the reason, audited, and mailed to the admins
+  once (the row is no longer running the next time); a legacy import (``updated_at`` is its
+  sign of life) likewise, and the next import of its source resumes it;
+- its temporary files are removed: the backup's hidden ``.partial`` file, the job's progress file;
+- database credentials files (``VAR_DIR/credentials/<pid>-<random>.cnf``) whose process is gone
+  are removed.
+"""
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.mail import send_mail
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from maintenance.alerts import alert_recipients
+from maintenance.backups.locks import single_run_lock
+from maintenance.models import (
+    Backup,
+    BackupStatus,
+    Job,
+    JobState,
+    LifecycleRun,
+    Operation,
+    OperationState,
+    Outcome,
+    RestoreDrill,
+)
+from maintenance.services import audit_log
+
+log = logging.getLogger(__name__)
+
+CREDENTIALS_FILE = re.compile(r"(\d+)-[^/]+\.cnf")
+
+
+@dataclass
+class Reaped:
+    backups: list[Backup] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    runs: list = field(default_factory=list)  # operations, archive/cleanup runs, restore drills
+    files: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "backups": [{"id": b.pk, "file": b.file_name} for b in self.backups],
+            "jobs": [{"id": j.pk, "job": str(j)} for j in self.jobs],
+            "runs": [{"model": r._meta.label, "id": r.pk, "run": str(r)} for r in self.runs],
+            "files_removed": self.files,
+        }
+
+
+def stale_work_reap(*, now=None) -> Reaped:
+    """Mark stranded work failed, remove its temporary files and tell the admins; return what
+    was reaped. One check at a time (a second one refuses with ``MaintenanceBusy``)."""
+    now = now or timezone.now()
+    silent_since = now - timedelta(minutes=settings.STALE_WORK_MINUTES)
+    reaped = Reaped()
+    with single_run_lock("reaper"):
+        for backup in Backup.objects.filter(_silent(silent_since, "started_at"), status=BackupStatus.RUNNING):
+            if _backup_reap(backup, now):
+                reaped.backups.append(backup)
+                reaped.files += _remove_backup_files(backup)
+        for job in Job.objects.filter(_silent(silent_since, "started_at"), state=JobState.RUNNING):
+            if not _progress_written_since(job, silent_since) and _job_reap(job, now):
+                reaped.jobs.append(job)
+                reaped.files += _remove_job_files(job)
+        for operation in Operation.objects.filter(_silent(silent_since, "created_at"), state=OperationState.RUNNING):
+            if _run_reap(operation, now, running={"state": OperationState.RUNNING}, failed={"state": OperationState.FAILED},
+                         error_field="message", action="maintenance.operation.reaped"):  # fmt: skip
+                reaped.runs.append(operation)
+        for model, action in (
+            (LifecycleRun, "maintenance.lifecycle.reaped"),
+            (RestoreDrill, "maintenance.backup.restore_drill_reaped"),
+        ):
+            for run in model.objects.filter(
+                _silent(silent_since, "started_at"), outcome__isnull=True, finished_at__isnull=True
+            ):
+                if _run_reap(run, now, running={"outcome__isnull": True}, failed={"outcome": Outcome.FAILURE},
+                             error_field="error", action=action):  # fmt: skip
+                    reaped.runs.append(run)
+        reaped.runs += _legacy_imports_reap(silent_since, now)
+        reaped.files += credentials_files_sweep()
+    return reaped
+
+
+def _silent(since, started_field: str) -> Q:
+    return Q(heartbeat_at__lt=since) | Q(heartbeat_at__isnull=True, **{f"{started_field}__lt": since})
+
+
+def _last_sign(row, started_field: str):
+    return row.heartbeat_at or getattr(row, started_field)
+
+
+def _reason(last) -> str:
+    return _(
+        "Stopped without finishing: no sign of life since %(when)s (the process was killed or its machine "
+        "stopped). Marked failed by the stale-work check."
+    ) % {"when": f"{timezone.localtime(last):%Y-%m-%d %H:%M:%S}"}
+
+
+def _backup_reap(backup: Backup, now) -> bool:
+    reason = _reason(_last_sign(backup, "started_at"))
+    # Conditional: a backup that finished meanwhile, or a second check, changes nothing.
+    if not Backup.objects.filter(pk=backup.pk, status=BackupStatus.RUNNING).update(
+        status=BackupStatus.FAILED, finished_at=now, error=reason
+    ):
+        return False
+    backup.status, backup.finished_at, backup.error = BackupStatus.FAILED, now, reason
+    audit_log(action="maintenance.backup.reaped", target=backup, outcome=Outcome.FAILURE,
+              detail={"file": backup.file_name, "error": reason})  # fmt: skip
+    _mail(
+        _("Beils: the backup %(file)s stopped without finishing") % {"file": backup.file_name},
+        _("%(reason)s\n\nNo file was kept from it; older backups were not touched. Take a new backup "
+          "(manage.py backup) if the next scheduled one is far off.") % {"reason": reason},
+    )  # fmt: skip
+    return True
+
+
+def _job_reap(job: Job, now) -> bool:
+    reason = _reason(_last_sign(job, "started_at"))
+    if not Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+        state=JobState.FAILED, finished_at=now, error=reason
+    ):
+        return False
+    job.state, job.finished_at, job.error = JobState.FAILED, now, reason
+    audit_log(action=f"maintenance.{job.kind.lower()}.reaped", actor=job.actor, target=job,
+              outcome=Outcome.FAILURE, detail={"error": reason})  # fmt: skip
+    _mail(
+        _("Beils: %(job)s stopped without finishing") % {"job": job},
+        _("%(reason)s\n\nAn import writes all or nothing, so nothing of it was written; start it again "
+          "from the admin.") % {"reason": reason},
+    )  # fmt: skip
+    return True
+
+
+def _run_reap(row, now, *, running: dict, failed: dict, error_field: str, action: str) -> bool:
+    """An operation, an archive/cleanup run or a restore drill left running by a killed process."""
+    reason = _reason(row.heartbeat_at or getattr(row, "started_at", None) or row.created_at)
+    model = type(row)
+    values = {**failed, "finished_at": now, error_field: reason[: model._meta.get_field(error_field).max_length]}
+    # QuerySet.update() leaves auto_now fields alone: a legacy run's updated_at keeps its last beat.
+    if not model.objects.filter(pk=row.pk, finished_at__isnull=True, **running).update(**values):
+        return False
+    for name, value in values.items():
+        setattr(row, name, value)
+    audit_log(action=action, actor=getattr(row, "actor", None), target=row, outcome=Outcome.FAILURE,
+              detail={"error": reason})  # fmt: skip
+    _mail(
+        _("Beils: %(work)s stopped without finishing") % {"work": row},
+        _("%(reason)s\n\nRun it again when convenient; see the maintenance dashboard.") % {"reason": reason},
+    )  # fmt: skip
+    return True
+
+
+def _legacy_imports_reap(silent_since, now) -> list:
+    """A legacy import saves its row (``updated_at``) as it progresses: that is its sign of life.
+    Marked FAILED, it is resumed by the next import of the same source, as after any failure."""
+    from legacy.models import LegacyImportRun, RunState
+
+    reaped = []
+    for run in LegacyImportRun.objects.filter(state=RunState.RUNNING, updated_at__lt=silent_since):
+        run.heartbeat_at = run.updated_at  # for _run_reap's reason
+        if _run_reap(run, now, running={"state": RunState.RUNNING}, failed={"state": RunState.FAILED},
+                     error_field="error", action="legacy.import.reaped"):  # fmt: skip
+            reaped.append(run)
+    return reaped
+
+
+def _progress_written_since(job: Job, since) -> bool:
+    """On SQLite an import's beats wait for its transaction to end; its progress file does not."""
+    from maintenance.jobs import _progress_name
+
+    try:
+        return default_storage.get_modified_time(_progress_name(job)) >= since
+    except (OSError, NotImplementedError):
+        return False
+
+
+def _remove_backup_files(backup: Backup) -> list[str]:
+    from maintenance.backups.services import backup_dir, partial_path
+
+    removed = []
+    for path in (partial_path(backup.file_name), backup_dir() / f".{backup.file_name}.json.partial"):
+        if path.exists():
+            path.unlink(missing_ok=True)
+            removed.append(str(path))
+    return removed
+
+
+def _remove_job_files(job: Job) -> list[str]:
+    from maintenance.jobs import _progress_name
+
+    name = _progress_name(job)
+    if default_storage.exists(name):
+        default_storage.delete(name)
+        return [name]
+    return []
+
+
+def credentials_files_sweep() -> list[str]:
+    """Remove the database credentials files (``<pid>-<random>.cnf``) of processes that are gone:
+    a killed backup or restore cannot remove its own."""
+    directory = Path(settings.VAR_DIR) / "credentials"
+    removed = []
+    for path in sorted(directory.glob("*.cnf")) if directory.is_dir() else []:
+        match = CREDENTIALS_FILE.fullmatch(path.name)
+        if match and not pid_alive(int(match.group(1))):
+            path.unlink(missing_ok=True)
+            removed.append(str(path))
+    if removed:
+        audit_log(action="maintenance.credentials.removed", detail={"files": removed})
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _mail(subject: str, body: str) -> None:
+    recipients = alert_recipients()
+    if not recipients:
+        log.warning("Not mailed (no ADMINS and no ADMIN user): %s", subject)
+        return
+    send_mail(subject[:200], body, None, recipients, fail_silently=True)
