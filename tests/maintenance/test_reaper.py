@@ -129,7 +129,14 @@ def export_job(transactional_db):
 
 
 def _run_job(job: Job, log: Path) -> subprocess.Popen:
-    code = f"from maintenance.jobs import job_run; from maintenance.models import Job; job_run(Job.objects.get(pk={job.pk}))"
+    # Each progress write (every 2000 rows) pauses 0.3 s: the export is fast enough to finish
+    # between two looks otherwise, and the tests need it still running when the reaper comes.
+    code = (
+        "import time; from maintenance import jobs; from maintenance.models import Job; "
+        "write = jobs._write_progress; "
+        "jobs._write_progress = lambda *a: (time.sleep(0.3), write(*a)); "
+        f"jobs.job_run(Job.objects.get(pk={job.pk}))"
+    )
     return _start(["shell", "-c", code], log, WORK_HEARTBEAT_SECONDS="0.2")
 
 

@@ -6,6 +6,7 @@ the KILL lands while the load runs), a real ``manage.py`` process killed with SI
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,12 +54,10 @@ def live_name() -> str:
 
 
 def scratch_databases(live: str | None = None) -> list[str]:
-    prefix = f"{live or live_name()}_"
-    return sorted(
-        name
-        for (name,) in query("SHOW DATABASES")
-        if name.startswith(prefix) and name[len(prefix) :].split("_")[0] in SCRATCH_PURPOSES
-    )
+    # Exactly ``<live>_<purpose>_<timestamp>``: another run's test database on the same server
+    # (``test_beils_restore``) looks like a scratch name without its timestamp.
+    scratch = re.compile(rf"{re.escape(live or live_name())}_(?:{'|'.join(SCRATCH_PURPOSES)})_\d{{20}}")
+    return sorted(name for (name,) in query("SHOW DATABASES") if scratch.fullmatch(name))
 
 
 def lock_holder() -> int | None:
