@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 
-from beils.lib.formats import FORMATS, file_too_large_message, max_import_bytes
+from beils.lib.formats import FORMATS, UnreadableFileError, file_too_large_message, max_import_bytes
 from beils.lib.models import Status
 from crm.models import Role
 
@@ -205,6 +205,14 @@ class ImportExportAdmin(ImportExportMixin):
         self._forget_rejected_upload(response)
         self._offer_failing_rows(request, response)
         return response
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        # The library names only the exception's class; ours carries the message that says what
+        # is wrong with the file (its encoding, a binary file, a limit), as the command prints it.
+        if isinstance(e, UnreadableFileError):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
 
     def _import_in_background(self, request, form):
         from maintenance.jobs import job_import_create
