@@ -101,6 +101,12 @@ class GiftCardSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
     def validate_code(self, value):
         return unique_code(self, value)
 
+    def validate(self, attrs):
+        # An empty code means "generate one" (the service does, retrying a collision).
+        if not attrs.get("code"):
+            attrs.pop("code", None)
+        return super().validate(attrs)
+
     def validate_initial_balance(self, value):
         if self.instance is not None and value != self.instance.initial_balance:
             raise serializers.ValidationError("The initial balance of an issued gift card cannot change.")
