@@ -190,12 +190,20 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- API ------------------------------------------------------------------------------------
 
+# The deepest nesting of arrays and objects a JSON request body may have.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "beils.lib.api.BearerTokenAuthentication",  # first: unauthenticated calls get 401, not 403
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["beils.lib.api.RoleModelPermissions"],
+    # JSON nested deeper than API_MAX_JSON_DEPTH is a 400 (Python's parser would fail with a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "beils.lib.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
