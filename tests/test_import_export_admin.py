@@ -216,3 +216,5 @@ def test_an_xlsx_bomb_is_refused_in_the_admin_with_the_row_limit(admin_browser, 
     assert "more than 1000000 rows" in message
     assert "IMPORT_MAX_ROWS" in message
     assert not Client.all_objects.exists()
+    refused = AuditEntry.objects.for_action("maintenance.import.refused").get()
+    assert (refused.outcome, refused.detail["file_name"], refused.detail["error"]) == ("FAILURE", "bomb.xlsx", message)
