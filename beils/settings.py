@@ -199,12 +199,20 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- API ------------------------------------------------------------------------------------
 
+# The deepest nesting of arrays and objects a JSON request body may have.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "beils.lib.api.BearerTokenAuthentication",  # first: unauthenticated calls get 401, not 403
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["beils.lib.api.RoleModelPermissions"],
+    # JSON nested deeper than API_MAX_JSON_DEPTH is a 400 (Python's parser would fail with a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "beils.lib.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -307,6 +315,12 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 # Larger files are refused with a message that says so (split them); files over 1 MB are checked
 # and imported by a Celery worker with a progress bar in the admin.
 IMPORT_MAX_MB = env.int("IMPORT_MAX_MB", default=50)
+# Rows, counted before the file is parsed: a small compressed XLSX can hold millions of rows and
+# tie up a worker for minutes (a "decompression bomb"); such a file is refused, nothing written.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_000_000)
+# What an XLSX may expand to, by the sizes its zip archive declares (a real spreadsheet expands
+# five to ten times; a bomb, a thousand).
+IMPORT_MAX_EXPANDED_MB = env.int("IMPORT_MAX_EXPANDED_MB", default=10 * IMPORT_MAX_MB)
 # The uploaded file waits between the dry run and the confirmation in media storage, which every
 # web process shares (a temp directory is per machine; the default cache is per process).
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"

@@ -100,7 +100,7 @@ class Product(SoftDeleteModel):
     price = money(_("price (VAT incl.)"), validators=[MinValueValidator(Decimal("0"))])
     tax_rate = tax_rate()
     cost = money(_("cost"), null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
-    stock = models.IntegerField(_("stock"), default=0)
+    stock = models.IntegerField(_("stock"), default=0, validators=[MinValueValidator(0)])
     min_stock = models.PositiveIntegerField(_("minimum stock"), default=0)
     image = models.ImageField(_("image"), upload_to="products/", null=True, blank=True)
     legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
@@ -118,6 +118,12 @@ class Product(SoftDeleteModel):
         constraints = [
             *price_constraints("catalog_product"),
             models.CheckConstraint(condition=~Q(sku=""), name="catalog_product_sku_not_blank"),
+            # A sale takes stock only while there is some (sales.services._take_stock).
+            models.CheckConstraint(
+                condition=Q(stock__gte=0),
+                name="catalog_product_stock_not_negative",
+                violation_error_message=_("Stock cannot be negative."),
+            ),
         ]
 
     def __str__(self):

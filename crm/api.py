@@ -16,6 +16,7 @@ from beils.lib.api import (
     SoftDeleteMixin,
     SoftDeletePermissions,
     bulk_create_schema,
+    object_body,
     soft_delete_schema,
 )
 from crm.erasure import client_erase, client_erase_preview
@@ -135,9 +136,10 @@ class ClientViewSet(StreamingExportMixin, BulkCreateMixin, SoftDeleteMixin, Atom
     )
     def erase(self, request, pk=None):
         client = self.get_object()
-        if request.data.get("dry_run") is True:
+        body = object_body(request)
+        if body.get("dry_run") is True:
             return Response({"erased": False, **client_erase_preview(client=client).as_detail()})
-        if request.data.get("confirm") is not True:
+        if body.get("confirm") is not True:
             preview = client_erase_preview(client=client).as_detail()
             message = 'Erasure cannot be undone: send {"confirm": true} to erase, or {"dry_run": true} to preview.'
             return Response({"confirm": [message], "preview": preview}, status=400)

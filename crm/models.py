@@ -2,6 +2,7 @@ from collections import Counter
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Length, Lower, Replace, Right, Trim, Upper
@@ -374,6 +375,13 @@ DUPLICATE_KEYS = {
 DUPLICATE_KEY_MIN_LENGTH = {"email_key": 3, "phone_key": 6, "document_key": 4}
 
 
+def not_in_future(value) -> None:
+    """Birth dates: the model's rule (admin, API, import). The database has its own guard, a
+    trigger (crm/migrations/0006), for writes that skip validation."""
+    if value is not None and value > timezone.localdate():
+        raise ValidationError(_("A birth date cannot be in the future."), code="future")
+
+
 class Client(SoftDeleteModel):
     """A salon client. Optional personal fields are NULL when unknown, never ''."""
 
@@ -386,7 +394,7 @@ class Client(SoftDeleteModel):
     postal_code = models.CharField(_("postal code"), max_length=20, null=True, blank=True)
     country = models.CharField(_("country"), max_length=2, null=True, blank=True, help_text=_("ISO code, e.g. ES"))
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, null=True, blank=True)
-    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True, validators=[not_in_future])
     document_type = models.CharField(
         _("document type"), max_length=10, choices=DocumentType.choices, null=True, blank=True
     )

@@ -1,3 +1,4 @@
+import secrets
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
@@ -219,8 +220,19 @@ class GiftCardQuerySet(models.QuerySet):
         )
 
 
+GIFT_CARD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the till
+
+
+def new_gift_card_code() -> str:
+    """``GC-XXXX-XXXX``: 32**8 codes, so a collision (refused by the unique index) is rare."""
+    body = "".join(secrets.choice(GIFT_CARD_ALPHABET) for _ in range(8))
+    return f"GC-{body[:4]}-{body[4:]}"
+
+
 class GiftCard(BeilsModel):
-    code = models.CharField(_("code"), max_length=40, unique=True)
+    # A default, not only the service's fallback: every way a card is made (the admin, the API,
+    # an import) gets a code when none is given, instead of tripping code_not_blank.
+    code = models.CharField(_("code"), max_length=40, unique=True, default=new_gift_card_code, blank=True)
     initial_balance = money(_("initial balance"), validators=POSITIVE_MONEY)
     current_balance = money(_("balance"), editable=False)
     issued_on = models.DateField(_("issued on"), default=timezone.localdate)
@@ -249,7 +261,7 @@ class GiftCard(BeilsModel):
         return self.code
 
     def prepare_to_save(self) -> None:
-        self.code = self.code.strip().upper()
+        self.code = (self.code or "").strip().upper() or new_gift_card_code()
         if self._state.adding and self.current_balance is None:
             self.current_balance = self.initial_balance
         super().prepare_to_save()

@@ -7,7 +7,6 @@ calls these inside its own transaction: if the sale fails, the use is rolled bac
 """
 
 import calendar
-import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -32,9 +31,8 @@ from marketing.models import (
     GiftCardMovementKind,
     GiftCardStatus,
     MarketingError,
+    new_gift_card_code,
 )
-
-GIFT_CARD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the till
 
 
 def add_months(day: date, months: int) -> date:
@@ -166,11 +164,6 @@ def client_bonus_return(
 # --- Gift cards ---------------------------------------------------------------------------
 
 
-def _new_gift_card_code() -> str:
-    body = "".join(secrets.choice(GIFT_CARD_ALPHABET) for _ in range(8))
-    return f"GC-{body[:4]}-{body[4:]}"
-
-
 @transaction.atomic
 def gift_card_issue(
     *,
@@ -186,6 +179,7 @@ def gift_card_issue(
         raise MarketingError("A gift card must be issued for a positive amount.")
     if expires_on and expires_on < timezone.localdate():
         raise MarketingError("A gift card cannot be issued already expired.")
+    code = (code or "").strip().upper() or None
     if code is not None and GiftCard.objects.filter(code=code.strip().upper()).exists():
         raise MarketingError(f"A gift card with code {code.strip().upper()} already exists.")
     for _attempt in range(5):
@@ -193,7 +187,7 @@ def gift_card_issue(
             # A savepoint per attempt: a generated code that collides is retried, not fatal.
             with transaction.atomic():
                 card = GiftCard.objects.create(
-                    code=code or _new_gift_card_code(),
+                    code=code or new_gift_card_code(),
                     initial_balance=amount,
                     current_balance=amount,
                     expires_on=expires_on,

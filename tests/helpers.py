@@ -75,3 +75,72 @@ def api_as(user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_token(user)}")
     return client
+
+
+def bomb_xlsx(rows: int, *, declared_size: int | None = None) -> bytes:
+    """A real XLSX whose one sheet holds ``rows`` identical rows under an "Email, Name"
+    header: a few hundred KB that expand to ~90 bytes a row (a "decompression bomb").
+
+    ``declared_size``: the uncompressed size the zip archive states for the sheet instead of the
+    true one (a lying archive)."""
+    import io
+    import zipfile
+
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    cell = '<c t="inlineStr"><is><t>{}</t></is></c>'
+    head = f"<row>{cell.format('Email')}{cell.format('Name')}</row>"
+    body = f"<row>{cell.format('x')}{cell.format('y')}</row>".encode() * rows
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
+            '"/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.'
+            'main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            f'package/2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} xmlns:r="{rel}"><sheets><sheet name="S" '
+            'sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            f'package/2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" '
+            'Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
+    }
+    sheet = f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}><sheetData>{head}'.encode()
+    sheet += body + b"</sheetData></worksheet>"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+    raw = out.getvalue()
+    if declared_size is not None:
+        raw = _declare_size(raw, "xl/worksheets/sheet1.xml", len(sheet), declared_size)
+    return raw
+
+
+def _declare_size(raw: bytes, name: str, true_size: int, declared: int) -> bytes:
+    # The uncompressed size sits in the local header (offset 22) and the central directory
+    # entry (offset 24) of each member.
+    import struct
+
+    encoded = name.encode()
+    true, fake = struct.pack("<I", true_size), struct.pack("<I", declared)
+    out = bytearray(raw)
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (start := out.find(signature, start)) != -1:
+            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
+            if out[name_at : name_at + len(encoded)] == encoded and out[start + offset : start + offset + 4] == true:
+                out[start + offset : start + offset + 4] = fake
+            start += 4
+    return bytes(out)

@@ -168,3 +168,53 @@ def test_a_100_mb_file_is_refused_by_the_import_command_too(tmp_path, capsys):
             "import", "crm.resources.ClientResource", str(path), format="beils.lib.formats.CSV", interactive=False
         )
     assert not Client.all_objects.exists()
+
+
+ACCENTED = "Email;Name;Surname\r\npena@mail.example;Begoña;Peña\r\njose@mail.example;José;Muñoz\r\n"
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_an_admin_imports_a_latin_1_or_utf_16_csv_with_its_accents(admin_browser, settings, tmp_path, encoding):
+    settings.MEDIA_ROOT = tmp_path
+    upload = _upload("clients.csv", ACCENTED.encode(encoding))
+
+    dry_run = admin_browser.post(
+        admin_url(Client, "import"), {"format": CSV_FORMAT, "resource": "0", "import_file": upload}
+    )
+
+    assert dry_run.status_code == 200
+    assert not dry_run.context["form"].errors
+    confirm_form = dry_run.context["confirm_form"]
+    assert "Begoña" in dry_run.content.decode()
+    admin_browser.post(admin_url(Client, "process_import"), confirm_form.initial)
+    assert sorted(Client.all_objects.values_list("name", "surname")) == [("Begoña", "Peña"), ("José", "Muñoz")]
+
+
+def test_a_file_with_null_bytes_gets_the_message_the_command_gives(admin_browser, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    upload = _upload("c.csv", b"Email,Name\r\na@mail.example,\x00\x01\x02\xff\x00\x00\x9c")
+
+    response = admin_browser.post(
+        admin_url(Client, "import"), {"format": CSV_FORMAT, "resource": "0", "import_file": upload}
+    )
+
+    (message,) = response.context["form"].errors["import_file"]
+    assert message.startswith("This is a binary file, not a text file.")
+    assert "encountered" not in response.content.decode()
+    assert not Client.all_objects.exists()
+
+
+def test_an_xlsx_bomb_is_refused_in_the_admin_with_the_row_limit(admin_browser, settings, tmp_path):
+    from tests.helpers import bomb_xlsx
+
+    settings.MEDIA_ROOT = tmp_path
+    upload = SimpleUploadedFile("bomb.xlsx", bomb_xlsx(3_000_000))
+
+    response = admin_browser.post(admin_url(Client, "import"), {"format": "2", "resource": "0", "import_file": upload})
+
+    (message,) = response.context["form"].errors["import_file"]
+    assert "more than 1000000 rows" in message
+    assert "IMPORT_MAX_ROWS" in message
+    assert not Client.all_objects.exists()
+    refused = AuditEntry.objects.for_action("maintenance.import.refused").get()
+    assert (refused.outcome, refused.detail["file_name"], refused.detail["error"]) == ("FAILURE", "bomb.xlsx", message)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 
-from beils.lib.formats import FORMATS, file_too_large_message, max_import_bytes
+from beils.lib.formats import FORMATS, UnreadableFileError, file_too_large_message, max_import_bytes
 from beils.lib.models import Status
 from crm.models import Role
 
@@ -196,15 +196,42 @@ class ImportExportAdmin(ImportExportMixin):
                 form.add_error("import_file", file_too_large_message(upload.size))
                 context = {**self.get_import_context_data(), **self.admin_site.each_context(request)}
                 context.update(form=form, opts=self.opts, title=_("Import"))
-                return TemplateResponse(request, [self.import_template_name], context)
+                response = TemplateResponse(request, [self.import_template_name], context)
+                self._audit_refused_upload(request, response)
+                return response
             if upload.size > self.import_background_bytes:
                 form = self.create_import_form(request)
                 if form.is_valid():
                     return self._import_in_background(request, form)
         response = super().import_action(request, **kwargs)
+        self._audit_refused_upload(request, response)
         self._forget_rejected_upload(response)
         self._offer_failing_rows(request, response)
         return response
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        # The library names only the exception's class; ours carries the message that says what
+        # is wrong with the file (its encoding, a binary file, a limit), as the command prints it.
+        if isinstance(e, UnreadableFileError):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
+
+    def _audit_refused_upload(self, request, response):
+        # A file refused before any row was read (unreadable, over a limit: perhaps a
+        # decompression bomb) leaves no import entry behind; this says who sent it.
+        from maintenance.models import Outcome
+        from maintenance.services import audit_log
+
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        upload = form.files.get("import_file") if form is not None and form.is_bound else None
+        errors = form.errors.get("import_file") if upload is not None else None
+        if errors:
+            audit_log(
+                action="maintenance.import.refused", actor=request.user, outcome=Outcome.FAILURE,
+                ip_address=request.META.get("REMOTE_ADDR"),
+                detail={"model": self.opts.label, "file_name": upload.name, "size": upload.size, "error": errors[0]},
+            )  # fmt: skip
 
     def _import_in_background(self, request, form):
         from maintenance.jobs import job_import_create

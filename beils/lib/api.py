@@ -5,13 +5,18 @@ are still loading, so nothing here may import ``rest_framework.views``, ``generi
 or ``viewsets`` at module level: the viewset mixins below are plain classes.
 """
 
+import codecs
 import copy
+import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from knox.auth import TokenAuthentication
-from rest_framework import exceptions, permissions, serializers, status
+from rest_framework import exceptions, parsers, permissions, serializers, status
+from rest_framework.utils import json
 
 from beils.lib.models import Status
 
@@ -23,6 +28,53 @@ class BearerTokenAuthentication(TokenAuthentication):
     """``Authorization: Bearer <token>``, with tokens from ``POST /api/auth/token`` or
     ``manage.py drf_create_token`` (django-rest-knox: hashed at rest, expiring; the prefix is
     ``REST_KNOX["AUTH_HEADER_PREFIX"]``)."""
+
+
+#: A JSON string, escapes included, for the depth count to step over.
+JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """How deeply ``text``'s arrays and objects nest, counted without parsing it: Python's parser
+    recurses once per level and fails with a RecursionError (a 500) on a few thousand."""
+    depth = deepest = 0
+    for bracket in JSON_BRACKET.finditer(JSON_STRING.sub('""', text)):
+        if bracket.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser with a nesting limit (``API_MAX_JSON_DEPTH``): a deeper body is a 400
+    that says so, as is any body that is not JSON."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = codecs.getreader(encoding)(stream).read()
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise exceptions.ParseError(_("The body is not %(encoding)s text.") % {"encoding": encoding}) from exc
+        limit = settings.API_MAX_JSON_DEPTH
+        if json_depth(text) > limit:
+            raise exceptions.ParseError(
+                _("JSON parse error - the body is nested deeper than %(limit)s levels.") % {"limit": limit}
+            )
+        try:
+            return json.loads(text, parse_constant=json.strict_constant if self.strict else None)
+        except (ValueError, RecursionError) as exc:
+            raise exceptions.ParseError(_("JSON parse error - %(error)s") % {"error": exc}) from exc
+
+
+def object_body(request) -> dict:
+    """The request's body for an endpoint that takes one JSON object: anything else (a list, a
+    number) is a 400, not an AttributeError further down."""
+    if not isinstance(request.data, dict):
+        raise exceptions.ValidationError({"detail": _("The body must be a JSON object.")})
+    return request.data
 
 
 class RoleModelPermissions(permissions.DjangoModelPermissions):

@@ -9,29 +9,48 @@ The temporary file between the admin's dry run and its confirmation must then be
 (``MediaStorage`` or ``CacheStorage``, see ``IMPORT_EXPORT_TMP_STORAGE_CLASS``).
 """
 
+import codecs
 import csv
 import hashlib
+import io
+import json
+import re
+import zipfile
 
 import tablib
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 from import_export.formats import base_formats
+
+MB = 1024 * 1024
 
 
 def max_import_bytes() -> int:
-    return settings.IMPORT_MAX_MB * 1024 * 1024
+    return settings.IMPORT_MAX_MB * MB
 
 
 def file_too_large_message(size: int) -> str:
-    return (
-        f"The file is {size / 1024 / 1024:.1f} MB; imports take files up to {settings.IMPORT_MAX_MB} MB "
-        "(IMPORT_MAX_MB). Split it into smaller files."
-    )
+    return _(
+        "The file is %(size).1f MB; imports take files up to %(limit)s MB (IMPORT_MAX_MB). Split it into smaller files."
+    ) % {"size": size / MB, "limit": settings.IMPORT_MAX_MB}
+
+
+def too_many_rows_message() -> str:
+    return _(
+        "The file has more than %(limit)s rows; imports take up to %(limit)s rows (IMPORT_MAX_ROWS). "
+        "Split it into smaller files. Nothing was written."
+    ) % {"limit": settings.IMPORT_MAX_ROWS}
 
 
 class UnreadableFileError(CommandError, ValueError):
     """The file is not in the chosen format. A ``CommandError`` so that ``manage.py import``
     prints the message and exits 1 instead of a traceback; the admin shows it as a form error."""
+
+
+def refuse_rows_beyond_limit(count: int) -> None:
+    if count > settings.IMPORT_MAX_ROWS:
+        raise UnreadableFileError(too_many_rows_message())
 
 
 class SourceHashMixin:
@@ -50,8 +69,8 @@ class SourceHashMixin:
             raise
         except Exception as error:  # noqa: BLE001 - any parser failure means "not this format"
             raise UnreadableFileError(
-                f"The file could not be read as {self.get_title().upper()} ({type(error).__name__}). "
-                "Check that you chose the right format."
+                _("The file could not be read as %(format)s (%(error)s). Check that you chose the right format.")
+                % {"format": self.get_title().upper(), "error": type(error).__name__}
             ) from error
         dataset.beils_sha256 = hashlib.sha256(raw).hexdigest()
         dataset.beils_format = self.get_title()
@@ -60,20 +79,80 @@ class SourceHashMixin:
     def read_dataset(self, raw: bytes, **kwargs) -> tablib.Dataset:
         return base_formats.TablibFormat.create_dataset(self, self.decode(raw), **kwargs)
 
+    #: Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
+    BOMS = (
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    )
+    #: What the library and the admin set when nobody chose an encoding: not a declaration.
+    UNDECLARED = frozenset({None, "", "utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"})
+
     def decode(self, raw: bytes) -> str:
-        if b"\x00" in raw[:4096]:
-            raise UnreadableFileError("This is a binary file, not a text file.")
+        """The file's text: by its byte-order mark; else in the encoding the caller declared
+        (``manage.py import --encoding``); else UTF-16 when every other byte is a zero (a BOM-less
+        "Unicode text"); else UTF-8; else Windows-1252, what Excel on a Spanish Windows saves as
+        "CSV" (a superset of Latin-1 for text: "Peña", "José"), and Latin-1 for the five bytes
+        Windows-1252 leaves undefined."""
+        for bom, codec in self.BOMS:
+            if raw.startswith(bom):
+                return self._decode(raw[len(bom) :], codec)
+        declared = (self.encoding or "").lower()
+        if declared not in self.UNDECLARED:
+            return self._decode(raw, declared)
+        head = raw[:4096]
+        if b"\x00" in head:
+            codec = self._utf16_without_bom(head)
+            if codec is None:
+                raise UnreadableFileError(
+                    _("This is a binary file, not a text file. Check that you chose the right format.")
+                )
+            return self._decode(raw, codec)
         try:
-            # utf-8-sig: the BOM Excel writes in front of "CSV UTF-8" is not part of the first header.
-            return raw.decode(self.encoding or "utf-8-sig")
+            return raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise UnreadableFileError("The file is not UTF-8 text. Save it as 'CSV UTF-8'.") from None
+            pass
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError:
+            return raw.decode("latin-1")
+
+    @staticmethod
+    def _utf16_without_bom(head: bytes) -> str | None:
+        # Text in a Latin script as UTF-16 has a zero in every other byte, always on the same side.
+        even, odd = head[0::2], head[1::2]
+        if odd and odd.count(0) >= 0.9 * len(odd) and not even.count(0):
+            return "utf-16-le"
+        if even and even.count(0) >= 0.9 * len(even) and not odd.count(0):
+            return "utf-16-be"
+        return None
+
+    def _decode(self, raw: bytes, codec: str) -> str:
+        try:
+            text = raw.decode(codec)
+        except LookupError:
+            raise UnreadableFileError(_("Unknown encoding %(codec)r.") % {"codec": codec}) from None
+        except UnicodeDecodeError:
+            raise UnreadableFileError(
+                _("The file is not %(codec)s text. Save it as 'CSV UTF-8'.") % {"codec": codec.upper()}
+            ) from None
+        if "\x00" in text:
+            raise UnreadableFileError(
+                _("This is a binary file, not a text file. Check that you chose the right format.")
+            )
+        return text
 
 
 class CSV(SourceHashMixin, base_formats.CSV):
     def read_dataset(self, raw, **kwargs):
         text = self.decode(raw).lstrip("\ufeff")
         kwargs.setdefault("delimiter", self.sniff_delimiter(text))
+        # Records, not lines (a quoted cell may hold line breaks), counted by the C reader before
+        # tablib builds a row object for each: a 50 MB file of tiny rows is 25 million of them.
+        records = sum(1 for _row in csv.reader(io.StringIO(text), delimiter=kwargs["delimiter"]))
+        refuse_rows_beyond_limit(records - 1)
         return tablib.import_set(text, format="csv", **kwargs)
 
     @staticmethod
@@ -86,12 +165,86 @@ class CSV(SourceHashMixin, base_formats.CSV):
 
 
 class JSON(SourceHashMixin, base_formats.JSON):
-    pass
+    def read_dataset(self, raw, **kwargs):
+        data = json.loads(self.decode(raw).lstrip("\ufeff"))
+        if isinstance(data, list):
+            refuse_rows_beyond_limit(len(data))
+        dataset = tablib.Dataset()
+        dataset.dict = data
+        return dataset
+
+
+#: The root element of a sheet, for the namespace prefix its rows carry (``<x:row>``), if any.
+SHEET_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]")
 
 
 class XLSX(SourceHashMixin, base_formats.XLSX):
+    """Checked before openpyxl parses it: a few hundred KB of XLSX can expand to millions of
+    rows (a "decompression bomb") that would hold a worker for minutes and hundreds of MB.
+
+    First the sizes the zip archive declares (Python's zipfile never reads past a declared size,
+    and a member that is longer or shorter fails its CRC); then the rows of each sheet, counted
+    on its XML as it is decompressed, in a constant amount of memory; then again as openpyxl
+    reads them."""
+
     def read_dataset(self, raw, **kwargs):
-        return base_formats.XLSX.create_dataset(self, raw, **kwargs)
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            self._check_archive(archive)
+        dataset = tablib.Dataset()
+        book = self._open(raw)
+        try:
+            rows = book.active.rows
+            dataset.headers = [cell.value for cell in next(rows, ())]
+            for count, row in enumerate(rows, 1):
+                refuse_rows_beyond_limit(count)
+                dataset.append([cell.value for cell in row])
+        finally:
+            book.close()
+        return dataset
+
+    @staticmethod
+    def _open(raw):
+        import openpyxl
+
+        # data_only: the values of formula cells, not the formulas themselves.
+        return openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+
+    @staticmethod
+    def _check_archive(archive: zipfile.ZipFile) -> None:
+        limit = settings.IMPORT_MAX_EXPANDED_MB * MB
+        expanded = sum(member.file_size for member in archive.infolist())
+        if expanded > limit:
+            raise UnreadableFileError(
+                _(
+                    "The spreadsheet expands to %(size).1f MB once unzipped; imports take spreadsheets that "
+                    "expand up to %(limit)s MB (IMPORT_MAX_EXPANDED_MB). Split it into smaller files."
+                )
+                % {"size": expanded / MB, "limit": settings.IMPORT_MAX_EXPANDED_MB}
+            )
+        for member in archive.infolist():
+            if member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml"):
+                refuse_rows_beyond_limit(XLSX._count_rows(archive, member) - 1)
+
+    @staticmethod
+    def _count_rows(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+        """The ``<row>`` elements of a sheet, read a megabyte at a time. Counted with
+        ``bytes.count`` (a regular expression is six times slower on a bomb's 300 MB)."""
+        count, tail, tags = 0, b"", None
+        with archive.open(member) as stream:
+            while chunk := stream.read(MB):
+                block = tail + chunk
+                if tags is None:
+                    root = SHEET_ROOT.search(block)
+                    prefix = (root.group(1) or b"") if root else b""
+                    tags = [b"<" + prefix + b"row" + end for end in (b">", b" ", b"\t", b"\r", b"\n", b"/")]
+                count += sum(block.count(tag) for tag in tags)
+                # A tag cut by the chunk boundary is counted in the next block, never twice: the
+                # tail starts at the last "<", which no counted tag can begin after.
+                cut = block.rfind(b"<", max(0, len(block) - 64))
+                tail = block[cut:] if cut != -1 and not any(block.startswith(tag, cut) for tag in tags) else b""
+                if count > settings.IMPORT_MAX_ROWS + 1:
+                    break  # enough to refuse; the rest is never decompressed
+        return count
 
 
 FORMATS = [CSV, JSON, XLSX]

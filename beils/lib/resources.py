@@ -26,6 +26,7 @@ from functools import partial
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, MultipleObjectsReturned, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from import_export import fields, instance_loaders, resources, widgets
 from import_export.fields import NOT_PROVIDED
 from import_export.results import Error, RowResult
@@ -369,6 +370,7 @@ class BeilsResource(resources.ModelResource):
         if any(isinstance(field.widget, widgets.ManyToManyWidget) for field in self.fields.values()):
             self._meta.use_bulk = False
         self._pending = None
+        self._duplicate_rows = {}
         self._import_fields = None
         self._file_fields = None  # set per file by _prepare_file() (batched imports)
         self._untouched = []
@@ -468,40 +470,45 @@ class BeilsResource(resources.ModelResource):
         missing = [column for column in self.required_columns() if column not in dataset.headers]
         if missing:
             raise ValueError(f"Missing required column(s): {', '.join(missing)}.")
-        self._refuse_duplicate_keys(dataset)
+        self._find_duplicate_keys(dataset)
         for field in self.get_import_fields():
             if isinstance(field.widget, NaturalKeyWidget) and field.column_name in dataset.headers:
                 field.widget.prefetch(dataset[field.column_name])
         super().before_import(dataset, **kwargs)
 
-    def _refuse_duplicate_keys(self, dataset):
-        # Two rows with one SKU (or email…) would silently become "create, then overwrite".
-        columns = [self.fields[name].column_name for name in self.get_import_id_fields() if name != "id"]
+    def _find_duplicate_keys(self, dataset):
+        """{row number: message} for every row whose natural key (SKU, email…) an earlier row of
+        the file already has: two such rows would silently become "create, then overwrite".
+        Each one is reported as an invalid row (import_row), so that a file's every duplicate
+        is named in one pass, with the other bad rows, and nothing is written."""
+        self._duplicate_rows = {}
+        names = [name for name in self.get_import_id_fields() if name != "id"]
+        columns = [self.fields[name].column_name for name in names]
         if not columns:
             return
         headers, count = dataset.headers or [], len(dataset)
         cells = [dataset[column] if column in headers else [None] * count for column in columns]
-        if len(cells) == 1:
-            # One key column (an email, a SKU): the same test, without a tuple per row.
-            seen, found = {}, None
-            for number, value in enumerate(cells[0], 1):
-                key = str(value or "").strip().lower()
-                if key:
-                    if key in seen:
-                        found = seen[key]
-                        break
-                    seen[key] = number
-            if found is None:
-                return
         seen = {}
         for number, values in enumerate(zip(*cells, strict=True), 1):
             key = tuple(str(value or "").strip().lower() for value in values)
             if not any(key):
-                continue
-            if key in seen:
+                continue  # an empty key is always a new row (a client without email)
+            first = seen.setdefault(key, number)
+            if first != number:
                 shown = " / ".join(str(value) for value in values)
-                raise ValueError(f"{' / '.join(columns)} '{shown}' is on rows {seen[key]} and {number}.")
-            seen[key] = number
+                message = _("%(columns)s '%(value)s' is on rows %(first)s and %(row)s.") % {
+                    "columns": " / ".join(columns), "value": shown, "first": first, "row": number,
+                }  # fmt: skip
+                self._duplicate_rows[number] = (names[0] if len(names) == 1 else NON_FIELD_ERRORS, message)
+
+    def _duplicate_row_result(self, row, number):
+        field, message = self._duplicate_rows[number]
+        row_result = RowResult()
+        row_result.import_type = RowResult.IMPORT_TYPE_INVALID
+        row_result.validation_error = ValidationError({field: [message]})
+        if self._meta.store_row_values:
+            row_result.row_values = row
+        return row_result
 
     def _canonical_headers(self, headers):
         # "email", " EMAIL" and "\ufeffEmail" (a byte-order mark read as text) all mean "Email".
@@ -586,6 +593,8 @@ class BeilsResource(resources.ModelResource):
             raise ValidationError(errors)
 
     def import_row(self, row, instance_loader, **kwargs):
+        if kwargs.get("row_number") in self._duplicate_rows:
+            return self._duplicate_row_result(row, kwargs["row_number"])
         if self._file_fields is None or not self._meta.skip_diff:
             return super().import_row(row, instance_loader, **kwargs)
         # The library's import_row() for a batched import without a diff: the same hooks in the

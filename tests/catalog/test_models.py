@@ -162,3 +162,18 @@ def test_low_stock_lists_active_products_at_or_below_their_minimum():
 
     assert set(Product.objects.low_stock()) == {at_minimum, below}
     assert at_minimum.is_low_stock and below.is_low_stock
+
+
+def test_a_negative_stock_is_refused_by_validation_and_by_the_database():
+    from django.core.exceptions import ValidationError
+
+    product = ProductFactory(stock=2)
+    product.stock = -1
+    with pytest.raises(ValidationError) as refused:
+        product.full_clean()
+    assert "stock" in refused.value.message_dict
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.all_objects.filter(pk=product.pk).update(stock=-1)
+    product.refresh_from_db()
+    assert product.stock == 2

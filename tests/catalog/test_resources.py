@@ -71,3 +71,34 @@ def test_a_dry_run_writes_nothing():
     assert not result.has_errors()
     assert result.totals["new"] == 1
     assert not Product.all_objects.exists()
+
+
+def test_every_bad_row_of_a_file_is_named_in_one_pass_and_nothing_is_written():
+    f.CategoryFactory(name="Hair")
+    f.ProductFactory(sku="OLD-1", barcode="8400000000001")
+    rows = [
+        "SKU,Name,Price,Category,Barcode",
+        "OK-1,Fine,1.00,Hair,",  # row 1
+        "DUP-1,One,1.00,Hair,",  # 2
+        "DUP-1,Again,1.00,Hair,",  # 3: in-file duplicate of row 2
+        "DUP-2,Two,1.00,Hair,",  # 4
+        "dup-2,Two again,1.00,Hair,",  # 5: the same SKU in other letters
+        "NEW-1,Taken barcode,1.00,Hair,8400000000001",  # 6: a barcode the database holds
+        "NEW-2,Bad price,abc,Hair,",  # 7
+        "NEW-3,Lost,1.00,Nowhere,",  # 8
+        "DUP-1,Third,1.00,Hair,",  # 9: row 2's SKU once more
+    ]
+
+    result = ProductResource().import_data(CSV().create_dataset("\r\n".join(rows).encode()))
+
+    errors = {number: " ".join(str(e.error) for e in row_errors) for number, row_errors in result.row_errors()}
+    # Data rows are numbered from 1 (the header is not a row).
+    assert sorted(errors) == [3, 5, 6, 7, 8, 9], errors
+    assert "is on rows 2 and 3" in errors[3]
+    assert "is on rows 4 and 5" in errors[5]
+    assert "Barcode" in errors[6]
+    assert "'abc' is not a number" in errors[7]
+    assert "There is no category with name 'Nowhere'" in errors[8]
+    assert "is on rows 2 and 9" in errors[9]
+    assert not result.base_errors or "invalid row" in str(result.base_errors[-1].error)
+    assert list(Product.all_objects.values_list("sku", flat=True)) == ["OLD-1"]

@@ -302,3 +302,24 @@ def test_questionnaires_hold_answers_as_an_object(staff_user, manager_user):
     assert api.get(f"/api/crm/questionnaires?client={client.pk}").json()["count"] == 2
     assert api.delete(f"/api/crm/questionnaires/{response.json()['id']}").status_code == 403
     assert api_as(manager_user).delete(f"/api/crm/questionnaires/{response.json()['id']}").status_code == 204
+
+
+def test_a_client_born_in_the_future_is_a_400_and_a_failing_import_row(admin_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from beils.lib.formats import CSV
+    from crm.resources import ClientResource
+
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    response = api_as(admin_user).post(
+        "/api/clients", {"name": "Ana", "birth_date": tomorrow.isoformat()}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["birth_date"] == ["A birth date cannot be in the future."]
+
+    raw = f"Email,Name,Birth date\r\nana@mail.example,Ana,{tomorrow.isoformat()}\r\n".encode()
+    result = ClientResource().import_data(CSV().create_dataset(raw))
+    assert result.has_errors()
+    assert not Client.all_objects.exists()

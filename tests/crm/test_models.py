@@ -296,3 +296,32 @@ def test_revoke_without_a_reason_stores_null():
     revoke = ConsentFactory().revoke()
     revoke.refresh_from_db()
     assert revoke.reason is None
+
+
+def test_a_birth_date_in_the_future_is_refused_by_validation():
+    from datetime import timedelta
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    client = ClientFactory()
+    client.birth_date = timezone.localdate() + timedelta(days=1)
+    with pytest.raises(ValidationError) as refused:
+        client.full_clean()
+    assert refused.value.message_dict["birth_date"] == ["A birth date cannot be in the future."]
+    client.birth_date = timezone.localdate()
+    client.full_clean()
+
+
+def test_the_database_refuses_a_future_birth_date_on_insert_and_on_update():
+    from datetime import date
+
+    client = ClientFactory(birth_date=date(1990, 5, 17))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Client.all_objects.filter(pk=client.pk).update(birth_date=date(2999, 1, 1))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Client.all_objects.bulk_create([Client(name="Future", birth_date=date(2999, 1, 1))])
+    client.refresh_from_db()
+    assert client.birth_date == date(1990, 5, 17)
+    assert Client.all_objects.count() == 1
+    Client.all_objects.filter(pk=client.pk).update(birth_date=None)  # unknown stays allowed

@@ -172,3 +172,27 @@ def test_deactivated_clients_are_exported_and_updated_not_duplicated():
 
     assert not result.has_errors(), _messages(result)
     assert Client.all_objects.get(email="gone@mail.example").name == "New"
+
+
+def test_every_duplicate_and_invalid_client_row_is_named_in_one_pass_and_nothing_is_written():
+    f.ClientFactory(email="held@mail.example", name="Stored")
+    raw = (
+        b"Email,Name\r\n"
+        b"ana@mail.example,Ana\r\n"  # 1
+        b"bea@mail.example,Bea\r\n"  # 2
+        b"ANA@mail.example,Ana again\r\n"  # 3: row 1's email in other letters
+        b"not-an-email,Bad\r\n"  # 4
+        b"bea@mail.example,Bea again\r\n"  # 5
+        b"held@mail.example,Held\r\n"  # 6: an update of the stored client, fine
+        b"held@mail.example,Held twice\r\n"  # 7: but not twice
+    )
+
+    result = ClientResource().import_data(CSV().create_dataset(raw))
+
+    errors = {number: " ".join(str(e.error) for e in row_errors) for number, row_errors in result.row_errors()}
+    assert sorted(errors) == [3, 4, 5, 7], errors
+    assert "is on rows 1 and 3" in errors[3]
+    assert "Enter a valid email address" in errors[4]
+    assert "is on rows 2 and 5" in errors[5]
+    assert "is on rows 6 and 7" in errors[7]
+    assert list(Client.all_objects.values_list("email", "name")) == [("held@mail.example", "Stored")]

@@ -170,3 +170,22 @@ def test_a_background_csv_or_json_export_writes_every_row_once_and_escapes_formu
         rows = json.loads(text)
         assert len(rows) == 5
         assert {r["Email"]: r["Name"] for r in rows}["formula@mail.example"] == "'=cmd"
+
+
+def test_a_background_import_of_an_xlsx_bomb_fails_with_the_row_limit_and_writes_nothing(
+    admin_browser, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tests.helpers import bomb_xlsx
+
+    monkeypatch.setattr(ImportExportAdmin, "import_background_bytes", 100)
+    upload = SimpleUploadedFile("bomb.xlsx", bomb_xlsx(3_000_000))
+    with django_capture_on_commit_callbacks():
+        admin_browser.post(admin_url(Client, "import"), {"format": "2", "resource": "0", "import_file": upload})
+    job = Job.objects.get()
+
+    job_run(job)
+
+    assert job.state == JobState.FAILED
+    assert "more than 1000000 rows" in job.error
+    assert not Client.all_objects.exists()
+    assert AuditEntry.objects.for_action("maintenance.import.failed").get().outcome == "FAILURE"

@@ -120,3 +120,15 @@ def test_a_gift_card_used_as_payment_cannot_be_deleted(admin_user, manager_user)
     PaymentFactory(method="GIFT_CARD", gift_card=card)
     assert api_as(manager_user).delete(f"/api/marketing/gift-cards/{card.pk}").status_code == 403
     assert api_as(admin_user).delete(f"/api/marketing/gift-cards/{card.pk}").status_code == 409
+
+
+def test_a_gift_card_issued_without_a_code_gets_a_unique_generated_one(manager_user):
+    api = api_as(manager_user)
+
+    first = api.post("/api/marketing/gift-cards", {"initial_balance": "25.00", "reason": "Raffle prize"}, format="json")
+    second = api.post("/api/marketing/gift-cards", {"initial_balance": "25.00", "code": "", "reason": "Raffle prize"}, format="json")
+
+    assert (first.status_code, second.status_code) == (201, 201), (first.content, second.content)
+    codes = {first.json()["code"], second.json()["code"]}
+    assert len(codes) == 2 and all(code.startswith("GC-") for code in codes)
+    assert set(GiftCard.objects.values_list("code", flat=True)) == codes

@@ -178,3 +178,10 @@ def test_deleting_a_gift_cards_owner_keeps_the_card():
     card.owner.delete()
     card.refresh_from_db()
     assert card.owner is None
+
+
+def test_a_gift_card_saved_without_a_code_gets_one():
+    card = GiftCard.objects.create(initial_balance=Decimal("10.00"))
+
+    assert card.code.startswith("GC-")
+    assert GiftCard().code != GiftCard().code  # each new card its own
