@@ -126,7 +126,9 @@ def test_a_gift_card_issued_without_a_code_gets_a_unique_generated_one(manager_u
     api = api_as(manager_user)
 
     first = api.post("/api/marketing/gift-cards", {"initial_balance": "25.00", "reason": "Raffle prize"}, format="json")
-    second = api.post("/api/marketing/gift-cards", {"initial_balance": "25.00", "code": "", "reason": "Raffle prize"}, format="json")
+    second = api.post(
+        "/api/marketing/gift-cards", {"initial_balance": "25.00", "code": "", "reason": "Raffle prize"}, format="json"
+    )
 
     assert (first.status_code, second.status_code) == (201, 201), (first.content, second.content)
     codes = {first.json()["code"], second.json()["code"]}
