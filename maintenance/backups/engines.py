@@ -3,6 +3,7 @@ database, and the few catalogue operations restore needs. PostgreSQL (pg_dump/ps
 third class with the same methods."""
 
 import contextlib
+import re
 import sqlite3
 import subprocess
 import tempfile
@@ -24,7 +25,10 @@ from maintenance.backups.pipeline import (
     inspect,
     read_chunks,
     widen,
+    without_definers,
 )
+
+_CREATE_DEFINER = re.compile(r"^CREATE\s+DEFINER\s*=\s*(?:`(?:[^`]|``)*`|\S+)@(?:`(?:[^`]|``)*`|\S+)\s+", re.I)
 
 
 class Engine:
@@ -222,6 +226,7 @@ class MariaDBEngine(Engine):
         """Feed SQL into ``database`` with the mariadb client; stops at the first error. With
         ``watch``, the load is stopped (``ConnectionLost``) as soon as the sentinel reports that
         the working connection or the maintenance lock is gone."""
+        source = without_definers(source)
         with self.option_file() as options:
             pipeline = Pipeline([self.client_command(options, database)])
             if watch is None:
@@ -282,7 +287,32 @@ class MariaDBEngine(Engine):
         moves = [f"{quote(live)}.{quote(t)} TO {quote(trash)}.{quote(t)}" for t in self.tables(live)]
         moves += [f"{quote(scratch)}.{quote(t)} TO {quote(live)}.{quote(t)}" for t in self.tables(scratch)]
         self.create_database(trash)
+        # MariaDB refuses to move a table with triggers to another database ("Trigger in wrong
+        # schema"): the restored triggers are taken off, the tables swapped, and the triggers made
+        # again on the live tables. The live tables' own triggers go with nothing: they are replaced.
+        incoming = self.trigger_statements(scratch)
+        for database in (live, scratch):
+            for (name,) in self._trigger_names(database):
+                self.execute(f"DROP TRIGGER {quote(database)}.{quote(name)}")
         self.execute("RENAME TABLE " + ", ".join(moves))
+        for statement in incoming:
+            self.execute(statement)
+
+    def _trigger_names(self, database: str) -> list[tuple]:
+        return self.execute(
+            "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s ORDER BY TRIGGER_NAME",
+            [database],
+        )
+
+    def trigger_statements(self, database: str) -> list[str]:
+        """The CREATE TRIGGER statements of ``database``'s triggers, without their DEFINER (made
+        again by this account, which may not name another owner) and without a schema, so that
+        they apply to the tables of the connection's database."""
+        statements = []
+        for (name,) in self._trigger_names(database):
+            row = self.execute(f"SHOW CREATE TRIGGER {quote(database)}.{quote(name)}")[0]
+            statements.append(_CREATE_DEFINER.sub("CREATE ", row[2], count=1))
+        return statements
 
     def copy_tables(self, scratch: str, tables: list[str]) -> None:
         """Replace the rows of ``tables`` with the scratch copies', all in one transaction."""

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import stat
+from datetime import date
 from pathlib import Path
 
 import MySQLdb
@@ -17,7 +18,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from crm.erasure import ledger_append, ledger_path
 from crm.models import Client
@@ -180,6 +181,13 @@ def hostile_account(request, transactional_db):
     finally:
         connection.close()
         connection.settings_dict.update(saved)
+        # A restore through the account made the triggers its own: make them root's again
+        # before the account goes, or every later write to their tables fails (error 1449).
+        engine = MariaDBEngine()
+        for statement in engine.trigger_statements(database):
+            name = re.search(r"TRIGGER\s+`?(\w+)", statement).group(1)
+            engine.execute(f"DROP TRIGGER `{name}`")
+            engine.execute(statement)
         with MySQLdb.connect(**root) as db:
             db.cursor().execute("DROP USER IF EXISTS %s@'%%'", [user])
 
@@ -198,6 +206,9 @@ def test_backup_verify_and_restore_work_through_an_account_with_a_hostile_passwo
     backup_restore(backup, safety_backup=False)
 
     assert not Client.all_objects.filter(notes="changed after the backup").exists()
+    # The database's own rules came back with the tables (triggers owned by this account).
+    with pytest.raises(IntegrityError):
+        Client.all_objects.filter(pk=Client.all_objects.first().pk).update(birth_date=date(2999, 1, 1))
 
 
 # --- 3. Credentials files --------------------------------------------------------------------------
