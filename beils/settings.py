@@ -37,6 +37,9 @@ if not DEBUG and (not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or len(SECRET_K
         "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off. "
         "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'"
     )
+# Former keys, still accepted for sessions, password resets and old backup manifests while a
+# rotation settles (docs/security.md, "Rotating keys").
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
