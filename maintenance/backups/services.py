@@ -645,20 +645,25 @@ def backup_restore(
         safety = None
         if safety_backup and not database_is_empty(alias):
             safety = _create(kind=BackupKind.SAFETY, tables=[], actor=actor, alias=alias)
-        # As late as possible before the swap: the entries the backup lacks go back after it.
-        kept_entries = audit_entries_read(alias=alias, tables=tables)
+        # The live audit trail is read at the last moment before the swap (a load can take
+        # minutes, and the salon keeps working): the entries the backup lacks go back after it.
+        kept = []
+
+        def keep_the_audit_trail() -> None:
+            kept.append(audit_entries_read(alias=alias, tables=tables))
+
         try:
             engine = engine_for(alias)
             if isinstance(engine, MariaDBEngine):
-                _restore_mariadb(engine, backup, tables)
+                _restore_mariadb(engine, backup, tables, before_swap=keep_the_audit_trail)
             else:
-                _restore_sqlite(engine, backup, tables)
+                _restore_sqlite(engine, backup, tables, before_swap=keep_the_audit_trail)
         except Exception as exc:
             reconnect_if_lost(alias)
             report_failure("restore", backup, exc, actor)
             raise BackupError(f"The restore failed; the live database was left as it was. {exc}") from exc
         try:
-            carried = audit_entries_put_back(kept_entries, backup_dir=backup_dir())
+            carried = audit_entries_put_back(kept[0], backup_dir=backup_dir())
         except AuditTrailError as exc:
             report_failure("restore", backup, exc, actor)
             raise BackupError(f"The data was restored, but not the audit entries since the backup. {exc}") from exc
@@ -690,7 +695,9 @@ def _carry_verifications(checked: dict[str, dict], alias: str) -> None:
             Backup.objects.using(alias).filter(pk=row.pk).update(**state)
 
 
-def _restore_mariadb(engine: MariaDBEngine, backup: Backup, tables: list[str]) -> None:
+def _restore_mariadb(
+    engine: MariaDBEngine, backup: Backup, tables: list[str], *, before_swap: Callable[[], None]
+) -> None:
     scratch = _scratch_name(engine, "restore")
     engine.create_database(scratch)
     try:
@@ -708,6 +715,7 @@ def _restore_mariadb(engine: MariaDBEngine, backup: Backup, tables: list[str]) -
                 raise BackupError(
                     f"Table {table} came back with {engine.count_rows(scratch, table)} rows instead of {expected}."
                 )
+        before_swap()
         if tables:
             engine.copy_tables(scratch, tables)
         else:
@@ -720,7 +728,9 @@ def _restore_mariadb(engine: MariaDBEngine, backup: Backup, tables: list[str]) -
         _scratch_drop(engine, scratch)
 
 
-def _restore_sqlite(engine: SQLiteEngine, backup: Backup, tables: list[str]) -> None:
+def _restore_sqlite(
+    engine: SQLiteEngine, backup: Backup, tables: list[str], *, before_swap: Callable[[], None]
+) -> None:
     import sqlite3
 
     live = Path(engine.database)
@@ -729,6 +739,7 @@ def _restore_sqlite(engine: SQLiteEngine, backup: Backup, tables: list[str]) -> 
         with _reading_stages(backup) as stages:
             _decompress_to(stages, backup_path(backup), copy)
         _compare(backup.tables, sqlite_table_stats(copy), "the restored copy")
+        before_swap()
         connections[engine.alias].close()
         if not tables:
             for suffix in ("-wal", "-shm"):

@@ -102,3 +102,28 @@ def test_entries_that_cannot_be_put_back_are_saved_in_a_file_and_the_restore_say
     saved = Path(str(failure.value).split("saved in ")[-1].rstrip("."))
     assert {row["id"] for row in json.loads(saved.read_text())} >= set(since)
     assert not AuditEntry.objects.filter(pk__in=list(since)).exists()  # none half put back
+
+
+def test_an_entry_written_while_the_dump_loads_is_kept_too(admin_user, monkeypatch):
+    """The salon keeps working while a big dump loads: what is audited meanwhile must survive
+    the swap as well (the trail is read at the last moment before it)."""
+    from maintenance.backups import engines, services
+    from maintenance.services import audit_log
+
+    backup = backup_create()
+    written = []
+
+    def and_meanwhile(load):
+        def loading(*args, **kwargs):
+            load(*args, **kwargs)
+            written.append(audit_log(action="crm.client.data_exported", actor=admin_user).pk)
+
+        return loading
+
+    monkeypatch.setattr(engines.MariaDBEngine, "load", and_meanwhile(engines.MariaDBEngine.load))
+    monkeypatch.setattr(services, "_decompress_to", and_meanwhile(services._decompress_to))
+
+    backup_restore(backup, actor=admin_user, safety_backup=False)
+
+    assert written and AuditEntry.objects.filter(pk=written[0], action="crm.client.data_exported").exists()
+    assert audit_chain_verify().ok, audit_chain_verify().as_dict()
