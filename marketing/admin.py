@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
 from crm.models import Role
+from maintenance.services import audit_log
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from marketing.resources import (
     BonusRedemptionResource,
@@ -93,6 +94,15 @@ class ClientBonusAdmin(ImportExportAdmin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Sessions move through the ledger (redemptions at checkout or on a booking).
         return ["sessions_remaining", "status"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:  # sessions given without a sale: an audited ADMIN act, as in the API
+            audit_log(
+                action="marketing.clientbonus.granted", actor=request.user, target=obj,
+                detail={"client_id": obj.client_id, "sessions": obj.sessions_total, "price_paid": f"{obj.price_paid:.2f}"},
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )  # fmt: skip
 
 
 @admin.register(BonusRedemption)

@@ -12,6 +12,7 @@ from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline
 from beils.lib.history import HistoryAdmin
 from beils.lib.money import ZERO
 from crm.models import Role
+from maintenance.services import audit_log
 from marketing.models import MarketingError
 from sales.models import (
     ArchivedCart,
@@ -65,6 +66,27 @@ class AdminRoleOnlyWrites:
 
     def has_delete_permission(self, request, obj=None):
         return is_admin_role(request.user) and super().has_delete_permission(request, obj)
+
+    # Money moved by hand is an audited ADMIN act (domain rule: money appears only through a
+    # sale or an audited act): every write and delete here leaves an entry.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._audit_repair(request, obj, "changed" if change else "added", sorted(form.changed_data))
+
+    def delete_model(self, request, obj):
+        self._audit_repair(request, obj, "deleted", [])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self._audit_repair(request, obj, "deleted", [])
+        super().delete_queryset(request, queryset)
+
+    def _audit_repair(self, request, obj, verb: str, fields: list[str]) -> None:
+        audit_log(
+            action=f"{obj._meta.app_label}.{obj._meta.model_name}.{verb}_by_hand", actor=request.user, target=obj,
+            detail={"fields": fields}, ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
 
 
 class CartItemInline(admin.TabularInline):

@@ -13,8 +13,8 @@ from crm.models import Role
 from crm.roles import role_permission_names
 from maintenance.models import AuditEntry
 from marketing.models import ClientBonus, GiftCard, GiftCardMovement, GiftCardMovementKind, MarketingError
-from sales.models import Debt
-from tests.factories import BonusFactory, ClientFactory, CouponFactory, DebtFactory, ServiceFactory
+from sales.models import Debt, Payment
+from tests.factories import BonusFactory, CartFactory, ClientFactory, CouponFactory, DebtFactory, ServiceFactory
 from tests.helpers import admin_url, api_as
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +223,43 @@ def test_a_manager_cannot_import_gift_cards_with_balances_from_a_file(manager_br
 
 def test_a_manager_cannot_delete_a_gift_card_and_its_ledger(manager_user):
     assert "marketing.delete_giftcard" not in role_permission_names(Role.MANAGER)
+
+
+# --- Data repair by hand: ADMIN only, and audited ---------------------------------------------------
+
+
+def test_an_admin_adding_and_deleting_a_payment_by_hand_is_audited(admin_browser, admin_user):
+    cart = CartFactory()
+    response = admin_browser.post(
+        admin_url(Payment, "add"),
+        {"cart": cart.pk, "method": "CASH", "amount": "12.50", "paid_at_0": "2026-11-30", "paid_at_1": "10:00:00"},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    payment = Payment.objects.get(cart=cart)
+    added = AuditEntry.objects.get(action="sales.payment.added_by_hand")
+    assert (added.actor, added.target_id, "amount" in added.detail["fields"]) == (admin_user, str(payment.pk), True)
+
+    admin_browser.post(admin_url(Payment, "delete", payment.pk), {"post": "yes"})
+
+    assert not Payment.objects.filter(pk=payment.pk).exists()
+    assert AuditEntry.objects.filter(action="sales.payment.deleted_by_hand", target_id=str(payment.pk)).exists()
+
+
+def test_an_admin_giving_a_bono_in_the_admin_is_audited(admin_browser, admin_user):
+    bonus, client = BonusFactory(), ClientFactory()
+    page = admin_browser.get(admin_url(ClientBonus, "add"))
+    inlines = {
+        f"{inline.formset.prefix}-{name}": value
+        for inline in page.context["inline_admin_formsets"]
+        for name, value in inline.formset.management_form.initial.items()
+    }
+    response = admin_browser.post(
+        admin_url(ClientBonus, "add"),
+        {
+            "client": client.pk, "bonus": bonus.pk, "name": "Regalo", "sessions_total": 3, "sessions_remaining": 3,
+            "price_paid": "0.00", "purchased_on": "2026-11-30", "status": "ACTIVE", **inlines,
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    granted = AuditEntry.objects.get(action="marketing.clientbonus.granted")
+    assert (granted.actor, granted.detail["sessions"]) == (admin_user, 3)
