@@ -22,6 +22,7 @@ from legacy.models import LegacyError, LegacyImportRun, RunState
 from legacy.reconcile import reconcile
 from legacy.source import BATCH, LegacySource, source_config
 from maintenance.models import Outcome
+from maintenance.reaper import run_reap
 from maintenance.services import audit_log
 
 #: A RUNNING run silent for this long was interrupted (a killed worker), not still going.
@@ -195,3 +196,16 @@ def legacy_run_progress(run: LegacyImportRun) -> dict:
     """What the admin's progress bar shows."""
     return {"state": run.state, "label": run.get_state_display(), "done": run.rows_done, "total": run.rows_total,
             "percent": run.percent, "entity": run.current_entity}  # fmt: skip
+
+
+def legacy_imports_reap(silent_since, now) -> list:
+    """The stale-work check's part for legacy imports (registered in LegacyConfig.ready()). A
+    legacy import saves its row (``updated_at``) as it progresses: that is its sign of life.
+    Marked FAILED, it is resumed by the next import of the same source, as after any failure."""
+    reaped = []
+    for run in LegacyImportRun.objects.filter(state=RunState.RUNNING, updated_at__lt=silent_since):
+        run.heartbeat_at = run.updated_at  # for run_reap's reason
+        if run_reap(run, now, running={"state": RunState.RUNNING}, failed={"state": RunState.FAILED},
+                    error_field="error", action="legacy.import.reaped"):  # fmt: skip
+            reaped.append(run)
+    return reaped

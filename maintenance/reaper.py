@@ -63,6 +63,11 @@ class Reaped:
         }
 
 
+# Apps above this one (legacy) add their own kinds of long work here from their AppConfig.ready():
+# ``finder(silent_since, now)`` marks what fell silent before ``silent_since`` and returns it.
+STALE_WORK_FINDERS: list = []
+
+
 def stale_work_reap(*, now=None) -> Reaped:
     """Mark stranded work failed, remove its temporary files and tell the admins; return what
     was reaped. One check at a time (a second one refuses with ``MaintenanceBusy``)."""
@@ -79,7 +84,7 @@ def stale_work_reap(*, now=None) -> Reaped:
                 reaped.jobs.append(job)
                 reaped.files += _remove_job_files(job)
         for operation in Operation.objects.filter(_silent(silent_since, "created_at"), state=OperationState.RUNNING):
-            if _run_reap(operation, now, running={"state": OperationState.RUNNING}, failed={"state": OperationState.FAILED},
+            if run_reap(operation, now, running={"state": OperationState.RUNNING}, failed={"state": OperationState.FAILED},
                          error_field="message", action="maintenance.operation.reaped"):  # fmt: skip
                 reaped.runs.append(operation)
         for model, action in (
@@ -89,10 +94,11 @@ def stale_work_reap(*, now=None) -> Reaped:
             for run in model.objects.filter(
                 _silent(silent_since, "started_at"), outcome__isnull=True, finished_at__isnull=True
             ):
-                if _run_reap(run, now, running={"outcome__isnull": True}, failed={"outcome": Outcome.FAILURE},
+                if run_reap(run, now, running={"outcome__isnull": True}, failed={"outcome": Outcome.FAILURE},
                              error_field="error", action=action):  # fmt: skip
                     reaped.runs.append(run)
-        reaped.runs += _legacy_imports_reap(silent_since, now)
+        for finder in STALE_WORK_FINDERS:
+            reaped.runs += finder(silent_since, now)
         reaped.files += credentials_files_sweep()
     return reaped
 
@@ -147,7 +153,7 @@ def _job_reap(job: Job, now) -> bool:
     return True
 
 
-def _run_reap(row, now, *, running: dict, failed: dict, error_field: str, action: str) -> bool:
+def run_reap(row, now, *, running: dict, failed: dict, error_field: str, action: str) -> bool:
     """An operation, an archive/cleanup run or a restore drill left running by a killed process."""
     reason = _reason(row.heartbeat_at or getattr(row, "started_at", None) or row.created_at)
     model = type(row)
@@ -164,20 +170,6 @@ def _run_reap(row, now, *, running: dict, failed: dict, error_field: str, action
         _("%(reason)s\n\nRun it again when convenient; see the maintenance dashboard.") % {"reason": reason},
     )  # fmt: skip
     return True
-
-
-def _legacy_imports_reap(silent_since, now) -> list:
-    """A legacy import saves its row (``updated_at``) as it progresses: that is its sign of life.
-    Marked FAILED, it is resumed by the next import of the same source, as after any failure."""
-    from legacy.models import LegacyImportRun, RunState
-
-    reaped = []
-    for run in LegacyImportRun.objects.filter(state=RunState.RUNNING, updated_at__lt=silent_since):
-        run.heartbeat_at = run.updated_at  # for _run_reap's reason
-        if _run_reap(run, now, running={"state": RunState.RUNNING}, failed={"state": RunState.FAILED},
-                     error_field="error", action="legacy.import.reaped"):  # fmt: skip
-            reaped.append(run)
-    return reaped
 
 
 def _progress_written_since(job: Job, since) -> bool:
