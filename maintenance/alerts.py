@@ -87,7 +87,7 @@ def alerts_check(*, findings: list[Finding] | None = None, now=None) -> AlertChe
 def _open(finding: Finding, now) -> Alert:
     alert = Alert.objects.create(code=finding.code, message=finding.message, opened_at=now, last_seen_at=now)
     audit_log(action="maintenance.alert.opened", target=alert, detail={"code": alert.code, "message": alert.message})
-    _mail(f"Beils alert: {alert.message}", _body(alert, "needs attention"))
+    admins_mail(f"Beils alert: {alert.message}", _body(alert, "needs attention"))
     alert.notified_at = now
     alert.save(update_fields=["notified_at"])
     return alert
@@ -98,7 +98,7 @@ def _refresh(alert: Alert, finding: Finding, now) -> None:
     fields = ["message", "last_seen_at"]
     remind = settings.ALERT_REMIND_HOURS
     if remind and (alert.notified_at is None or now - alert.notified_at >= timedelta(hours=remind)):
-        _mail(f"Beils alert (still open): {alert.message}", _body(alert, "is still open"))
+        admins_mail(f"Beils alert (still open): {alert.message}", _body(alert, "is still open"))
         alert.notified_at = now
         fields.append("notified_at")
     alert.save(update_fields=fields)
@@ -108,7 +108,7 @@ def _resolve(alert: Alert, now) -> Alert:
     alert.resolved_at = now
     alert.save(update_fields=["resolved_at"])
     audit_log(action="maintenance.alert.resolved", target=alert, detail={"code": alert.code})
-    _mail(f"Beils alert resolved: {alert.message}", _body(alert, "has cleared"))
+    admins_mail(f"Beils alert resolved: {alert.message}", _body(alert, "has cleared"))
     return alert
 
 
@@ -121,9 +121,10 @@ def _body(alert: Alert, what: str) -> str:
     )
 
 
-def _mail(subject: str, body: str) -> None:
+def admins_mail(subject: str, body: str) -> None:
+    """Mail the admins (ADMINS, else every active ADMIN user); never fails the caller."""
     recipients = alert_recipients()
     if not recipients:
-        log.warning("Alert not mailed (no ADMINS and no ADMIN user): %s", subject)
+        log.warning("Not mailed (no ADMINS and no ADMIN user): %s", subject)
         return
     send_mail(subject[:200], body, None, recipients, fail_silently=True)

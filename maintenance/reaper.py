@@ -22,12 +22,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.core.mail import send_mail
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maintenance.alerts import alert_recipients
+from maintenance.alerts import admins_mail
 from maintenance.backups.locks import single_run_lock
 from maintenance.models import (
     Backup,
@@ -128,7 +127,7 @@ def _backup_reap(backup: Backup, now) -> bool:
     backup.status, backup.finished_at, backup.error = BackupStatus.FAILED, now, reason
     audit_log(action="maintenance.backup.reaped", target=backup, outcome=Outcome.FAILURE,
               detail={"file": backup.file_name, "error": reason})  # fmt: skip
-    _mail(
+    admins_mail(
         _("Beils: the backup %(file)s stopped without finishing") % {"file": backup.file_name},
         _("%(reason)s\n\nNo file was kept from it; older backups were not touched. Take a new backup "
           "(manage.py backup) if the next scheduled one is far off.") % {"reason": reason},
@@ -145,7 +144,7 @@ def _job_reap(job: Job, now) -> bool:
     job.state, job.finished_at, job.error = JobState.FAILED, now, reason
     audit_log(action=f"maintenance.{job.kind.lower()}.reaped", actor=job.actor, target=job,
               outcome=Outcome.FAILURE, detail={"error": reason})  # fmt: skip
-    _mail(
+    admins_mail(
         _("Beils: %(job)s stopped without finishing") % {"job": job},
         _("%(reason)s\n\nAn import writes all or nothing, so nothing of it was written; start it again "
           "from the admin.") % {"reason": reason},
@@ -165,7 +164,7 @@ def run_reap(row, now, *, running: dict, failed: dict, error_field: str, action:
         setattr(row, name, value)
     audit_log(action=action, actor=getattr(row, "actor", None), target=row, outcome=Outcome.FAILURE,
               detail={"error": reason})  # fmt: skip
-    _mail(
+    admins_mail(
         _("Beils: %(work)s stopped without finishing") % {"work": row},
         _("%(reason)s\n\nRun it again when convenient; see the maintenance dashboard.") % {"reason": reason},
     )  # fmt: skip
@@ -226,11 +225,3 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
-
-
-def _mail(subject: str, body: str) -> None:
-    recipients = alert_recipients()
-    if not recipients:
-        log.warning("Not mailed (no ADMINS and no ADMIN user): %s", subject)
-        return
-    send_mail(subject[:200], body, None, recipients, fail_silently=True)
