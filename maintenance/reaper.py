@@ -13,7 +13,6 @@ by ``manage.py reapstale``, finds it by its silence:
   are removed.
 """
 
-import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -40,8 +39,6 @@ from maintenance.models import (
     RestoreDrill,
 )
 from maintenance.services import audit_log
-
-log = logging.getLogger(__name__)
 
 CREDENTIALS_FILE = re.compile(r"(\d+)-[^/]+\.cnf")
 
