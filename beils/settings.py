@@ -12,6 +12,8 @@ import environ
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from beils.lib.private import private_dir
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -184,8 +186,10 @@ if CELERY_BROKER_EMBEDDED:
         "processed_folder": str(_celery_dir / "processed"),
         "store_processed": False,
     }
+    # Private like every file Beils writes under var/ (docs/security.md): tasks carry ids.
+    private_dir(_celery_dir)
     for _key in ("data_folder_in", "control_folder", "processed_folder"):
-        Path(CELERY_BROKER_TRANSPORT_OPTIONS[_key]).mkdir(parents=True, exist_ok=True)
+        private_dir(CELERY_BROKER_TRANSPORT_OPTIONS[_key])
 else:
     # Long maintenance tasks must finish well within the time a Redis broker waits before it
     # hands an unacknowledged task to another worker.

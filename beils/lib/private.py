@@ -64,3 +64,17 @@ def credentials_file(text: str) -> Iterator[Path]:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+def sqlite_file_private(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: the embedded SQLite database holds every client's data,
+    and SQLite creates it with the process umask (0644). Narrowed to 0600 as it is opened; SQLite
+    gives its -wal, -shm and -journal files the database file's mode."""
+    if connection.vendor != "sqlite":
+        return
+    name = str(connection.settings_dict["NAME"])
+    if name == ":memory:" or name.startswith("file:"):
+        return
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        if os.stat(name).st_mode & 0o077:
+            os.chmod(name, FILE_MODE)
