@@ -103,10 +103,6 @@ def _silent(since, started_field: str) -> Q:
     return Q(heartbeat_at__lt=since) | Q(heartbeat_at__isnull=True, **{f"{started_field}__lt": since})
 
 
-def _last_sign(row, started_field: str):
-    return row.heartbeat_at or getattr(row, started_field)
-
-
 def _reason(last) -> str:
     return _(
         "Stopped without finishing: no sign of life since %(when)s (the process was killed or its machine "
@@ -115,42 +111,30 @@ def _reason(last) -> str:
 
 
 def _backup_reap(backup: Backup, now) -> bool:
-    reason = _reason(_last_sign(backup, "started_at"))
-    # Conditional: a backup that finished meanwhile, or a second check, changes nothing.
-    if not Backup.objects.filter(pk=backup.pk, status=BackupStatus.RUNNING).update(
-        status=BackupStatus.FAILED, finished_at=now, error=reason
-    ):
-        return False
-    backup.status, backup.finished_at, backup.error = BackupStatus.FAILED, now, reason
-    audit_log(action="maintenance.backup.reaped", target=backup, outcome=Outcome.FAILURE,
-              detail={"file": backup.file_name, "error": reason})  # fmt: skip
-    admins_mail(
-        _("Beils: the backup %(file)s stopped without finishing") % {"file": backup.file_name},
-        _("%(reason)s\n\nNo file was kept from it; older backups were not touched. Take a new backup "
-          "(manage.py backup) if the next scheduled one is far off.") % {"reason": reason},
+    return run_reap(
+        backup, now, running={"status": BackupStatus.RUNNING}, failed={"status": BackupStatus.FAILED},
+        error_field="error", action="maintenance.backup.reaped", detail={"file": backup.file_name},
+        subject=_("Beils: the backup %(file)s stopped without finishing") % {"file": backup.file_name},
+        advice=_("No file was kept from it; older backups were not touched. Take a new backup "
+                 "(manage.py backup) if the next scheduled one is far off."),
     )  # fmt: skip
-    return True
 
 
 def _job_reap(job: Job, now) -> bool:
-    reason = _reason(_last_sign(job, "started_at"))
-    if not Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
-        state=JobState.FAILED, finished_at=now, error=reason
-    ):
-        return False
-    job.state, job.finished_at, job.error = JobState.FAILED, now, reason
-    audit_log(action=f"maintenance.{job.kind.lower()}.reaped", actor=job.actor, target=job,
-              outcome=Outcome.FAILURE, detail={"error": reason})  # fmt: skip
-    admins_mail(
-        _("Beils: %(job)s stopped without finishing") % {"job": job},
-        _("%(reason)s\n\nAn import writes all or nothing, so nothing of it was written; start it again "
-          "from the admin.") % {"reason": reason},
+    return run_reap(
+        job, now, running={"state": JobState.RUNNING}, failed={"state": JobState.FAILED}, error_field="error",
+        action=f"maintenance.{job.kind.lower()}.reaped",
+        advice=_("An import writes all or nothing, so nothing of it was written; start it again from the admin."),
     )  # fmt: skip
-    return True
 
 
-def run_reap(row, now, *, running: dict, failed: dict, error_field: str, action: str) -> bool:
-    """An operation, an archive/cleanup run or a restore drill left running by a killed process."""
+def run_reap(
+    row, now, *, running: dict, failed: dict, error_field: str, action: str,
+    detail: dict | None = None, subject: str | None = None, advice: str | None = None,
+) -> bool:  # fmt: skip
+    """Mark ``row`` (a backup, a job, an operation, an archive/cleanup run, a drill…) left running
+    by a killed process failed, audit it and mail the admins. Conditional: work that finished
+    meanwhile, or a second check, changes nothing (returns False)."""
     reason = _reason(row.heartbeat_at or getattr(row, "started_at", None) or row.created_at)
     model = type(row)
     values = {**failed, "finished_at": now, error_field: reason[: model._meta.get_field(error_field).max_length]}
@@ -160,11 +144,11 @@ def run_reap(row, now, *, running: dict, failed: dict, error_field: str, action:
     for name, value in values.items():
         setattr(row, name, value)
     audit_log(action=action, actor=getattr(row, "actor", None), target=row, outcome=Outcome.FAILURE,
-              detail={"error": reason})  # fmt: skip
+              detail={**(detail or {}), "error": reason})  # fmt: skip
     admins_mail(
-        _("Beils: %(work)s stopped without finishing") % {"work": row},
-        _("%(reason)s\n\nRun it again when convenient; see the maintenance dashboard.") % {"reason": reason},
-    )  # fmt: skip
+        subject or _("Beils: %(work)s stopped without finishing") % {"work": row},
+        f"{reason}\n\n{advice or _('Run it again when convenient; see the maintenance dashboard.')}",
+    )
     return True
 
 
