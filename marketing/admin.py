@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
 from crm.models import Role
-from maintenance.services import audit_log
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from marketing.resources import (
     BonusRedemptionResource,
@@ -16,7 +15,7 @@ from marketing.resources import (
     GiftCardMovementResource,
     GiftCardResource,
 )
-from marketing.services import gift_card_issue_comp
+from marketing.services import client_bonus_grant_audit, gift_card_issue_comp
 
 
 class ValidityFilter(admin.SimpleListFilter):
@@ -98,11 +97,7 @@ class ClientBonusAdmin(ImportExportAdmin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change:  # sessions given without a sale: an audited ADMIN act, as in the API
-            audit_log(
-                action="marketing.clientbonus.granted", actor=request.user, target=obj,
-                detail={"client_id": obj.client_id, "sessions": obj.sessions_total, "price_paid": f"{obj.price_paid:.2f}"},
-                ip_address=request.META.get("REMOTE_ADDR"),
-            )  # fmt: skip
+            client_bonus_grant_audit(bono=obj, actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
 
 
 @admin.register(BonusRedemption)

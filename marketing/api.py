@@ -2,9 +2,9 @@ from rest_framework import viewsets
 
 from beils.lib.api import AtomicWritesMixin, SoftDeleteMixin, soft_delete_schema
 from maintenance.api import StreamingExportMixin
-from maintenance.services import audit_log
 from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
 from marketing.serializers import BonusSerializer, ClientBonusSerializer, CouponSerializer, GiftCardSerializer
+from marketing.services import client_bonus_grant_audit
 
 
 @soft_delete_schema
@@ -42,11 +42,7 @@ class ClientBonusViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.Model
     def perform_create(self, serializer):
         super().perform_create(serializer)
         bono = serializer.instance
-        audit_log(
-            action="marketing.clientbonus.granted", actor=self.request.user, target=bono,
-            detail={"client_id": bono.client_id, "sessions": bono.sessions_total, "price_paid": f"{bono.price_paid:.2f}"},
-            ip_address=self.request.META.get("REMOTE_ADDR"),
-        )  # fmt: skip
+        client_bonus_grant_audit(bono=bono, actor=self.request.user, ip_address=self.request.META.get("REMOTE_ADDR"))
 
 
 class GiftCardViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):

@@ -283,3 +283,12 @@ def _move(card: GiftCard, *, kind: str, amount: Decimal, cart) -> GiftCardMoveme
     return GiftCardMovement.objects.create(
         gift_card=card, kind=kind, amount=amount, balance_after=card.current_balance, cart=cart
     )
+
+
+def client_bonus_grant_audit(*, bono: ClientBonus, actor, ip_address: str | None = None) -> None:
+    """A bono handed to a client without a sale (ADMIN, in the admin or the API) is value given
+    away: it is on the record with its sessions and what was paid."""
+    audit_log(
+        action="marketing.clientbonus.granted", actor=actor, target=bono, ip_address=ip_address,
+        detail={"client_id": bono.client_id, "sessions": bono.sessions_total, "price_paid": f"{bono.price_paid:.2f}"},
+    )  # fmt: skip
