@@ -3,7 +3,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, models, router, transaction
+from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -86,17 +86,13 @@ class AuditChainHead(models.Model):
 
     @classmethod
     def locked(cls, using: str) -> "AuditChainHead":
-        """The head row, locked until the end of the current transaction (created on first use)."""
-        rows = cls.objects.using(using).select_for_update()
-        head = rows.filter(pk=cls.ROW).first()
-        if head is None:
-            try:
-                with transaction.atomic(using=using):
-                    cls.objects.using(using).create(pk=cls.ROW)
-            except IntegrityError:
-                pass  # another append created it first
-            head = rows.get(pk=cls.ROW)
-        return head
+        """The head row, locked until the end of the current transaction. It exists from the
+        migration on (and after a flush, see ``MaintenanceConfig``); should it be missing, the
+        first append creates it without a locking read of the missing row."""
+        rows = cls.objects.using(using)
+        if not rows.filter(pk=cls.ROW).exists():
+            rows.bulk_create([cls(pk=cls.ROW)], ignore_conflicts=True)
+        return rows.select_for_update().get(pk=cls.ROW)
 
 
 class AuditChainGap(models.Model):
