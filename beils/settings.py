@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "audit",
     "crm",
     "catalog",
     "marketing",

@@ -14,10 +14,10 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from audit.services import audit_log
 from bookings.models import ACTIVE_STATUSES, Booking, BookingError, BookingItem, BookingStatus
 from catalog.models import Service
 from crm.models import Client, User
-from maintenance.services import audit_log
 from marketing.models import ClientBonus
 from sales.models import CartStatus
 from sales.services import CheckoutResult, LineRequest, PaymentRequest, cart_checkout, invoice_sequence_ensure

@@ -10,6 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.models import Outcome
+from audit.services import audit_log
 from beils.lib.api import (
     AtomicWritesMixin,
     BulkCreateMixin,
@@ -31,8 +33,6 @@ from crm.serializers import (
 )
 from crm.services import api_token_issue, user_role_audit
 from maintenance.api import StreamingExportMixin
-from maintenance.models import Outcome
-from maintenance.services import audit_log
 
 
 class CanExportClientData(permissions.BasePermission):

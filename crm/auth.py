@@ -8,8 +8,8 @@ from axes.backends import AxesStandaloneBackend
 from axes.signals import user_locked_out
 from django.dispatch import receiver
 
-from maintenance.models import Outcome
-from maintenance.services import audit_log
+from audit.models import Outcome
+from audit.services import audit_log
 
 
 class LockoutBackend(AxesStandaloneBackend):

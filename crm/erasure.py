@@ -30,6 +30,8 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.models import AuditEntry
+from audit.services import audit_log
 from beils.lib.models import Status
 from beils.lib.private import private_open
 from bookings.models import BookingStatus
@@ -37,8 +39,7 @@ from crm.gdpr import audit_targets, client_rows
 from crm.models import Client, CrmError
 from crm.personal_data import REGISTRY, Erasure, Holder, holder_for
 from maintenance.jobs import job_files_delete
-from maintenance.models import AuditEntry, Job, JobState
-from maintenance.services import audit_log
+from maintenance.models import Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def _erase(client: Client) -> ErasurePlan:
     for holder in REGISTRY:
         if holder.erasure == Erasure.DELETE:
             _delete(holder, rows[holder.section])
-        elif holder.erasure == Erasure.ANONYMISE and holder.model not in ("crm.Client", "maintenance.AuditEntry"):
+        elif holder.erasure == Erasure.ANONYMISE and holder.model not in ("crm.Client", "audit.AuditEntry"):
             _anonymise(holder, rows[holder.section])
     if plan.client_deleted:
         client.delete()
@@ -253,7 +254,7 @@ def _admin_log_entries(client: Client, rows: dict[str, list[models.Model]]) -> m
     condition = Q(pk__in=[])
     for holder in REGISTRY:
         found = rows[holder.section]
-        if found and holder.history_of is None and holder.model != "maintenance.AuditEntry":
+        if found and holder.history_of is None and holder.model != "audit.AuditEntry":
             content_type = ContentType.objects.get_for_model(holder.get_model(), for_concrete_model=False)
             condition |= Q(content_type=content_type, object_id__in=[str(row.pk) for row in found])
     return LogEntry.objects.filter(condition)

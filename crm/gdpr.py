@@ -21,10 +21,10 @@ from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
+from audit.services import audit_log
 from beils.lib.spreadsheets import escape_formula
 from crm.models import Client
 from crm.personal_data import REGISTRY, Holder, holder_for
-from maintenance.services import audit_log
 
 SCHEMA = "beils.gdpr-export"
 SCHEMA_VERSION = 1

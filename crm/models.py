@@ -240,7 +240,7 @@ class ApiTokenManager(AuthTokenManager):
 
     def revoke_for(self, *, user_ids, reason: str) -> int:
         """Delete every token of these people; one audit entry per person who had any."""
-        from maintenance.services import audit_log
+        from audit.services import audit_log
 
         held = Counter(self.filter(user_id__in=list(user_ids)).values_list("user_id", flat=True))
         if not held:

@@ -140,7 +140,7 @@ REGISTRY: tuple[Holder, ...] = (
     Holder("marketing.GiftCard", "gift_cards", ("owner",)),
     Holder("marketing.GiftCardMovement", "gift_card_movements", ("gift_card__owner",)),
     Holder(
-        "maintenance.AuditEntry",
+        "audit.AuditEntry",
         "audit_entries",
         ("target",),
         # audit_log stores str(target): for a client, their full name.

@@ -40,11 +40,12 @@ _MANAGEMENT = {
     # A debt: a manager may move its due date or add a note; its amount moves only with payments.
     "sales": {"*": "v", "cart": "vac", "cartitem": "vacd", "debt": "vc", "debtpayment": "va"},
     "bookings": {"*": "vacd"},
+    "audit": {"*": "v"},
     "maintenance": {"*": "v"},
     "django_celery_beat": {"*": "v"},
 }
 POLICY = {Role.STAFF: _DAILY_WORK, Role.MANAGER: _MANAGEMENT}
-EXTRA = {Role.MANAGER: {"crm.export_client", "maintenance.export_data", "sales.report_sales"}}
+EXTRA = {Role.MANAGER: {"crm.export_client", "audit.export_data", "sales.report_sales"}}
 
 _ACTIONS = {"v": "view", "a": "add", "c": "change", "d": "delete"}
 

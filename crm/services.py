@@ -10,9 +10,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_log
 from beils.lib.models import Status
 from crm.models import ApiToken, Client, Consent, ConsentStatus, CrmError, Revoke, User
-from maintenance.services import audit_log
 
 #: Survivor fields filled from the merged clients when the survivor has none; a document's type
 #: and number move together.

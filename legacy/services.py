@@ -16,14 +16,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import Outcome
+from audit.services import audit_log
 from crm.erasure import erasure_replay
 from legacy.importer import Importer
 from legacy.models import LegacyError, LegacyImportRun, RunState
 from legacy.reconcile import reconcile
 from legacy.source import BATCH, LegacySource, source_config
-from maintenance.models import Outcome
 from maintenance.reaper import run_reap
-from maintenance.services import audit_log
 
 #: A RUNNING run silent for this long was interrupted (a killed worker), not still going.
 STALE_AFTER = timedelta(minutes=10)

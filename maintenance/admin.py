@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
+from audit.models import Outcome
+from audit.services import audit_log
 from beils.lib.admin import ReadOnlyAdmin
 from crm.models import Role
 from maintenance.backups.locks import BUSY, maintenance_busy
@@ -23,7 +25,6 @@ from maintenance.dashboard import dashboard_data
 from maintenance.jobs import JobError, job_confirm, job_progress
 from maintenance.models import (
     Alert,
-    AuditEntry,
     Backup,
     BackupKind,
     BackupStatus,
@@ -33,24 +34,11 @@ from maintenance.models import (
     LifecycleRun,
     Operation,
     OperationKind,
-    Outcome,
     RestoreDrill,
     RetentionPolicy,
 )
 from maintenance.operations import OperationError, operation_start
-from maintenance.services import audit_log
 from maintenance.tasks import copy_backup_offsite, run_backup, verify_backup
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    """The audit trail: append-only, so nobody adds, edits or deletes entries here."""
-
-    list_display = ["created_at", "actor_label", "action", "target_label", "outcome", "ip_address"]
-    list_filter = ["outcome", "action"]
-    search_fields = ["action", "actor_label", "target_label", "=target_id"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
 
 
 @admin.register(Heartbeat)
@@ -272,7 +260,7 @@ class JobAdmin(ReadOnlyAdmin):
 
     def has_view_permission(self, request, obj=None):
         user = request.user
-        allowed = user.is_active and user.has_perm("maintenance.export_data")
+        allowed = user.is_active and user.has_perm("audit.export_data")
         return allowed and (obj is None or user.is_superuser or user.role == "ADMIN" or obj.actor_id == user.pk)
 
     def has_module_permission(self, request):

@@ -18,10 +18,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from audit.services import audit_log
 from maintenance.backups.locks import single_run_lock
 from maintenance.dbhealth import Finding, database_health
 from maintenance.models import Alert, HealthSnapshot
-from maintenance.services import audit_log
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from rest_framework import exceptions, mixins, permissions, renderers, status, v
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from audit.services import audit_log
 from maintenance.exports import ExportError, export_stream
 from maintenance.models import Backup, BackupKind
 from maintenance.serializers import BackupRequestSerializer, BackupSerializer
-from maintenance.services import audit_log
 from maintenance.tasks import run_backup
 
 
@@ -64,7 +64,7 @@ class StreamingExportMixin:
     )
     @action(detail=False, methods=["get"], renderer_classes=[CSVFileRenderer, JSONFileRenderer], pagination_class=None)
     def export(self, request, *args, **kwargs):
-        if not request.user.has_perm("maintenance.export_data"):
+        if not request.user.has_perm("audit.export_data"):
             raise exceptions.PermissionDenied("Only managers and admins may export data.")
         queryset = self.filter_queryset(self.get_queryset()).order_by("pk")
         try:

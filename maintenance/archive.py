@@ -17,9 +17,10 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from maintenance.cleanup import register_archived_parent
 from maintenance.lifecycle import lifecycle_run
-from maintenance.models import AuditEntry, Job, LifecycleKind, LifecycleRun, RetentionPolicy
+from maintenance.models import Job, LifecycleKind, LifecycleRun, RetentionPolicy
 
 
 def _batch() -> int:

@@ -16,11 +16,12 @@ from django.conf import settings
 from django.db import router
 from django.utils import timezone
 
+from audit.models import Outcome
+from audit.services import audit_log
 from maintenance.backups.locks import MaintenanceBusy
 from maintenance.backups.services import BackupError, backup_verify
-from maintenance.models import Backup, Outcome, RestoreDrill
+from maintenance.models import Backup, RestoreDrill
 from maintenance.pulse import beating
-from maintenance.services import audit_log
 
 #: The clock the recovery time is measured with (a test may replace it).
 clock = time.monotonic

@@ -8,9 +8,9 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from audit.models import Outcome
+from audit.services import audit_log
 from beils.lib.streaming import FORMATS, column_kinds, stream_rows
-from maintenance.models import Outcome
-from maintenance.services import audit_log
 
 
 class ExportError(Exception):

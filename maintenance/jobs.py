@@ -22,12 +22,13 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from import_export.results import Result
 
+from audit.models import Outcome
+from audit.services import audit_log
 from beils.lib.formats import FORMATS
 from beils.lib.spreadsheets import escape_formula
 from beils.lib.streaming import csv_chunks, json_chunks
-from maintenance.models import Job, JobKind, JobState, Outcome
+from maintenance.models import Job, JobKind, JobState
 from maintenance.pulse import Pulse
-from maintenance.services import audit_log
 
 EXPORT_CHUNK = 2000
 

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from django.core.mail import mail_admins
 from django.utils import timezone
 
+from audit.models import Outcome
+from audit.services import audit_log
 from maintenance.backups.locks import single_run_lock
-from maintenance.models import LifecycleKind, LifecycleRun, Outcome
+from maintenance.models import LifecycleKind, LifecycleRun
 from maintenance.pulse import beating
-from maintenance.services import audit_log
 
 
 @contextlib.contextmanager

@@ -11,9 +11,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from maintenance.models import BackupKind, Operation, OperationKind, OperationState, Outcome
+from audit.models import Outcome
+from audit.services import audit_log
+from maintenance.models import BackupKind, Operation, OperationKind, OperationState
 from maintenance.pulse import beating
-from maintenance.services import audit_log
 
 #: Progress is written at most this often (seconds): the page polls every second.
 PROGRESS_EVERY = 0.5

@@ -10,10 +10,10 @@ import time
 from django.conf import settings
 from django.db import connection
 
+from audit.models import Outcome
+from audit.services import audit_log
 from maintenance.backups.engines import quote
 from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
-from maintenance.models import Outcome
-from maintenance.services import audit_log
 
 
 class OptimiseError(Exception):

@@ -25,6 +25,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import Outcome
+from audit.services import audit_log
 from maintenance.alerts import admins_mail
 from maintenance.backups.locks import single_run_lock
 from maintenance.models import (
@@ -35,10 +37,8 @@ from maintenance.models import (
     LifecycleRun,
     Operation,
     OperationState,
-    Outcome,
     RestoreDrill,
 )
-from maintenance.services import audit_log
 
 CREDENTIALS_FILE = re.compile(r"(\d+)-[^/]+\.cnf")
 

@@ -15,10 +15,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_log
 from beils.lib.models import Status
 from beils.lib.money import ZERO, round_money
 from crm.models import Client
-from maintenance.services import audit_log
 from marketing.models import (
     Bonus,
     BonusRedemption,

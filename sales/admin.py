@@ -8,11 +8,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import audit_log
 from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline
 from beils.lib.history import HistoryAdmin
 from beils.lib.money import ZERO
 from crm.models import Role
-from maintenance.services import audit_log
 from marketing.models import MarketingError
 from sales.models import (
     ArchivedCart,

@@ -15,11 +15,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.services import audit_log
 from beils.lib.models import Status
 from beils.lib.money import ZERO
 from catalog.models import Pack, PackItem, Product, Service
 from crm.models import Client
-from maintenance.services import audit_log
 from marketing.models import Bonus, ClientBonus
 from marketing.services import (
     bonus_sell,

@@ -15,10 +15,11 @@ from django_celery_beat.models import (
 )
 from factory.django import DjangoModelFactory
 
+from audit.models import AuditEntry
 from bookings.models import Booking, BookingItem
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
 from crm.models import Client, Consent, ConsentStatus, ConsentType, Questionnaire, Revoke, Role, User
-from maintenance.models import AuditEntry, Backup, BackupStatus, Heartbeat
+from maintenance.models import Backup, BackupStatus, Heartbeat
 from marketing.models import (
     Bonus,
     BonusRedemption,

@@ -48,7 +48,7 @@ FACTORIES = {
     "sales.InvoiceSequence": f.InvoiceSequenceFactory,
     "bookings.Booking": f.BookingFactory,
     "bookings.BookingItem": f.BookingItemFactory,
-    "maintenance.AuditEntry": f.AuditEntryFactory,
+    "audit.AuditEntry": f.AuditEntryFactory,
     "maintenance.Heartbeat": f.HeartbeatFactory,
     "maintenance.Backup": f.BackupFactory,
     "maintenance.Job": f.JobFactory,
@@ -91,7 +91,7 @@ CHANGELIST_QUERY_BUDGET = {
     "django_celery_beat.IntervalSchedule": 7,
     "django_celery_beat.PeriodicTask": 10,
     "django_celery_beat.SolarSchedule": 7,
-    "maintenance.AuditEntry": 9,
+    "audit.AuditEntry": 9,
     "maintenance.Heartbeat": 7,
     "maintenance.Backup": 11,  # + the newest good backup, for the recovery point notice
     "maintenance.Job": 7,
@@ -165,7 +165,7 @@ def test_the_change_page_renders(model, admin_browser):
 
 
 def test_read_only_fiscal_and_audit_records_offer_no_add_page(admin_browser):
-    for model_label in ["sales.Invoice", "sales.InvoiceSequence", "maintenance.AuditEntry"]:
+    for model_label in ["sales.Invoice", "sales.InvoiceSequence", "audit.AuditEntry"]:
         model = next(m for m in REGISTRY if label(m) == model_label)
         assert admin_browser.get(admin_url(model, "add")).status_code == 403, model_label
 

@@ -5,8 +5,8 @@ import hashlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from audit.models import AuditEntry
 from crm.models import Client, User
-from maintenance.models import AuditEntry
 from tests import factories as f
 from tests.helpers import admin_url
 

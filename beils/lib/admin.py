@@ -146,7 +146,7 @@ class ReadOnlyInline(admin.TabularInline):
 class ImportExportAdmin(ImportExportMixin):
     """Import and export buttons on a changelist, with the salon's rules.
 
-    Export: whoever holds ``maintenance.export_data`` (ADMIN and MANAGER; never STAFF).
+    Export: whoever holds ``audit.export_data`` (ADMIN and MANAGER; never STAFF).
     Import: ADMIN for every model, MANAGER for the catalogue and marketing, STAFF never; and
     always only where the user may add and change the model (so never for invoices).
     Every export and import is audited by the resource (see ``beils/lib/resources.py``).
@@ -161,7 +161,7 @@ class ImportExportAdmin(ImportExportMixin):
     import_preview_rows = 1000
 
     def has_export_permission(self, request):
-        return request.user.has_perm("maintenance.export_data")
+        return request.user.has_perm("audit.export_data")
 
     def has_import_permission(self, request):
         user = request.user
@@ -220,8 +220,8 @@ class ImportExportAdmin(ImportExportMixin):
     def _audit_refused_upload(self, request, response):
         # A file refused before any row was read (unreadable, over a limit: perhaps a
         # decompression bomb) leaves no import entry behind; this says who sent it.
-        from maintenance.models import Outcome
-        from maintenance.services import audit_log
+        from audit.models import Outcome
+        from audit.services import audit_log
 
         form = (getattr(response, "context_data", None) or {}).get("form")
         upload = form.files.get("import_file") if form is not None and form.is_bound else None

@@ -270,8 +270,8 @@ class ExportedDataset(tablib.Dataset):
 
 
 def _audit(**kwargs):
-    from maintenance.models import Outcome
-    from maintenance.services import audit_log
+    from audit.models import Outcome
+    from audit.services import audit_log
 
     kwargs.setdefault("outcome", Outcome.SUCCESS)
     return audit_log(**kwargs)
@@ -801,7 +801,7 @@ class BeilsResource(resources.ModelResource):
         result.append_base_error(Error(ValueError(f"{len(invalid)} invalid row(s): nothing was written.")))
 
     def _audit_import(self, dataset, result, *, dry_run, actor, file_name):
-        from maintenance.models import Outcome
+        from audit.models import Outcome
 
         failed = result.has_errors() or result.has_validation_errors()
         totals = {key.lower(): value for key, value in result.totals.items()}

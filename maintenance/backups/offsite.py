@@ -26,6 +26,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from audit.models import AuditEntry, Outcome
+from audit.services import audit_log
 from maintenance.backups import signing
 from maintenance.backups.pipeline import CHUNK
 from maintenance.backups.services import (
@@ -39,8 +41,7 @@ from maintenance.backups.services import (
     sha256_of,
     write_manifest,
 )
-from maintenance.models import AuditEntry, Backup, BackupStatus, Outcome
-from maintenance.services import audit_log
+from maintenance.models import Backup, BackupStatus
 
 # Files above this go to S3 in parts of this size (s3transfer raises it to stay under 10,000 parts).
 MULTIPART_BYTES = 16 * 2**20

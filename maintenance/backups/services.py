@@ -30,8 +30,10 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.chain import AuditTrailError, audit_entries_put_back, audit_entries_read
+from audit.models import Outcome
+from audit.services import audit_log
 from beils.lib.private import private_dir, private_open, write_private_text
-from maintenance.audit import AuditTrailError, audit_entries_put_back, audit_entries_read
 from maintenance.backups import crypto, signing
 from maintenance.backups.engines import MariaDBEngine, SQLiteEngine, engine_for, sqlite_table_stats
 from maintenance.backups.locks import maintenance_lock
@@ -45,9 +47,8 @@ from maintenance.backups.pipeline import (
     inspect,
     read_chunks,
 )
-from maintenance.models import Backup, BackupKind, BackupStatus, Outcome
+from maintenance.models import Backup, BackupKind, BackupStatus
 from maintenance.pulse import Pulse
-from maintenance.services import audit_log
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 import django.utils.timezone
 from django.db import migrations, models
 
-from maintenance.models import entry_hash
+from audit.models import entry_hash
 
 
 def chain_existing_entries(apps, schema_editor):

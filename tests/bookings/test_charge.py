@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
+from audit.models import AuditEntry
 from bookings.models import Booking, BookingError, BookingStatus
 from bookings.services import booking_charge
-from maintenance.models import AuditEntry
 from marketing.models import BonusRedemption, ClientBonus, MarketingError
 from sales.models import Cart, CartStatus, Invoice, InvoiceKind, Payment, SalesError
 from sales.services import PaymentRequest

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from bookings.models import Booking, BookingError, BookingItem, BookingStatus
 from bookings.services import booking_check, booking_create, booking_transition, booking_update
-from maintenance.models import AuditEntry
 from tests.factories import BookingFactory, BookingItemFactory, ClientFactory, ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

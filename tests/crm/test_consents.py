@@ -4,10 +4,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 
+from audit.models import AuditEntry
 from bookings.models import BookingStatus
 from crm.models import Client, Consent, ConsentStatus, ConsentType, CrmError, Revoke
 from crm.services import consent_revoke, consent_sign
-from maintenance.models import AuditEntry
 from tests import factories as f
 from tests.helpers import admin_url
 

@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from audit.models import AuditEntry
 from beils.lib.models import Status
 from beils.lib.resources import BeilsResource
 from bookings.models import Booking, BookingStatus
@@ -34,7 +35,7 @@ from crm.gdpr import client_data_collect
 from crm.models import Client, Consent, Questionnaire, Revoke
 from maintenance.archive import archive_apply
 from maintenance.backups.services import backup_create, backup_restore
-from maintenance.models import AuditEntry, Job, JobKind, JobState
+from maintenance.models import Job, JobKind, JobState
 from sales.models import ArchivedCart, Cart, Invoice
 from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_chain_verify
 from tests import factories as f

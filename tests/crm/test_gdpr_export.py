@@ -13,13 +13,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from beils import checks
 from crm import personal_data
 from crm.gdpr import EXPORTED_ACTION, client_data_collect, client_data_export, client_data_zip
 from crm.models import Client
 from crm.personal_data import NOT_PERSONAL, REGISTRY, Holder, Level, project_models, unregistered
 from maintenance.archive import archive_apply
-from maintenance.models import AuditEntry
 from sales.models import ArchivedCart
 from tests import factories as f
 from tests.crm.support import client_with_everything

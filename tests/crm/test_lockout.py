@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import Client as Browser
 from django.urls import reverse
 
-from maintenance.models import AuditEntry, Outcome
+from audit.models import AuditEntry, Outcome
 from tests.factories import PASSWORD
 from tests.helpers import admin_url, api_as
 

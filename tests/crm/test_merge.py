@@ -7,11 +7,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from beils.lib.models import Status
 from bookings.models import Booking
 from crm.models import Client, Consent, ConsentStatus, ConsentType, CrmError, Questionnaire, Revoke
 from crm.services import client_merge, client_merge_preview
-from maintenance.models import AuditEntry
 from marketing.models import ClientBonus, GiftCard
 from sales.models import Cart, Debt
 from tests.factories import (

@@ -8,10 +8,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from audit.models import AuditEntry
 from beils.lib.formats import CSV, XLSX
 from crm.models import Client, Role, User
 from crm.resources import ClientResource, UserResource
-from maintenance.models import AuditEntry
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

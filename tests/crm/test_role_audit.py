@@ -2,8 +2,8 @@
 
 import pytest
 
+from audit.models import AuditEntry
 from crm.models import Role
-from maintenance.models import AuditEntry
 from tests import factories as f
 from tests.helpers import admin_url, api_as
 

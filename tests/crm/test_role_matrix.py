@@ -13,10 +13,11 @@ from django.test import Client as Browser
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
+from audit.models import AuditEntry
 from bookings.models import Booking
 from catalog.models import Product
 from crm.models import Client, User
-from maintenance.models import AuditEntry, Backup
+from maintenance.models import Backup
 from marketing.models import ClientBonus, GiftCard, GiftCardMovement
 from sales.models import Cart, Debt, Invoice, Payment
 from tests import factories as f

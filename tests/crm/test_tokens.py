@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from audit.models import AuditEntry, Outcome
 from crm.models import ApiToken, Role, User
-from maintenance.models import AuditEntry, Outcome
 from tests.factories import PASSWORD
 from tests.helpers import admin_url, api_as, issue_token
 

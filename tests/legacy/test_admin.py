@@ -4,9 +4,9 @@ polls JSON, and the report; the password never reaches the database."""
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from legacy.models import LegacyImportRun, RunState
 from legacy.services import password_unseal
-from maintenance.models import AuditEntry
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Sum
 
+from audit.models import AuditEntry, Outcome
 from bookings.models import Booking, BookingItem, BookingStatus
 from catalog.models import Product, Service
 from crm.erasure import client_erase
@@ -18,7 +19,6 @@ from crm.models import Client, Consent, Questionnaire, Revoke, Role, User
 from legacy.importer import ENTITIES, Importer
 from legacy.models import LegacyError, LegacyImportRun, LegacyInvoice, LegacyKey, RunState
 from legacy.services import legacy_import
-from maintenance.models import AuditEntry, Outcome
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from sales.models import Cart, CartItem, Debt, DebtPayment, Invoice, Payment
 from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_chain_verify

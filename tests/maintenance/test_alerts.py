@@ -9,9 +9,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from maintenance.alerts import alerts_check
 from maintenance.dbhealth import database_health
-from maintenance.models import Alert, AuditEntry, Heartbeat
+from maintenance.models import Alert, Heartbeat
 from maintenance.schedules import JOBS
 from maintenance.tasks import check_alerts
 from tests import factories as f

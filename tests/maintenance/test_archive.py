@@ -9,10 +9,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from audit.models import AuditEntry, Outcome
 from crm.models import Client, User
 from maintenance import archive
 from maintenance.archive import archive_apply, archive_restore
-from maintenance.models import AuditEntry, LifecycleRun, Outcome, RetentionPolicy
+from maintenance.models import LifecycleRun, RetentionPolicy
 from sales.models import ArchivedCart, ArchivedCartItem, ArchivedPayment, Cart, CartItem, DebtStatus, Payment
 from tests import factories as f
 from tests.helpers import admin_url

@@ -11,11 +11,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
+from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
-from maintenance.audit import audit_chain_verify
-from maintenance.models import AuditChainHead, AuditEntry
-from maintenance.services import audit_log
+from audit.chain import audit_chain_verify
+from audit.models import AuditChainHead, AuditEntry
+from audit.services import audit_log
 from tests.factories import AuditEntryFactory, ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -139,9 +140,9 @@ def test_the_migration_chains_the_entries_written_before_the_chain_existed():
     assert not audit_chain_verify().ok
 
     migration = import_module("maintenance.migrations.0010_audit_chain")
-    from django.apps import apps
+    state = MigrationLoader(connection).project_state(("maintenance", "0010_audit_chain"))
 
-    migration.chain_existing_entries(apps, None)
+    migration.chain_existing_entries(state.apps, None)
 
     assert audit_chain_verify().ok
     assert audit_log(action="maintenance.test.after").prev_hash == AuditEntry.objects.order_by("-pk")[1].hash

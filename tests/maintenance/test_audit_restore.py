@@ -11,12 +11,12 @@ from django.test import Client as Browser
 from django.urls import reverse
 from django.utils import timezone
 
+from audit import chain
+from audit.chain import audit_chain_verify
+from audit.models import AuditEntry
 from crm.erasure import client_erase
 from crm.gdpr import client_data_export
-from maintenance import audit
-from maintenance.audit import audit_chain_verify
 from maintenance.backups.services import BackupError, backup_create, backup_restore
-from maintenance.models import AuditEntry
 from tests.factories import AuditEntryFactory, ClientFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,7 +94,7 @@ def test_entries_that_cannot_be_put_back_are_saved_in_a_file_and_the_restore_say
     def broken(using):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(audit, "chain_resync", broken)
+    monkeypatch.setattr(chain, "chain_resync", broken)
 
     with pytest.raises(BackupError, match="not the audit entries since the backup") as failure:
         backup_restore(backup, actor=admin_user)
@@ -107,8 +107,8 @@ def test_entries_that_cannot_be_put_back_are_saved_in_a_file_and_the_restore_say
 def test_an_entry_written_while_the_dump_loads_is_kept_too(admin_user, monkeypatch):
     """The salon keeps working while a big dump loads: what is audited meanwhile must survive
     the swap as well (the trail is read at the last moment before it)."""
+    from audit.services import audit_log
     from maintenance.backups import engines, services
-    from maintenance.services import audit_log
 
     backup = backup_create()
     written = []

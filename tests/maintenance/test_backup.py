@@ -17,6 +17,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
+from audit.models import AuditEntry, Outcome
 from crm.models import Client, Consent, ConsentType
 from maintenance.backups.engines import MariaDBEngine
 from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
@@ -29,7 +30,7 @@ from maintenance.backups.services import (
     read_manifest,
     resolve,
 )
-from maintenance.models import AuditEntry, Backup, BackupKind, BackupStatus, Outcome
+from maintenance.models import Backup, BackupKind, BackupStatus
 from maintenance.seed import demo_data_seed
 from sales.models import Cart, CartStatus, Payment, PaymentMethod
 

@@ -6,8 +6,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from audit.models import AuditEntry
 from maintenance.backups.services import backup_create, backup_path
-from maintenance.models import AuditEntry, Backup, BackupKind, BackupStatus
+from maintenance.models import Backup, BackupKind, BackupStatus
 from maintenance.tasks import run_backup, verify_backup
 from tests.helpers import api_as
 

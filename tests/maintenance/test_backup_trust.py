@@ -20,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection
 
+from audit.models import AuditEntry
 from crm.erasure import ledger_append, ledger_path
 from crm.models import Client
 from maintenance.backups.engines import MariaDBEngine
@@ -33,7 +34,7 @@ from maintenance.backups.services import (
     catalogue_rescan,
     read_manifest,
 )
-from maintenance.models import AuditEntry, Backup
+from maintenance.models import Backup
 from maintenance.seed import demo_data_seed
 from tests.maintenance.test_backup import mariadb, mariadb_only, server_params
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from audit.models import AuditEntry
 from beils.lib.models import Status
 from bookings.models import Booking
 from catalog.models import Product
@@ -26,7 +27,7 @@ from maintenance.cleanup import (
     project_models,
     trash_purge,
 )
-from maintenance.models import AuditEntry, LifecycleRun
+from maintenance.models import LifecycleRun
 from maintenance.seed import demo_data_seed
 from maintenance.tasks import cleanup as cleanup_task
 from marketing.models import GiftCard

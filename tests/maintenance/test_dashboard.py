@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from maintenance import operations
 from maintenance.models import (
     Alert,
-    AuditEntry,
     Backup,
     BackupStatus,
     LifecycleRun,

@@ -7,7 +7,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from maintenance.models import AuditEntry
+from audit.models import AuditEntry
 from tests.factories import CartFactory, ClientFactory, ProductFactory
 from tests.helpers import api_as
 

@@ -8,10 +8,10 @@ import pytest
 from django.core.signals import request_finished
 from django.db import close_old_connections
 
+from audit.models import AuditEntry, Outcome
 from catalog.models import Product
 from crm.models import Client
 from maintenance.exports import ExportError, export_stream
-from maintenance.models import AuditEntry, Outcome
 from marketing.models import GiftCardMovement
 from tests.factories import ClientFactory, GiftCardMovementFactory, ProductFactory
 

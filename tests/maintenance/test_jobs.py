@@ -8,12 +8,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from audit.models import AuditEntry
 from beils.lib.admin import ImportExportAdmin
 from beils.lib.formats import CSV
 from crm.models import Client
 from crm.resources import ClientResource
 from maintenance.jobs import job_run
-from maintenance.models import AuditEntry, Job, JobState
+from maintenance.models import Job, JobState
 from maintenance.tasks import run_job
 from tests import factories as f
 from tests.helpers import admin_url

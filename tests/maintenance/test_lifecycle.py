@@ -7,9 +7,10 @@ import pytest
 from django.core import mail
 from django.db import connection
 
+from audit.models import AuditEntry
 from maintenance.backups.locks import MaintenanceBusy
 from maintenance.lifecycle import lifecycle_run
-from maintenance.models import AuditEntry, LifecycleKind, LifecycleRun, RetentionPolicy
+from maintenance.models import LifecycleKind, LifecycleRun, RetentionPolicy
 
 pytestmark = pytest.mark.django_db
 

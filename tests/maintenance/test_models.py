@@ -2,9 +2,9 @@
 
 import pytest
 
+from audit.models import AuditEntry, Outcome
+from audit.services import audit_log
 from crm.models import Client
-from maintenance.models import AuditEntry, Outcome
-from maintenance.services import audit_log
 from tests.factories import AuditEntryFactory, ClientFactory
 
 pytestmark = pytest.mark.django_db

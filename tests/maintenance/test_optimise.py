@@ -11,9 +11,10 @@ from django.db import connection
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
+from audit.models import AuditEntry, Outcome
 from maintenance import operations
 from maintenance.backups.locks import maintenance_lock
-from maintenance.models import AuditEntry, Operation, OperationState, Outcome
+from maintenance.models import Operation, OperationState
 from maintenance.operations import operation_run
 from maintenance.optimise import OptimiseError, fragmented_tables, table_optimise
 from maintenance.schedules import sync_schedules

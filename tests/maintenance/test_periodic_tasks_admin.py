@@ -7,8 +7,9 @@ that enabling, disabling, toggling and running a schedule need the change permis
 import pytest
 from django_celery_beat.models import PeriodicTask
 
+from audit.models import AuditEntry
 from beils.celery import app as celery_app
-from maintenance.models import AuditEntry, Heartbeat
+from maintenance.models import Heartbeat
 from tests.factories import PeriodicTaskFactory
 from tests.helpers import admin_url
 

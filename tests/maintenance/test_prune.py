@@ -12,10 +12,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
 
+from audit.models import AuditEntry, Outcome
 from maintenance.backups.locks import maintenance_lock
 from maintenance.backups.pruning import backup_prune
 from maintenance.backups.services import BackupError, backup_dir, write_manifest
-from maintenance.models import AuditEntry, Backup, BackupKind, BackupStatus, Outcome
+from maintenance.models import Backup, BackupKind, BackupStatus
 
 pytestmark = pytest.mark.django_db
 

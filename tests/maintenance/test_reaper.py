@@ -15,10 +15,11 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
 
+from audit.models import AuditEntry, Outcome
 from crm.models import Client
 from maintenance.backups.services import partial_path
 from maintenance.jobs import _progress_name
-from maintenance.models import AuditEntry, Backup, BackupStatus, Job, JobKind, JobState, Outcome
+from maintenance.models import Backup, BackupStatus, Job, JobKind, JobState
 from maintenance.schedules import JOBS
 from maintenance.seed import demo_data_seed
 

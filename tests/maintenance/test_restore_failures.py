@@ -20,10 +20,10 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from audit.models import AuditEntry, Outcome
 from crm.models import Consent
 from maintenance.backups import engines
 from maintenance.backups.services import backup_create
-from maintenance.models import AuditEntry, Outcome
 from maintenance.seed import demo_data_seed
 
 pytestmark = pytest.mark.skipif(connection.vendor != "mysql", reason="needs MariaDB")

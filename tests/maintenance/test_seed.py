@@ -14,10 +14,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, F, Max, Min, Sum
 
+from audit.models import AuditEntry
 from beils.lib.dates import day_bounds
 from bookings.models import Booking, BookingStatus
 from crm.models import Client, Role, User
-from maintenance.models import AuditEntry
 from maintenance.seed import SEEDED_MODELS, demo_data_seed, fingerprint
 from marketing.models import BonusRedemption, ClientBonus
 from sales.models import Cart, CartItem, CartStatus, Debt, Invoice, InvoiceSequence, Payment, invoice_hash

@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
+from audit.models import AuditEntry
 from beils.lib.models import Status
-from maintenance.models import AuditEntry
 from marketing.models import Coupon, GiftCard, GiftCardMovementKind
 from tests.factories import (
     BonusFactory,

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from maintenance.models import AuditEntry
+from audit.models import AuditEntry
 from marketing.models import GiftCard, GiftCardMovementKind
 from sales.models import Cart, CartItem, CartStatus, Debt, DebtStatus, Invoice
 from sales.services import LineRequest, PaymentRequest, cart_checkout

@@ -8,8 +8,8 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from catalog.models import Product
-from maintenance.models import AuditEntry
 from marketing.models import (
     BonusRedemption,
     ClientBonus,

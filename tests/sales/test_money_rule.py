@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
+from audit.models import AuditEntry
 from crm.models import Role
 from crm.roles import role_permission_names
-from maintenance.models import AuditEntry
 from marketing.models import ClientBonus, GiftCard, GiftCardMovement, GiftCardMovementKind, MarketingError
 from sales.models import Debt, Payment
 from tests.factories import BonusFactory, CartFactory, ClientFactory, CouponFactory, DebtFactory, ServiceFactory

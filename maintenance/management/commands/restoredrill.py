@@ -2,10 +2,11 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.models import Outcome
 from maintenance.backups.locks import MaintenanceBusy
 from maintenance.backups.services import BackupError, resolve
 from maintenance.drill import rto_tier
-from maintenance.models import Outcome, RestoreDrill
+from maintenance.models import RestoreDrill
 
 
 class Command(BaseCommand):

@@ -4,9 +4,9 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from maintenance.models import Outcome
+from audit.models import Outcome
+from audit.services import audit_log
 from maintenance.seed import demo_data_seed
-from maintenance.services import audit_log
 
 
 class Command(BaseCommand):

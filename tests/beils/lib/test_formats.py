@@ -9,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 
+from audit.models import AuditEntry
 from beils.lib.formats import CSV, JSON, XLSX, UnreadableFileError
 from crm.models import Client
-from maintenance.models import AuditEntry
 from tests.helpers import bomb_xlsx
 
 ACCENTED = "Email;Name;Surname\r\npena@mail.example;Begoña;Peña\r\njose@mail.example;José;Muñoz\r\n"

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from audit.models import AuditEntry
 from beils.lib.formats import CSV, XLSX
 from beils.lib.resources import escape_formula, unescape_formula
 from bookings.models import Booking, BookingItem
@@ -22,7 +23,6 @@ from catalog.resources import (
 )
 from crm.models import Client, Consent, Questionnaire, Revoke, User
 from crm.resources import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
-from maintenance.models import AuditEntry
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from marketing.resources import (
     BonusRedemptionResource,

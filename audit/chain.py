@@ -2,7 +2,7 @@
 (``manage.py verifyaudit``), and keeping it whole through a restore.
 
 Every entry stores the previous entry's hash and its own, SHA-256 over its immutable fields and
-that previous hash (``maintenance.models.entry_hash``); appends are serialised on the one-row
+that previous hash (``audit.models.entry_hash``); appends are serialised on the one-row
 ``AuditChainHead``. Rotation removes old entries but keeps, for each run of removed entries, the
 hash the chain entered it with and left it with (``AuditChainGap``), so the whole trail still
 verifies from the very first link. A restore puts back the entries the backup did not have.
@@ -20,7 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maintenance.models import AuditChainGap, AuditChainHead, AuditEntry
+from audit.models import AuditChainGap, AuditChainHead, AuditEntry
 
 BATCH = 1000
 log = logging.getLogger("beils.audit")

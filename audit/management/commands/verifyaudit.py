@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from maintenance.audit import audit_chain_verify
+from audit.chain import audit_chain_verify
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.db import DatabaseError, connection, models, transaction
 
-from maintenance.models import AuditChainHead, AuditEntry, Outcome
+from audit.models import AuditChainHead, AuditEntry, Outcome
 
 log = logging.getLogger("beils.audit")
 
