@@ -152,7 +152,6 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit trail")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["target_type", "target_id"], name="maint_audit_target")]
-        permissions = [("export_data", _("Can export data (CSV, JSON, XLSX)"))]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.get_outcome_display()}"

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "marketing",
     "sales",
     "bookings",
+    "transfer",
     "maintenance",
     "legacy",
 ]
@@ -333,7 +334,7 @@ IMPORT_MAX_EXPANDED_MB = env.int("IMPORT_MAX_EXPANDED_MB", default=10 * IMPORT_M
 # web process shares (a temp directory is per machine; the default cache is per process).
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
 # Off on purpose: the library's version deletes a leading "=", which corrupts data. Beils escapes
-# formulas itself, reversibly, in beils/lib/resources.py.
+# formulas itself, reversibly, in transfer/resources/base.py.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 # --- Cleanup --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ started = time.perf_counter()
 
 VARIANTS = {
     "beils export_stream (CSV)": """
-from maintenance.exports import export_stream
+from transfer.exports import export_stream
 response = export_stream(queryset, fmt="csv", columns={f: f for f in FIELDS})
 rows = 0
 for chunk in response.streaming_content:

@@ -50,7 +50,7 @@ VARIANTS = {
     "Beils import, dry run": (
         "all",
         """
-from crm.resources import ClientResource
+from transfer.resources.crm import ClientResource
 result = ClientResource(actor="bench").import_data(dataset, dry_run=True)
 assert not result.has_errors() and not result.has_validation_errors(), result.base_errors
 assert result.totals["new"] == rows
@@ -59,7 +59,7 @@ assert result.totals["new"] == rows
     "Beils import": (
         "all",
         """
-from crm.resources import ClientResource
+from transfer.resources.crm import ClientResource
 result = ClientResource(actor="bench").import_data(dataset)
 assert not result.has_errors() and not result.has_validation_errors(), result.base_errors
 assert Client.all_objects.count() == rows
@@ -68,7 +68,7 @@ assert Client.all_objects.count() == rows
     "Beils re-import, unchanged": (
         "all",
         """
-from crm.resources import ClientResource
+from transfer.resources.crm import ClientResource
 ClientResource(actor="bench").import_data(dataset)
 started = time.perf_counter()
 result = ClientResource(actor="bench").import_data(dataset)

@@ -10,12 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from beils.lib.admin import ImportExportAdmin
 from beils.lib.dates import day_bounds
 from beils.lib.history import HistoryAdmin
 from bookings.calendar import calendar_for
 from bookings.models import Booking, BookingError, BookingItem, BookingStatus
-from bookings.resources import BookingItemResource, BookingResource
 from bookings.services import (
     BOOKING_FIELDS,
     booking_charge,
@@ -155,8 +153,7 @@ class BookingItemInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(ImportExportAdmin, HistoryAdmin):
-    resource_classes = [BookingResource]
+class BookingAdmin(HistoryAdmin):
     form = BookingForm
     change_list_template = "admin/bookings/booking/change_list.html"
     change_form_template = "admin/bookings/booking/change_form.html"
@@ -332,8 +329,7 @@ class BookingAdmin(ImportExportAdmin, HistoryAdmin):
 
 
 @admin.register(BookingItem)
-class BookingItemAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [BookingItemResource]
+class BookingItemAdmin(admin.ModelAdmin):
     list_display = ["name", "booking", "duration_minutes", "price"]
     list_select_related = ["booking__client"]
     search_fields = ["name", "booking__client__name", "booking__client__surname"]

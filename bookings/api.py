@@ -7,7 +7,6 @@ from beils.lib.api import ERROR_RESPONSE, AtomicWritesMixin
 from bookings.models import Booking, BookingStatus
 from bookings.serializers import BookingChargeSerializer, BookingSerializer
 from bookings.services import booking_transition
-from maintenance.api import StreamingExportMixin
 from sales.api import CartViewSet
 from sales.serializers import CartSerializer
 
@@ -19,7 +18,7 @@ class CanCharge(permissions.BasePermission):
         return request.user.has_perms(["bookings.change_booking", "sales.add_cart", "sales.change_cart"])
 
 
-class BookingViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class BookingViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     """The appointment book, each booking with its services. Status changes are the
     ``confirm``, ``complete``, ``cancel`` and ``no-show`` actions (``POST``); ``charge`` sells
     the booking's services and completes it."""

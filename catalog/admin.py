@@ -3,18 +3,8 @@ from django.db.models import Count, F
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import ImportExportAdmin, SoftDeleteAdmin
+from beils.lib.admin import SoftDeleteAdmin
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
-from catalog.resources import (
-    BrandResource,
-    CategoryResource,
-    PackItemResource,
-    PackResource,
-    ProductResource,
-    ServiceResource,
-    SubcategoryResource,
-    TagResource,
-)
 
 
 class LowStockFilter(admin.SimpleListFilter):
@@ -38,8 +28,7 @@ class SubcategoryInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [CategoryResource]
+class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "product_count", "service_count"]
     search_fields = ["name"]
     inlines = [SubcategoryInline]
@@ -61,8 +50,7 @@ class CategoryAdmin(ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(Subcategory)
-class SubcategoryAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [SubcategoryResource]
+class SubcategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "category"]
     list_select_related = ["category"]
     list_filter = ["category"]
@@ -70,8 +58,7 @@ class SubcategoryAdmin(ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(Brand)
-class BrandAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [BrandResource]
+class BrandAdmin(admin.ModelAdmin):
     list_display = ["name", "product_count"]
     search_fields = ["name"]
 
@@ -84,8 +71,7 @@ class BrandAdmin(ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [TagResource]
+class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "swatch"]
     search_fields = ["name"]
 
@@ -99,8 +85,7 @@ class TagAdmin(ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(ImportExportAdmin, SoftDeleteAdmin):
-    resource_classes = [ProductResource]
+class ProductAdmin(SoftDeleteAdmin):
     list_display = ["name", "sku", "category", "brand", "price", "tax_rate", "stock_badge"]
     list_filter = [LowStockFilter, "category", "brand", "tags"]
     list_select_related = ["category", "brand"]
@@ -122,8 +107,7 @@ class ProductAdmin(ImportExportAdmin, SoftDeleteAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(ImportExportAdmin, SoftDeleteAdmin):
-    resource_classes = [ServiceResource]
+class ServiceAdmin(SoftDeleteAdmin):
     list_display = ["name", "code", "category", "price", "tax_rate", "duration_minutes", "required_consent"]
     list_filter = ["category", "required_consent"]
     list_select_related = ["category"]
@@ -139,8 +123,7 @@ class PackItemInline(admin.TabularInline):
 
 
 @admin.register(Pack)
-class PackAdmin(ImportExportAdmin, SoftDeleteAdmin):
-    resource_classes = [PackResource]
+class PackAdmin(SoftDeleteAdmin):
     list_display = ["name", "code", "price", "tax_rate", "line_count"]
     search_fields = ["name", "=code"]
     inlines = [PackItemInline]
@@ -154,8 +137,7 @@ class PackAdmin(ImportExportAdmin, SoftDeleteAdmin):
 
 
 @admin.register(PackItem)
-class PackItemAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [PackItemResource]
+class PackItemAdmin(admin.ModelAdmin):
     list_display = ["pack", "product", "service", "quantity"]
     list_select_related = ["pack", "product", "service"]
     search_fields = ["pack__name", "product__name", "service__name"]

@@ -11,11 +11,10 @@ from catalog.serializers import (
     SubcategorySerializer,
     TagSerializer,
 )
-from maintenance.api import StreamingExportMixin
 
 
 @soft_delete_schema
-class ProductViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class ProductViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     """Products. DELETE deactivates; ``?hard=1`` deletes one never sold (409 otherwise)."""
 
     queryset = (
@@ -30,7 +29,7 @@ class ProductViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, v
 
 
 @soft_delete_schema
-class ServiceViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class ServiceViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Service.all_objects.select_related("category").order_by("name", "pk")
     serializer_class = ServiceSerializer
     filterset_fields = ["status", "category"]
@@ -39,7 +38,7 @@ class ServiceViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, v
 
 
 @soft_delete_schema
-class PackViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class PackViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Pack.all_objects.prefetch_related("items").order_by("name", "pk")
     serializer_class = PackSerializer
     filterset_fields = ["status"]
@@ -47,14 +46,14 @@ class PackViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, view
     ordering_fields = ["name", "code", "price", "created_at"]
 
 
-class CategoryViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class CategoryViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Category.objects.order_by("name")
     serializer_class = CategorySerializer
     search_fields = ["name"]
     ordering_fields = ["name", "created_at"]
 
 
-class SubcategoryViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class SubcategoryViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Subcategory.objects.select_related("category").order_by("category__name", "name")
     serializer_class = SubcategorySerializer
     filterset_fields = ["category"]
@@ -62,14 +61,14 @@ class SubcategoryViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.Model
     ordering_fields = ["name", "created_at"]
 
 
-class BrandViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class BrandViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Brand.objects.order_by("name")
     serializer_class = BrandSerializer
     search_fields = ["name"]
     ordering_fields = ["name", "created_at"]
 
 
-class TagViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class TagViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Tag.objects.order_by("name")
     serializer_class = TagSerializer
     search_fields = ["name"]

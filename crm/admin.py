@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import ImportExportAdmin, SoftDeleteAdmin
+from beils.lib.admin import SoftDeleteAdmin
 from beils.lib.history import HistoryAdmin
 from beils.lib.models import Status
 from crm.erasure import client_erase, client_erase_preview
@@ -31,7 +31,6 @@ from crm.models import (
     Role,
     User,
 )
-from crm.resources import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
 from crm.services import (
     api_token_revoke,
     client_merge,
@@ -55,8 +54,7 @@ class UserChangeForm(auth_forms.UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(ImportExportAdmin, SoftDeleteAdmin, DjangoUserAdmin):
-    resource_classes = [UserResource]
+class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     list_display = ["email", "full_name", "role", "status", "last_login"]
@@ -209,8 +207,7 @@ class QuestionnaireInline(admin.StackedInline):
 
 
 @admin.register(Client)
-class ClientAdmin(ImportExportAdmin, SoftDeleteAdmin, HistoryAdmin):
-    resource_classes = [ClientResource]
+class ClientAdmin(SoftDeleteAdmin, HistoryAdmin):
     form = ClientForm
     list_display = ["full_name", "email", "phone", "document", "city", "missing_consents", "created_at"]
     list_filter = [PossibleDuplicatesFilter, MissingConsentFilter, "gender", "document_type", "country"]
@@ -391,8 +388,7 @@ def _verbose_name_plural(label: str) -> str:
 
 
 @admin.register(Consent)
-class ConsentAdmin(ImportExportAdmin, HistoryAdmin):
-    resource_classes = [ConsentResource]
+class ConsentAdmin(HistoryAdmin):
     list_display = ["client", "kind", "status", "signed_at"]
     list_filter = ["kind", "status"]
     list_select_related = ["client"]
@@ -419,8 +415,7 @@ class ConsentAdmin(ImportExportAdmin, HistoryAdmin):
 
 
 @admin.register(Revoke)
-class RevokeAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [RevokeResource]
+class RevokeAdmin(admin.ModelAdmin):
     form = RevokeForm
     list_display = ["client", "consent", "revoked_at"]
     list_select_related = ["client", "consent"]
@@ -438,8 +433,7 @@ class RevokeAdmin(ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(Questionnaire)
-class QuestionnaireAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [QuestionnaireResource]
+class QuestionnaireAdmin(admin.ModelAdmin):
     list_display = ["title", "client", "created_at"]
     list_select_related = ["client"]
     search_fields = ["title", "client__name", "client__surname", "client__email"]

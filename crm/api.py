@@ -32,7 +32,6 @@ from crm.serializers import (
     UserSerializer,
 )
 from crm.services import api_token_issue, user_role_audit
-from maintenance.api import StreamingExportMixin
 
 
 class CanExportClientData(permissions.BasePermission):
@@ -60,7 +59,7 @@ class ZipRenderer(renderers.BaseRenderer):
 
 @soft_delete_schema
 @extend_schema_view(create=bulk_create_schema(UserSerializer))
-class UserViewSet(StreamingExportMixin, BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class UserViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     """Staff accounts. Only ADMIN may create or change them; DELETE deactivates (no login)."""
 
     queryset = User.all_objects.order_by("name", "surname", "pk")
@@ -85,7 +84,7 @@ class UserViewSet(StreamingExportMixin, BulkCreateMixin, SoftDeleteMixin, Atomic
 
 @soft_delete_schema
 @extend_schema_view(create=bulk_create_schema(ClientSerializer))
-class ClientViewSet(StreamingExportMixin, BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class ClientViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     """Clients. Document numbers are masked in lists. DELETE deactivates; ``?hard=1`` deletes a
     client without history and answers 409 for one with sales, bookings or debts."""
 
@@ -147,7 +146,7 @@ class ClientViewSet(StreamingExportMixin, BulkCreateMixin, SoftDeleteMixin, Atom
         return Response({"erased": True, **plan.as_detail()})
 
 
-class ConsentViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class ConsentViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Consent.objects.select_related("client").order_by("client__name", "kind", "pk")
     serializer_class = ConsentSerializer
     filterset_fields = ["client", "kind", "status"]
@@ -156,7 +155,6 @@ class ConsentViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelView
 
 
 class RevokeViewSet(
-    StreamingExportMixin,
     AtomicWritesMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -172,7 +170,7 @@ class RevokeViewSet(
     ordering_fields = ["revoked_at", "created_at"]
 
 
-class QuestionnaireViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class QuestionnaireViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Questionnaire.objects.select_related("client").order_by("-created_at", "-pk")
     serializer_class = QuestionnaireSerializer
     filterset_fields = ["client"]

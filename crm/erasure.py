@@ -19,6 +19,7 @@ import fcntl
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,8 +39,6 @@ from bookings.models import BookingStatus
 from crm.gdpr import audit_targets, client_rows
 from crm.models import Client, CrmError
 from crm.personal_data import REGISTRY, Erasure, Holder, holder_for
-from maintenance.jobs import job_files_delete
-from maintenance.models import Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +49,25 @@ LEDGER_VERSION = 1
 
 class ErasureError(CrmError):
     """An erasure that cannot be done as asked."""
+
+
+@dataclass(frozen=True)
+class Copies:
+    """Copies of people's data that another app keeps outside the records (the files of import
+    and export jobs), registered by that app with ``register_copies``. ``find(labels)`` lists
+    the copies of data of those models that an erasure removes; ``remove(found)`` removes them,
+    after the erasure commits. Which people a file holds is not known without reading it, so
+    every copy of a model holding client data goes."""
+
+    find: Callable[[list[str]], list]
+    remove: Callable[[list], None]
+
+
+COPIES: list[Copies] = []
+
+
+def register_copies(copies: Copies) -> None:
+    COPIES.append(copies)
 
 
 @dataclass
@@ -64,7 +82,7 @@ class ErasurePlan:
     cancelled_bookings: int = 0  # upcoming appointments that will not happen
     files: list[str] = field(default_factory=list)  # uploaded documents removed from storage
     admin_log_entries: int = 0
-    job_files: int = 0  # finished import/export jobs whose files are copies of client data
+    job_files: int = 0  # files of other apps that copy client data (``COPIES``: import/export jobs)
 
     def as_detail(self) -> dict:
         """Counts and ids only: the audit trail and the API never repeat the personal data."""
@@ -110,7 +128,7 @@ def _erase(client: Client) -> ErasurePlan:
     _redact_audit(client, rows)
     _redact_admin_log(client, rows)
     _cancel_upcoming_bookings(client)
-    jobs = list(_jobs_with_files())
+    copies = [(kind, kind.find(_client_data_labels())) for kind in COPIES]
     for holder in REGISTRY:
         if holder.erasure == Erasure.DELETE:
             _delete(holder, rows[holder.section])
@@ -125,7 +143,8 @@ def _erase(client: Client) -> ErasurePlan:
         if holder.erasure == Erasure.SCRUB:
             _scrub(holder, client, rows)
     transaction.on_commit(lambda: _remove_files(plan.files))
-    transaction.on_commit(lambda: _remove_job_files(jobs))
+    for kind, found in copies:
+        transaction.on_commit(lambda kind=kind, found=found: kind.remove(found))
     return plan
 
 
@@ -146,7 +165,7 @@ def _plan(client: Client, rows: dict[str, list[models.Model]]) -> ErasurePlan:
             plan.files += [f.name for row in found for f in _files(row) if f.name]
     plan.cancelled_bookings = _upcoming_bookings(client).count()
     plan.admin_log_entries = _admin_log_entries(client, rows).count()
-    plan.job_files = _jobs_with_files().count()
+    plan.job_files = sum(len(kind.find(_client_data_labels())) for kind in COPIES)
     return plan
 
 
@@ -224,20 +243,9 @@ def _cancel_upcoming_bookings(client: Client) -> None:
     _upcoming_bookings(client).update(status=BookingStatus.CANCELLED, updated_at=timezone.now())
 
 
-def _jobs_with_files() -> models.QuerySet:
-    """Finished import and export jobs of models that hold client data, with files left: the
-    uploaded file, the failing rows and the export are copies of people's data. Which rows a
-    file holds is not known without reading it, so all of them go; the job records stay. A
-    checked import waiting for its confirmation is left alone: staff confirm or discard it."""
-    labels = [holder.get_model()._meta.label for holder in REGISTRY if holder.history_of is None]
-    finished = [JobState.DONE, JobState.FAILED, JobState.INVALID]
-    return Job.objects.filter(model_label__in=labels, state__in=finished).exclude(input_name="", output_name="")
-
-
-def _remove_job_files(jobs: list) -> None:
-    for job in jobs:
-        job_files_delete(job)
-    Job.objects.filter(pk__in=[job.pk for job in jobs]).update(input_name="", output_name="")
+def _client_data_labels() -> list[str]:
+    """The models that hold client data (``app_label.Model``), history tables left out."""
+    return [holder.get_model()._meta.label for holder in REGISTRY if holder.history_of is None]
 
 
 def _redact_audit(client: Client, rows: dict[str, list[models.Model]]) -> None:

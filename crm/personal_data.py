@@ -166,7 +166,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
     "marketing.Bonus": {"name": "catalogue"},
     "maintenance.Heartbeat": {"name": "a background component"},
     "maintenance.Backup": {"file_name": "a backup file"},
-    "maintenance.Job": {
+    "transfer.Job": {
         "input_name": "an uploaded file's name",
         "output_name": "a result file's name",
         "ip_address": "the staff member's who ran it",

@@ -41,11 +41,12 @@ _MANAGEMENT = {
     "sales": {"*": "v", "cart": "vac", "cartitem": "vacd", "debt": "vc", "debtpayment": "va"},
     "bookings": {"*": "vacd"},
     "audit": {"*": "v"},
+    "transfer": {"job": "v"},
     "maintenance": {"*": "v"},
     "django_celery_beat": {"*": "v"},
 }
 POLICY = {Role.STAFF: _DAILY_WORK, Role.MANAGER: _MANAGEMENT}
-EXTRA = {Role.MANAGER: {"crm.export_client", "audit.export_data", "sales.report_sales"}}
+EXTRA = {Role.MANAGER: {"crm.export_client", "transfer.export_data", "transfer.import_catalogue", "sales.report_sales"}}
 
 _ACTIONS = {"v": "view", "a": "add", "c": "change", "d": "delete"}
 

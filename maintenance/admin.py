@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -16,21 +15,18 @@ from django_celery_beat.models import PeriodicTask
 
 from audit.models import Outcome
 from audit.services import audit_log
-from beils.lib.admin import ReadOnlyAdmin
+from beils.lib.admin import ReadOnlyAdmin, client_ip
 from crm.models import Role
 from maintenance.backups.locks import BUSY, maintenance_busy
 from maintenance.backups.offsite import offsite_configured
 from maintenance.backups.services import backup_path, rpo_breached
 from maintenance.dashboard import dashboard_data
-from maintenance.jobs import JobError, job_confirm, job_progress
 from maintenance.models import (
     Alert,
     Backup,
     BackupKind,
     BackupStatus,
     Heartbeat,
-    Job,
-    JobState,
     LifecycleRun,
     Operation,
     OperationKind,
@@ -241,87 +237,6 @@ class BackupAdmin(ReadOnlyAdmin):
         for backup_id in ids:
             transaction.on_commit(lambda b=backup_id: verify_backup.delay(b, restore_test, user_id))
         self.message_user(request, f"{len(ids)} verification(s) queued.", messages.SUCCESS)
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
-@admin.register(Job)
-class JobAdmin(ReadOnlyAdmin):
-    """Large imports and exports: their progress, their confirmation and their files.
-
-    Managers and admins see their own jobs; admins see everyone's."""
-
-    list_display = ["created_at", "kind", "model_label", "file_format", "state", "rows_total", "actor"]
-    list_filter = ["kind", "state"]
-    list_select_related = ["actor"]
-    show_full_result_count = False
-
-    def has_view_permission(self, request, obj=None):
-        user = request.user
-        allowed = user.is_active and user.has_perm("audit.export_data")
-        return allowed and (obj is None or user.is_superuser or user.role == "ADMIN" or obj.actor_id == user.pk)
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).for_user(request.user)
-
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/progress/", view(self.progress_view), name="maintenance_job_progress"),
-            path("<int:pk>/confirm/", view(self.confirm_view), name="maintenance_job_confirm"),
-            path("<int:pk>/download/", view(self.download_view), name="maintenance_job_download"),
-            *super().get_urls(),
-        ]
-
-    def _job(self, request, pk) -> Job:
-        job = get_object_or_404(Job, pk=pk)
-        if not self.has_view_permission(request, job):
-            raise PermissionDenied
-        return job
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        job = self._job(request, object_id)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": str(job),
-            "job": job,
-            "original": job,
-            "progress": job_progress(job),
-            "can_confirm": job.state == JobState.VALIDATED and job.actor_id == request.user.pk,
-        }
-        return TemplateResponse(request, "admin/maintenance/job/detail.html", context)
-
-    def progress_view(self, request, pk):
-        return JsonResponse(job_progress(self._job(request, pk)))
-
-    def confirm_view(self, request, pk):
-        job = self._job(request, pk)
-        if request.method != "POST" or job.actor_id != request.user.pk:
-            raise PermissionDenied
-        try:
-            job_confirm(job=job, actor=request.user, ip_address=client_ip(request))
-        except JobError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, "Import confirmed: it runs now; this page follows it.", messages.SUCCESS)
-        return redirect("admin:maintenance_job_change", job.pk)
-
-    def download_view(self, request, pk):
-        job = self._job(request, pk)
-        if not job.output_name or not default_storage.exists(job.output_name):
-            raise Http404("This job has no file to download.")
-        audit_log(
-            action="maintenance.job.downloaded", actor=request.user, target=job, ip_address=client_ip(request),
-            detail={"file": job.output_name},
-        )  # fmt: skip
-        name = job.output_name.rsplit("/", 1)[-1]
-        return FileResponse(default_storage.open(job.output_name, "rb"), as_attachment=True, filename=name)
 
 
 @admin.register(RetentionPolicy)

@@ -20,7 +20,8 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from maintenance.cleanup import register_archived_parent
 from maintenance.lifecycle import lifecycle_run
-from maintenance.models import Job, LifecycleKind, LifecycleRun, RetentionPolicy
+from maintenance.models import LifecycleKind, LifecycleRun, RetentionPolicy
+from transfer.models import Job
 
 
 def _batch() -> int:
@@ -244,7 +245,7 @@ def _marketing_review(policy, run, *, dry_run, now):
 
 
 def _audit_trail(policy, run, *, dry_run, now):
-    from maintenance.jobs import job_files_delete
+    from transfer.jobs import job_files_delete
 
     before = now - timedelta(days=policy.after_days)
     fiscal_before = now - timedelta(days=settings_fiscal_days())

@@ -33,7 +33,9 @@ from maintenance.lifecycle import lifecycle_run
 from maintenance.models import LifecycleKind, LifecycleRun
 
 #: The apps whose models cleanup looks at.
-PROJECT_APPS = ("crm", "catalog", "marketing", "sales", "bookings", "maintenance")
+PROJECT_APPS = ("audit", "crm", "catalog", "marketing", "sales", "bookings", "transfer", "maintenance")
+#: Apps whose rows record the system's own work (audit entries, jobs, backups, runs): never test data.
+RECORD_APPS = ("audit", "transfer", "maintenance")
 BATCH = 1000
 REMOVED, NULLED, NEEDS_A_PERSON = "removed", "nulled", "needs a person"
 #: Rows cleanup never deletes or edits, whatever points at them or they point at: issued invoices
@@ -216,7 +218,7 @@ def cleanup_test_data(*, dry_run: bool, actor=None, patterns: TestPatterns | Non
     detail = {"operation": "test-data", "email_domains": list(patterns.email_domains),
               "sku_prefixes": list(patterns.sku_prefixes)}  # fmt: skip
     with lifecycle_run(LifecycleKind.CLEANUP, dry_run=dry_run, actor=actor, detail=detail) as run:
-        order = deletion_order([m for m in project_models() if m._meta.app_label != "maintenance"])
+        order = deletion_order([m for m in project_models() if m._meta.app_label not in RECORD_APPS])
         plan = _test_data_plan(order, patterns, actor)
         history = _history_of_doomed(plan, order)
         for model in order:

@@ -29,16 +29,8 @@ from audit.models import Outcome
 from audit.services import audit_log
 from maintenance.alerts import admins_mail
 from maintenance.backups.locks import single_run_lock
-from maintenance.models import (
-    Backup,
-    BackupStatus,
-    Job,
-    JobState,
-    LifecycleRun,
-    Operation,
-    OperationState,
-    RestoreDrill,
-)
+from maintenance.models import Backup, BackupStatus, LifecycleRun, Operation, OperationState, RestoreDrill
+from transfer.models import Job, JobState
 
 CREDENTIALS_FILE = re.compile(r"(\d+)-[^/]+\.cnf")
 
@@ -154,7 +146,7 @@ def run_reap(
 
 def _progress_written_since(job: Job, since) -> bool:
     """On SQLite an import's beats wait for its transaction to end; its progress file does not."""
-    from maintenance.jobs import _progress_name
+    from transfer.jobs import _progress_name
 
     try:
         return default_storage.get_modified_time(_progress_name(job)) >= since
@@ -174,7 +166,7 @@ def _remove_backup_files(backup: Backup) -> list[str]:
 
 
 def _remove_job_files(job: Job) -> list[str]:
-    from maintenance.jobs import _progress_name
+    from transfer.jobs import _progress_name
 
     name = _progress_name(job)
     if default_storage.exists(name):

@@ -95,15 +95,6 @@ def prune_backups() -> None:
         log.warning("Pruning skipped: another maintenance operation is running.")
 
 
-@shared_task(name="maintenance.run_job", ignore_result=True, soft_time_limit=2 * HOUR, time_limit=2 * HOUR + 300)
-def run_job(job_id: int) -> None:
-    """A large import (dry run or confirmed) or export started from the admin."""
-    from maintenance.jobs import job_run
-    from maintenance.models import Job
-
-    job_run(Job.objects.get(pk=job_id))
-
-
 @shared_task(name="maintenance.archive", ignore_result=True, soft_time_limit=2 * HOUR, time_limit=2 * HOUR + 300)
 def run_archive(user_id: int | None = None) -> None:
     """Apply the retention policies (03:00 by default); a second run at once does nothing."""

@@ -4,17 +4,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
+from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
 from crm.models import Role
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
-from marketing.resources import (
-    BonusRedemptionResource,
-    BonusResource,
-    ClientBonusResource,
-    CouponResource,
-    GiftCardMovementResource,
-    GiftCardResource,
-)
 from marketing.services import client_bonus_grant_audit, gift_card_issue_comp
 
 
@@ -57,8 +49,7 @@ class ExpiringFilter(admin.SimpleListFilter):
 
 
 @admin.register(Coupon)
-class CouponAdmin(ImportExportAdmin, SoftDeleteAdmin):
-    resource_classes = [CouponResource]
+class CouponAdmin(SoftDeleteAdmin):
     list_display = ["code", "kind", "value", "min_purchase", "uses", "max_uses", "valid_from", "valid_until"]
     list_filter = [ValidityFilter, "kind"]
     search_fields = ["=code", "description"]
@@ -66,8 +57,7 @@ class CouponAdmin(ImportExportAdmin, SoftDeleteAdmin):
 
 
 @admin.register(Bonus)
-class BonusAdmin(ImportExportAdmin, SoftDeleteAdmin):
-    resource_classes = [BonusResource]
+class BonusAdmin(SoftDeleteAdmin):
     list_display = ["name", "code", "total_sessions", "price", "validity_months"]
     search_fields = ["name", "=code"]
     filter_horizontal = ["services"]
@@ -79,8 +69,7 @@ class BonusRedemptionInline(ReadOnlyInline):
 
 
 @admin.register(ClientBonus)
-class ClientBonusAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [ClientBonusResource]
+class ClientBonusAdmin(admin.ModelAdmin):
     list_display = ["name", "client", "sessions_remaining", "sessions_total", "purchased_on", "expires_on", "status"]
     list_filter = ["status", ExpiringFilter]
     list_select_related = ["client"]
@@ -101,10 +90,9 @@ class ClientBonusAdmin(ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(BonusRedemption)
-class BonusRedemptionAdmin(ImportExportAdmin, ReadOnlyAdmin):
+class BonusRedemptionAdmin(ReadOnlyAdmin):
     """The bono ledger: written by redemptions, never by hand."""
 
-    resource_classes = [BonusRedemptionResource]
     list_display = ["client_bonus", "sessions", "booking", "created_at"]
     list_select_related = ["client_bonus", "booking__client"]
     raw_id_fields = ["client_bonus", "cart_item", "booking"]
@@ -154,8 +142,7 @@ class GiftCardIssueForm(forms.ModelForm):
 
 
 @admin.register(GiftCard)
-class GiftCardAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [GiftCardResource]
+class GiftCardAdmin(admin.ModelAdmin):
     list_display = ["code", "owner", "initial_balance", "current_balance", "issued_on", "expires_on", "status"]
     list_filter = ["status", ExpiringFilter]
     list_select_related = ["owner"]
@@ -196,10 +183,9 @@ class GiftCardAdmin(ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(GiftCardMovement)
-class GiftCardMovementAdmin(ImportExportAdmin, ReadOnlyAdmin):
+class GiftCardMovementAdmin(ReadOnlyAdmin):
     """The gift-card ledger: written by issues, payments and refunds, never by hand."""
 
-    resource_classes = [GiftCardMovementResource]
     list_display = ["gift_card", "kind", "amount", "balance_after", "created_at"]
     list_filter = ["kind"]
     list_select_related = ["gift_card"]

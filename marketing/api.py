@@ -1,14 +1,13 @@
 from rest_framework import viewsets
 
 from beils.lib.api import AtomicWritesMixin, SoftDeleteMixin, soft_delete_schema
-from maintenance.api import StreamingExportMixin
 from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
 from marketing.serializers import BonusSerializer, ClientBonusSerializer, CouponSerializer, GiftCardSerializer
 from marketing.services import client_bonus_grant_audit
 
 
 @soft_delete_schema
-class CouponViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class CouponViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Coupon.all_objects.order_by("-created_at", "-pk")
     serializer_class = CouponSerializer
     filterset_fields = ["status", "kind"]
@@ -17,7 +16,7 @@ class CouponViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, vi
 
 
 @soft_delete_schema
-class BonusViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class BonusViewSet(SoftDeleteMixin, AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = Bonus.all_objects.prefetch_related("services").order_by("name", "pk")
     serializer_class = BonusSerializer
     filterset_fields = ["status", "services"]
@@ -25,7 +24,7 @@ class BonusViewSet(StreamingExportMixin, SoftDeleteMixin, AtomicWritesMixin, vie
     ordering_fields = ["name", "code", "price", "total_sessions", "created_at"]
 
 
-class ClientBonusViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class ClientBonusViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     """Bonos clients hold. A bono is sold at checkout (a ``bonus`` line); creating one here is an
     ADMIN's grant with no sale behind it, so it is audited."""
 
@@ -45,7 +44,7 @@ class ClientBonusViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.Model
         client_bonus_grant_audit(bono=bono, actor=self.request.user, ip_address=self.request.META.get("REMOTE_ADDR"))
 
 
-class GiftCardViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class GiftCardViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     queryset = GiftCard.objects.select_related("owner").order_by("-issued_on", "-pk")
     serializer_class = GiftCardSerializer
     filterset_fields = ["status", "owner"]

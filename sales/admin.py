@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_log
-from beils.lib.admin import ImportExportAdmin, ReadOnlyAdmin, ReadOnlyInline
+from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline
 from beils.lib.history import HistoryAdmin
 from beils.lib.money import ZERO
 from crm.models import Role
@@ -31,16 +31,6 @@ from sales.models import (
     SalesError,
 )
 from sales.reports import chart_data, sales_report
-from sales.resources import (
-    ArchivedCartResource,
-    CartItemResource,
-    CartResource,
-    DebtPaymentResource,
-    DebtResource,
-    InvoiceResource,
-    InvoiceSequenceResource,
-    PaymentResource,
-)
 from sales.services import LineRequest, PaymentRequest, cart_checkout, cart_lines, cart_reprice, debt_pay
 
 TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
@@ -153,8 +143,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cart)
-class CartAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [CartResource]
+class CartAdmin(admin.ModelAdmin):
     list_display = ["__str__", "completed_at", "client", "status", "total", "paid"]
     list_filter = ["status"]
     list_select_related = ["client"]
@@ -285,8 +274,7 @@ class CartAdmin(ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(CartItem)
-class CartItemAdmin(AdminRoleOnlyWrites, ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [CartItemResource]
+class CartItemAdmin(AdminRoleOnlyWrites, admin.ModelAdmin):
     list_display = ["name", "cart", "quantity", "unit_price", "tax_rate", "gross"]
     list_select_related = ["cart"]
     search_fields = ["name", "=cart__id"]
@@ -297,8 +285,7 @@ class CartItemAdmin(AdminRoleOnlyWrites, ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(AdminRoleOnlyWrites, ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [PaymentResource]
+class PaymentAdmin(AdminRoleOnlyWrites, admin.ModelAdmin):
     list_display = ["cart", "method", "amount", "paid_at"]
     list_filter = ["method"]
     list_select_related = ["cart"]
@@ -315,8 +302,7 @@ class DebtPaymentInline(ReadOnlyInline):
 
 
 @admin.register(Debt)
-class DebtAdmin(ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [DebtResource]
+class DebtAdmin(admin.ModelAdmin):
     list_display = ["__str__", "client", "amount", "remaining", "status", "due_date"]
     list_filter = [OverdueFilter, "status"]
     list_select_related = ["client"]
@@ -390,8 +376,7 @@ class DebtAdmin(ImportExportAdmin, admin.ModelAdmin):
 
 
 @admin.register(DebtPayment)
-class DebtPaymentAdmin(AdminRoleOnlyWrites, ImportExportAdmin, admin.ModelAdmin):
-    resource_classes = [DebtPaymentResource]
+class DebtPaymentAdmin(AdminRoleOnlyWrites, admin.ModelAdmin):
     list_display = ["debt", "amount", "method", "paid_at"]
     list_filter = ["method"]
     list_select_related = ["debt"]
@@ -400,8 +385,7 @@ class DebtPaymentAdmin(AdminRoleOnlyWrites, ImportExportAdmin, admin.ModelAdmin)
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ImportExportAdmin, ReadOnlyAdmin, HistoryAdmin):
-    resource_classes = [InvoiceResource]
+class InvoiceAdmin(ReadOnlyAdmin, HistoryAdmin):
     list_display = ["number", "kind", "issue_date", "customer_name", "net_total", "tax_total", "total"]
     list_filter = ["kind", "series", "year"]
     search_fields = ["=number", "customer_name", "customer_tax_id"]
@@ -410,8 +394,7 @@ class InvoiceAdmin(ImportExportAdmin, ReadOnlyAdmin, HistoryAdmin):
 
 
 @admin.register(InvoiceSequence)
-class InvoiceSequenceAdmin(ImportExportAdmin, ReadOnlyAdmin):
-    resource_classes = [InvoiceSequenceResource]
+class InvoiceSequenceAdmin(ReadOnlyAdmin):
     list_display = ["series", "year", "last_number"]
 
     def get_queryset(self, request):
@@ -434,11 +417,10 @@ class ArchivedPaymentInline(ReadOnlyInline):
 
 
 @admin.register(ArchivedCart)
-class ArchivedCartAdmin(ImportExportAdmin, ReadOnlyAdmin):
+class ArchivedCartAdmin(ReadOnlyAdmin):
     """Completed sales moved out of the live tables by the retention policy: visible and
     exportable here, never edited; ``manage.py unarchive`` brings them back."""
 
-    resource_classes = [ArchivedCartResource]
     list_display = ["__str__", "completed_at", "client", "total", "archived_at"]
     list_select_related = ["client"]
     date_hierarchy = "completed_at"

@@ -5,7 +5,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from beils.lib.api import ERROR_RESPONSE, AtomicWritesMixin
-from maintenance.api import StreamingExportMixin
 from sales.models import Cart, CartItem, Debt, Invoice, Payment
 from sales.serializers import (
     CartSerializer,
@@ -36,7 +35,7 @@ class CanTakeDebtPayments(permissions.BasePermission):
         return request.user.has_perm("sales.add_debtpayment")
 
 
-class CartViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet):
+class CartViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     """Sales (tickets), with their lines and payments read-only. Deleting a sale that has an
     invoice or a debt is refused with 409."""
 
@@ -79,7 +78,6 @@ class CartViewSet(StreamingExportMixin, AtomicWritesMixin, viewsets.ModelViewSet
 
 
 class DebtViewSet(
-    StreamingExportMixin,
     AtomicWritesMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -106,7 +104,7 @@ class DebtViewSet(
         return Response(DebtPaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
 
-class InvoiceViewSet(StreamingExportMixin, viewsets.ReadOnlyModelViewSet):
+class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
     """Issued invoices: fiscal records, never changed or deleted (corrections are rectifying
     invoices)."""
 

@@ -484,10 +484,10 @@ class PeriodicTaskFactory(DjangoModelFactory):
 
 class JobFactory(DjangoModelFactory):
     class Meta:
-        model = "maintenance.Job"
+        model = "transfer.Job"
 
     kind = "EXPORT"
-    resource = "crm.resources.ClientResource"
+    resource = "transfer.resources.crm.ClientResource"
     model_label = "crm.Client"
     file_format = "csv"
     actor = factory.SubFactory(UserFactory, role="ADMIN")

@@ -51,7 +51,7 @@ FACTORIES = {
     "audit.AuditEntry": f.AuditEntryFactory,
     "maintenance.Heartbeat": f.HeartbeatFactory,
     "maintenance.Backup": f.BackupFactory,
-    "maintenance.Job": f.JobFactory,
+    "transfer.Job": f.JobFactory,
     "sales.ArchivedCart": f.ArchivedCartFactory,
     "maintenance.LifecycleRun": f.LifecycleRunFactory,
     "maintenance.RetentionPolicy": f.RetentionPolicyFactory,
@@ -94,7 +94,7 @@ CHANGELIST_QUERY_BUDGET = {
     "audit.AuditEntry": 9,
     "maintenance.Heartbeat": 7,
     "maintenance.Backup": 11,  # + the newest good backup, for the recovery point notice
-    "maintenance.Job": 7,
+    "transfer.Job": 7,
     "sales.ArchivedCart": 8,
     "maintenance.LifecycleRun": 9,
     "maintenance.RetentionPolicy": 7,

@@ -5,11 +5,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as until
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from beils.lib.admin import ImportExportAdmin
 from crm.models import Client, Role, User
-from maintenance import jobs
-from maintenance.models import Job
 from tests.browser.support import BROWSER, shot
+from transfer import jobs
+from transfer.admin import ImportExportAdmin
+from transfer.models import Job
 
 pytestmark = BROWSER
 

@@ -4,8 +4,8 @@ import pytest
 
 from beils.lib.formats import CSV
 from catalog.models import Product
-from catalog.resources import ProductResource
 from tests import factories as f
+from transfer.resources.catalog import ProductResource
 
 pytestmark = pytest.mark.django_db
 

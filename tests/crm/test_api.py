@@ -310,7 +310,7 @@ def test_a_client_born_in_the_future_is_a_400_and_a_failing_import_row(admin_use
     from django.utils import timezone
 
     from beils.lib.formats import CSV
-    from crm.resources import ClientResource
+    from transfer.resources.crm import ClientResource
 
     tomorrow = timezone.localdate() + timedelta(days=1)
     response = api_as(admin_user).post(

@@ -19,7 +19,6 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from beils.lib.models import Status
-from beils.lib.resources import BeilsResource
 from bookings.models import Booking, BookingStatus
 from crm.erasure import (
     ERASED_ACTION,
@@ -35,12 +34,13 @@ from crm.gdpr import client_data_collect
 from crm.models import Client, Consent, Questionnaire, Revoke
 from maintenance.archive import archive_apply
 from maintenance.backups.services import backup_create, backup_restore
-from maintenance.models import Job, JobKind, JobState
 from sales.models import ArchivedCart, Cart, Invoice
 from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_chain_verify
 from tests import factories as f
 from tests.crm.support import client_with_everything
 from tests.helpers import admin_url, api_as
+from transfer.models import Job, JobKind, JobState
+from transfer.resources.base import BeilsResource
 
 TEXT_TYPES = {"CharField", "TextField", "JSONField", "EmailField", "URLField", "SlugField", "FileField"}
 
@@ -190,7 +190,7 @@ def test_files_of_finished_client_exports_are_removed_and_a_pending_import_is_le
     def job(state, **files):
         names = {key: default_storage.save(f"jobs/{key}.csv", ContentFile(str(xiomara).encode())) for key in files}
         return Job.objects.create(
-            kind=JobKind.EXPORT, state=state, model_label="crm.Client", resource="crm.resources.ClientResource",
+            kind=JobKind.EXPORT, state=state, model_label="crm.Client", resource="transfer.resources.crm.ClientResource",
             file_format="CSV", **names,
         )  # fmt: skip
 

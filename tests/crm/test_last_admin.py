@@ -13,10 +13,10 @@ from django.utils import timezone
 from beils.lib.formats import CSV
 from beils.lib.models import Status
 from crm.models import LAST_ADMIN_MESSAGE, CrmError, Role, User
-from crm.resources import UserResource
 from maintenance.models import RetentionPolicy
 from tests.factories import UserFactory
 from tests.helpers import admin_url, api_as
+from transfer.resources.crm import UserResource
 
 pytestmark = pytest.mark.django_db
 

@@ -175,7 +175,7 @@ def test_deactivating_from_the_admin_changelist_revokes_tokens(admin_browser, st
 
 
 def test_an_import_that_changes_a_role_revokes_tokens(staff_user):
-    from crm.resources import UserResource
+    from transfer.resources.crm import UserResource
 
     token = issue_token(staff_user)
     dataset = UserResource().export(User.all_objects.filter(pk=staff_user.pk))

@@ -275,8 +275,8 @@ def test_a_partial_backup_file_is_private_while_it_is_written(transactional_db, 
 def test_uploaded_files_and_job_files_are_private(settings, tmp_path, admin_user):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from crm.resources import ClientResource
-    from maintenance.jobs import job_import_create
+    from transfer.jobs import job_import_create
+    from transfer.resources.crm import ClientResource
 
     settings.MEDIA_ROOT = tmp_path / "media"
     uploaded = default_storage.save("consents/2026/signed.pdf", ContentFile(b"personal data"))

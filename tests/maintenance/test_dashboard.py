@@ -23,8 +23,9 @@ from maintenance.models import (
     TaskRun,
 )
 from maintenance.operations import operation_run
-from maintenance.tasks import heartbeat, run_job
+from maintenance.tasks import heartbeat
 from tests import factories as f
+from transfer.tasks import run_job
 
 pytestmark = pytest.mark.django_db
 

@@ -18,10 +18,11 @@ from django.db import connection
 from audit.models import AuditEntry, Outcome
 from crm.models import Client
 from maintenance.backups.services import partial_path
-from maintenance.jobs import _progress_name
-from maintenance.models import Backup, BackupStatus, Job, JobKind, JobState
+from maintenance.models import Backup, BackupStatus
 from maintenance.schedules import JOBS
 from maintenance.seed import demo_data_seed
+from transfer.jobs import _progress_name
+from transfer.models import Job, JobKind, JobState
 
 mariadb_only = pytest.mark.skipif(connection.vendor != "mysql", reason="needs MariaDB")
 
@@ -125,7 +126,10 @@ def export_job(transactional_db):
         Client(name=f"Client {n}", surname="Export", email=f"export{n}@salon.example") for n in range(30000)
     )
     return Job.objects.create(
-        kind=JobKind.EXPORT, resource="crm.resources.ClientResource", file_format="csv", model_label="crm.Client"
+        kind=JobKind.EXPORT,
+        resource="transfer.resources.crm.ClientResource",
+        file_format="csv",
+        model_label="crm.Client",
     )
 
 
@@ -133,7 +137,7 @@ def _run_job(job: Job, log: Path) -> subprocess.Popen:
     # Each progress write (every 2000 rows) pauses 0.3 s: the export is fast enough to finish
     # between two looks otherwise, and the tests need it still running when the reaper comes.
     code = (
-        "import time; from maintenance import jobs; from maintenance.models import Job; "
+        "import time; from transfer import jobs; from transfer.models import Job; "
         "write = jobs._write_progress; "
         "jobs._write_progress = lambda *a: (time.sleep(0.3), write(*a)); "
         f"jobs.job_run(Job.objects.get(pk={job.pk}))"

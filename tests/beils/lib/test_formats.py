@@ -97,7 +97,11 @@ def test_the_import_command_refuses_an_xlsx_bomb_and_writes_nothing(tmp_path):
 
     with pytest.raises(CommandError, match="more than 1000000 rows"):
         call_command(
-            "import", "crm.resources.ClientResource", str(path), format="beils.lib.formats.XLSX", interactive=False
+            "import",
+            "transfer.resources.crm.ClientResource",
+            str(path),
+            format="beils.lib.formats.XLSX",
+            interactive=False,
         )
 
     assert not Client.all_objects.exists()
@@ -151,7 +155,9 @@ def test_the_import_command_imports_a_latin_1_csv_with_its_accents(tmp_path):
     path = tmp_path / "clients.csv"
     path.write_bytes(ACCENTED.encode("latin-1"))
 
-    call_command("import", "crm.resources.ClientResource", str(path), format="beils.lib.formats.CSV", interactive=False)
+    call_command(
+        "import", "transfer.resources.crm.ClientResource", str(path), format="beils.lib.formats.CSV", interactive=False
+    )
 
     assert sorted(Client.all_objects.values_list("name", "surname")) == [("Begoña", "Peña"), ("José", "Muñoz")]
     assert AuditEntry.objects.for_action("maintenance.import.done").exists()

@@ -5,12 +5,12 @@ sale line or a payment to its sale. Invoices are fiscal records issued by the ti
 the accountant, never imported (an imported invoice would break the numbering and hash chain).
 """
 
-from beils.lib.resources import BeilsResource, id_fk, natural_fk, read_only
 from bookings.models import Booking
 from catalog.models import Pack, Product, Service
 from crm.models import Client, User
 from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
 from sales.models import ArchivedCart, Cart, CartItem, Debt, DebtPayment, Invoice, InvoiceSequence, Payment
+from transfer.resources.base import BeilsResource, id_fk, natural_fk, read_only
 
 
 def cart_fk():

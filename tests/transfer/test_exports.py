@@ -11,9 +11,9 @@ from django.db import close_old_connections
 from audit.models import AuditEntry, Outcome
 from catalog.models import Product
 from crm.models import Client
-from maintenance.exports import ExportError, export_stream
 from marketing.models import GiftCardMovement
 from tests.factories import ClientFactory, GiftCardMovementFactory, ProductFactory
+from transfer.exports import ExportError, export_stream
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Validated imports in batches (beils/lib/importing.py): the same verdicts as row-by-row
+"""Validated imports in batches (transfer/importing.py): the same verdicts as row-by-row
 validation, in a number of queries that does not grow with the file."""
 
 import pytest
@@ -7,10 +7,10 @@ from django.test.utils import CaptureQueriesContext
 
 from beils.lib.formats import CSV
 from catalog.models import Service
-from catalog.resources import ServiceResource
 from crm.models import Client
-from crm.resources import ClientResource
 from tests import factories as f
+from transfer.resources.catalog import ServiceResource
+from transfer.resources.crm import ClientResource
 
 pytestmark = pytest.mark.django_db
 

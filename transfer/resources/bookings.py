@@ -1,11 +1,11 @@
 """Import/export of the appointment book: bookings by ID, with the client and the staff member
 by email and each service by code."""
 
-from beils.lib.resources import BeilsResource, id_fk, natural_fk
 from bookings.models import Booking, BookingItem
 from catalog.models import Service
 from crm.models import Client, User
 from marketing.models import ClientBonus
+from transfer.resources.base import BeilsResource, id_fk, natural_fk
 
 
 class BookingResource(BeilsResource):

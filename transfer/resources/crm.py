@@ -6,7 +6,8 @@ created by an import has no usable password (its owner sets one with "forgot pas
 
 from import_export import fields
 
-from beils.lib.resources import (
+from crm.models import Client, Consent, Questionnaire, Revoke, User
+from transfer.resources.base import (
     BeilsResource,
     DateTimeWidget,
     EmailWidget,
@@ -15,7 +16,6 @@ from beils.lib.resources import (
     natural_fk,
     read_only,
 )
-from crm.models import Client, Consent, Questionnaire, Revoke, User
 
 
 def email_field(attribute="email", column="Email"):

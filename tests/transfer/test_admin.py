@@ -165,7 +165,11 @@ def test_a_100_mb_file_is_refused_by_the_import_command_too(tmp_path, capsys):
         fh.write(b"someone@mail.example,Someone\r\n" * (100 * 1024 * 1024 // 30))
     with pytest.raises(CommandError, match=r"The file is 100\.0 MB"):
         call_command(
-            "import", "crm.resources.ClientResource", str(path), format="beils.lib.formats.CSV", interactive=False
+            "import",
+            "transfer.resources.crm.ClientResource",
+            str(path),
+            format="beils.lib.formats.CSV",
+            interactive=False,
         )
     assert not Client.all_objects.exists()
 

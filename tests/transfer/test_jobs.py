@@ -9,15 +9,15 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from audit.models import AuditEntry
-from beils.lib.admin import ImportExportAdmin
 from beils.lib.formats import CSV
 from crm.models import Client
-from crm.resources import ClientResource
-from maintenance.jobs import job_run
-from maintenance.models import Job, JobState
-from maintenance.tasks import run_job
 from tests import factories as f
 from tests.helpers import admin_url
+from transfer.admin import ImportExportAdmin
+from transfer.jobs import job_run
+from transfer.models import Job, JobState
+from transfer.resources.crm import ClientResource
+from transfer.tasks import run_job
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def _upload(browser, raw, monkeypatch, django_capture_on_commit_callbacks):
         response = browser.post(admin_url(Client, "import"), {"format": "0", "resource": "0", "import_file": upload})
     job = Job.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:maintenance_job_change", args=[job.pk])
+    assert response["Location"] == reverse("admin:transfer_job_change", args=[job.pk])
     assert len(queued) == 1  # the dry run waits for the worker
     return job
 
@@ -51,20 +51,20 @@ def test_a_large_upload_is_checked_in_the_background_then_imported_when_confirme
     admin_browser, admin_user, monkeypatch, django_capture_on_commit_callbacks
 ):
     job = _upload(admin_browser, _clients_csv(1200), monkeypatch, django_capture_on_commit_callbacks)
-    assert admin_browser.get(reverse("admin:maintenance_job_progress", args=[job.pk])).json()["state"] == "QUEUED"
+    assert admin_browser.get(reverse("admin:transfer_job_progress", args=[job.pk])).json()["state"] == "QUEUED"
 
     run_job.apply(args=[job.pk])  # what the worker does
 
     job.refresh_from_db()
     assert (job.state, job.rows_total, job.summary["totals"]["new"]) == (JobState.VALIDATED, 1200, 1200)
     assert not Client.all_objects.exists()
-    page = admin_browser.get(reverse("admin:maintenance_job_change", args=[job.pk]))
+    page = admin_browser.get(reverse("admin:transfer_job_change", args=[job.pk]))
     assert b'id="job-confirm"' in page.content
-    progress = admin_browser.get(reverse("admin:maintenance_job_progress", args=[job.pk])).json()
+    progress = admin_browser.get(reverse("admin:transfer_job_progress", args=[job.pk])).json()
     assert (progress["percent"], progress["done"], progress["total"]) == (100, 1200, 1200)
 
     with django_capture_on_commit_callbacks() as queued:
-        admin_browser.post(reverse("admin:maintenance_job_confirm", args=[job.pk]))
+        admin_browser.post(reverse("admin:transfer_job_confirm", args=[job.pk]))
     assert len(queued) == 1
     job_run(Job.objects.get(pk=job.pk))
 
@@ -88,13 +88,13 @@ def test_a_large_file_with_an_invalid_row_is_refused_with_its_failing_rows_to_do
     job_run(job)
 
     assert job.state == JobState.INVALID
-    page = admin_browser.get(reverse("admin:maintenance_job_change", args=[job.pk]))
+    page = admin_browser.get(reverse("admin:transfer_job_change", args=[job.pk]))
     assert b'id="job-confirm"' not in page.content
-    download = admin_browser.get(reverse("admin:maintenance_job_download", args=[job.pk]))
+    download = admin_browser.get(reverse("admin:transfer_job_download", args=[job.pk]))
     lines = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
     assert lines == ["Line,Errors,Email,Name", "851,Email: Enter a valid email address.,not-an-email,Client 850"]
     with pytest.raises(Exception, match="Only an import whose dry run"):
-        from maintenance.jobs import job_confirm
+        from transfer.jobs import job_confirm
 
         job_confirm(job=job, actor=None)
     assert not Client.all_objects.exists()
@@ -121,11 +121,11 @@ def test_a_large_xlsx_export_is_written_in_the_background_and_downloaded(
     with django_capture_on_commit_callbacks():
         response = manager_browser.post(admin_url(Client, "export"), {"format": "2", "resource": "0", **columns})
     job = Job.objects.get()
-    assert response["Location"] == reverse("admin:maintenance_job_change", args=[job.pk])
+    assert response["Location"] == reverse("admin:transfer_job_change", args=[job.pk])
     job_run(job)
 
     assert job.state == JobState.DONE
-    download = manager_browser.get(reverse("admin:maintenance_job_download", args=[job.pk]))
+    download = manager_browser.get(reverse("admin:transfer_job_download", args=[job.pk]))
     sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content)), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:3] == ("ID", "Email", "Name")
@@ -137,22 +137,22 @@ def test_a_large_xlsx_export_is_written_in_the_background_and_downloaded(
 def test_jobs_are_visible_to_their_owner_and_to_admins_only(
     manager_user, manager_browser, admin_browser, staff_browser, client
 ):
-    job = Job.objects.create(kind="EXPORT", resource="crm.resources.ClientResource", model_label="crm.Client",
+    job = Job.objects.create(kind="EXPORT", resource="transfer.resources.crm.ClientResource", model_label="crm.Client",
                              file_format="csv", actor=manager_user)  # fmt: skip
-    page = reverse("admin:maintenance_job_change", args=[job.pk])
+    page = reverse("admin:transfer_job_change", args=[job.pk])
     assert manager_browser.get(page).status_code == 200
     assert admin_browser.get(page).status_code == 200
     assert staff_browser.get(page).status_code == 403
     client.force_login(f.UserFactory(role="MANAGER"))
     assert client.get(page).status_code == 403
-    assert client.get(reverse("admin:maintenance_job_progress", args=[job.pk])).status_code == 403
+    assert client.get(reverse("admin:transfer_job_progress", args=[job.pk])).status_code == 403
 
 
 @pytest.mark.parametrize("file_format", ["csv", "json"])
 def test_a_background_csv_or_json_export_writes_every_row_once_and_escapes_formulas(file_format, manager_user):
     from django.core.files.storage import default_storage
 
-    from maintenance.jobs import job_export_create
+    from transfer.jobs import job_export_create
 
     f.ClientFactory(name="=cmd", email="formula@mail.example")
     f.ClientFactory.create_batch(4)

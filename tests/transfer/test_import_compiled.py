@@ -1,4 +1,4 @@
-"""The batched import's per-file shortcuts (beils/lib/importing.py) give Django's own answers:
+"""The batched import's per-file shortcuts (transfer/importing.py) give Django's own answers:
 field validation as full_clean(), new instances as Model(), INSERT literals as MySQLdb, and
 a batch whose INSERT runs while the next batch is read is settled before anything else."""
 
@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from beils.lib.formats import CSV
-from beils.lib.importing import ImportBatch, RowValidator, _mysql_literal, instance_factory
 from catalog.models import Product, Service
 from crm.models import Client
-from crm.resources import ClientResource
+from transfer.importing import ImportBatch, RowValidator, _mysql_literal, instance_factory
+from transfer.resources.crm import ClientResource
 
 mariadb_only = pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB only")
 
@@ -197,7 +197,7 @@ def test_a_failing_import_leaves_the_connection_usable(monkeypatch):
 
 @pytest.mark.django_db
 def test_a_key_taken_after_the_look_up_is_still_refused_by_the_database_and_named(monkeypatch):
-    from beils.lib.resources import BatchInstanceLoader
+    from transfer.resources.base import BatchInstanceLoader
 
     looked_up = BatchInstanceLoader.__init__
 

@@ -11,8 +11,8 @@ from django.core.management.base import CommandError
 from audit.models import AuditEntry
 from beils.lib.formats import CSV, XLSX
 from crm.models import Client, Role, User
-from crm.resources import ClientResource, UserResource
 from tests import factories as f
+from transfer.resources.crm import ClientResource, UserResource
 
 pytestmark = pytest.mark.django_db
 
@@ -119,14 +119,16 @@ def test_every_import_is_audited_with_the_checksum_of_the_file():
 
 def test_the_export_and_import_commands_work_with_the_dotted_resource(tmp_path, capsysbinary):
     f.ClientFactory(email="cli@mail.example", name="-Cli")
-    call_command("export", "beils.lib.formats.CSV", "crm.resources.ClientResource")
+    call_command("export", "beils.lib.formats.CSV", "transfer.resources.crm.ClientResource")
     exported = capsysbinary.readouterr().out
     assert b"'-Cli" in exported
     Client.all_objects.all().delete()
     path = tmp_path / "clients.csv"
     path.write_bytes(exported)
 
-    call_command("import", "crm.resources.ClientResource", str(path), "--format", "beils.lib.formats.CSV", "--noinput")
+    call_command(
+        "import", "transfer.resources.crm.ClientResource", str(path), "--format", "beils.lib.formats.CSV", "--noinput"
+    )
 
     assert Client.all_objects.get(email="cli@mail.example").name == "-Cli"
     entry = AuditEntry.objects.for_action("maintenance.import.done").get()
@@ -141,7 +143,12 @@ def test_the_import_command_exits_non_zero_and_writes_nothing_on_an_invalid_row(
 
     with pytest.raises(SystemExit) as exit_:
         call_command(
-            "import", "crm.resources.ClientResource", str(path), "--format", "beils.lib.formats.CSV", "--noinput"
+            "import",
+            "transfer.resources.crm.ClientResource",
+            str(path),
+            "--format",
+            "beils.lib.formats.CSV",
+            "--noinput",
         )
 
     assert exit_.value.code == 1

@@ -1,12 +1,12 @@
 """Import/export of marketing: coupons, bonos and gift cards by code; what clients bought and
 the ledgers by ID."""
 
-from beils.lib.resources import BeilsResource, SoftDeleteResource, id_fk, natural_fk, natural_m2m, read_only
 from bookings.models import Booking
 from catalog.models import Service
 from crm.models import Client
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from sales.models import Cart, CartItem
+from transfer.resources.base import BeilsResource, SoftDeleteResource, id_fk, natural_fk, natural_m2m, read_only
 
 
 class CouponResource(SoftDeleteResource):

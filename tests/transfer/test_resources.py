@@ -7,11 +7,15 @@ import pytest
 
 from audit.models import AuditEntry
 from beils.lib.formats import CSV, XLSX
-from beils.lib.resources import escape_formula, unescape_formula
 from bookings.models import Booking, BookingItem
-from bookings.resources import BookingItemResource, BookingResource
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
-from catalog.resources import (
+from crm.models import Client, Consent, Questionnaire, Revoke, User
+from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
+from sales.models import Cart, CartItem, Debt, DebtPayment, Invoice, Payment
+from tests import factories as f
+from transfer.resources.base import escape_formula, unescape_formula
+from transfer.resources.bookings import BookingItemResource, BookingResource
+from transfer.resources.catalog import (
     BrandResource,
     CategoryResource,
     PackItemResource,
@@ -21,10 +25,8 @@ from catalog.resources import (
     SubcategoryResource,
     TagResource,
 )
-from crm.models import Client, Consent, Questionnaire, Revoke, User
-from crm.resources import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
-from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
-from marketing.resources import (
+from transfer.resources.crm import ClientResource, ConsentResource, QuestionnaireResource, RevokeResource, UserResource
+from transfer.resources.marketing import (
     BonusRedemptionResource,
     BonusResource,
     ClientBonusResource,
@@ -32,8 +34,7 @@ from marketing.resources import (
     GiftCardMovementResource,
     GiftCardResource,
 )
-from sales.models import Cart, CartItem, Debt, DebtPayment, Invoice, Payment
-from sales.resources import (
+from transfer.resources.sales import (
     CartItemResource,
     CartResource,
     DebtPaymentResource,
@@ -41,7 +42,6 @@ from sales.resources import (
     InvoiceResource,
     PaymentResource,
 )
-from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -199,8 +199,8 @@ def test_rows_find_their_instances_with_one_query_for_the_whole_file(db):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from beils.lib.resources import BatchInstanceLoader
     from tests.factories import ClientFactory
+    from transfer.resources.base import BatchInstanceLoader
 
     clients = ClientFactory.create_batch(30)
     resource = ClientResource()

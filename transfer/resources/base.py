@@ -31,8 +31,8 @@ from import_export import fields, instance_loaders, resources, widgets
 from import_export.fields import NOT_PROVIDED
 from import_export.results import Error, RowResult
 
-from beils.lib.importing import ImportBatch, RowValidator, fold, instance_factory
 from beils.lib.spreadsheets import FORMULA_PREFIXES, escape_formula, unescape_formula  # noqa: F401
+from transfer.importing import ImportBatch, RowValidator, fold, instance_factory
 
 
 @contextmanager
@@ -387,7 +387,7 @@ class BeilsResource(resources.ModelResource):
         report_skipped = True
         clean_model_instances = True
         use_transactions = True
-        # Validated and written in batches (beils/lib/importing.py). Models normalise themselves
+        # Validated and written in batches (transfer/importing.py). Models normalise themselves
         # in prepare_to_save(), which both save() and the batch writer call. Resources with a
         # many-to-many column, or whose model's save() does more (a user's role group), set it
         # to False and save row by row.
@@ -425,7 +425,7 @@ class BeilsResource(resources.ModelResource):
 
     def streaming_columns(self, selected_fields=None) -> dict[str, str] | None:
         """Header → ORM lookup for every exported column, so that the export can stream straight
-        from the database (``maintenance.exports.export_stream``); None when a column needs
+        from the database (``transfer.exports.export_stream``); None when a column needs
         Python (a many-to-many list, a computed value) and the export must go row by row."""
         columns = {}
         for field in self.get_export_fields(selected_fields):
@@ -694,7 +694,7 @@ class BeilsResource(resources.ModelResource):
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         if not self._meta.use_bulk:
             return super().validate_instance(instance, import_validation_errors, validate_unique)
-        # Uniqueness and constraints are checked per batch (beils/lib/importing.py), and a foreign
+        # Uniqueness and constraints are checked per batch (transfer/importing.py), and a foreign
         # key read by a NaturalKeyWidget is a row just loaded from the database: asking again
         # whether it exists would be one more query per row.
         errors = dict(import_validation_errors or {})
@@ -776,7 +776,7 @@ class BeilsResource(resources.ModelResource):
         result = super().import_data(
             dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=use_transactions, **kwargs
         )
-        # For the failing-rows file (maintenance/jobs.py): the file's columns, and the column
+        # For the failing-rows file (transfer/jobs.py): the file's columns, and the column
         # each field is read from.
         result.beils_headers = list(dataset.headers or [])
         result.beils_columns = {name: field.column_name for name, field in self.fields.items()}

@@ -27,8 +27,8 @@ from audit.services import audit_log
 from beils.lib.formats import FORMATS
 from beils.lib.spreadsheets import escape_formula
 from beils.lib.streaming import csv_chunks, json_chunks
-from maintenance.models import Job, JobKind, JobState
 from maintenance.pulse import Pulse
+from transfer.models import Job, JobKind, JobState
 
 EXPORT_CHUNK = 2000
 
@@ -49,7 +49,7 @@ def _resource_path(resource_class) -> str:
 
 
 def _queue(job: Job) -> None:
-    from maintenance.tasks import run_job
+    from transfer.tasks import run_job
 
     transaction.on_commit(lambda: run_job.delay(job.pk))
 
@@ -294,3 +294,18 @@ def job_progress(job: Job) -> dict:
             pass  # being rewritten: the next poll reads it
     percent = 100 if job.state in (JobState.DONE, JobState.VALIDATED) else (100 * done // total if total else 0)
     return {"state": job.state, "label": job.get_state_display(), "done": done, "total": total, "percent": percent}
+
+
+def job_files_with_client_data(labels: list[str]) -> list[Job]:
+    """Finished jobs of the models ``labels`` (those holding client data) with files left: the
+    uploaded file, the failing rows and the export are copies of people's data, so an erasure
+    removes them (``crm.erasure.COPIES``); the job records stay. A checked import waiting for its
+    confirmation is left alone: staff confirm or discard it."""
+    finished = [JobState.DONE, JobState.FAILED, JobState.INVALID]
+    return list(Job.objects.filter(model_label__in=labels, state__in=finished).exclude(input_name="", output_name=""))
+
+
+def job_files_remove(jobs: list[Job]) -> None:
+    for job in jobs:
+        job_files_delete(job)
+    Job.objects.filter(pk__in=[job.pk for job in jobs]).update(input_name="", output_name="")
