@@ -257,8 +257,7 @@ def audit_entries_put_back(kept: KeptEntries, *, backup_dir: Path | None = None)
     the error) rather than lost."""
     if not kept.active:
         return 0
-    from crm.models import User
-
+    User = AuditEntry._meta.get_field("actor").related_model  # noqa: N806 - a model class
     using = kept.alias
     if not set(CHAIN_TABLES) <= set(connections[using].introspection.table_names()):
         # A backup older than the hash chain: its schema cannot hold them until ``migrate`` runs.

@@ -6,13 +6,14 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from beils.lib.dates import day_bounds
+from beils.lib.errors import DomainError
 from beils.lib.models import BeilsModel, money
 from catalog.models import Service
 from crm.models import Client
 from marketing.models import ClientBonus
 
 
-class BookingError(Exception):
+class BookingError(DomainError):
     """A refusal of the appointment book (an overlap, an edit of a finished booking…), worded
     for the staff member who caused it. ``field`` names the input it is about, when there is one."""
 

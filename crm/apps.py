@@ -9,11 +9,10 @@ class CrmConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="crm.sync_role_groups")
-        from crm import auth  # noqa: F401  (connects the lockout audit receiver)
-        from crm.erasure import replay_after_restore
-        from maintenance.backups.services import backup_restored
-
-        backup_restored.connect(replay_after_restore, dispatch_uid="crm.erasure.replay_after_restore")
+        from crm import (
+            auth,  # noqa: F401  (connects the lockout audit receiver)
+            checks,  # noqa: F401  (registers the personal-data registry's check)
+        )
 
 
 def _sync_roles(using, **kwargs):

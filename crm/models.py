@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken, AuthTokenManager
 from simple_history.models import HistoricalRecords
 
+from beils.lib.errors import DomainError
 from beils.lib.models import (
     ActiveManager,
     AllObjectsManager,
@@ -21,7 +22,7 @@ from beils.lib.models import (
 )
 
 
-class CrmError(Exception):
+class CrmError(DomainError):
     """A refusal of the crm domain, worded for the staff member who caused it."""
 
 

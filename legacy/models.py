@@ -7,10 +7,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from beils.lib.errors import DomainError
 from beils.lib.models import money
 
 
-class LegacyError(Exception):
+class LegacyError(DomainError):
     """A refusal of the legacy import (no source, an unreadable database, a run already going)."""
 
 

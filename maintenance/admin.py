@@ -10,16 +10,19 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from audit.models import Outcome
 from audit.services import audit_log
-from beils.lib.admin import ReadOnlyAdmin, client_ip
+from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, client_ip
+from beils.lib.models import Status
 from crm.models import Role
-from maintenance.backups.locks import BUSY, maintenance_busy
+from maintenance.backups.locks import BUSY, MaintenanceBusy, maintenance_busy
 from maintenance.backups.offsite import offsite_configured
 from maintenance.backups.services import backup_path, rpo_breached
+from maintenance.cleanup import REMOVED, trash_purge
 from maintenance.dashboard import dashboard_data
 from maintenance.models import (
     Alert,
@@ -370,3 +373,63 @@ class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
     @admin.action(description=_("Run selected tasks"), permissions=["change"])
     def run_tasks(self, request, queryset):
         self._acted(request, queryset, super().run_tasks, "maintenance.periodic_task.run")
+
+
+class PurgeTrashMixin:
+    """The "purge" action of a soft-delete model's changelist: its deactivated rows deleted for
+    good through ``trash_purge`` (what protects a row protects it here too)."""
+
+    def has_purge_permission(self, request) -> bool:
+        """Deleting for good is an ADMIN's decision (domain: STAFF never hard-deletes)."""
+        return request.user.has_perm("maintenance.purge_trash")
+
+    @admin.action(description=_("Purge selected %(verbose_name_plural)s (permanently delete)"), permissions=["purge"])
+    def purge_selected(self, request, queryset):
+        selected = list(queryset.values_list("pk", "status"))
+        active = sum(1 for _, status in selected if status == Status.ON)
+        try:
+            run = trash_purge(model=self.model, older_than_days=0, dry_run=False, actor=request.user,
+                              pks=[pk for pk, status in selected if status == Status.OFF])  # fmt: skip
+        except MaintenanceBusy as exc:
+            self.message_user(request, str(exc) or _("Another cleanup is running; try again later."), messages.ERROR)
+            return
+        figures = run.counts.get(self.opts.db_table, {})
+        purged, kept = figures.get(REMOVED, 0), figures.get("kept: protected", 0)
+        self.message_user(
+            request, ngettext("%d row purged.", "%d rows purged.", purged) % purged,
+            messages.SUCCESS if purged else messages.INFO,
+        )  # fmt: skip
+        if kept:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d row kept: other records depend on it (deactivate it instead).",
+                    "%d rows kept: other records depend on them (deactivate them instead).",
+                    kept,
+                ) % kept,
+                messages.WARNING,
+            )  # fmt: skip
+        if active:
+            self.message_user(
+                request,
+                ngettext("%d active row skipped: only deactivated rows are purged.",
+                         "%d active rows skipped: only deactivated rows are purged.", active) % active,
+                messages.WARNING,
+            )  # fmt: skip
+
+
+def add_purge(site: admin.AdminSite) -> None:
+    """Give every soft-delete admin registered so far the purge action, after "restore"."""
+    for model, model_admin in list(site._registry.items()):
+        if not isinstance(model_admin, SoftDeleteAdmin):
+            continue
+        original = type(model_admin)
+        actions = list(original.actions)
+        after = actions.index("reactivate_selected") + 1 if "reactivate_selected" in actions else len(actions)
+        actions.insert(after, "purge_selected")
+        site.unregister(model)
+        attrs = {"actions": actions, "__module__": original.__module__}
+        site.register(model, type(original.__name__, (PurgeTrashMixin, original), attrs))
+
+
+add_purge(admin.site)

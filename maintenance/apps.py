@@ -8,9 +8,14 @@ class MaintenanceConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="maintenance.sync_schedules")
+        from crm.erasure import replay_after_restore
         from maintenance import monitoring
+        from maintenance.backups.services import backup_restored
 
         monitoring.connect()
+        # A restore brings back the people erased since the backup: erase them again, inside
+        # the restore's lock (crm.erasure's ledger).
+        backup_restored.connect(replay_after_restore, dispatch_uid="crm.erasure.replay_after_restore")
 
 
 def _sync_schedules(using, plan=None, **kwargs):

@@ -196,6 +196,7 @@ class LifecycleRun(models.Model):
     class Meta:
         verbose_name = _("archive / cleanup run")
         ordering = ["-started_at"]
+        permissions = [("purge_trash", _("Can delete deactivated rows for good"))]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"

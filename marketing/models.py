@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from beils.lib.errors import DomainError
 from beils.lib.models import (
     ActiveManager,
     AllObjectsManager,
@@ -22,7 +23,7 @@ from crm.models import Client
 POSITIVE_MONEY = [MinValueValidator(Decimal("0"))]
 
 
-class MarketingError(Exception):
+class MarketingError(DomainError):
     """A refusal of the marketing domain (an invalid coupon, an exhausted bono…)."""
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from beils.lib.errors import DomainError
 from beils.lib.models import BeilsModel, money, tax_rate
 from catalog.models import Pack, Product, Service
 from crm.models import Client
@@ -17,7 +18,7 @@ ZERO = Decimal("0.00")
 HALF_CENT = Decimal("0.005")
 
 
-class SalesError(Exception):
+class SalesError(DomainError):
     """A refusal of the sales domain, worded for the staff member at the till."""
 
 

@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from audit.models import Outcome
 from audit.services import audit_log
+from beils.lib.errors import DomainError
 from beils.lib.streaming import FORMATS, column_kinds, stream_rows
 
 
-class ExportError(Exception):
+class ExportError(DomainError):
     """An export that cannot be made as asked (unknown format or column)."""
 
 

@@ -24,6 +24,7 @@ from import_export.results import Result
 
 from audit.models import Outcome
 from audit.services import audit_log
+from beils.lib.errors import DomainError
 from beils.lib.formats import FORMATS
 from beils.lib.spreadsheets import escape_formula
 from beils.lib.streaming import csv_chunks, json_chunks
@@ -33,7 +34,7 @@ from transfer.models import Job, JobKind, JobState
 EXPORT_CHUNK = 2000
 
 
-class JobError(Exception):
+class JobError(DomainError):
     """A job that cannot be started or confirmed as asked."""
 
 

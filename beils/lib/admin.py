@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from beils.lib.models import Status
-from crm.models import Role
 
 
 class ActiveStatusFilter(admin.SimpleListFilter):
@@ -38,7 +37,8 @@ class ActiveStatusFilter(admin.SimpleListFilter):
 class SoftDeleteAdmin(admin.ModelAdmin):
     """For models that are deactivated rather than deleted."""
 
-    actions = ["deactivate_selected", "reactivate_selected", "purge_selected"]
+    #: ``maintenance`` adds "purge_selected" (delete deactivated rows for good) after these.
+    actions = ["deactivate_selected", "reactivate_selected"]
 
     def get_list_filter(self, request):
         return [ActiveStatusFilter, *super().get_list_filter(request)]
@@ -61,47 +61,6 @@ class SoftDeleteAdmin(admin.ModelAdmin):
     def reactivate_selected(self, request, queryset):
         count = queryset.reactivate()
         self.message_user(request, ngettext("%d row restored.", "%d rows restored.", count) % count, messages.SUCCESS)
-
-    def has_purge_permission(self, request) -> bool:
-        """Deleting for good is an ADMIN's decision (domain: STAFF never hard-deletes)."""
-        return request.user.is_superuser or getattr(request.user, "role", None) == Role.ADMIN
-
-    @admin.action(description=_("Purge selected %(verbose_name_plural)s (permanently delete)"), permissions=["purge"])
-    def purge_selected(self, request, queryset):
-        from maintenance.backups.locks import MaintenanceBusy
-        from maintenance.cleanup import REMOVED, trash_purge
-
-        selected = list(queryset.values_list("pk", "status"))
-        active = sum(1 for _, status in selected if status == Status.ON)
-        try:
-            run = trash_purge(model=self.model, older_than_days=0, dry_run=False, actor=request.user,
-                              pks=[pk for pk, status in selected if status == Status.OFF])  # fmt: skip
-        except MaintenanceBusy as exc:
-            self.message_user(request, str(exc) or _("Another cleanup is running; try again later."), messages.ERROR)
-            return
-        figures = run.counts.get(self.opts.db_table, {})
-        purged, kept = figures.get(REMOVED, 0), figures.get("kept: protected", 0)
-        self.message_user(
-            request, ngettext("%d row purged.", "%d rows purged.", purged) % purged,
-            messages.SUCCESS if purged else messages.INFO,
-        )  # fmt: skip
-        if kept:
-            self.message_user(
-                request,
-                ngettext(
-                    "%d row kept: other records depend on it (deactivate it instead).",
-                    "%d rows kept: other records depend on them (deactivate them instead).",
-                    kept,
-                ) % kept,
-                messages.WARNING,
-            )  # fmt: skip
-        if active:
-            self.message_user(
-                request,
-                ngettext("%d active row skipped: only deactivated rows are purged.",
-                         "%d active rows skipped: only deactivated rows are purged.", active) % active,
-                messages.WARNING,
-            )  # fmt: skip
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -18,6 +18,7 @@ from knox.auth import TokenAuthentication
 from rest_framework import exceptions, parsers, permissions, serializers, status
 from rest_framework.utils import json
 
+from beils.lib.errors import DomainError
 from beils.lib.models import Status
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -126,18 +127,9 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError({"detail": "A number in the request is out of range."})
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(serializers.as_serializer_error(exc))
-    elif isinstance(exc, _domain_errors()):
+    elif isinstance(exc, DomainError):
         exc = exceptions.ValidationError({"detail": str(exc)})
     return drf_exception_handler(exc, context)
-
-
-def _domain_errors() -> tuple[type[Exception], ...]:
-    from bookings.models import BookingError
-    from crm.models import CrmError
-    from marketing.models import MarketingError
-    from sales.models import SalesError
-
-    return (CrmError, MarketingError, SalesError, BookingError)
 
 
 class Conflict(exceptions.APIException):

@@ -14,8 +14,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from beils import checks
-from crm import personal_data
+from crm import checks, personal_data
 from crm.gdpr import EXPORTED_ACTION, client_data_collect, client_data_export, client_data_zip
 from crm.models import Client
 from crm.personal_data import NOT_PERSONAL, REGISTRY, Holder, Level, project_models, unregistered
