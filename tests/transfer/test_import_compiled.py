@@ -13,8 +13,9 @@ from django.utils import timezone
 from beils.lib.formats import CSV
 from catalog.models import Product, Service
 from crm.models import Client
-from transfer.importing import ImportBatch, RowValidator, _mysql_literal, instance_factory
+from transfer.importing import ImportBatch, _mysql_literal
 from transfer.resources.crm import ClientResource
+from transfer.validation import RowValidator, instance_factory
 
 mariadb_only = pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB only")
 

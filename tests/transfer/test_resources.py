@@ -7,13 +7,13 @@ import pytest
 
 from audit.models import AuditEntry
 from beils.lib.formats import CSV, XLSX
+from beils.lib.spreadsheets import escape_formula, unescape_formula
 from bookings.models import Booking, BookingItem
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
 from crm.models import Client, Consent, Questionnaire, Revoke, User
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from sales.models import Cart, CartItem, Debt, DebtPayment, Invoice, Payment
 from tests import factories as f
-from transfer.resources.base import escape_formula, unescape_formula
 from transfer.resources.bookings import BookingItemResource, BookingResource
 from transfer.resources.catalog import (
     BrandResource,

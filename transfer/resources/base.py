@@ -15,24 +15,30 @@ and any other caller get the same rules:
 """
 
 import gc
-import getpass
-import hashlib
 from contextlib import contextmanager
 from copy import copy
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta
 from functools import partial
 
-import tablib
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, MultipleObjectsReturned, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from import_export import fields, instance_loaders, resources, widgets
+from import_export import instance_loaders, resources, widgets
 from import_export.fields import NOT_PROVIDED
 from import_export.results import Error, RowResult
 
 from beils.lib.spreadsheets import FORMULA_PREFIXES, escape_formula, unescape_formula  # noqa: F401
-from transfer.importing import ImportBatch, RowValidator, fold, instance_factory
+from transfer.importing import ImportBatch
+from transfer.resources.exporting import ExportingMixin, _audit, _cli_actor
+from transfer.resources.fields import (
+    DateTimeWidget,
+    DateWidget,
+    DecimalWidget,
+    NaturalKeyWidget,
+    header_for,
+    read_only,
+)
+from transfer.validation import RowValidator, fold, instance_factory
 
 
 @contextmanager
@@ -47,234 +53,6 @@ def paused_gc():
     finally:
         if was_enabled:
             gc.enable()
-
-
-def header_for(field_name: str) -> str:
-    special = {"id": "ID", "sku": "SKU", "legacy_id": "Legacy ID", "is_demo": "Demo"}
-    return special.get(field_name, field_name.replace("_", " ").capitalize())
-
-
-# --- Widgets --------------------------------------------------------------------------------
-
-
-class DecimalWidget(widgets.DecimalWidget):
-    """Money and rates: ``12.50`` or, as a Spanish Excel writes it, ``12,50``; anything else is a
-    row error with the value in it (the library's own lets ``InvalidOperation`` escape)."""
-
-    def clean(self, value, row=None, **kwargs):
-        if self.is_empty(value):
-            return None
-        if isinstance(value, int | float | Decimal):
-            return Decimal(str(value))
-        text = str(value).strip()
-        if "," in text and "." not in text and text.count(",") == 1:
-            text = text.replace(",", ".")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(f"'{value}' is not a number; write it like 12.50.") from None
-        if not number.is_finite():
-            raise ValueError(f"'{value}' is not a number; write it like 12.50.")
-        return number
-
-
-class DateTimeWidget(widgets.DateTimeWidget):
-    """ISO 8601 first (what streamed exports write: ``2026-11-24T09:30:00+00:00``), in C and
-    with its offset kept; then the formats the library knows (``24/11/2026 10:30``…), read in
-    the salon's time zone."""
-
-    def clean(self, value, row=None, tz=None, **kwargs):
-        # ``tz``: the current time zone, when the caller (a batched import) has already asked.
-        if isinstance(value, str) and value[:4].isdigit():
-            try:
-                parsed = datetime.fromisoformat(value.strip())
-            except ValueError:
-                pass
-            else:
-                return parsed if parsed.utcoffset() is not None else timezone.make_aware(parsed, tz)
-        return super().clean(value, row, **kwargs)
-
-
-class DateWidget(widgets.DateWidget):
-    """ISO dates (``2026-11-24``) parsed in C; then the library's formats (``24/11/2026``…)."""
-
-    def clean(self, value, row=None, **kwargs):
-        if isinstance(value, str) and len(value) == 10 and value[4] == "-":
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        return super().clean(value, row, **kwargs)
-
-
-class EmailWidget(widgets.CharWidget):
-    """Emails are stored lower-case; an empty cell is NULL, never ''."""
-
-    def clean(self, value, row=None, **kwargs):
-        value = (str(value) if value is not None else "").strip().lower()
-        return value or None
-
-
-class NaturalKeyWidget(widgets.ForeignKeyWidget):
-    """A foreign key written as a unique business value of the related row (email, SKU, code…).
-
-    Looks in the model's default manager, which sees deactivated rows too: a sale of a client who
-    was later deactivated must still import.
-    """
-
-    def __init__(self, model, field, *, upper=False, lower=False, **kwargs):
-        super().__init__(model, field=field, **kwargs)
-        self.upper, self.lower = upper, lower
-
-    def get_queryset(self, value, row, *args, **kwargs):
-        return self.model._default_manager.all()
-
-    def normalize(self, value):
-        value = str(value).strip()
-        if self.upper:
-            value = value.upper()
-        if self.lower:
-            value = value.lower()
-        return value
-
-    #: ``{folded key: [instances]}`` for the file being imported, filled by :meth:`prefetch`.
-    cache = None
-
-    def prefetch(self, values) -> None:
-        """Load every row the file refers to, in one query per 1 000 keys, before the rows are
-        read (instead of one query per row)."""
-        keys = list({self.normalize(unescape_formula(v)) for v in values if v is not None and str(v).strip()})
-        self.cache = {}
-        for start in range(0, len(keys), 1000):
-            lookup = {f"{self.field}__in": keys[start : start + 1000]}
-            for instance in self.get_queryset(None, None).filter(**lookup):
-                self.cache.setdefault(fold(str(getattr(instance, self.field))), []).append(instance)
-
-    def clean(self, value, row=None, **kwargs):
-        if value is None or str(value).strip() == "":
-            return None
-        value = self.normalize(value)
-        found = self.cache.get(fold(value)) if self.cache is not None else None
-        if found is not None and len(found) == 1:
-            return found[0]
-        # Not prefetched, or a key the collation matches differently (accents): ask the database.
-        try:
-            return self.get_instance_by_lookup_fields(value, row, **kwargs)
-        except self.model.DoesNotExist:
-            raise ValueError(f"There is no {self.model._meta.verbose_name} with {self.field} '{value}'.") from None
-        except MultipleObjectsReturned:
-            raise ValueError(f"More than one {self.model._meta.verbose_name} has {self.field} '{value}'.") from None
-
-
-class IdWidget(NaturalKeyWidget):
-    """A foreign key to a row that has no business key (a sale, a booking): by its ID."""
-
-    def __init__(self, model, **kwargs):
-        super().__init__(model, "pk", **kwargs)
-
-    def clean(self, value, row=None, **kwargs):
-        if value not in (None, "") and not str(value).strip().isdigit():
-            raise ValueError(f"'{value}' is not a {self.model._meta.verbose_name} ID.")
-        if isinstance(value, float):
-            value = int(value)
-        return super().clean(value, row, **kwargs)
-
-
-class NaturalKeysWidget(widgets.ManyToManyWidget):
-    """A many-to-many as a comma-separated list of business keys; unknown keys are an error."""
-
-    def clean(self, value, row=None, **kwargs):
-        if not value:
-            return self.model.objects.none()
-        keys = [key.strip() for key in str(value).split(self.separator) if key.strip()]
-        found = self.model._default_manager.filter(**{f"{self.field}__in": keys})
-        missing = sorted(set(keys) - {str(getattr(obj, self.field)) for obj in found})
-        if missing:
-            names = ", ".join(f"'{key}'" for key in missing)
-            raise ValueError(f"There is no {self.model._meta.verbose_name} with {self.field} {names}.")
-        return found
-
-    def render(self, value, obj=None, **kwargs):
-        if value is None:
-            return ""
-        return self.separator.join(sorted(str(getattr(o, self.field)) for o in value.all()))
-
-
-# --- Field helpers ----------------------------------------------------------------------------
-
-
-def natural_fk(attribute, model, key, column=None, **kwargs) -> fields.Field:
-    return fields.Field(
-        attribute=attribute, column_name=column or header_for(attribute), widget=NaturalKeyWidget(model, key, **kwargs)
-    )
-
-
-def id_fk(attribute, model, column=None) -> fields.Field:
-    return fields.Field(
-        attribute=attribute, column_name=column or f"{header_for(attribute)} ID", widget=IdWidget(model)
-    )
-
-
-def natural_m2m(attribute, model, key, column=None) -> fields.Field:
-    return fields.Field(
-        attribute=attribute, column_name=column or header_for(attribute), widget=NaturalKeysWidget(model, field=key)
-    )
-
-
-def read_only(attribute, column=None, widget=None) -> fields.Field:
-    """Exported for reference, ignored on import (an ID of another database, a derived date)."""
-    return fields.Field(
-        attribute=attribute,
-        column_name=column or header_for(attribute),
-        widget=widget or widgets.Widget(),
-        readonly=True,
-    )
-
-
-# --- Audit ------------------------------------------------------------------------------------
-
-
-def _cli_actor() -> str:
-    try:
-        return f"command line ({getpass.getuser()})"
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "command line"
-
-
-class ExportedDataset(tablib.Dataset):
-    """The dataset a :class:`BeilsResource` exports. Producing its file (``export('csv')``, which
-    is what every import-export format and ``manage.py export`` call) records the audit entry,
-    because only then do the bytes, and so their SHA-256, exist."""
-
-    beils_audit: dict
-
-    def export(self, format, **kwargs):
-        output = super().export(format, **kwargs)
-        audit = getattr(self, "beils_audit", None)
-        if audit is not None:
-            raw = output.encode("utf-8") if isinstance(output, str) else bytes(output)
-            _audit(
-                action="maintenance.export.done",
-                actor=audit["actor"],
-                ip_address=audit["ip_address"],
-                detail={
-                    "model": audit["model"],
-                    "resource": audit["resource"],
-                    "rows": len(self),
-                    "format": format,
-                    "bytes": len(raw),
-                    "sha256": hashlib.sha256(raw).hexdigest(),
-                },
-            )
-        return output
-
-
-def _audit(**kwargs):
-    from audit.models import Outcome
-    from audit.services import audit_log
-
-    kwargs.setdefault("outcome", Outcome.SUCCESS)
-    return audit_log(**kwargs)
 
 
 # --- The resource -----------------------------------------------------------------------------
@@ -335,7 +113,7 @@ class BatchInstanceLoader(instance_loaders.ModelInstanceLoader):
         return self.cache.get(fold(key)) if key not in (None, "") else super().get_instance(row)
 
 
-class BeilsResource(resources.ModelResource):
+class BeilsResource(ExportingMixin, resources.ModelResource):
     """Base of every resource. Subclasses list ``Meta.fields`` in column order, set
     ``Meta.import_id_fields`` to the natural key (or leave ``id``), and declare foreign keys with
     :func:`natural_fk` / :func:`id_fk`."""
@@ -405,43 +183,6 @@ class BeilsResource(resources.ModelResource):
         field = super().field_from_django_field(field_name, django_field, readonly)
         field.column_name = header_for(field_name)
         return field
-
-    # --- export ---
-
-    def export_field(self, field, instance, **kwargs):
-        return escape_formula(super().export_field(field, instance, **kwargs))
-
-    def export(self, queryset=None, **kwargs):
-        dataset = super().export(queryset, **kwargs)
-        # Same rows, a class whose export() audits: no copy of a possibly large table.
-        dataset.__class__ = ExportedDataset
-        dataset.beils_audit = {
-            "actor": self.actor or _cli_actor(),
-            "ip_address": self.ip_address,
-            "model": self._meta.model._meta.label,
-            "resource": f"{type(self).__module__}.{type(self).__qualname__}",
-        }
-        return dataset
-
-    def streaming_columns(self, selected_fields=None) -> dict[str, str] | None:
-        """Header → ORM lookup for every exported column, so that the export can stream straight
-        from the database (``transfer.exports.export_stream``); None when a column needs
-        Python (a many-to-many list, a computed value) and the export must go row by row."""
-        columns = {}
-        for field in self.get_export_fields(selected_fields):
-            widget, attribute = field.widget, field.attribute
-            if not attribute or "__" in attribute or getattr(self, f"dehydrate_{field.column_name}", None):
-                return None
-            if isinstance(widget, widgets.ManyToManyWidget):
-                return None
-            if isinstance(widget, NaturalKeyWidget):
-                lookup = f"{attribute}_id" if widget.field == "pk" else f"{attribute}__{widget.field}"
-            elif isinstance(widget, widgets.ForeignKeyWidget):
-                return None
-            else:
-                lookup = attribute
-            columns[field.column_name] = lookup
-        return columns
 
     # --- import ---
 

@@ -5,7 +5,8 @@ from bookings.models import Booking, BookingItem
 from catalog.models import Service
 from crm.models import Client, User
 from marketing.models import ClientBonus
-from transfer.resources.base import BeilsResource, id_fk, natural_fk
+from transfer.resources.base import BeilsResource
+from transfer.resources.fields import id_fk, natural_fk
 
 
 class BookingResource(BeilsResource):

@@ -4,14 +4,8 @@ brands and tags by name; a subcategory by its category's name and its own."""
 from import_export import fields
 
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
-from transfer.resources.base import (
-    BeilsResource,
-    NaturalKeyWidget,
-    SoftDeleteResource,
-    natural_fk,
-    natural_m2m,
-    read_only,
-)
+from transfer.resources.base import BeilsResource, SoftDeleteResource
+from transfer.resources.fields import NaturalKeyWidget, natural_fk, natural_m2m, read_only
 
 
 class SubcategoryWidget(NaturalKeyWidget):

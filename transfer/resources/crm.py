@@ -7,15 +7,8 @@ created by an import has no usable password (its owner sets one with "forgot pas
 from import_export import fields
 
 from crm.models import Client, Consent, Questionnaire, Revoke, User
-from transfer.resources.base import (
-    BeilsResource,
-    DateTimeWidget,
-    EmailWidget,
-    SoftDeleteResource,
-    id_fk,
-    natural_fk,
-    read_only,
-)
+from transfer.resources.base import BeilsResource, SoftDeleteResource
+from transfer.resources.fields import DateTimeWidget, EmailWidget, id_fk, natural_fk, read_only
 
 
 def email_field(attribute="email", column="Email"):

@@ -6,7 +6,8 @@ from catalog.models import Service
 from crm.models import Client
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from sales.models import Cart, CartItem
-from transfer.resources.base import BeilsResource, SoftDeleteResource, id_fk, natural_fk, natural_m2m, read_only
+from transfer.resources.base import BeilsResource, SoftDeleteResource
+from transfer.resources.fields import id_fk, natural_fk, natural_m2m, read_only
 
 
 class CouponResource(SoftDeleteResource):

@@ -10,7 +10,8 @@ from catalog.models import Pack, Product, Service
 from crm.models import Client, User
 from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
 from sales.models import ArchivedCart, Cart, CartItem, Debt, DebtPayment, Invoice, InvoiceSequence, Payment
-from transfer.resources.base import BeilsResource, id_fk, natural_fk, read_only
+from transfer.resources.base import BeilsResource
+from transfer.resources.fields import id_fk, natural_fk, read_only
 
 
 def cart_fk():
