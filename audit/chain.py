@@ -41,8 +41,15 @@ class _Link:
 
 
 def chain_rotate(doomed: models.QuerySet) -> int:
-    """Delete the entries of ``doomed`` and record the gaps they leave (merged with the gaps
-    next to them). Called by ``AuditEntryQuerySet.rotate`` inside a transaction."""
+    """Delete the entries of ``doomed``: the retention policy's rotation (maintenance/archive.py),
+    the only way entries ever leave the trail. The links of the chain they held are kept as gaps
+    (``AuditChainGap``, merged with the gaps next to them) so that the entries around them still
+    verify. Returns how many entries were deleted."""
+    with transaction.atomic(using=doomed.db):
+        return _rotate(doomed)
+
+
+def _rotate(doomed: models.QuerySet) -> int:
     using = doomed.db
     AuditChainHead.locked(using)  # no append while the gaps are rewritten
     doomed_ids = set(doomed.values_list("pk", flat=True))

@@ -25,16 +25,7 @@ class AuditEntryQuerySet(models.QuerySet):
         raise PermissionError("Audit entries are append-only.")
 
     def delete(self):
-        raise PermissionError("Audit entries are append-only; old entries are rotated by the retention policy.")
-
-    def rotate(self) -> int:
-        """Delete these entries: the retention policy's rotation (maintenance/archive.py), the
-        only way entries ever leave the trail. The links of the chain they held are kept as gaps
-        (``AuditChainGap``) so that the entries around them still verify."""
-        from audit.chain import chain_rotate
-
-        with transaction.atomic(using=self.db):
-            return chain_rotate(self)
+        raise PermissionError("Audit entries are append-only; old entries are rotated (audit.chain.chain_rotate).")
 
     def redact(self, *, target_label: str) -> int:
         """Replace these entries' target label: GDPR erasure (``crm.erasure``), because the label

@@ -1,7 +1,7 @@
 from collections import Counter
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.models import Group, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Value
@@ -37,6 +37,11 @@ class Role(models.TextChoices):
     ADMIN = "ADMIN", _("Admin")
     MANAGER = "MANAGER", _("Manager")
     STAFF = "STAFF", _("Staff")
+
+    @property
+    def group_name(self) -> str:
+        """The name of the role's group ("Admin", "Manager", "Staff"), never translated."""
+        return self.value.capitalize()
 
 
 LAST_ADMIN_MESSAGE = _(
@@ -227,9 +232,7 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
 
     def sync_role_group(self) -> None:
         """Make the user a member of exactly the group of their role."""
-        from crm.roles import role_group
-
-        group = role_group(self.role)
+        group = Group.objects.get_or_create(name=Role(self.role).group_name)[0]
         current = set(self.groups.values_list("pk", flat=True))
         if current != {group.pk}:
             self.groups.set([group])

@@ -13,7 +13,7 @@ from django.apps import apps as global_apps
 
 from crm.models import Role
 
-GROUP_NAMES = {Role.ADMIN: "Admin", Role.MANAGER: "Manager", Role.STAFF: "Staff"}
+GROUP_NAMES = {role: role.group_name for role in Role}
 
 # {app_label: {model_name or "*": actions}}; actions: v=view a=add c=change d=delete.
 # Custom permissions are listed by codename in EXTRA.

@@ -17,6 +17,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.chain import chain_rotate
 from audit.models import AuditEntry
 from maintenance.cleanup import register_archived_parent
 from maintenance.lifecycle import lifecycle_run
@@ -262,7 +263,7 @@ def _audit_trail(policy, run, *, dry_run, now):
         ):
             run.add(name, "would delete", queryset.count())
         return
-    run.add("maintenance_auditentry", "deleted", old.rotate())
+    run.add("maintenance_auditentry", "deleted", chain_rotate(old))
     for job in jobs:
         job_files_delete(job)
     run.add("maintenance_job", "deleted", jobs._raw_delete(jobs.db))
