@@ -7,7 +7,7 @@ audit entry, and an e-mail to the admins when it fails.
 """
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.core.mail import mail_admins
 from django.utils import timezone
@@ -16,6 +16,9 @@ from maintenance.backups.locks import single_run_lock
 from maintenance.models import LifecycleKind, LifecycleRun, Outcome
 from maintenance.pulse import beating
 from maintenance.services import audit_log
+
+#: How a long run reports how far it got: ``progress(percent, message)``, percent from 0 to 100.
+Progress = Callable[[int, str], None]
 
 
 @contextlib.contextmanager

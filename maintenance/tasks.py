@@ -107,10 +107,10 @@ def run_job(job_id: int) -> None:
 @shared_task(name="maintenance.archive", ignore_result=True, soft_time_limit=2 * HOUR, time_limit=2 * HOUR + 300)
 def run_archive(user_id: int | None = None) -> None:
     """Apply the retention policies (03:00 by default); a second run at once does nothing."""
-    from maintenance.archive import archive_apply
+    from maintenance.archive import archive_run
 
     try:
-        archive_apply(dry_run=False, actor=_actor(user_id))
+        archive_run(dry_run=False, actor=_actor(user_id))
     except MaintenanceBusy:
         log.warning("Archive skipped: another archive run is in progress.")
 
@@ -121,18 +121,16 @@ def cleanup(
 ) -> None:
     """The nightly cleanup: report orphaned rows (fix them only when asked) and purge old trash.
     Test data is never removed by a schedule."""
-    from maintenance.cleanup import orphans_fix, trash_purge
+    from maintenance.cleanup import Trash, cleanup_run
 
-    actor = _actor(user_id)
     try:
-        if orphans:
-            run = orphans_fix(dry_run=not fix_orphans, actor=actor)
-            if run.detail.get("orphans"):
-                log.warning("Orphaned rows found: %s", {o["relation"]: o["rows"] for o in run.detail["orphans"]})
-        if purge_trash:
-            trash_purge(dry_run=False, actor=actor)
+        runs = cleanup_run(dry_run=False, orphans=orphans, fix_orphans=fix_orphans,
+                           trash=Trash() if purge_trash else None, actor=_actor(user_id))  # fmt: skip
     except MaintenanceBusy:
         log.warning("Cleanup skipped: another cleanup is running.")
+        return
+    if "orphans" in runs and runs["orphans"].detail.get("orphans"):
+        log.warning("Orphaned rows found: %s", {o["relation"]: o["rows"] for o in runs["orphans"].detail["orphans"]})
 
 
 def _drill(user_id: int | None) -> None:

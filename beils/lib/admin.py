@@ -81,13 +81,15 @@ class SoftDeleteAdmin(admin.ModelAdmin):
     @admin.action(description=_("Purge selected %(verbose_name_plural)s (permanently delete)"), permissions=["purge"])
     def purge_selected(self, request, queryset):
         from maintenance.backups.locks import MaintenanceBusy
-        from maintenance.cleanup import REMOVED, trash_purge
+        from maintenance.cleanup import REMOVED, Trash, cleanup_run
 
         selected = list(queryset.values_list("pk", "status"))
         active = sum(1 for _, status in selected if status == Status.ON)
+        trash = Trash(
+            model=self.model, older_than_days=0, pks=tuple(pk for pk, status in selected if status == Status.OFF)
+        )
         try:
-            run = trash_purge(model=self.model, older_than_days=0, dry_run=False, actor=request.user,
-                              pks=[pk for pk, status in selected if status == Status.OFF])  # fmt: skip
+            run = cleanup_run(trash=trash, dry_run=False, actor=request.user)["trash"]
         except MaintenanceBusy as exc:
             self.message_user(request, str(exc) or _("Another cleanup is running; try again later."), messages.ERROR)
             return
