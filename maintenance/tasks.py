@@ -53,11 +53,13 @@ def run_backup(user_id: int | None = None, kind: str = BackupKind.SCHEDULED) -> 
 
 @shared_task(name="maintenance.verify_backup", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
 def verify_backup(backup_id: int | None = None, restore_test: bool = False, user_id: int | None = None) -> None:
-    """Verify one backup (default: the newest good one), optionally with a restore test. The
-    weekly scheduled restore test (no backup named) is a full restore drill (maintenance/drill.py)."""
+    """Verify one backup (default: the newest good one), optionally with a restore test."""
     from maintenance.backups.services import backup_verify
 
     if restore_test and not backup_id:
+        # What the weekly restore test was scheduled as before it named maintenance.restore_drill:
+        # sync_schedules never rewrites a periodic task that exists, so older installations still
+        # send this. It is the same drill.
         _drill(user_id)
         return
     backup = Backup.objects.get(pk=backup_id) if backup_id else Backup.objects.latest_good()
@@ -151,7 +153,8 @@ def _drill(user_id: int | None) -> None:
 
 @shared_task(name="maintenance.restore_drill", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
 def run_restore_drill(user_id: int | None = None) -> None:
-    """Restore the newest good backup into a scratch database, verify it, measure the time."""
+    """Restore the newest good backup into a scratch database, verify it, measure the time
+    (the weekly restore test, maintenance/schedules.py)."""
     _drill(user_id)
 
 
