@@ -13,11 +13,11 @@ out of scope for a client's access or erasure request and are listed under :data
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
 from django.apps import apps
-from django.conf import settings
 from django.db import models
+
+from beils.lib.models import project_models
 
 
 class Level(StrEnum):
@@ -196,17 +196,6 @@ _TEXTUAL = (
 def holder_for(label: str, registry: tuple[Holder, ...] = REGISTRY) -> Holder | None:
     label = label.lower()
     return next((h for h in registry if h.model.lower() == label), None)
-
-
-def project_models() -> list[type[models.Model]]:
-    """The models of Beils's own apps (not Django's nor third-party ones)."""
-    base = Path(settings.BASE_DIR).resolve()
-    found = []
-    for config in apps.get_app_configs():
-        path = Path(config.path).resolve()
-        if path.is_relative_to(base) and "site-packages" not in path.parts:
-            found += list(config.get_models())
-    return found
 
 
 def looks_personal(model_field) -> bool:

@@ -22,7 +22,7 @@ from crm.models import Role
 from maintenance.backups.locks import BUSY, MaintenanceBusy, maintenance_busy
 from maintenance.backups.offsite import offsite_configured
 from maintenance.backups.services import backup_path, rpo_breached
-from maintenance.cleanup import REMOVED, trash_purge
+from maintenance.cleanup import REMOVED, Trash, cleanup_run
 from maintenance.dashboard import dashboard_data
 from maintenance.models import (
     Alert,
@@ -387,9 +387,11 @@ class PurgeTrashMixin:
     def purge_selected(self, request, queryset):
         selected = list(queryset.values_list("pk", "status"))
         active = sum(1 for _, status in selected if status == Status.ON)
+        trash = Trash(
+            model=self.model, older_than_days=0, pks=tuple(pk for pk, status in selected if status == Status.OFF)
+        )
         try:
-            run = trash_purge(model=self.model, older_than_days=0, dry_run=False, actor=request.user,
-                              pks=[pk for pk, status in selected if status == Status.OFF])  # fmt: skip
+            run = cleanup_run(trash=trash, dry_run=False, actor=request.user)["trash"]
         except MaintenanceBusy as exc:
             self.message_user(request, str(exc) or _("Another cleanup is running; try again later."), messages.ERROR)
             return

@@ -9,6 +9,7 @@ stopped. Rows keep their ids, so invoices, debts and ledgers still name their sa
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,8 +20,7 @@ from django.utils import timezone
 
 from audit.chain import chain_rotate
 from audit.models import AuditEntry
-from maintenance.cleanup import register_archived_parent
-from maintenance.lifecycle import lifecycle_run
+from maintenance.lifecycle import Progress, lifecycle_run
 from maintenance.models import LifecycleKind, LifecycleRun, RetentionPolicy
 from transfer.models import Job
 
@@ -57,10 +57,15 @@ def _archived_sale_lines():
     return ArchivedCartItem.objects.values("pk")
 
 
-# Invoices, debts and ledgers keep naming a sale after it moved: not orphans (maintenance/cleanup.py).
-for _relation in ("sales.Invoice.cart", "sales.Debt.cart", "marketing.GiftCardMovement.cart"):
-    register_archived_parent(_relation, _archived_sales)
-register_archived_parent("marketing.BonusRedemption.cart_item", _archived_sale_lines)
+#: Relations whose parent may live in an archive table rather than the live one, each with a
+#: callable returning the archived parents' ids (a ``values("pk")`` queryset): invoices, debts and
+#: ledgers keep naming a sale after it moved, so cleanup does not count them as orphans.
+ARCHIVED_PARENTS: dict[str, Callable[[], models.QuerySet]] = {
+    "sales.Invoice.cart": _archived_sales,
+    "sales.Debt.cart": _archived_sales,
+    "marketing.GiftCardMovement.cart": _archived_sales,
+    "marketing.BonusRedemption.cart_item": _archived_sale_lines,
+}
 
 
 # --- moving rows ------------------------------------------------------------------------------
@@ -285,11 +290,18 @@ APPLY = {
 }
 
 
-def archive_apply(*, dry_run: bool, actor=None, now=None) -> LifecycleRun:
-    """Apply every enabled retention policy; ``dry_run`` reports per policy what would change."""
+def archive_run(*, dry_run: bool, actor=None, now=None, progress: Progress | None = None) -> LifecycleRun:
+    """Apply every enabled retention policy, in one recorded run (``LifecycleKind.ARCHIVE``);
+    ``dry_run`` reports per policy what would change. ``progress(percent, message)`` is told
+    before each policy. Raises ``MaintenanceBusy`` when another archive run holds the lock.
+
+    The one archive operation: the nightly task, the dashboard and ``manage.py archive`` call it."""
     now = now or timezone.now()
     with lifecycle_run(LifecycleKind.ARCHIVE, dry_run=dry_run, actor=actor) as run:
-        for policy in RetentionPolicy.objects.filter(enabled=True):
+        policies = list(RetentionPolicy.objects.filter(enabled=True))
+        for done, policy in enumerate(policies):
+            if progress:
+                progress(100 * done // len(policies), f"Applying {policy.name}")
             apply = APPLY.get(policy.code)
             before = {table: dict(figures) for table, figures in run.counts.items()}
             if apply is not None and policy.after_days is not None:

@@ -1,6 +1,7 @@
 """Cleanup: test data, orphaned rows and the trash.
 
-Three services, each one recorded run (``LifecycleKind.CLEANUP``: counts per table, duration,
+``cleanup_run`` is the one cleanup operation (the nightly task, ``manage.py cleanup`` and the
+admin's purge action call it): any of three parts, each one recorded run (``LifecycleKind.CLEANUP``: counts per table, duration,
 outcome, an audit entry, a mail to the admins on failure) and each deleting in batches of
 ``BATCH`` rows, one transaction per batch, so that no lock is held for long while the salon works:
 
@@ -15,7 +16,7 @@ models' own foreign keys (``deletion_order``), not from a hand-written list.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import reduce
@@ -28,12 +29,15 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.utils import timezone
 
-from beils.lib.models import SoftDeleteModel, Status
-from maintenance.lifecycle import lifecycle_run
+from beils.lib.models import SoftDeleteModel, Status, project_models
+from maintenance.archive import ARCHIVED_PARENTS
+from maintenance.lifecycle import Progress, lifecycle_run
 from maintenance.models import LifecycleKind, LifecycleRun
+from sales.services import invoice_sequences_resync
 
-#: The apps whose models cleanup looks at.
-PROJECT_APPS = ("audit", "crm", "catalog", "marketing", "sales", "bookings", "transfer", "maintenance")
+#: Apps whose models cleanup leaves alone: legacy's key map and import runs are the record of
+#: the move from the old system.
+NOT_CLEANED = ("legacy",)
 #: Apps whose rows record the system's own work (audit entries, jobs, backups, runs): never test data.
 RECORD_APPS = ("audit", "transfer", "maintenance")
 BATCH = 1000
@@ -41,26 +45,16 @@ REMOVED, NULLED, NEEDS_A_PERSON = "removed", "nulled", "needs a person"
 #: Rows cleanup never deletes or edits, whatever points at them or they point at: issued invoices
 #: are fiscal records (immutable, kept 7 years; corrections are rectifying invoices).
 IMMUTABLE = ("sales.Invoice",)
-#: Relations whose parent row may legitimately live in an archive table rather than the live
-#: one: "app.Model.field" -> a callable returning a ``values("pk")`` queryset of the archived
-#: parents. Filled by the archive app with ``register_archived_parent``.
-ARCHIVED_PARENTS: dict[str, Callable[[], models.QuerySet]] = {}
-
 Changes = (ProtectedError, RestrictedError)
-
-
-def register_archived_parent(relation: str, archived_pks: Callable[[], models.QuerySet]) -> None:
-    """Declare that the parent of ``relation`` ("sales.CartItem.cart") may be archived: rows
-    pointing at an archived parent are not orphans."""
-    ARCHIVED_PARENTS[relation] = archived_pks
 
 
 # --- Relations -------------------------------------------------------------------------------
 
 
-def project_models() -> list[type[models.Model]]:
-    """Every model of the project apps, with the auto-created many-to-many tables."""
-    return [m for app in PROJECT_APPS for m in apps.get_app_config(app).get_models(include_auto_created=True)]
+def cleaned_models() -> list[type[models.Model]]:
+    """Every model cleanup looks at (the project's, ``NOT_CLEANED`` aside), with the
+    auto-created many-to-many tables."""
+    return project_models(include_auto_created=True, exclude=NOT_CLEANED)
 
 
 @dataclass(frozen=True)
@@ -98,7 +92,7 @@ class Relation:
 def relations(model_list: Iterable[type[models.Model]] | None = None) -> list[Relation]:
     return [
         Relation(model, f)
-        for model in (project_models() if model_list is None else model_list)
+        for model in (cleaned_models() if model_list is None else model_list)
         for f in model._meta.concrete_fields
         if f.is_relation and f.many_to_one | f.one_to_one
     ]
@@ -212,13 +206,11 @@ def cleanup_test_data(*, dry_run: bool, actor=None, patterns: TestPatterns | Non
     real invoice (removing them elsewhere would break the gap-free numbering and the hash chain).
     Administrator accounts, superusers and the person running the cleanup are never removed.
     """
-    from maintenance.seed import _resync_invoice_sequences
-
     patterns = patterns or TestPatterns.from_settings()
     detail = {"operation": "test-data", "email_domains": list(patterns.email_domains),
               "sku_prefixes": list(patterns.sku_prefixes)}  # fmt: skip
     with lifecycle_run(LifecycleKind.CLEANUP, dry_run=dry_run, actor=actor, detail=detail) as run:
-        order = deletion_order([m for m in project_models() if m._meta.app_label not in RECORD_APPS])
+        order = deletion_order([m for m in cleaned_models() if m._meta.app_label not in RECORD_APPS])
         plan = _test_data_plan(order, patterns, actor)
         history = _history_of_doomed(plan, order)
         for model in order:
@@ -230,7 +222,7 @@ def cleanup_test_data(*, dry_run: bool, actor=None, patterns: TestPatterns | Non
                 run.add(_table(model), f"kept: {reason}", rows)
         _sweep_history(run, history, dry_run=dry_run)
         if not dry_run and run.counts.get("sales_invoice", {}).get(REMOVED):
-            _resync_invoice_sequences()
+            invoice_sequences_resync()
     return run
 
 
@@ -390,9 +382,8 @@ class Orphans:
 def orphan_relations() -> list[Relation]:
     """The relations ``orphans_find`` checks: every foreign key of every project model, except
     the references that archive tables and field history keep to live rows (a sold product that
-    was deleted later): they record what was, by id, on purpose."""
-    import maintenance.archive  # noqa: F401 - registers the relations whose parent may be archived
-
+    was deleted later): they record what was, by id, on purpose. References to a parent that
+    may have moved to an archive table are checked against both (``archive.ARCHIVED_PARENTS``)."""
     return [r for r in relations() if not (records_the_past(r.model) and not records_the_past(r.parent))]
 
 
@@ -516,7 +507,7 @@ def _null_references(relation: Relation, pks: list) -> None:
 
 
 def soft_delete_models() -> list[type[models.Model]]:
-    return [m for m in project_models() if issubclass(m, SoftDeleteModel)]
+    return [m for m in cleaned_models() if issubclass(m, SoftDeleteModel)]
 
 
 def trash_purge(
@@ -566,3 +557,58 @@ def _protected(model) -> Q | None:
         if not rel.many_to_many and rel.on_delete in (models.PROTECT, models.RESTRICT)
     ]
     return reduce(or_, (Q(check) for check in checks)) if checks else None
+
+
+# --- The whole operation ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trash:
+    """Which trash a purge looks at: the deactivated rows of ``model`` (default: every
+    soft-delete model) deactivated more than ``older_than_days`` ago (default
+    ``TRASH_PURGE_DAYS``), only the rows ``pks`` among them when given."""
+
+    model: type[models.Model] | None = None
+    older_than_days: int | None = None
+    pks: tuple | None = None
+
+
+def cleanup_run(
+    *,
+    dry_run: bool,
+    test_data: bool = False,
+    orphans: bool = False,
+    fix_orphans: bool = False,
+    trash: Trash | None = None,
+    actor=None,
+    progress: Progress | None = None,
+) -> dict[str, LifecycleRun]:
+    """Clean up what is asked, in this order: the test data (``cleanup_test_data``), the
+    orphaned rows (``orphans_fix``: only reported unless ``fix_orphans``), the ``trash``
+    (``trash_purge``). Each part is its own recorded run; ``progress(percent, message)`` is told
+    before each. Returns the runs by part: "test_data", "orphans", "trash". Raises
+    ``MaintenanceBusy`` when another cleanup holds the lock (the parts already done stay done).
+
+    The one cleanup operation: the nightly task, ``manage.py cleanup`` and the admin's purge
+    action call it."""
+    parts = []
+    if test_data:
+        parts.append(("test_data", "Removing test data", lambda: cleanup_test_data(dry_run=dry_run, actor=actor)))
+    if orphans:
+        fix = fix_orphans and not dry_run
+        parts.append(
+            ("orphans", "Fixing orphaned rows" if fix else "Looking for orphaned rows",
+             lambda: orphans_fix(dry_run=not fix, actor=actor))
+        )  # fmt: skip
+    if trash is not None:
+        parts.append(
+            ("trash", "Purging the trash",
+             lambda: trash_purge(model=trash.model, older_than_days=trash.older_than_days, pks=trash.pks,
+                                 dry_run=dry_run, actor=actor))
+        )  # fmt: skip
+    runs = {}
+    for done, (part, message, run_part) in enumerate(parts):
+        if progress:
+            progress(100 * done // len(parts), message + (" (dry run)" if dry_run else ""))
+        runs[part] = run_part()
+    return runs

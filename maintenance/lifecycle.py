@@ -7,7 +7,7 @@ audit entry, and an e-mail to the admins when it fails.
 """
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.core.mail import mail_admins
 from django.utils import timezone
@@ -17,6 +17,9 @@ from audit.services import audit_log
 from maintenance.backups.locks import single_run_lock
 from maintenance.models import LifecycleKind, LifecycleRun
 from maintenance.pulse import beating
+
+#: How a long run reports how far it got: ``progress(percent, message)``, percent from 0 to 100.
+Progress = Callable[[int, str], None]
 
 
 @contextlib.contextmanager

@@ -111,10 +111,14 @@ def _restore_drill(operation: Operation, progress) -> tuple[dict, str]:
 
 def _archive(dry_run: bool):
     def run(operation: Operation, progress) -> tuple[dict, str]:
-        from maintenance.archive import archive_apply
+        from maintenance.archive import archive_run
 
         progress(10, "Applying the retention policies" + (" (dry run)" if dry_run else ""), force=True)
-        lifecycle = archive_apply(dry_run=dry_run, actor=operation.actor)
+        lifecycle = archive_run(
+            dry_run=dry_run,
+            actor=operation.actor,
+            progress=lambda percent, message: progress(10 + percent * 85 // 100, message),
+        )
         rows = sum(sum(figures.values()) for figures in lifecycle.counts.values())
         verb = "would change" if dry_run else "changed"
         return {"run_id": lifecycle.pk, "counts": lifecycle.counts}, f"Archive {verb} {rows:,} row(s)"

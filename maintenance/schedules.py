@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Job:
+class ScheduledJob:
+    """One periodic task as it is first written to django-celery-beat (not an import/export
+    ``maintenance.models.Job``)."""
+
     name: str
     task: str
     when: str  # in plain words, shown in the admin description
@@ -22,8 +25,8 @@ class Job:
 
 
 JOBS = [
-    Job("Heartbeat", "maintenance.heartbeat", "every five minutes", minute="*/5"),
-    Job(
+    ScheduledJob("Heartbeat", "maintenance.heartbeat", "every five minutes", minute="*/5"),
+    ScheduledJob(
         "Stale-work check",
         "maintenance.reap_stale_work",
         "every five minutes: a backup or import/export job with no sign of life for STALE_WORK_MINUTES "
@@ -31,26 +34,25 @@ JOBS = [
         "mailed once (maintenance/reaper.py)",
         minute="*/5",
     ),
-    Job("Nightly backup", "maintenance.backup", "every day at 02:00", minute="0", hour="2"),
-    Job("Prune old backups", "maintenance.prune_backups", "every day at 02:45", minute="45", hour="2"),
-    Job(
+    ScheduledJob("Nightly backup", "maintenance.backup", "every day at 02:00", minute="0", hour="2"),
+    ScheduledJob("Prune old backups", "maintenance.prune_backups", "every day at 02:45", minute="45", hour="2"),
+    ScheduledJob(
         "Nightly archive",
         "maintenance.archive",
         "every day at 03:00: the retention policies (old sales to the archive, inactive accounts, rotation)",
         minute="0",
         hour="3",
     ),
-    Job(
+    ScheduledJob(
         "Weekly restore test",
-        "maintenance.verify_backup",
+        "maintenance.restore_drill",
         "every Sunday at 05:00: a restore drill (maintenance/drill.py) that restores the newest good backup into a "
         "scratch database, checks it and the invoice chain there, and records the recovery time against the RTO",
         minute="0",
         hour="5",
         day_of_week="0",
-        kwargs='{"restore_test": true}',
     ),
-    Job(
+    ScheduledJob(
         "Nightly cleanup",
         "maintenance.cleanup",
         "every day at 04:00: reports orphaned rows (fixes none) and purges trash older than TRASH_PURGE_DAYS; "
@@ -58,14 +60,14 @@ JOBS = [
         minute="0",
         hour="4",
     ),
-    Job(
+    ScheduledJob(
         "Alert check",
         "maintenance.check_alerts",
         "every fifteen minutes: disk space, backup freshness, restore tests, table growth, beat; "
         "mails the admins when an alert opens or clears (maintenance/alerts.py)",
         minute="*/15",
     ),
-    Job(
+    ScheduledJob(
         "Monthly optimise",
         "maintenance.optimise_tables",
         "on the 1st of every month at 04:30: OPTIMIZE TABLE on the most fragmented tables (SQLite: VACUUM). "

@@ -16,7 +16,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import reset_queries, transaction
-from django.db.models import Max
 from django.utils import timezone
 from faker import Faker
 
@@ -62,6 +61,7 @@ from sales.models import (
     PaymentMethod,
     invoice_hash,
 )
+from sales.services import invoice_sequences_resync
 
 BATCH = 2000
 CLIENT_CHUNK = 1000
@@ -152,17 +152,8 @@ def demo_data_flush() -> Counter:
             if model is User:
                 User.groups.through.objects.filter(user__is_demo=True)._raw_delete(User.objects.db)
             removed[model._meta.label] = model._base_manager.filter(is_demo=True)._raw_delete(model._base_manager.db)
-        _resync_invoice_sequences()
+        invoice_sequences_resync()
     return removed
-
-
-def _resync_invoice_sequences() -> None:
-    for sequence in InvoiceSequence.objects.all():
-        last = Invoice.objects.filter(series=sequence.series, year=sequence.year).aggregate(n=Max("sequence_number"))[
-            "n"
-        ]
-        sequence.last_number = last or 0
-        sequence.save(update_fields=["last_number"])
 
 
 def demo_data_seed(

@@ -53,11 +53,13 @@ def run_backup(user_id: int | None = None, kind: str = BackupKind.SCHEDULED) -> 
 
 @shared_task(name="maintenance.verify_backup", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
 def verify_backup(backup_id: int | None = None, restore_test: bool = False, user_id: int | None = None) -> None:
-    """Verify one backup (default: the newest good one), optionally with a restore test. The
-    weekly scheduled restore test (no backup named) is a full restore drill (maintenance/drill.py)."""
+    """Verify one backup (default: the newest good one), optionally with a restore test."""
     from maintenance.backups.services import backup_verify
 
     if restore_test and not backup_id:
+        # What the weekly restore test was scheduled as before it named maintenance.restore_drill:
+        # sync_schedules never rewrites a periodic task that exists, so older installations still
+        # send this. It is the same drill.
         _drill(user_id)
         return
     backup = Backup.objects.get(pk=backup_id) if backup_id else Backup.objects.latest_good()
@@ -98,10 +100,10 @@ def prune_backups() -> None:
 @shared_task(name="maintenance.archive", ignore_result=True, soft_time_limit=2 * HOUR, time_limit=2 * HOUR + 300)
 def run_archive(user_id: int | None = None) -> None:
     """Apply the retention policies (03:00 by default); a second run at once does nothing."""
-    from maintenance.archive import archive_apply
+    from maintenance.archive import archive_run
 
     try:
-        archive_apply(dry_run=False, actor=_actor(user_id))
+        archive_run(dry_run=False, actor=_actor(user_id))
     except MaintenanceBusy:
         log.warning("Archive skipped: another archive run is in progress.")
 
@@ -112,18 +114,16 @@ def cleanup(
 ) -> None:
     """The nightly cleanup: report orphaned rows (fix them only when asked) and purge old trash.
     Test data is never removed by a schedule."""
-    from maintenance.cleanup import orphans_fix, trash_purge
+    from maintenance.cleanup import Trash, cleanup_run
 
-    actor = _actor(user_id)
     try:
-        if orphans:
-            run = orphans_fix(dry_run=not fix_orphans, actor=actor)
-            if run.detail.get("orphans"):
-                log.warning("Orphaned rows found: %s", {o["relation"]: o["rows"] for o in run.detail["orphans"]})
-        if purge_trash:
-            trash_purge(dry_run=False, actor=actor)
+        runs = cleanup_run(dry_run=False, orphans=orphans, fix_orphans=fix_orphans,
+                           trash=Trash() if purge_trash else None, actor=_actor(user_id))  # fmt: skip
     except MaintenanceBusy:
         log.warning("Cleanup skipped: another cleanup is running.")
+        return
+    if "orphans" in runs and runs["orphans"].detail.get("orphans"):
+        log.warning("Orphaned rows found: %s", {o["relation"]: o["rows"] for o in runs["orphans"].detail["orphans"]})
 
 
 def _drill(user_id: int | None) -> None:
@@ -144,7 +144,8 @@ def _drill(user_id: int | None) -> None:
 
 @shared_task(name="maintenance.restore_drill", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
 def run_restore_drill(user_id: int | None = None) -> None:
-    """Restore the newest good backup into a scratch database, verify it, measure the time."""
+    """Restore the newest good backup into a scratch database, verify it, measure the time
+    (the weekly restore test, maintenance/schedules.py)."""
     _drill(user_id)
 
 

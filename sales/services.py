@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from audit.services import audit_log
@@ -484,6 +484,19 @@ def invoice_sequence_ensure(*, series: str, year: int | None = None) -> None:
                 InvoiceSequence.objects.create(series=series, year=year)
         except IntegrityError:
             pass  # another till created it first
+
+
+@transaction.atomic
+def invoice_sequences_resync() -> list[InvoiceSequence]:
+    """Set every sequence's last number to the highest invoice left in its series and year (0
+    when none is), after invoices were removed wholesale (demo data flushed or cleaned up), so
+    the next invoice continues the numbering without a gap. Returns the sequences."""
+    sequences = list(InvoiceSequence.objects.all())
+    for sequence in sequences:
+        last = Invoice.objects.filter(series=sequence.series, year=sequence.year).aggregate(n=Max("sequence_number"))
+        sequence.last_number = last["n"] or 0
+        sequence.save(update_fields=["last_number"])
+    return sequences
 
 
 def _lock_invoice_chain() -> None:

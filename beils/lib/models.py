@@ -1,8 +1,13 @@
-"""Abstract bases shared by every app: timestamps, the demo-data marker and soft delete."""
+"""Abstract bases shared by every app: timestamps, the demo-data marker and soft delete; and
+``project_models``, the one list of Beils's own models."""
 
+from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 
+from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -136,3 +141,16 @@ def money(verbose_name, **kwargs) -> models.DecimalField:
 def tax_rate(verbose_name=None, **kwargs) -> models.DecimalField:
     kwargs.setdefault("default", Decimal("21.00"))
     return models.DecimalField(verbose_name or _("VAT rate (%)"), max_digits=5, decimal_places=2, **kwargs)
+
+
+def project_models(*, include_auto_created: bool = False, exclude: Iterable[str] = ()) -> list[type[models.Model]]:
+    """The models of Beils's own apps (not Django's nor third-party ones), in ``INSTALLED_APPS``
+    order, leaving out the apps labelled in ``exclude``; with the auto-created many-to-many
+    tables when ``include_auto_created``."""
+    base, left_out = Path(settings.BASE_DIR).resolve(), set(exclude)
+    found = []
+    for config in apps.get_app_configs():
+        path = Path(config.path).resolve()
+        if config.label not in left_out and path.is_relative_to(base) and "site-packages" not in path.parts:
+            found += list(config.get_models(include_auto_created=include_auto_created))
+    return found

@@ -32,7 +32,7 @@ from crm.erasure import (
 )
 from crm.gdpr import client_data_collect
 from crm.models import Client, Consent, Questionnaire, Revoke
-from maintenance.archive import archive_apply
+from maintenance.archive import archive_run
 from maintenance.backups.services import backup_create, backup_restore
 from sales.models import ArchivedCart, Cart, Invoice
 from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_chain_verify
@@ -85,7 +85,7 @@ def _erase(client, actor=None):
 @pytest.fixture
 def xiomara(admin_user):
     xiomara = client_with_everything("Xiomara", "Quintanilla")
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
     LogEntry.objects.create(
         user=admin_user, content_type=ContentType.objects.get_for_model(Client), object_id=str(xiomara.pk),
         object_repr=str(xiomara), action_flag=CHANGE, change_message='[{"changed": {"fields": ["City"]}}]',

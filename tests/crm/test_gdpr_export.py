@@ -18,7 +18,7 @@ from crm import checks, personal_data
 from crm.gdpr import EXPORTED_ACTION, client_data_collect, client_data_export, client_data_zip
 from crm.models import Client
 from crm.personal_data import NOT_PERSONAL, REGISTRY, Holder, Level, project_models, unregistered
-from maintenance.archive import archive_apply
+from maintenance.archive import archive_run
 from sales.models import ArchivedCart
 from tests import factories as f
 from tests.crm.support import client_with_everything
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def lucia():
     lucia = client_with_everything("Lucia")
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
     assert ArchivedCart.objects.filter(client=lucia).count() == 1
     return lucia
 
@@ -38,7 +38,7 @@ def lucia():
 @pytest.fixture
 def zoraida(lucia):
     zoraida = client_with_everything("Zoraida")
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
     return zoraida
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.models import AuditEntry, Outcome
 from crm.models import Client, User
 from maintenance import archive
-from maintenance.archive import archive_apply, archive_restore
+from maintenance.archive import archive_restore, archive_run
 from maintenance.models import LifecycleRun, RetentionPolicy
 from sales.models import ArchivedCart, ArchivedCartItem, ArchivedPayment, Cart, CartItem, DebtStatus, Payment
 from tests import factories as f
@@ -51,7 +51,7 @@ def test_old_completed_sales_move_with_their_lines_and_payments_and_keep_their_i
     old, recent = _old_sale(), f.CompletedCartFactory()
     invoice = f.InvoiceFactory(cart=old)
 
-    run = archive_apply(dry_run=False)
+    run = archive_run(dry_run=False)
 
     assert list(Cart.objects.values_list("pk", flat=True)) == [recent.pk]
     archived = ArchivedCart.objects.get()
@@ -69,7 +69,7 @@ def test_archive_then_restore_gives_back_identical_rows():
         _old_sale()
     before = _snapshot()
 
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
     assert Cart.objects.count() == 0
     archive_restore(dry_run=False, before=timezone.now())
 
@@ -81,11 +81,20 @@ def test_a_dry_run_reports_per_policy_and_changes_nothing():
     _old_sale()
     before = _counts()
 
-    run = archive_apply(dry_run=True)
+    run = archive_run(dry_run=True)
 
     assert _counts() == before
     assert run.outcome == Outcome.DRY_RUN
     assert run.detail["policies"]["completed-sales"]["sales_cart"] == {"would move": 1}
+
+
+def test_an_archive_run_tells_its_progress_before_each_policy():
+    told = []
+
+    archive_run(dry_run=True, progress=lambda percent, message: told.append((percent, message)))
+
+    policies = list(RetentionPolicy.objects.filter(enabled=True))
+    assert told == [(100 * n // len(policies), f"Applying {p.name}") for n, p in enumerate(policies)]
 
 
 def test_sales_with_an_open_debt_or_recent_stay_live():
@@ -93,7 +102,7 @@ def test_sales_with_an_open_debt_or_recent_stay_live():
     f.DebtFactory(cart=with_debt, client=with_debt.client, status=DebtStatus.PARTIAL)
     f.CompletedCartFactory(completed_at=timezone.now() - timedelta(days=100))
 
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
 
     assert Cart.objects.count() == 2
     assert not ArchivedCart.objects.exists()
@@ -114,7 +123,7 @@ def test_a_run_killed_between_batches_loses_and_duplicates_nothing_and_the_next_
     monkeypatch.setattr(archive, "_move_batch", dies_on_the_third_batch)
     settings.ARCHIVE_BATCH_SIZE = 2
     with pytest.raises(SystemExit):
-        archive_apply(dry_run=False)
+        archive_run(dry_run=False)
 
     assert (Cart.objects.count(), ArchivedCart.objects.count()) == (1, 4)
     assert _snapshot() == before
@@ -122,7 +131,7 @@ def test_a_run_killed_between_batches_loses_and_duplicates_nothing_and_the_next_
     assert failed.counts["sales_cart"] == {"moved": 4}
 
     monkeypatch.setattr(archive, "_move_batch", real)
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
 
     assert (Cart.objects.count(), ArchivedCart.objects.count()) == (0, 5)
     assert _snapshot() == before
@@ -137,7 +146,7 @@ def test_staff_and_clients_inactive_for_two_years_are_deactivated():
     Client.all_objects.filter(pk__in=[stale.pk, busy.pk]).update(updated_at=OLD)
     f.CompletedCartFactory(client=busy)
 
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
 
     stale_user.refresh_from_db()
     assert (stale_user.status, stale_user.is_active) == ("OFF", False)
@@ -153,7 +162,7 @@ def test_the_audit_trail_is_rotated_after_a_year_but_entries_about_sales_stay_se
         cursor.execute("UPDATE maintenance_auditentry SET created_at = %s WHERE id IN (%s, %s)",
                        [OLD, old_backup.pk, old_sale.pk])  # fmt: skip
 
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
 
     assert not AuditEntry.objects.filter(pk=old_backup.pk).exists()
     assert AuditEntry.objects.filter(pk=old_sale.pk).exists()
@@ -163,7 +172,7 @@ def test_switching_a_policy_off_stops_it():
     _old_sale()
     RetentionPolicy.objects.filter(code="completed-sales").update(enabled=False)
 
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
 
     assert Cart.objects.count() == 1
 
@@ -188,7 +197,7 @@ def test_the_commands_preview_apply_and_restore(capsys):
 
 def test_archived_sales_are_visible_read_only_and_exportable_in_the_admin(manager_browser):
     cart = _old_sale()
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
 
     page = manager_browser.get(admin_url(ArchivedCart, "change", cart.pk))
     assert page.status_code == 200
@@ -219,7 +228,7 @@ def test_invoices_and_debts_of_an_archived_sale_are_not_orphans():
     cart = _old_sale()
     f.InvoiceFactory(cart=cart)
     f.DebtFactory(cart=cart, client=cart.client, status=DebtStatus.PAID, remaining=0)
-    archive_apply(dry_run=False)
+    archive_run(dry_run=False)
 
     assert ArchivedCart.objects.filter(pk=cart.pk).exists()
     assert [o.relation.label for o in orphans_find()] == []

@@ -20,11 +20,13 @@ from bookings.models import Booking
 from catalog.models import Product
 from crm.models import Client, Consent, User
 from maintenance.cleanup import (
+    Trash,
+    cleaned_models,
+    cleanup_run,
     cleanup_test_data,
     orphan_relations,
     orphans_find,
     orphans_fix,
-    project_models,
     trash_purge,
 )
 from maintenance.models import LifecycleRun
@@ -49,7 +51,7 @@ pytestmark = pytest.mark.django_db
 def row_counts() -> dict[str, int]:
     """Rows of every table of the project apps (the run's own record and audit entry aside)."""
     skip = {"maintenance_lifecyclerun", "maintenance_auditentry"}
-    return {m._meta.db_table: m._base_manager.count() for m in project_models() if m._meta.db_table not in skip}
+    return {m._meta.db_table: m._base_manager.count() for m in cleaned_models() if m._meta.db_table not in skip}
 
 
 def deleted_tables(queries) -> list[str]:
@@ -100,7 +102,7 @@ def test_seed_and_test_pattern_rows_are_removed_children_first_and_nothing_else_
         run = cleanup_test_data(dry_run=False, actor=admin_user)
 
     assert run.outcome == "SUCCESS"
-    for model in project_models():
+    for model in cleaned_models():
         if "is_demo" in {f.name for f in model._meta.fields}:
             assert not model._base_manager.filter(is_demo=True).exists(), model._meta.label
     assert not Client.all_objects.filter(pk=tester.pk).exists()
@@ -347,6 +349,38 @@ def test_trash_purge_covers_every_soft_delete_model_by_default(admin_user):
     assert "crm.Client" in run.detail["models"]
 
 
+# --- The whole operation -------------------------------------------------------------------
+
+
+def test_cleanup_run_does_the_parts_asked_in_order_and_tells_its_progress(admin_user):
+    old = ClientFactory()
+    deactivate(old, 400)
+    tester = ClientFactory(email="qa@test.com")
+    told = []
+
+    runs = cleanup_run(dry_run=False, test_data=True, orphans=True, trash=Trash(), actor=admin_user,
+                       progress=lambda percent, message: told.append((percent, message)))  # fmt: skip
+
+    assert list(runs) == ["test_data", "orphans", "trash"]
+    assert [runs[part].dry_run for part in runs] == [False, True, False]  # orphans: reported, not fixed
+    assert told == [(0, "Removing test data"), (33, "Looking for orphaned rows"), (66, "Purging the trash")]
+    assert not Client.all_objects.filter(pk__in=[old.pk, tester.pk]).exists()
+    assert LifecycleRun.objects.filter(kind="CLEANUP").count() == 3
+
+
+def test_a_dry_cleanup_run_fixes_no_orphan_and_purges_only_the_trash_asked(orphans, admin_user):
+    kept, gone = ClientFactory(), ClientFactory()
+    deactivate(kept, 1), deactivate(gone, 1)
+
+    runs = cleanup_run(dry_run=True, orphans=True, fix_orphans=True, trash=Trash(model=Client, older_than_days=0,
+                       pks=(gone.pk,)), actor=admin_user)  # fmt: skip
+
+    assert runs["orphans"].dry_run and Consent.objects.filter(pk=orphans["consent"].pk).exists()
+    assert runs["trash"].counts == {"crm_client": {"removed": 1}}
+    assert Client.all_objects.filter(pk__in=[kept.pk, gone.pk]).count() == 2
+    assert cleanup_run(dry_run=True) == {}
+
+
 # --- The command ---------------------------------------------------------------------------
 
 
@@ -397,7 +431,7 @@ def test_the_command_fails_when_another_cleanup_runs(monkeypatch):
     def busy(**kwargs):
         raise MaintenanceBusy("Another cleanup is running.")
 
-    monkeypatch.setattr("maintenance.management.commands.cleanup.cleanup_test_data", busy)
+    monkeypatch.setattr("maintenance.cleanup.cleanup_test_data", busy)
     out = __import__("io").StringIO()
     with pytest.raises(CommandError, match="Another cleanup"):
         call_command("cleanup", "--test-data", "--dry-run", "--json", stdout=out)
@@ -476,4 +510,4 @@ def test_managers_and_staff_cannot_purge(persona, request):
 
 def test_every_model_with_a_trash_is_known_to_the_cleanup():
     soft = {m._meta.label for m in apps.get_models() if hasattr(m, "deactivated_at")}
-    assert soft <= {m._meta.label for m in project_models()}
+    assert soft <= {m._meta.label for m in cleaned_models()}

@@ -105,9 +105,26 @@ def test_a_drill_that_misses_the_recovery_time_objective_exits_non_zero(salon, s
     assert RestoreDrill.objects.get().meets_rto is False
 
 
-def test_the_weekly_scheduled_restore_test_is_a_drill(salon):
+def test_a_restore_test_of_no_named_backup_is_a_drill_as_the_weekly_test_was_scheduled_before(salon):
     backup_create()
     verify_backup.apply(kwargs={"restore_test": True})
+    assert RestoreDrill.objects.get().outcome == Outcome.SUCCESS
+
+
+def test_the_weekly_restore_test_is_scheduled_as_the_drill_task_and_runs_it(salon):
+    from django_celery_beat.models import PeriodicTask
+
+    from beils.celery import app
+
+    task = PeriodicTask.objects.get(name="Weekly restore test")
+    assert (task.task, task.kwargs, task.crontab.day_of_week, task.crontab.hour) == (
+        "maintenance.restore_drill",
+        "{}",
+        "0",
+        "5",
+    )
+    backup_create()
+    app.tasks[task.task].apply(kwargs=json.loads(task.kwargs))
     assert RestoreDrill.objects.get().outcome == Outcome.SUCCESS
 
 

@@ -226,3 +226,18 @@ def test_a_factory_invoice_is_immutable_too():
     invoice = InvoiceFactory()
     with pytest.raises(SalesError):
         invoice.save()
+
+
+@override_settings(INVOICE_SERIES="T")
+def test_resyncing_the_sequences_continues_the_numbering_after_invoices_were_removed():
+    from sales.services import invoice_sequences_resync
+
+    first, _second, last = sell(), sell(), sell()
+    raw_sql("DELETE FROM sales_invoice WHERE id = %s", [last.pk])
+    InvoiceSequence.objects.create(series="T", year=first.issue_date.year - 1, last_number=7)  # none left there
+
+    invoice_sequences_resync()
+
+    numbers = dict(InvoiceSequence.objects.filter(series="T").values_list("year", "last_number"))
+    assert numbers == {first.issue_date.year: 2, first.issue_date.year - 1: 0}
+    assert sell().sequence_number == 3

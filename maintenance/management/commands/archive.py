@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from maintenance.archive import archive_apply
+from maintenance.archive import archive_run
 from maintenance.backups.locks import MaintenanceBusy
 from maintenance.models import LifecycleRun
 
@@ -26,14 +26,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run, interactive, **options):
         try:
-            preview = archive_apply(dry_run=True)
+            preview = archive_run(dry_run=True)
             if dry_run:
                 return self.report(preview, options["json"])
             if interactive and not options["json"]:
                 self.report(preview, False)
                 if input("Apply these policies? [y/N] ").strip().lower() not in ("y", "yes"):
                     raise CommandError("Nothing was changed.")
-            self.report(archive_apply(dry_run=False), options["json"])
+            self.report(archive_run(dry_run=False), options["json"])
         except MaintenanceBusy as exc:
             raise CommandError(str(exc)) from exc
 

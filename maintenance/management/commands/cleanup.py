@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from maintenance.backups.locks import MaintenanceBusy
-from maintenance.cleanup import REMOVED, cleanup_test_data, orphans_fix, trash_purge
+from maintenance.cleanup import REMOVED, Trash, cleanup_run
 from maintenance.models import LifecycleRun
 
 
@@ -38,18 +38,18 @@ class Command(BaseCommand):
             raise CommandError("--fix goes with --orphans.")
         if as_json and not (dry_run or noinput):
             raise CommandError("--json cannot ask for confirmation: add --dry-run or --noinput.")
-        operations = []
+        # Each part is previewed, confirmed and run on its own: (key, title, what to ask cleanup_run, changes?).
+        parts = []
         if test_data:
-            operations.append(("test_data", "Test data", lambda **kw: cleanup_test_data(**kw), True))
+            parts.append(("test_data", "Test data", {"test_data": True}, True))
         if orphans:
-            operations.append(("orphans", "Orphaned rows", lambda **kw: orphans_fix(**kw), fix))
+            parts.append(("orphans", "Orphaned rows", {"orphans": True, "fix_orphans": fix}, fix))
         if purge_trash:
-            operations.append(("trash", f"Trash older than {settings.TRASH_PURGE_DAYS} days",
-                               lambda **kw: trash_purge(**kw), True))  # fmt: skip
+            parts.append(("trash", f"Trash older than {settings.TRASH_PURGE_DAYS} days", {"trash": Trash()}, True))
         report, failed = {}, None
         try:
-            for key, title, operation, changes in operations:
-                report[key] = self.run(title, operation, changes=changes, dry_run=dry_run, noinput=noinput)
+            for key, title, part, changes in parts:
+                report[key] = self.run(key, title, part, changes=changes, dry_run=dry_run, noinput=noinput)
         except (MaintenanceBusy, Exception) as exc:
             failed = exc
         if as_json:
@@ -60,8 +60,8 @@ class Command(BaseCommand):
         if failed is not None:
             raise CommandError(f"Cleanup failed: {failed}") from failed
 
-    def run(self, title: str, operation, *, changes: bool, dry_run: bool, noinput: bool) -> dict:
-        preview = operation(dry_run=True, actor=None)
+    def run(self, key: str, title: str, part: dict, *, changes: bool, dry_run: bool, noinput: bool) -> dict:
+        preview = cleanup_run(dry_run=True, **part)[key]
         result = {"preview": self.as_dict(preview)}
         self.show(f"{title}: preview", preview)
         if dry_run or not changes:
@@ -73,7 +73,7 @@ class Command(BaseCommand):
             self.say(self.style.WARNING("Cancelled: nothing changed."))
             result["cancelled"] = True
             return result
-        done = operation(dry_run=False, actor=None)
+        done = cleanup_run(dry_run=False, **part)[key]
         result["result"] = self.as_dict(done)
         self.show(f"{title}: done", done)
         return result
