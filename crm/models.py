@@ -39,8 +39,7 @@ class Role(models.TextChoices):
     STAFF = "STAFF", _("Staff")
 
     @property
-    def group_name(self) -> str:
-        """The name of the role's group ("Admin", "Manager", "Staff"), never translated."""
+    def group_name(self) -> str:  # "Admin", "Manager", "Staff": never translated
         return self.value.capitalize()
 
 

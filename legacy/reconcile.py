@@ -17,8 +17,8 @@ from legacy import mapping as m
 from legacy.models import LegacyInvoice, LegacyKey
 from legacy.source import LegacySource
 from marketing.models import ClientBonus, GiftCard
+from sales.chain import invoice_chain_verify
 from sales.models import Cart, CartStatus, Debt, Invoice
-from sales.services import invoice_chain_verify
 
 ZERO = Decimal("0.00")
 MAX_DUPLICATE_GROUPS = 100

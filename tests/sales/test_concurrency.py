@@ -13,8 +13,9 @@ from django.db import connection, connections
 
 from catalog.models import Product
 from marketing.models import Coupon, MarketingError
+from sales.chain import invoice_chain_verify
 from sales.models import Cart, CartStatus, Invoice, SalesError
-from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_chain_verify
+from sales.services import LineRequest, PaymentRequest, cart_checkout
 from tests.factories import CouponFactory, ProductFactory, ServiceFactory
 
 pytestmark = [

@@ -11,8 +11,9 @@ from django.db import connection
 from django.test import override_settings
 
 from maintenance.seed import demo_data_seed
+from sales.chain import invoice_chain_verify
 from sales.models import Invoice, InvoiceKind, InvoiceSequence, SalesError
-from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_chain_verify, invoice_rectify
+from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_rectify
 from tests.factories import ClientFactory, InvoiceFactory, ServiceFactory
 from tests.helpers import admin_url, api_as
 

@@ -94,6 +94,8 @@ class BonusRedemptionResource(BeilsResource):
 
 
 class GiftCardResource(BeilsResource):
+    #: Importing it creates value (balances) from a file: only with ``transfer.import_data``.
+    holds_value = True
     id = read_only("id")
     owner = natural_fk("owner", Client, "email", column="Owner email", lower=True)
 

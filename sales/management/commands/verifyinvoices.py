@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sales.services import invoice_chain_verify
+from sales.chain import invoice_chain_verify
 
 
 class Command(BaseCommand):
