@@ -11,7 +11,7 @@ import contextlib
 import uuid
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, JsonResponse
@@ -219,11 +219,28 @@ def add_import_export(site: admin.AdminSite, resources: dict) -> None:
         if registered is None:
             continue
         original = type(registered)
+        _refuse_import_export_overrides(original)
         attrs = {"resource_classes": [resource_class], "__module__": original.__module__}
         if original.change_list_template:
             attrs["change_list_template"] = original.change_list_template
         site.unregister(model)
         site.register(model, type(original.__name__, (ImportExportAdmin, original), attrs))
+
+
+def _refuse_import_export_overrides(original: type) -> None:
+    """The mixin comes first in the new class, so an import/export hook that the domain admin
+    defines itself would be silently ignored: refuse it, and say where such a rule belongs."""
+    hooks = {name for klass in ImportExportMixin.__mro__ for name in vars(klass) if name.startswith(("has_", "get_"))}
+    hooks -= set(vars(admin.ModelAdmin)) | set(vars(admin.options.BaseModelAdmin))
+    for klass in original.__mro__:
+        if klass.__module__.split(".")[0] in ("django", "import_export", "builtins"):
+            continue
+        clash = sorted(hooks & set(vars(klass)))
+        if clash:
+            raise ImproperlyConfigured(
+                f"{klass.__qualname__} defines {', '.join(clash)}: import and export rules live in transfer "
+                "(ImportExportAdmin, or the resource), which would shadow it."
+            )
 
 
 add_import_export(admin.site, RESOURCES)

@@ -222,3 +222,31 @@ def test_an_xlsx_bomb_is_refused_in_the_admin_with_the_row_limit(admin_browser, 
     assert not Client.all_objects.exists()
     refused = AuditEntry.objects.for_action("maintenance.import.refused").get()
     assert (refused.outcome, refused.detail["file_name"], refused.detail["error"]) == ("FAILURE", "bomb.xlsx", message)
+
+
+def test_a_domain_admin_that_decides_import_rights_itself_is_refused():
+    # transfer's mixin comes first, so such a rule would be silently ignored (as the gift cards'
+    # was, before it moved to the resource): refused at start-up instead.
+    from django.contrib import admin as django_admin
+    from django.core.exceptions import ImproperlyConfigured
+
+    from marketing.models import GiftCard
+    from transfer.admin import add_import_export
+    from transfer.resources.marketing import GiftCardResource
+
+    class SelfMindedAdmin(django_admin.ModelAdmin):
+        def has_import_permission(self, request):
+            return True
+
+    site = django_admin.AdminSite(name="scratch")
+    site.register(GiftCard, SelfMindedAdmin)
+    with pytest.raises(ImproperlyConfigured, match="has_import_permission"):
+        add_import_export(site, {GiftCard: GiftCardResource})
+
+
+def test_a_manager_may_import_the_catalogue_but_not_balances(manager_browser):
+    from catalog.models import Product
+    from marketing.models import GiftCard
+
+    assert manager_browser.get(admin_url(Product, "import")).status_code == 200
+    assert manager_browser.get(admin_url(GiftCard, "import")).status_code == 403
