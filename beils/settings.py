@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "sales",
     "bookings",
     "maintenance",
+    "demo",
     "legacy",
 ]
 

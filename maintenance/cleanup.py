@@ -210,7 +210,7 @@ def cleanup_test_data(*, dry_run: bool, actor=None, patterns: TestPatterns | Non
     real invoice (removing them elsewhere would break the gap-free numbering and the hash chain).
     Administrator accounts, superusers and the person running the cleanup are never removed.
     """
-    from maintenance.seed import _resync_invoice_sequences
+    from demo.services import _resync_invoice_sequences
 
     patterns = patterns or TestPatterns.from_settings()
     detail = {"operation": "test-data", "email_domains": list(patterns.email_domains),

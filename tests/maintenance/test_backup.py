@@ -18,6 +18,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
 from crm.models import Client, Consent, ConsentType
+from demo.services import demo_data_seed
 from maintenance.backups.engines import MariaDBEngine
 from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
 from maintenance.backups.services import (
@@ -30,7 +31,6 @@ from maintenance.backups.services import (
     resolve,
 )
 from maintenance.models import AuditEntry, Backup, BackupKind, BackupStatus, Outcome
-from maintenance.seed import demo_data_seed
 from sales.models import Cart, CartStatus, Payment, PaymentMethod
 
 mariadb_only = pytest.mark.skipif(connection.vendor != "mysql", reason="needs MariaDB")

@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection
 
 from crm.erasure import ledger_append, ledger_path
 from crm.models import Client
+from demo.services import demo_data_seed
 from maintenance.backups.engines import MariaDBEngine
 from maintenance.backups.pipeline import DumpInspector
 from maintenance.backups.services import (
@@ -34,7 +35,6 @@ from maintenance.backups.services import (
     read_manifest,
 )
 from maintenance.models import AuditEntry, Backup
-from maintenance.seed import demo_data_seed
 from tests.maintenance.test_backup import mariadb, mariadb_only, server_params
 
 

@@ -16,11 +16,11 @@ from django.core.management import call_command
 from django.db import connection
 
 from crm.models import Client
+from demo.services import demo_data_seed
 from maintenance.backups.services import partial_path
 from maintenance.jobs import _progress_name
 from maintenance.models import AuditEntry, Backup, BackupStatus, Job, JobKind, JobState, Outcome
 from maintenance.schedules import JOBS
-from maintenance.seed import demo_data_seed
 
 mariadb_only = pytest.mark.skipif(connection.vendor != "mysql", reason="needs MariaDB")
 

@@ -12,10 +12,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
+from demo.services import demo_data_seed
 from maintenance.backups.services import BackupError, backup_create
 from maintenance.drill import restore_drill, rto_tier
 from maintenance.models import AuditEntry, Backup, Outcome, RestoreDrill
-from maintenance.seed import demo_data_seed
 from maintenance.tasks import verify_backup
 from sales.models import Invoice
 

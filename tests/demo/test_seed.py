@@ -17,8 +17,8 @@ from django.db.models import Count, F, Max, Min, Sum
 from beils.lib.dates import day_bounds
 from bookings.models import Booking, BookingStatus
 from crm.models import Client, Role, User
+from demo.services import SEEDED_MODELS, demo_data_seed, fingerprint
 from maintenance.models import AuditEntry
-from maintenance.seed import SEEDED_MODELS, demo_data_seed, fingerprint
 from marketing.models import BonusRedemption, ClientBonus
 from sales.models import Cart, CartItem, CartStatus, Debt, Invoice, InvoiceSequence, Payment, invoice_hash
 

@@ -4,8 +4,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from demo.services import demo_data_seed
 from maintenance.models import Outcome
-from maintenance.seed import demo_data_seed
 from maintenance.services import audit_log
 
 
