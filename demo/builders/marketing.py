@@ -86,15 +86,21 @@ def build_gift_cards(salon: Salon) -> None:
         cards.append(card)
         spending.append(spent)
     cards = salon.put(GiftCard, cards)
-    rows = []
-    for card, spent in zip(cards, spending, strict=True):
-        initial, issued_at = card.initial_balance, salon.when(card.issued_on, 10 * 60)
-        rows.append(GiftCardMovement(gift_card=card, kind=GiftCardMovementKind.ISSUE, amount=initial, balance_after=initial,
-                                     created_at=issued_at, is_demo=True))  # fmt: skip
-        if spent:
-            rows.append(GiftCardMovement(gift_card=card, kind=GiftCardMovementKind.REDEEM, amount=-spent, balance_after=initial - spent,
-                                         created_at=issued_at + timedelta(days=20), is_demo=True))  # fmt: skip
-    salon.put(GiftCardMovement, rows)
+    salon.put(
+        GiftCardMovement,
+        [m for card, spent in zip(cards, spending, strict=True) for m in _movements(salon, card, spent)],
+    )
+
+
+def _movements(salon: Salon, card: GiftCard, spent: Decimal) -> list[GiftCardMovement]:
+    """The card's issue, and the one redemption, 20 days later, that spent ``spent``."""
+    initial, issued_at = card.initial_balance, salon.when(card.issued_on, 10 * 60)
+    rows = [GiftCardMovement(gift_card=card, kind=GiftCardMovementKind.ISSUE, amount=initial, balance_after=initial,
+                             created_at=issued_at, is_demo=True)]  # fmt: skip
+    if spent:
+        rows.append(GiftCardMovement(gift_card=card, kind=GiftCardMovementKind.REDEEM, amount=-spent, balance_after=initial - spent,
+                                     created_at=issued_at + timedelta(days=20), is_demo=True))  # fmt: skip
+    return rows
 
 
 def _gift_card(salon: Salon, i: int, client_ids: list[int]) -> tuple[GiftCard, Decimal]:
@@ -120,6 +126,10 @@ def finish_counters(salon: Salon) -> None:
     for coupon in salon.coupons:
         coupon.uses = salon.coupon_uses[coupon.pk]
     Coupon.objects.bulk_update(salon.coupons, ["uses"])
+    _settle_bonos(salon)
+
+
+def _settle_bonos(salon: Salon) -> None:
     used = Counter(
         BonusRedemption.objects.filter(is_demo=True)
         .values_list("client_bonus_id", flat=True)

@@ -32,14 +32,11 @@ QUESTIONS = [
 
 def build_users(salon: Salon) -> None:
     """The admin, the manager and one stylist per 1 500 clients (4 to 60): ``salon.staff``."""
-    n_staff = max(4, min(60, salon.n_clients // 1500))
     people = [
         ("admin@example.com", "Ana", "Admin", Role.ADMIN),
         ("manager@example.com", "Marta", "Gerente", Role.MANAGER),
+        *_stylists(salon, max(4, min(60, salon.n_clients // 1500))),
     ]
-    for i in range(1, n_staff + 1):
-        name = salon.rng.choice(salon.female)
-        people.append((f"staff{i}@example.com", name, salon.rng.choice(salon.surnames), Role.STAFF))
     users = salon.put(
         User,
         [
@@ -50,6 +47,14 @@ def build_users(salon: Salon) -> None:
     for user in users:
         user.sync_role_group()
     salon.staff = [u for u in users if u.role == Role.STAFF]
+
+
+def _stylists(salon: Salon, count: int) -> list[tuple]:
+    stylists = []
+    for i in range(1, count + 1):
+        name = salon.rng.choice(salon.female)
+        stylists.append((f"staff{i}@example.com", name, salon.rng.choice(salon.surnames), Role.STAFF))
+    return stylists
 
 
 def build_clients(salon: Salon, offset: int, count: int) -> list[Client]:

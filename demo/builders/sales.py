@@ -57,20 +57,23 @@ def _booking_sales(salon: Salon, bookings, booking_items, carts: list, lines_of:
     for booking in bookings:
         if booking.status != BookingStatus.COMPLETED:
             continue
-        cart = Cart(client_id=booking.client_id, booking=booking, status=CartStatus.COMPLETED, completed_at=booking.end,
-                    created_at=booking.end, created_by=booking.staff, is_demo=True)  # fmt: skip
-        lines = []
-        for item in items_by_booking[booking.pk]:
-            if item.client_bonus is not None:
-                bono = item.client_bonus
-                lines.append(("client_bonus", bono, f"Sesión de {bono.name}", 1, ZERO, item.service.tax_rate))
-            else:
-                lines.append(("service", item.service, item.name, 1, item.service.price, item.service.tax_rate))
-        if salon.rng.random() < 0.2:
-            product = salon.rng.choice(salon.active_products)
-            lines.append(("product", product, product.name, 1, product.price, product.tax_rate))
-        carts.append(cart)
-        lines_of.append(lines)
+        carts.append(Cart(client_id=booking.client_id, booking=booking, status=CartStatus.COMPLETED, completed_at=booking.end,
+                          created_at=booking.end, created_by=booking.staff, is_demo=True))  # fmt: skip
+        lines_of.append(_booking_lines(salon, items_by_booking[booking.pk]))
+
+
+def _booking_lines(salon: Salon, items: list[BookingItem]) -> list[Line]:
+    lines = []
+    for item in items:
+        if item.client_bonus is not None:
+            bono = item.client_bonus
+            lines.append(("client_bonus", bono, f"Sesión de {bono.name}", 1, ZERO, item.service.tax_rate))
+        else:
+            lines.append(("service", item.service, item.name, 1, item.service.price, item.service.tax_rate))
+    if salon.rng.random() < 0.2:
+        product = salon.rng.choice(salon.active_products)
+        lines.append(("product", product, product.name, 1, product.price, product.tax_rate))
+    return lines
 
 
 def _bono_sales(salon: Salon, client_bonuses: list[ClientBonus], carts: list, lines_of: list) -> None:
@@ -93,17 +96,21 @@ def _retail_sales(salon: Salon, clients: list[Client], carts: list, lines_of: li
             when = salon.when(day, rng.randint(10 * 60, 19 * 60))
             status = CartStatus.OPEN if day > salon.anchor - timedelta(days=3) and rng.random() < 0.3 else (
                 CartStatus.CANCELLED if rng.random() < 0.04 else CartStatus.COMPLETED)  # fmt: skip
-            if rng.random() < 0.1:
-                pack = rng.choice(salon.packs)
-                lines = [("pack", pack, pack.name, 1, pack.price, pack.tax_rate)]
-            else:
-                lines = [
-                    ("product", p, p.name, rng.choice([1, 1, 2]), p.price, p.tax_rate)
-                    for p in rng.sample(salon.active_products, rng.choice([1, 1, 2]))
-                ]
+            lines_of.append(_retail_lines(salon))
             carts.append(Cart(client=client, status=status, completed_at=when if status == CartStatus.COMPLETED else None,
                               created_at=when, is_demo=True))  # fmt: skip
-            lines_of.append(lines)
+
+
+def _retail_lines(salon: Salon) -> list[Line]:
+    """A pack one time in ten, otherwise one or two products (one or two of each)."""
+    rng = salon.rng
+    if rng.random() < 0.1:
+        pack = rng.choice(salon.packs)
+        return [("pack", pack, pack.name, 1, pack.price, pack.tax_rate)]
+    return [
+        ("product", p, p.name, rng.choice([1, 1, 2]), p.price, p.tax_rate)
+        for p in rng.sample(salon.active_products, rng.choice([1, 1, 2]))
+    ]
 
 
 def build_walk_in_sales(salon: Salon) -> None:
