@@ -66,7 +66,8 @@ def recreate_database(url: str) -> None:
             check=True,
         )
     elif parsed.scheme == "sqlite":
-        Path(parsed.path.lstrip("/")).unlink(missing_ok=True)
+        # sqlite:////abs/path has the path "//abs/path", sqlite:///rel/path "/rel/path".
+        Path(parsed.path[1:]).unlink(missing_ok=True)
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 
