@@ -1,4 +1,4 @@
-"""Bookings: three years of visits and two weeks of upcoming ones, no stylist ever double-booked."""
+"""Bookings: three years of visits and two weeks of upcoming ones, no staff member ever double-booked."""
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta

@@ -31,11 +31,11 @@ QUESTIONS = [
 
 
 def build_users(salon: Salon) -> None:
-    """The admin, the manager and one stylist per 1 500 clients (4 to 60): ``salon.staff``."""
+    """The admin, the manager and one staff member per 1 500 clients (4 to 60): ``salon.staff``."""
     people = [
         ("admin@example.com", "Ana", "Admin", Role.ADMIN),
         ("manager@example.com", "Marta", "Gerente", Role.MANAGER),
-        *_stylists(salon, max(4, min(60, salon.n_clients // 1500))),
+        *_staff_members(salon, max(4, min(60, salon.n_clients // 1500))),
     ]
     users = salon.put(
         User,
@@ -49,12 +49,12 @@ def build_users(salon: Salon) -> None:
     salon.staff = [u for u in users if u.role == Role.STAFF]
 
 
-def _stylists(salon: Salon, count: int) -> list[tuple]:
-    stylists = []
+def _staff_members(salon: Salon, count: int) -> list[tuple]:
+    members = []
     for i in range(1, count + 1):
         name = salon.rng.choice(salon.female)
-        stylists.append((f"staff{i}@example.com", name, salon.rng.choice(salon.surnames), Role.STAFF))
-    return stylists
+        members.append((f"staff{i}@example.com", name, salon.rng.choice(salon.surnames), Role.STAFF))
+    return members
 
 
 def build_clients(salon: Salon, offset: int, count: int) -> list[Client]:
