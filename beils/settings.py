@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "bookings",
     "transfer",
     "maintenance",
+    "demo",
     "legacy",
 ]
 

@@ -7,10 +7,10 @@ from beils.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
-# Runtime files (the maintenance lock, the demo-admin file) private to this test run, so that
-# two runs on one machine never take each other's lock.
+# Runtime files (the maintenance lock, the demo-admin file) and uploaded media private to this
+# test run, so that two runs on one machine never take each other's lock or see each other's files.
 VAR_DIR = Path(tempfile.mkdtemp(prefix="beils-test-var-"))
+MEDIA_ROOT = VAR_DIR / "test-media"
 # A fresh directory per run: manifests left by one run must not reach the next run's catalogue.
 BACKUP_DIR = Path(tempfile.mkdtemp(prefix="beils-test-backups-"))
 ERASURE_LEDGER_PATH = BACKUP_DIR / "erasure-ledger.jsonl"

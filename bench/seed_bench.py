@@ -27,18 +27,19 @@ import json, os, sys, time, resource
 import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beils.settings")
 django.setup()
-from maintenance import seed
+from demo import services
+from demo.builders.salon import Salon
 
 if sys.argv[2] == "per-row":
     def put(self, model, objs):
         for obj in objs:
             obj.save()
-        self.report.counts[model._meta.label] += len(objs)
+        self.counts[model._meta.label] += len(objs)
         return objs
-    seed._Builder.put = put
+    Salon.put = put
 
 started = time.perf_counter()
-report = seed.demo_data_seed(clients=int(sys.argv[1]), random_seed=42)
+report = services.demo_data_seed(clients=int(sys.argv[1]), random_seed=42)
 seconds = time.perf_counter() - started
 rows = sum(report.counts.values())
 print(json.dumps({"rows": rows, "seconds": seconds,
@@ -65,7 +66,8 @@ def recreate_database(url: str) -> None:
             check=True,
         )
     elif parsed.scheme == "sqlite":
-        Path(parsed.path.lstrip("/")).unlink(missing_ok=True)
+        # sqlite:////abs/path has the path "//abs/path", sqlite:///rel/path "/rel/path".
+        Path(parsed.path[1:]).unlink(missing_ok=True)
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 

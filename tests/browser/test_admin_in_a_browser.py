@@ -3,7 +3,7 @@
 from selenium.webdriver.common.by import By
 
 from crm.models import Role, User
-from maintenance.seed import demo_data_seed
+from demo.services import demo_data_seed
 from tests.browser.support import BROWSER, shot
 
 pytestmark = BROWSER

@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 
 from audit.models import AuditEntry, Outcome
 from crm.models import Client, Consent, ConsentType
+from demo.services import demo_data_seed
 from maintenance.backups.engines import MariaDBEngine
 from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
 from maintenance.backups.services import (
@@ -31,7 +32,6 @@ from maintenance.backups.services import (
     resolve,
 )
 from maintenance.models import Backup, BackupKind, BackupStatus
-from maintenance.seed import demo_data_seed
 from sales.models import Cart, CartStatus, Payment, PaymentMethod
 
 mariadb_only = pytest.mark.skipif(connection.vendor != "mysql", reason="needs MariaDB")

@@ -23,6 +23,7 @@ from django.db import IntegrityError, connection
 from audit.models import AuditEntry
 from crm.erasure import ledger_append, ledger_path
 from crm.models import Client
+from demo.services import demo_data_seed
 from maintenance.backups.engines import MariaDBEngine
 from maintenance.backups.pipeline import DumpInspector
 from maintenance.backups.services import (
@@ -35,7 +36,6 @@ from maintenance.backups.services import (
     read_manifest,
 )
 from maintenance.models import Backup
-from maintenance.seed import demo_data_seed
 from tests.maintenance.test_backup import mariadb, mariadb_only, server_params
 
 

@@ -19,6 +19,7 @@ from beils.lib.models import Status
 from bookings.models import Booking
 from catalog.models import Product
 from crm.models import Client, Consent, User
+from demo.services import demo_data_seed
 from maintenance.cleanup import (
     Trash,
     cleaned_models,
@@ -30,7 +31,6 @@ from maintenance.cleanup import (
     trash_purge,
 )
 from maintenance.models import LifecycleRun
-from maintenance.seed import demo_data_seed
 from maintenance.tasks import cleanup as cleanup_task
 from marketing.models import GiftCard
 from sales.models import Cart, CartItem, Invoice

@@ -17,10 +17,10 @@ from django.db import connection
 
 from audit.models import AuditEntry, Outcome
 from crm.models import Client
+from demo.services import demo_data_seed
 from maintenance.backups.services import partial_path
 from maintenance.models import Backup, BackupStatus
 from maintenance.schedules import JOBS
-from maintenance.seed import demo_data_seed
 from transfer.jobs import _progress_name
 from transfer.models import Job, JobKind, JobState
 

@@ -13,10 +13,10 @@ from django.db import connection
 from django.urls import reverse
 
 from audit.models import AuditEntry, Outcome
+from demo.services import demo_data_seed
 from maintenance.backups.services import BackupError, backup_create
 from maintenance.drill import restore_drill, rto_tier
 from maintenance.models import Backup, RestoreDrill
-from maintenance.seed import demo_data_seed
 from maintenance.tasks import verify_backup
 from sales.models import Invoice
 

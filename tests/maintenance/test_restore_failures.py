@@ -22,9 +22,9 @@ from django.db import connection
 
 from audit.models import AuditEntry, Outcome
 from crm.models import Consent
+from demo.services import demo_data_seed
 from maintenance.backups import engines
 from maintenance.backups.services import backup_create
-from maintenance.seed import demo_data_seed
 
 pytestmark = pytest.mark.skipif(connection.vendor != "mysql", reason="needs MariaDB")
 

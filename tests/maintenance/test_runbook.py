@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from crm.models import Client
+from demo.services import demo_data_seed
 from maintenance.backups.services import backup_create, backup_path
-from maintenance.seed import demo_data_seed
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "disaster-recovery.md"
 

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
-from maintenance.seed import demo_data_seed
+from demo.services import demo_data_seed
 from sales.chain import invoice_chain_verify
 from sales.models import Invoice, InvoiceKind, InvoiceSequence, SalesError
 from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_rectify

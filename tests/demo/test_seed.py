@@ -18,7 +18,7 @@ from audit.models import AuditEntry
 from beils.lib.dates import day_bounds
 from bookings.models import Booking, BookingStatus
 from crm.models import Client, Role, User
-from maintenance.seed import SEEDED_MODELS, demo_data_seed, fingerprint
+from demo.services import SEEDED_MODELS, demo_data_seed, fingerprint
 from marketing.models import BonusRedemption, ClientBonus
 from sales.models import Cart, CartItem, CartStatus, Debt, Invoice, InvoiceSequence, Payment, invoice_hash
 

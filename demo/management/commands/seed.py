@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.models import Outcome
 from audit.services import audit_log
-from maintenance.seed import demo_data_seed
+from demo.services import demo_data_seed
 
 
 class Command(BaseCommand):
@@ -37,15 +37,18 @@ class Command(BaseCommand):
         result = {**report.as_dict(), "seconds": round(time.monotonic() - started, 2)}
         if not report.skipped:
             audit_log(action="maintenance.seed.created", detail=result)
-        if options["json"]:
+        self.print_report(report, result, as_json=options["json"])
+
+    def print_report(self, report, result: dict, *, as_json: bool) -> None:
+        if as_json:
             self.stdout.write(json.dumps(result, indent=2))
         elif report.skipped:
             self.stdout.write("Demo data is already loaded; nothing to do (use --flush to recreate it).")
         else:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Seeded {result['total_rows']:,} rows for {clients:,} clients in {result['seconds']} s "
-                    f"(random seed {random_seed}, anchor {report.anchor})."
+                    f"Seeded {result['total_rows']:,} rows for {report.clients:,} clients in {result['seconds']} s "
+                    f"(random seed {report.random_seed}, anchor {report.anchor})."
                 )
             )
             for label, count in result["rows"].items():
