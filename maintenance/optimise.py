@@ -10,7 +10,7 @@ import time
 from django.conf import settings
 from django.db import connection
 
-from maintenance.backups.engines import quote
+from maintenance.backups.engines import engine_for
 from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
 from maintenance.models import Outcome
 from maintenance.services import audit_log
@@ -25,20 +25,7 @@ def fragmented_tables(*, min_free_bytes: int | None = None, limit: int | None = 
     On SQLite, free pages belong to the file, so the answer is one entry named ``*``."""
     min_free = settings.OPTIMISE_MIN_FREE_BYTES if min_free_bytes is None else min_free_bytes
     limit = settings.OPTIMISE_MAX_TABLES if limit is None else limit
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA freelist_count")
-            free_pages = cursor.fetchone()[0]
-            cursor.execute("PRAGMA page_size")
-            free = free_pages * cursor.fetchone()[0]
-            return [{"table": "*", "bytes": None, "free_bytes": free}] if free >= min_free and free else []
-        cursor.execute(
-            "SELECT table_name, data_length + index_length, data_free FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' AND data_free >= %s AND data_free > 0 "
-            "ORDER BY data_free DESC LIMIT %s",
-            [min_free, limit],
-        )
-        return [{"table": name, "bytes": size, "free_bytes": free} for name, size, free in cursor.fetchall()]
+    return engine_for().fragmented_tables(min_free_bytes=min_free, limit=limit)
 
 
 def table_optimise(*, tables: list[str], actor=None, ip_address: str | None = None) -> dict[str, str]:
@@ -51,7 +38,7 @@ def table_optimise(*, tables: list[str], actor=None, ip_address: str | None = No
     started = time.monotonic()
     try:
         with maintenance_lock():
-            results = _vacuum() if connection.vendor == "sqlite" else _optimize(tables)
+            results = engine_for().optimise(tables)
     except MaintenanceBusy as exc:
         audit_log(action="maintenance.optimise.refused", actor=actor, outcome=Outcome.FAILURE,
                   ip_address=ip_address, detail={"tables": tables, "reason": str(exc)})  # fmt: skip
@@ -64,23 +51,4 @@ def table_optimise(*, tables: list[str], actor=None, ip_address: str | None = No
     )  # fmt: skip
     if failed:
         raise OptimiseError("; ".join(f"{table}: {message}" for table, message in failed.items()))
-    return results
-
-
-def _vacuum() -> dict[str, str]:
-    # VACUUM cannot run inside a transaction: Django's autocommit gives it its own.
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM")
-    return {"*": "vacuumed"}
-
-
-def _optimize(tables: list[str]) -> dict[str, str]:
-    results = {}
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"OPTIMIZE TABLE {quote(table)}")
-            # InnoDB answers "note: … doing recreate + analyze instead" and then "status: OK".
-            messages = [(kind, text) for _, _, kind, text in cursor.fetchall()]
-            errors = [text for kind, text in messages if kind.lower() == "error"]
-            results[table] = f"error: {'; '.join(errors)}" if errors else (messages[-1][1] if messages else "OK")
     return results

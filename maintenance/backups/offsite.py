@@ -27,8 +27,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from maintenance.backups import signing
-from maintenance.backups.pipeline import CHUNK
-from maintenance.backups.services import (
+from maintenance.backups.catalogue import (
     BackupError,
     backup_dir,
     backup_path,
@@ -39,6 +38,7 @@ from maintenance.backups.services import (
     sha256_of,
     write_manifest,
 )
+from maintenance.backups.pipeline import CHUNK
 from maintenance.models import AuditEntry, Backup, BackupStatus, Outcome
 from maintenance.services import audit_log
 

@@ -29,9 +29,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from maintenance.backups.catalogue import BackupError, backup_path, ledger_copy_path
 from maintenance.backups.locks import maintenance_lock
 from maintenance.backups.retention import retained
-from maintenance.backups.services import BackupError, backup_path, ledger_copy_path
 from maintenance.models import Backup, BackupKind, BackupStatus, Outcome
 from maintenance.services import audit_log
 
