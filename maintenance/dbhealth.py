@@ -87,7 +87,7 @@ def database_health(*, save: bool = True, baseline: HealthSnapshot | None = None
                 if table.total_bytes is not None and before.get("bytes") is not None:
                     table.bytes_growth = table.total_bytes - before["bytes"]
     report = HealthReport(
-        taken_at=timezone.now().isoformat(), vendor=connection.vendor, database_bytes=engine_for().database_bytes([t.total_bytes for t in tables]),
+        taken_at=timezone.now().isoformat(), vendor=connection.vendor, database_bytes=_database_bytes(tables),
         tables=tables, disks=_disks(), backups=_backups(), runs=_runs(), heartbeat=_heartbeat(),
         previous_snapshot=previous.taken_at.isoformat() if previous else None,
     )  # fmt: skip
@@ -109,6 +109,10 @@ def _tables() -> list[TableFigures]:
             data, index, free = sizes.get(name, (None, None, None))
             figures.append(TableFigures(name, cursor.fetchone()[0], data, index, free))
     return figures
+
+
+def _database_bytes(tables: list[TableFigures]) -> int | None:
+    return engine_for().database_bytes([table.total_bytes for table in tables])
 
 
 def _disks() -> list[DiskFigures]:

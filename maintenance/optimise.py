@@ -6,6 +6,7 @@ restore or a migration runs, and none of those start while it does.
 """
 
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
@@ -52,3 +53,22 @@ def table_optimise(*, tables: list[str], actor=None, ip_address: str | None = No
     if failed:
         raise OptimiseError("; ".join(f"{table}: {message}" for table, message in failed.items()))
     return results
+
+
+def optimise_run(
+    *,
+    tables: list[str] | None = None,
+    actor=None,
+    ip_address: str | None = None,
+    progress: Callable[..., None] | None = None,
+) -> dict[str, str]:
+    """Optimise ``tables`` or, by default, the most fragmented ones (:func:`fragmented_tables`);
+    return what :func:`table_optimise` returns, or ``{}`` when no table is fragmented enough.
+    The monthly job, the dashboard and ``manage.py optimise`` all run this; ``progress`` is
+    called as :class:`maintenance.backups.services.Progress` describes."""
+    tables = tables or [t["table"] for t in fragmented_tables()]
+    if not tables:
+        return {}
+    if progress is not None:
+        progress(10, f"Optimising {', '.join(tables)}", force=True)
+    return table_optimise(tables=tables, actor=actor, ip_address=ip_address)

@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -52,14 +53,15 @@ from maintenance.backups.catalogue import (  # the bookkeeping; importable from 
 from maintenance.backups.engines import engine_class, engine_for
 from maintenance.backups.engines.base import Source
 from maintenance.backups.locks import maintenance_lock
+from maintenance.backups.offsite import backup_copy_offsite, offsite_configured
 from maintenance.backups.pipeline import Pipeline, PipelineError, compressor, decompressor, read_chunks
 from maintenance.models import Backup, BackupKind, BackupStatus
 from maintenance.pulse import Pulse
 from maintenance.services import audit_log
 
 __all__ = [
-    "MANIFEST_FIELDS", "BackupError", "backup_create", "backup_dir", "backup_path", "backup_restore",
-    "backup_restored", "backup_verify", "catalogue_rescan", "check_ledger_copy", "check_signature",
+    "MANIFEST_FIELDS", "BackupError", "Progress", "backup_create", "backup_dir", "backup_path", "backup_restore",
+    "backup_restored", "backup_run", "backup_verify", "catalogue_rescan", "check_ledger_copy", "check_signature",
     "database_is_empty", "fsync_dir", "ledger_copy_path", "migration_state", "partial_path", "read_manifest",
     "read_signed_manifest", "reconnect_if_lost", "report_failure", "resolve", "restore_instructions",
     "rpo_breached", "sha256_of", "write_manifest",
@@ -379,3 +381,59 @@ def _carry_verifications(checked: dict[str, dict], alias: str) -> None:
         state = {k: v for k, v in checked[row.file_name].items() if k != "file_name"}
         if row.verified_at is None or row.verified_at < state["verified_at"]:
             Backup.objects.using(alias).filter(pk=row.pk).update(**state)
+
+
+# --- The whole operation ----------------------------------------------------------------------
+
+
+class Progress(Protocol):
+    """How a long operation reports: ``percent`` done and what it is doing. A stage's first
+    report comes with ``force=True``: a callback that throttles (the dashboard writes at most
+    twice a second) must not drop it."""
+
+    def __call__(self, percent: int, message: str, *, force: bool = False) -> None: ...
+
+
+def backup_run(
+    *,
+    kind: str = BackupKind.SCHEDULED,
+    tables: list[str] | None = None,
+    actor=None,
+    offsite: bool = True,
+    verify: bool = True,
+    progress: Progress | None = None,
+    alias: str = DEFAULT_DB_ALIAS,
+) -> Backup:
+    """Back up: write the file (:func:`backup_create`), copy it off-site when that is configured
+    (``offsite``), and verify it (``verify``); return the new backup.
+
+    The schedule, the dashboard, the admin and the API all run this. A failed off-site copy
+    (audited and mailed by the copy) does not keep the local file from being verified: its
+    error is raised once the verification has run. Raises MaintenanceBusy, without writing
+    anything, while another backup, restore or migration runs."""
+    report = progress or _silent
+    report(2, "Dumping the database", force=True)
+    written = None if progress is None else _bytes_written(progress)
+    backup = backup_create(kind=kind, tables=tables, actor=actor, alias=alias, progress=written)
+    try:
+        if offsite and offsite_configured():
+            report(91, "Copying off-site", force=True)
+            backup_copy_offsite(backup, actor=actor)
+    finally:
+        if verify:
+            report(95, "Verifying the new file", force=True)
+            backup_verify(backup, actor=actor, alias=alias)
+    return backup
+
+
+def _silent(percent: int, message: str, *, force: bool = False) -> None:
+    pass
+
+
+def _bytes_written(progress: Progress) -> Callable[[int, int], None]:
+    """The dump's progress (bytes written of bytes expected) as 0-90 % of the whole."""
+
+    def written(done: int, expected: int) -> None:
+        progress(min(90, 90 * done // max(expected, 1)), f"{done // 1024:,} KiB written")
+
+    return written
