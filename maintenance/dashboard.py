@@ -10,10 +10,10 @@ from collections import OrderedDict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from maintenance import dbhealth
+from maintenance.backups.engines import engine_for
 from maintenance.drill import RTO_TIERS, rto_tier
 from maintenance.models import (
     Alert,
@@ -78,7 +78,7 @@ def _timeline(backups: list[Backup], now) -> dict:
 
 
 def _tables() -> list[dict]:
-    sizes = dbhealth._sizes_mariadb() if connection.vendor == "mysql" else dbhealth._sizes_sqlite()
+    sizes = engine_for().table_sizes()
     snapshot = HealthSnapshot.objects.order_by("-taken_at").only("tables").first()
     rows = {name: figures.get("rows") for name, figures in (snapshot.tables if snapshot else {}).items()}
     if not sizes and snapshot:  # SQLite without dbstat: the last dbhealth run's figures

@@ -5,12 +5,12 @@ objective; the last archive and cleanup runs; whether Celery beat and a worker a
 
 import shutil
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from maintenance.backups.engines import engine_for
 from maintenance.health import database_directory
 from maintenance.models import Backup, HealthSnapshot, Heartbeat, LifecycleKind, LifecycleRun
 
@@ -100,7 +100,7 @@ def database_health(*, save: bool = True, baseline: HealthSnapshot | None = None
 
 def _tables() -> list[TableFigures]:
     names = sorted(connection.introspection.table_names())
-    sizes = _sizes_mariadb() if connection.vendor == "mysql" else _sizes_sqlite()
+    sizes = engine_for().table_sizes()
     quote = connection.ops.quote_name
     figures = []
     with connection.cursor() as cursor:
@@ -111,36 +111,8 @@ def _tables() -> list[TableFigures]:
     return figures
 
 
-def _sizes_mariadb() -> dict[str, tuple[int, int, int]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_name, data_length, index_length, data_free FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
-        )
-        return {name: (data, index, free) for name, data, index, free in cursor.fetchall()}
-
-
-def _sizes_sqlite() -> dict[str, tuple[int, int, int | None]]:
-    """From SQLite's ``dbstat`` table when the library has it (Debian's does): pages of each
-    table and of its indexes; free space is only known for the whole file."""
-    with connection.cursor() as cursor:
-        try:
-            cursor.execute(
-                "SELECT m.tbl_name, SUM(CASE WHEN m.type = 'table' THEN s.pgsize ELSE 0 END), "
-                "SUM(CASE WHEN m.type = 'index' THEN s.pgsize ELSE 0 END) "
-                "FROM dbstat s JOIN sqlite_master m ON m.name = s.name GROUP BY m.tbl_name"
-            )
-        except Exception:  # noqa: BLE001 - built without SQLITE_ENABLE_DBSTAT_VTAB
-            return {}
-        return {name: (data, index, None) for name, data, index in cursor.fetchall()}
-
-
 def _database_bytes(tables: list[TableFigures]) -> int | None:
-    if connection.vendor == "sqlite":
-        path = Path(connection.settings_dict["NAME"])
-        return path.stat().st_size if path.exists() else None
-    sizes = [t.total_bytes for t in tables if t.total_bytes is not None]
-    return sum(sizes) if sizes else None
+    return engine_for().database_bytes([table.total_bytes for table in tables])
 
 
 def _disks() -> list[DiskFigures]:

@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from health_check.base import HealthCheck
 from health_check.checks import Database
@@ -42,12 +41,9 @@ class Broker(HealthCheck):
 
 def database_directory() -> Path | None:
     """Where the database's files are, when this process can see them."""
-    if connection.vendor == "sqlite":
-        return Path(connection.settings_dict["NAME"]).resolve().parent
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT @@datadir")
-        datadir = Path(cursor.fetchone()[0])
-    return datadir if datadir.exists() else None
+    from maintenance.backups.engines import engine_for
+
+    return engine_for().data_directory()
 
 
 @dataclasses.dataclass

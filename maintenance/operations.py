@@ -82,19 +82,9 @@ def operation_run(operation: Operation) -> Operation:
 
 
 def _backup(operation: Operation, progress) -> tuple[dict, str]:
-    from maintenance.backups.offsite import backup_copy_offsite, offsite_configured
-    from maintenance.backups.services import backup_create, backup_verify
+    from maintenance.backups.services import backup_run
 
-    progress(2, "Dumping the database", force=True)
-    backup = backup_create(
-        kind=BackupKind.MANUAL, actor=operation.actor,
-        progress=lambda done, expected: progress(min(90, 90 * done // max(expected, 1)), f"{done // 1024:,} KiB written"),
-    )  # fmt: skip
-    if offsite_configured():
-        progress(91, "Copying off-site", force=True)
-        backup_copy_offsite(backup, actor=operation.actor)
-    progress(95, "Verifying the new file", force=True)
-    backup_verify(backup, actor=operation.actor)
+    backup = backup_run(kind=BackupKind.MANUAL, actor=operation.actor, progress=progress)
     return {"backup_id": backup.pk, "file": backup.file_name}, f"{backup.file_name} written and verified"
 
 
@@ -127,13 +117,11 @@ def _archive(dry_run: bool):
 
 
 def _optimise(operation: Operation, progress) -> tuple[dict, str]:
-    from maintenance.optimise import fragmented_tables, table_optimise
+    from maintenance.optimise import optimise_run
 
-    tables = operation.params.get("tables") or [t["table"] for t in fragmented_tables()]
-    if not tables:
+    results = optimise_run(tables=operation.params.get("tables"), actor=operation.actor, progress=progress)
+    if not results:
         return {"results": {}}, "No table is fragmented enough to need optimising"
-    progress(10, f"Optimising {', '.join(tables)}", force=True)
-    results = table_optimise(tables=tables, actor=operation.actor)
     return {"results": results}, f"Optimised {len(results)} table(s)"
 
 

@@ -6,13 +6,14 @@ restore or a migration runs, and none of those start while it does.
 """
 
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
 
 from audit.models import Outcome
 from audit.services import audit_log
-from maintenance.backups.engines import quote
+from maintenance.backups.engines import engine_for
 from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
 
 
@@ -25,20 +26,7 @@ def fragmented_tables(*, min_free_bytes: int | None = None, limit: int | None = 
     On SQLite, free pages belong to the file, so the answer is one entry named ``*``."""
     min_free = settings.OPTIMISE_MIN_FREE_BYTES if min_free_bytes is None else min_free_bytes
     limit = settings.OPTIMISE_MAX_TABLES if limit is None else limit
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA freelist_count")
-            free_pages = cursor.fetchone()[0]
-            cursor.execute("PRAGMA page_size")
-            free = free_pages * cursor.fetchone()[0]
-            return [{"table": "*", "bytes": None, "free_bytes": free}] if free >= min_free and free else []
-        cursor.execute(
-            "SELECT table_name, data_length + index_length, data_free FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' AND data_free >= %s AND data_free > 0 "
-            "ORDER BY data_free DESC LIMIT %s",
-            [min_free, limit],
-        )
-        return [{"table": name, "bytes": size, "free_bytes": free} for name, size, free in cursor.fetchall()]
+    return engine_for().fragmented_tables(min_free_bytes=min_free, limit=limit)
 
 
 def table_optimise(*, tables: list[str], actor=None, ip_address: str | None = None) -> dict[str, str]:
@@ -51,7 +39,7 @@ def table_optimise(*, tables: list[str], actor=None, ip_address: str | None = No
     started = time.monotonic()
     try:
         with maintenance_lock():
-            results = _vacuum() if connection.vendor == "sqlite" else _optimize(tables)
+            results = engine_for().optimise(tables)
     except MaintenanceBusy as exc:
         audit_log(action="maintenance.optimise.refused", actor=actor, outcome=Outcome.FAILURE,
                   ip_address=ip_address, detail={"tables": tables, "reason": str(exc)})  # fmt: skip
@@ -67,20 +55,20 @@ def table_optimise(*, tables: list[str], actor=None, ip_address: str | None = No
     return results
 
 
-def _vacuum() -> dict[str, str]:
-    # VACUUM cannot run inside a transaction: Django's autocommit gives it its own.
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM")
-    return {"*": "vacuumed"}
-
-
-def _optimize(tables: list[str]) -> dict[str, str]:
-    results = {}
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"OPTIMIZE TABLE {quote(table)}")
-            # InnoDB answers "note: … doing recreate + analyze instead" and then "status: OK".
-            messages = [(kind, text) for _, _, kind, text in cursor.fetchall()]
-            errors = [text for kind, text in messages if kind.lower() == "error"]
-            results[table] = f"error: {'; '.join(errors)}" if errors else (messages[-1][1] if messages else "OK")
-    return results
+def optimise_run(
+    *,
+    tables: list[str] | None = None,
+    actor=None,
+    ip_address: str | None = None,
+    progress: Callable[..., None] | None = None,
+) -> dict[str, str]:
+    """Optimise ``tables`` or, by default, the most fragmented ones (:func:`fragmented_tables`);
+    return what :func:`table_optimise` returns, or ``{}`` when no table is fragmented enough.
+    The monthly job, the dashboard and ``manage.py optimise`` all run this; ``progress`` is
+    called as :class:`maintenance.backups.services.Progress` describes."""
+    tables = tables or [t["table"] for t in fragmented_tables()]
+    if not tables:
+        return {}
+    if progress is not None:
+        progress(10, f"Optimising {', '.join(tables)}", force=True)
+    return table_optimise(tables=tables, actor=actor, ip_address=ip_address)

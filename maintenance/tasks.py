@@ -32,23 +32,13 @@ def _actor(user_id):
 @shared_task(name="maintenance.backup", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
 def run_backup(user_id: int | None = None, kind: str = BackupKind.SCHEDULED) -> int | None:
     """Back up, copy off-site when configured, and verify the new file."""
-    from maintenance.backups.offsite import backup_copy_offsite, offsite_configured
-    from maintenance.backups.services import backup_create, backup_verify
+    from maintenance.backups.services import backup_run
 
-    actor = _actor(user_id)
     try:
-        backup = backup_create(kind=kind, actor=actor)
+        return backup_run(kind=kind, actor=_actor(user_id)).pk
     except MaintenanceBusy:
         log.warning("Backup skipped: another maintenance operation is running.")
         return None
-    try:
-        if offsite_configured():
-            backup_copy_offsite(backup, actor=actor)
-    finally:
-        # A failed off-site copy is audited and mailed by the service; the local file still
-        # gets verified.
-        backup_verify(backup, actor=actor)
-    return backup.pk
 
 
 @shared_task(name="maintenance.verify_backup", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
@@ -176,14 +166,11 @@ def check_alerts() -> None:
 )
 def optimise_tables(tables: list[str] | None = None, user_id: int | None = None) -> None:
     """Optimise ``tables`` or, by default, the most fragmented ones (monthly, off by default)."""
-    from maintenance.optimise import OptimiseError, fragmented_tables, table_optimise
+    from maintenance.optimise import OptimiseError, optimise_run
 
-    tables = tables or [t["table"] for t in fragmented_tables()]
-    if not tables:
-        log.info("No table is fragmented enough to optimise.")
-        return
     try:
-        table_optimise(tables=tables, actor=_actor(user_id))
+        if not optimise_run(tables=tables, actor=_actor(user_id)):
+            log.info("No table is fragmented enough to optimise.")
     except OptimiseError as exc:
         log.warning("Optimise: %s", exc)
 

@@ -3,15 +3,10 @@ overlap. MariaDB's named locks work across every process and host that uses the 
 SQLite (one machine) a file lock does the same."""
 
 import contextlib
-import fcntl
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
-from django.conf import settings
-from django.db import connections
-
-from beils.lib.private import private_dir, private_open
+from maintenance.backups.engines import LockBusy, engine_for
 
 _held = threading.local()
 
@@ -46,17 +41,7 @@ def maintenance_busy(alias: str = "default") -> bool:
     for a page to refuse early; the operation itself still takes the lock."""
     if getattr(_held, "depth", 0):
         return False
-    connection = connections[alias]
-    if connection.vendor == "mysql":
-        # IS_FREE_LOCK looks without taking: a page view never makes a starting backup refuse.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT IS_FREE_LOCK(%s)", [_lock_name(alias, "maintenance")])
-            return cursor.fetchone()[0] != 1
-    try:  # SQLite (one machine): a non-blocking try, held for microseconds
-        with _acquire(alias, 0):
-            return False
-    except MaintenanceBusy:
-        return True
+    return engine_for(alias).lock_in_use("maintenance")
 
 
 @contextlib.contextmanager
@@ -67,10 +52,6 @@ def single_run_lock(job: str, alias: str = "default") -> Iterator[None]:
         yield
 
 
-def _lock_name(alias: str, job: str) -> str:
-    return f"beils:{connections[alias].settings_dict['NAME']}:{job}"[-64:]
-
-
 def held_lock() -> tuple[str, int] | None:
     """The maintenance lock this thread holds on MariaDB, as (lock name, id of the connection
     holding it), so that a watchdog can check from elsewhere that it is still held."""
@@ -79,51 +60,17 @@ def held_lock() -> tuple[str, int] | None:
 
 @contextlib.contextmanager
 def _acquire(alias: str, wait_seconds: int, job: str = "maintenance", busy: str = BUSY) -> Iterator[None]:
-    connection = connections[alias]
-    name = _lock_name(alias, job)
-    if connection.vendor == "mysql":
-        with _mariadb_lock(connection, name, wait_seconds, busy) as holder_id:
-            if job == "maintenance":
-                _held.lock = (name, holder_id)
-            try:
-                yield
-            finally:
-                _held.lock = None
-        return
-    path = Path(settings.VAR_DIR) / "locks" / f"{job}.lock"
-    private_dir(path.parent)
-    with private_open(path, "w") as handle:
+    """The engine's named lock (MariaDB's GET_LOCK on a connection of its own, held across
+    hosts; SQLite's file lock on its one machine)."""
+    engine = engine_for(alias)
+    with contextlib.ExitStack() as stack:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            holding = stack.enter_context(engine.lock(job, wait_seconds))
+        except LockBusy:
             raise MaintenanceBusy(busy) from None
+        if job == "maintenance":
+            _held.lock = holding
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def _mariadb_lock(connection, name: str, wait_seconds: int, busy: str) -> Iterator[int]:
-    """GET_LOCK on a connection opened for the lock alone and kept for the whole operation.
-
-    A named lock belongs to the connection that took it. Taken on the working connection, a
-    KILL of that connection (or the server dropping it) would free the lock while the
-    operation's own subprocesses (mariadb, mariadb-dump) go on, and a second restore could
-    start beside the first. Nothing else runs on this connection, so nothing else can lose it."""
-    holder = connection.get_new_connection(connection.get_connection_params())
-    try:
-        cursor = holder.cursor()
-        # Idle for as long as the operation lasts: the server must not time it out meanwhile.
-        cursor.execute("SET SESSION wait_timeout = 31536000")
-        cursor.execute("SELECT GET_LOCK(%s, %s)", [name, wait_seconds])
-        if cursor.fetchone()[0] != 1:
-            raise MaintenanceBusy(busy)
-        try:
-            yield holder.thread_id()
-        finally:
-            with contextlib.suppress(Exception):  # a lost connection has released it already
-                cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
-    finally:
-        with contextlib.suppress(Exception):
-            holder.close()
+            _held.lock = None

@@ -29,8 +29,7 @@ from django.utils import timezone
 from audit.models import AuditEntry, Outcome
 from audit.services import audit_log
 from maintenance.backups import signing
-from maintenance.backups.pipeline import CHUNK
-from maintenance.backups.services import (
+from maintenance.backups.catalogue import (
     BackupError,
     backup_dir,
     backup_path,
@@ -41,6 +40,7 @@ from maintenance.backups.services import (
     sha256_of,
     write_manifest,
 )
+from maintenance.backups.pipeline import CHUNK
 from maintenance.models import Backup, BackupStatus
 
 # Files above this go to S3 in parts of this size (s3transfer raises it to stay under 10,000 parts).

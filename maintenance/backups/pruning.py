@@ -31,9 +31,9 @@ from django.utils import timezone
 
 from audit.models import Outcome
 from audit.services import audit_log
+from maintenance.backups.catalogue import BackupError, backup_path, ledger_copy_path
 from maintenance.backups.locks import maintenance_lock
 from maintenance.backups.retention import retained
-from maintenance.backups.services import BackupError, backup_path, ledger_copy_path
 from maintenance.models import Backup, BackupKind, BackupStatus
 
 SPECIAL_KINDS = {BackupKind.SAFETY: "safety copy", BackupKind.PRE_MIGRATE: "pre-migration backup"}

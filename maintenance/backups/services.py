@@ -1,4 +1,6 @@
 """Backups: create, verify, restore. Every entry point (command, admin, API, Celery) calls these.
+The engine-specific work (dump, load, swap) is the engine's (``engines/``); the files, manifests
+and catalogue rows are kept by ``catalogue.py``, whose names are importable from here too.
 
 The rules they keep:
 - a backup is written to a hidden temporary name and renamed only when every stage exited
@@ -11,55 +13,63 @@ The rules they keep:
 """
 
 import hashlib
-import json
-import logging
 import os
-import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
-from django.core.mail import mail_admins
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.db.migrations.recorder import MigrationRecorder
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.dispatch import Signal
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from audit.chain import AuditTrailError, audit_entries_put_back, audit_entries_read
-from audit.models import Outcome
 from audit.services import audit_log
-from beils.lib.private import private_dir, private_open, write_private_text
-from maintenance.backups import crypto, signing
-from maintenance.backups.engines import MariaDBEngine, SQLiteEngine, engine_for, sqlite_table_stats
-from maintenance.backups.locks import maintenance_lock
-from maintenance.backups.pipeline import (
-    DumpInspector,
-    Pipeline,
-    PipelineError,
-    compressor,
-    decompressor,
-    filter_tables,
-    inspect,
-    read_chunks,
+from beils.lib.private import private_open
+from maintenance.backups import crypto
+from maintenance.backups.catalogue import (  # the bookkeeping; importable from here as ever
+    MANIFEST_FIELDS,
+    BackupError,
+    backup_dir,
+    backup_path,
+    catalogue_exists,
+    catalogue_rescan,
+    check_ledger_copy,
+    check_signature,
+    fsync_dir,
+    ledger_copy_path,
+    migration_state,
+    partial_path,
+    read_manifest,
+    read_signed_manifest,
+    report_failure,
+    resolve,
+    restore_instructions,
+    rpo_breached,
+    sha256_of,
+    write_manifest,
 )
+from maintenance.backups.engines import engine_class, engine_for
+from maintenance.backups.engines.base import Source
+from maintenance.backups.locks import maintenance_lock
+from maintenance.backups.offsite import backup_copy_offsite, offsite_configured
+from maintenance.backups.pipeline import Pipeline, PipelineError, compressor, decompressor, read_chunks
 from maintenance.models import Backup, BackupKind, BackupStatus
 from maintenance.pulse import Pulse
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "MANIFEST_FIELDS", "BackupError", "Progress", "backup_create", "backup_dir", "backup_path", "backup_restore",
+    "backup_restored", "backup_run", "backup_verify", "catalogue_rescan", "check_ledger_copy", "check_signature",
+    "database_is_empty", "fsync_dir", "ledger_copy_path", "migration_state", "partial_path", "read_manifest",
+    "read_signed_manifest", "reconnect_if_lost", "report_failure", "resolve", "restore_instructions",
+    "rpo_breached", "sha256_of", "write_manifest",
+]  # fmt: skip
 
-MANIFEST_VERSION = 1
 
 # Sent after any restore, before the application serves again (e.g. to re-apply GDPR erasures).
 backup_restored = Signal()
-
-
-class BackupError(Exception):
-    """A backup operation was refused or failed; the message says why and what to do."""
 
 
 # --- Create ---------------------------------------------------------------------------------
@@ -76,7 +86,7 @@ def backup_create(
     """Write a new backup file and its manifest; return the catalogue row (status SUCCESS).
     ``progress(bytes_written, bytes_expected)`` is called as the file grows (the expected size
     is an estimate from the previous backup)."""
-    if tables and isinstance(engine_for(alias), SQLiteEngine):
+    if tables and not engine_for(alias).partial_backups:
         # Refused before the catalogue row is written: bad input writes nothing.
         raise BackupError("Partial backups (--tables) need MariaDB; SQLite backups are always full.")
     with maintenance_lock(alias):
@@ -87,7 +97,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
     engine = engine_for(alias)
     directory = backup_dir()
     started = timezone.now()
-    catalogued = _catalogue_exists(alias)
+    catalogued = catalogue_exists(alias)
     name = _file_name(engine, started, encrypted=crypto.enabled(), catalogued=catalogued)
     backup = Backup(
         file_name=name, kind=kind, engine=engine.vendor, database=Path(engine.database).name, started_at=started,
@@ -158,7 +168,9 @@ def _file_name(engine, when, *, encrypted: bool, catalogued: bool) -> str:
     return name
 
 
-def _check_free_space(engine, directory: Path, *, catalogued: bool) -> None:
+def _check_free_space(engine, directory: Path, *, catalogued: bool) -> int:
+    """Refuse (PipelineError) unless ``directory`` has room for the new backup; return the
+    backup's expected size in bytes (what progress is measured against)."""
     free = shutil.disk_usage(directory).free
     previous = catalogued and Backup.objects.filter(status=BackupStatus.SUCCESS).order_by("-started_at").first()
     # A compressed dump is a fraction of the data; the last backup's size is the best guide.
@@ -172,227 +184,18 @@ def _check_free_space(engine, directory: Path, *, catalogued: bool) -> None:
     return expected
 
 
-def partial_path(file_name: str) -> Path:
-    """Where a backup is written until it is complete (a hidden name, renamed at the end)."""
-    return backup_dir() / f".{file_name}.partial"
-
-
-def backup_dir() -> Path:
-    return private_dir(settings.BACKUP_DIR)
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _catalogue_exists(alias: str) -> bool:
-    return Backup._meta.db_table in connections[alias].introspection.table_names()
-
-
-def migration_state(alias: str) -> dict[str, str]:
-    """The last applied migration of every app."""
-    recorder = MigrationRecorder(connections[alias])
-    if not recorder.has_table():
-        return {}
-    latest: dict[str, str] = {}
-    for app, name in sorted(recorder.applied_migrations()):
-        latest[app] = name
-    return latest
-
-
-# --- Manifests: the catalogue beside the files ---------------------------------------------
-
-
-MANIFEST_FIELDS = [
-    "file_name", "kind", "status", "engine", "server_version", "database", "size_bytes", "sha256", "compression",
-    "encrypted", "tables_requested", "tables", "migrations", "storage", "binlog", "ledger",
-]  # fmt: skip
-
-
-def write_manifest(backup: Backup, directory: Path) -> Path:
-    data = {field: getattr(backup, field) for field in MANIFEST_FIELDS}
-    data.update(
-        manifest_version=MANIFEST_VERSION,
-        started_at=backup.started_at.isoformat(),
-        finished_at=backup.finished_at.isoformat() if backup.finished_at else None,
-        restore_with=restore_instructions(backup),
-    )
-    path = directory / f"{backup.file_name}.json"
-    temporary = directory / f".{path.name}.partial"
-    write_private_text(temporary, json.dumps(signing.sign(data), indent=2, sort_keys=True))
-    os.replace(temporary, path)
-    return path
-
-
-def ledger_copy_path(path: Path) -> Path:
-    """Where the copy of the erasure ledger that travels with the backup file ``path`` lies."""
-    return Path(f"{path}.ledger.jsonl")
-
-
-def check_ledger_copy(backup: Backup, *, without_ledger: bool = False, actor=None) -> Path | None:
-    """The erasure ledger copy beside ``backup``, checked against its signed manifest, or None
-    when the backup never had one (it was not copied off-site: the live ledger is the one).
-    A backup that had one and comes without it (fetched from off-site, say) is refused: restored,
-    it would bring erased people back. ``without_ledger`` is the operator's explicit override."""
-    if not backup.ledger:
-        return None
-    path = ledger_copy_path(backup_path(backup))
-    problem = None
-    if not path.is_file():
-        problem = f"its erasure ledger copy {path.name} is missing"
-    elif sha256_of(path) != backup.ledger.get("sha256"):
-        problem = f"its erasure ledger copy {path.name} does not match the SHA-256 in the signed manifest"
-    if problem is None:
-        return path
-    audit_log(
-        action="maintenance.backup.ledger_missing", actor=actor, outcome=Outcome.FAILURE,
-        target=backup if backup.pk else None,
-        detail={"file": backup.file_name, "error": problem, "overridden": without_ledger},
-    )  # fmt: skip
-    if without_ledger:
-        return None
-    raise BackupError(
-        f"{backup.file_name}: {problem}. Restoring it could bring back clients erased since it was taken. "
-        "Fetch it again with its ledger, or restore with --without-ledger and replay a ledger by hand "
-        "(manage.py gdpr_replay)."
-    )
-
-
-def read_manifest(path: Path) -> dict:
-    """The manifest beside the backup file ``path``, as written (unchecked)."""
-    return json.loads(Path(f"{path}.json").read_text())
-
-
-def read_signed_manifest(path: Path) -> dict:
-    """The manifest beside ``path``, once its signature is checked; BackupError otherwise."""
-    manifest = Path(f"{path}.json")
-    try:
-        data = json.loads(manifest.read_text())
-        signing.verify(data)
-    except FileNotFoundError as exc:
-        raise BackupError(f"{path.name} has no manifest beside it, so no signature: it cannot be trusted.") from exc
-    except (ValueError, signing.SignatureError) as exc:
-        raise BackupError(
-            f"The manifest of {path.name} fails its signature check ({exc}): the file or its manifest was "
-            "altered, or was signed with another key (see BACKUP_SIGNING_KEYS_OLD). Refused."
-        ) from exc
-    return data
-
-
-def check_signature(backup: Backup) -> dict:
-    """The signed manifest agrees with what is known of ``backup`` (the catalogue row, when
-    there is one): the file's checksum is then worth checking against it."""
-    path = backup_path(backup)
-    data = read_signed_manifest(path)
-    for field in ("file_name", "sha256", "size_bytes"):
-        if getattr(backup, field) and data.get(field) != getattr(backup, field):
-            raise BackupError(
-                f"The signed manifest of {path.name} gives another {field} than the catalogue "
-                f"({data.get(field)!r}, not {getattr(backup, field)!r}): refused."
-            )
-    return data
-
-
-def restore_instructions(backup: Backup) -> str:
-    """How to restore the file on a bare server with standard tools alone."""
-    target = "mariadb DATABASE" if backup.engine == MariaDBEngine.vendor else "cat > beils.sqlite3"
-    if backup.encrypted:
-        return f"age -d -i key.txt {backup.file_name} | gunzip | {target}"
-    return f"gunzip < {backup.file_name} | {target}"
-
-
-def catalogue_rescan(alias: str = DEFAULT_DB_ALIAS) -> int:
-    """Bring the catalogue in line with the manifests on disk (after a restore replaced it, or
-    on a new server). Returns how many rows were added.
-
-    Only signed manifests are admitted, and a checksum the catalogue already holds is never
-    replaced: a manifest that disagrees with it is reported (audited), not copied."""
-    changed = 0
-    for manifest in sorted(backup_dir().glob("*.json")):
-        path = manifest.with_suffix("")
-        try:
-            data = read_signed_manifest(path)
-        except BackupError as exc:
-            _manifest_refused(manifest, str(exc))
-            continue
-        if data.get("file_name") != path.name or not path.exists():
-            continue
-        values = {field: data[field] for field in MANIFEST_FIELDS if field != "file_name" and field in data}
-        values.update(started_at=data["started_at"], finished_at=data["finished_at"])
-        known = Backup.objects.using(alias).filter(file_name=path.name).first()
-        if known is None:
-            Backup.objects.using(alias).create(file_name=path.name, **values)
-            changed += 1
-            continue
-        recorded = {
-            field: getattr(known, field) for field in ("sha256", "size_bytes", "tables") if getattr(known, field)
-        }
-        disagree = sorted(field for field, value in recorded.items() if data.get(field) != value)
-        if disagree:
-            _manifest_refused(manifest, f"its {', '.join(disagree)} differ from the catalogue's; the catalogue is kept")
-            continue
-        Backup.objects.using(alias).filter(pk=known.pk).update(**values)
-    return changed
-
-
-def _manifest_refused(manifest: Path, reason: str) -> None:
-    audit_log(
-        action="maintenance.backup.manifest_refused", outcome=Outcome.FAILURE,
-        detail={"manifest": manifest.name, "error": reason[:2000]},
-    )  # fmt: skip
-
-
 # --- Reading a backup back ------------------------------------------------------------------
 
 
-def resolve(id_or_file: str | int, alias: str = DEFAULT_DB_ALIAS) -> Backup:
-    """A catalogue row by id or file name, or, when the catalogue does not know it (an empty
-    database on a new server, say), one rebuilt from the manifest beside the file. A path
-    outside BACKUP_DIR is read where it is."""
-    text = str(id_or_file)
-    path = Path(text) if os.sep in text else backup_dir() / text
-    if _catalogue_exists(alias):
-        if text.isdigit() and (backup := Backup.objects.using(alias).filter(pk=int(text)).first()):
-            return backup
-        if backup := Backup.objects.using(alias).filter(file_name=path.name).first():
-            if path.parent.resolve() != backup_dir().resolve():
-                backup.location = path
-            return backup
-    if Path(f"{path}.json").exists():
-        data = read_manifest(path)
-        backup = Backup(
-            **{f: data[f] for f in MANIFEST_FIELDS if f in data},
-            started_at=data["started_at"],
-            finished_at=data["finished_at"],
-        )
-        backup.location = path
-        return backup
-    raise BackupError(
-        f"No backup {text!r}: not in the catalogue and no manifest beside it (see manage.py listbackups)."
-    )
-
-
-def backup_path(backup: Backup) -> Path:
-    return getattr(backup, "location", None) or backup_dir() / backup.file_name
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in read_chunks(handle):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @contextmanager
-def _reading_stages(backup: Backup) -> Iterator[list[list[str]]]:
+def _reading(backup: Backup) -> Iterator[Source]:
+    """The backup's decompressed (and decrypted) bytes, as a source the engine may read more
+    than once while the block runs."""
+    path = backup_path(backup)
     with ExitStack() as stack:
         stages = [stack.enter_context(crypto.decrypt_stage())] if backup.encrypted else []
-        yield [*stages, decompressor()]
+        stages.append(decompressor())
+        yield lambda: _Relay(stages, _file_chunks(path))
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
@@ -462,26 +265,10 @@ def backup_verify(
     that reads it (the restore drill checks the invoice chain there); raising ``BackupError``
     in it fails the verification."""
     try:
-        path = _check_file(backup)
-        with _reading_stages(backup) as stages:
-            if backup.engine == MariaDBEngine.vendor:
-                figures = DumpInspector()
-                for chunk in _Relay(stages, _file_chunks(path)):
-                    figures.feed(chunk)
-                stats = figures.close()
-                if not stats.trailer:
-                    raise BackupError("The dump inside the file has no completion trailer: it is incomplete.")
-                _compare(backup.tables, stats.tables, "the file")
-                if restore_test:
-                    _restore_test_mariadb(backup, stages, path, alias, on_restored)
-            else:
-                with tempfile.TemporaryDirectory(prefix="beils-verify-") as scratch:
-                    copy = Path(scratch) / "restored.sqlite3"
-                    _decompress_to(stages, path, copy)
-                    _compare(backup.tables, sqlite_table_stats(copy), "the restored copy")
-                    if on_restored is not None:
-                        with scratch_alias(alias, str(copy)) as scratch_db:
-                            on_restored(scratch_db)
+        _check_file(backup)
+        engine = engine_class(backup.engine)(alias)  # the engine that wrote the file
+        with _reading(backup) as source:
+            engine.verify(source, backup.tables, restore_test=restore_test, on_restored=on_restored)
     except (BackupError, PipelineError, OSError) as exc:
         reconnect_if_lost(alias)
         _record_verification(backup, ok=False, restore_test=restore_test, alias=alias)
@@ -495,105 +282,8 @@ def backup_verify(
     return backup
 
 
-def _compare(expected: dict, actual: dict, where: str) -> None:
-    for table, figures in expected.items():
-        found = actual.get(table)
-        if found is None:
-            raise BackupError(f"Table {table} is missing from {where}.")
-        if found["rows"] != figures["rows"]:
-            raise BackupError(f"Table {table}: {found['rows']} rows in {where}, the manifest says {figures['rows']}.")
-        if figures.get("sha256") and found.get("sha256") and found["sha256"] != figures["sha256"]:
-            raise BackupError(f"Table {table}: its data in {where} does not match the manifest's checksum.")
-
-
-def _restore_test_mariadb(backup, stages, path, alias, on_restored=None) -> None:
-    engine = MariaDBEngine(alias)
-    # Under the maintenance lock: no restore is using the scratch databases a killed one left.
-    with maintenance_lock(alias):
-        scratch_leftovers_drop(engine)
-        scratch = _scratch_name(engine, "rtest")
-        engine.create_database(scratch)
-        try:
-            engine.load(_Relay(stages, _file_chunks(path)), scratch, watch=engine.sentinel())
-            for table, figures in backup.tables.items():
-                if engine.count_rows(scratch, table) != figures["rows"]:
-                    raise BackupError(
-                        f"Restored table {table} has {engine.count_rows(scratch, table)} rows, expected {figures['rows']}."
-                    )
-            _compare(backup.tables, engine.inspect(scratch, list(backup.tables)).tables, "the restored database")
-            if on_restored is not None:
-                with scratch_alias(alias, scratch) as scratch_db:
-                    on_restored(scratch_db)
-        except DatabaseError as exc:
-            raise BackupError(_connection_failed(exc)) from exc
-        finally:
-            _scratch_drop(engine, scratch)
-
-
-@contextmanager
-def scratch_alias(alias: str, name: str) -> Iterator[str]:
-    """A temporary Django database alias, in this thread only, for the database (or SQLite
-    file) ``name``, configured like ``alias`` otherwise; closed and forgotten on the way out."""
-    import copy
-    import uuid
-
-    from django.db.utils import load_backend
-
-    scratch = f"scratch_{uuid.uuid4().hex[:8]}"
-    settings_dict = {**copy.deepcopy(connections[alias].settings_dict), "NAME": name}
-    wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, scratch)
-    connections[scratch] = wrapper
-    try:
-        yield scratch
-    finally:
-        wrapper.close()
-        del connections[scratch]
-
-
-def _scratch_name(engine, purpose: str) -> str:
-    return f"{engine.database}_{purpose}_{timezone.now():%Y%m%d%H%M%S%f}"[-64:]
-
-
-SCRATCH_PURPOSES = ("restore", "rtest", "replaced")
-
-
-def scratch_leftovers_drop(engine: MariaDBEngine) -> list[str]:
-    """Drop the scratch databases that a killed restore, restore test or drill left behind (a
-    full copy of personal data each). Call it only under the maintenance lock, when no restore
-    can be using them. Only this live database's: ``<live>_<purpose>_<20 digits>`` exactly, so
-    the scratch copies of other databases on the same server are never touched."""
-    pattern = re.compile(rf"{re.escape(engine.database)}_(?:{'|'.join(SCRATCH_PURPOSES)})_\d{{20}}")
-    leftovers = [name for (name,) in engine.execute("SHOW DATABASES") if pattern.fullmatch(name)]
-    for name in leftovers:
-        engine.drop_database(name)
-    if leftovers:
-        audit_log(action="maintenance.backup.scratch_dropped", detail={"databases": leftovers})
-    return leftovers
-
-
-def _scratch_drop(engine: MariaDBEngine, name: str) -> None:
-    """Drop a scratch database on the way out, whatever happened: on a new connection if the
-    working one was lost. If even that fails, the next restore drops it."""
-    try:
-        engine.reconnect_if_lost()
-        engine.drop_database(name)
-    except DatabaseError:
-        log.warning("Could not drop the scratch database %s; the next restore will.", name, exc_info=True)
-
-
-def _connection_failed(exc: BaseException) -> str:
-    return _("The database connection failed during the operation: %(error)s") % {"error": exc}
-
-
 def reconnect_if_lost(alias: str = DEFAULT_DB_ALIAS) -> None:
-    connection = connections[alias]
-    if connection.vendor == "mysql":
-        MariaDBEngine(alias).reconnect_if_lost()
-
-
-def _decompress_to(stages, path: Path, destination: Path) -> None:
-    with private_open(destination, "wb") as out:  # a restored SQLite copy becomes the live database
-        Pipeline(stages).run(_file_chunks(path), out.write)
+    engine_for(alias).reconnect_if_lost()
 
 
 def _record_verification(backup: Backup, *, ok: bool, restore_test: bool, alias: str) -> None:
@@ -631,9 +321,9 @@ def backup_restore(
     unknown = sorted(set(tables) - set(backup.tables)) if backup.tables else []
     if unknown:
         raise BackupError(f"{backup.file_name} has no table(s) {', '.join(unknown)}.")
+    engine = engine_for(alias)
     with maintenance_lock(alias):
-        if isinstance(engine_for(alias), MariaDBEngine):
-            scratch_leftovers_drop(MariaDBEngine(alias))
+        engine.scratch_leftovers_drop()
         # The file's checksum first; its contents are checked against the manifest as they
         # stream into the scratch database, before anything touches the live tables.
         try:
@@ -654,11 +344,8 @@ def backup_restore(
             kept.append(audit_entries_read(alias=alias, tables=tables))
 
         try:
-            engine = engine_for(alias)
-            if isinstance(engine, MariaDBEngine):
-                _restore_mariadb(engine, backup, tables, before_swap=keep_the_audit_trail)
-            else:
-                _restore_sqlite(engine, backup, tables, before_swap=keep_the_audit_trail)
+            with _reading(backup) as source:
+                engine.restore(source, backup.tables, tables, before_swap=keep_the_audit_trail)
         except Exception as exc:
             reconnect_if_lost(alias)
             report_failure("restore", backup, exc, actor)
@@ -668,7 +355,7 @@ def backup_restore(
         except AuditTrailError as exc:
             report_failure("restore", backup, exc, actor)
             raise BackupError(f"The data was restored, but not the audit entries since the backup. {exc}") from exc
-        if _catalogue_exists(alias):
+        if catalogue_exists(alias):
             catalogue_rescan(alias)
             _carry_verifications(checked, alias)
         backup_restored.send(sender=Backup, backup=backup, tables=tables, alias=alias, ledger=ledger)
@@ -683,7 +370,7 @@ def backup_restore(
 def _verifications(alias: str) -> dict[str, dict]:
     """Every catalogued backup's verification state, by file name: the restore replaces the
     catalogue with the backup's own (taken before these checks ran) and must not forget them."""
-    if not _catalogue_exists(alias):
+    if not catalogue_exists(alias):
         return {}
     fields = ("file_name", "verified_at", "verify_ok", "restore_tested_at")
     return {row["file_name"]: row for row in Backup.objects.using(alias).exclude(verified_at=None).values(*fields)}
@@ -696,92 +383,57 @@ def _carry_verifications(checked: dict[str, dict], alias: str) -> None:
             Backup.objects.using(alias).filter(pk=row.pk).update(**state)
 
 
-def _restore_mariadb(
-    engine: MariaDBEngine, backup: Backup, tables: list[str], *, before_swap: Callable[[], None]
-) -> None:
-    scratch = _scratch_name(engine, "restore")
-    engine.create_database(scratch)
+# --- The whole operation ----------------------------------------------------------------------
+
+
+class Progress(Protocol):
+    """How a long operation reports: ``percent`` done and what it is doing. A stage's first
+    report comes with ``force=True``: a callback that throttles (the dashboard writes at most
+    twice a second) must not drop it."""
+
+    def __call__(self, percent: int, message: str, *, force: bool = False) -> None: ...
+
+
+def backup_run(
+    *,
+    kind: str = BackupKind.SCHEDULED,
+    tables: list[str] | None = None,
+    actor=None,
+    offsite: bool = True,
+    verify: bool = True,
+    progress: Progress | None = None,
+    alias: str = DEFAULT_DB_ALIAS,
+) -> Backup:
+    """Back up: write the file (:func:`backup_create`), copy it off-site when that is configured
+    (``offsite``), and verify it (``verify``); return the new backup.
+
+    The schedule, the dashboard, the admin and the API all run this. A failed off-site copy
+    (audited and mailed by the copy) does not keep the local file from being verified: its
+    error is raised once the verification has run. Raises MaintenanceBusy, without writing
+    anything, while another backup, restore or migration runs."""
+    report = progress or _silent
+    report(2, "Dumping the database", force=True)
+    written = None if progress is None else _bytes_written(progress)
+    backup = backup_create(kind=kind, tables=tables, actor=actor, alias=alias, progress=written)
     try:
-        inspector = DumpInspector()
-        with _reading_stages(backup) as stages:
-            stream = inspect(_Relay(stages, _file_chunks(backup_path(backup))), inspector)
-            engine.load(filter_tables(stream, set(tables)) if tables else stream, scratch, watch=engine.sentinel())
-        stats = inspector.close()
-        if not stats.trailer:
-            raise BackupError("The dump inside the file has no completion trailer: it is incomplete.")
-        _compare(backup.tables, stats.tables, "the file")
-        for table in tables or backup.tables:
-            expected = backup.tables[table]["rows"]
-            if engine.count_rows(scratch, table) != expected:
-                raise BackupError(
-                    f"Table {table} came back with {engine.count_rows(scratch, table)} rows instead of {expected}."
-                )
-        before_swap()
-        if tables:
-            engine.copy_tables(scratch, tables)
-        else:
-            trash = _scratch_name(engine, "replaced")
-            engine.swap_in(scratch, trash)
-            engine.drop_database(trash)
-    except DatabaseError as exc:
-        raise BackupError(_connection_failed(exc)) from exc
+        if offsite and offsite_configured():
+            report(91, "Copying off-site", force=True)
+            backup_copy_offsite(backup, actor=actor)
     finally:
-        _scratch_drop(engine, scratch)
+        if verify:
+            report(95, "Verifying the new file", force=True)
+            backup_verify(backup, actor=actor, alias=alias)
+    return backup
 
 
-def _restore_sqlite(
-    engine: SQLiteEngine, backup: Backup, tables: list[str], *, before_swap: Callable[[], None]
-) -> None:
-    import sqlite3
-
-    live = Path(engine.database)
-    with tempfile.TemporaryDirectory(prefix="beils-restore-", dir=live.parent) as scratch:
-        copy = Path(scratch) / "restored.sqlite3"
-        with _reading_stages(backup) as stages:
-            _decompress_to(stages, backup_path(backup), copy)
-        _compare(backup.tables, sqlite_table_stats(copy), "the restored copy")
-        before_swap()
-        connections[engine.alias].close()
-        if not tables:
-            for suffix in ("-wal", "-shm"):
-                Path(f"{live}{suffix}").unlink(missing_ok=True)
-            os.replace(copy, live)
-            return
-        with sqlite3.connect(live, isolation_level=None) as db:
-            db.execute("PRAGMA foreign_keys = OFF")
-            db.execute("ATTACH DATABASE ? AS backup", [str(copy)])
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for table in tables:
-                    db.execute(f'DELETE FROM main."{table}"')  # noqa: S608
-                    db.execute(f'INSERT INTO main."{table}" SELECT * FROM backup."{table}"')  # noqa: S608
-                db.execute("COMMIT")
-            except Exception:
-                db.execute("ROLLBACK")
-                raise
-            finally:
-                db.execute("DETACH DATABASE backup")
+def _silent(percent: int, message: str, *, force: bool = False) -> None:
+    pass
 
 
-# --- Reporting --------------------------------------------------------------------------------
+def _bytes_written(progress: Progress) -> Callable[[int, int], None]:
+    """The dump's progress (bytes written of bytes expected) as 0-90 % of the whole."""
 
+    def written(done: int, expected: int) -> None:
+        progress(min(90, 90 * done // max(expected, 1)), f"{done // 1024:,} KiB written")
 
-def report_failure(operation: str, backup: Backup, exc: BaseException, actor) -> None:
-    audit_log(
-        action=f"maintenance.backup.{operation}_failed", actor=actor, outcome=Outcome.FAILURE,
-        target=backup if backup.pk else None, detail={"file": backup.file_name, "error": str(exc)[:2000]},
-    )  # fmt: skip
-    mail_admins(
-        f"Beils: {operation} of {backup.file_name} failed",
-        f"The {operation} of {backup.file_name} failed at {timezone.now():%Y-%m-%d %H:%M %Z}:\n\n{exc}\n\n"
-        "Older backups were not touched. See the maintenance dashboard and the audit trail.",
-        fail_silently=True,
-    )
-
-
-def rpo_breached(*, now=None, latest: Backup | None = None) -> bool:
-    """True when the last good backup (``latest``, looked up if not given) is older than the
-    recovery point objective."""
-    latest = latest or Backup.objects.latest_good()
-    limit = timedelta(hours=settings.BACKUP_RPO_HOURS)
-    return latest is None or (now or timezone.now()) - latest.started_at > limit
+    return written

@@ -108,7 +108,7 @@ def test_an_entry_written_while_the_dump_loads_is_kept_too(admin_user, monkeypat
     """The salon keeps working while a big dump loads: what is audited meanwhile must survive
     the swap as well (the trail is read at the last moment before it)."""
     from audit.services import audit_log
-    from maintenance.backups import engines, services
+    from maintenance.backups import engines
 
     backup = backup_create()
     written = []
@@ -121,7 +121,7 @@ def test_an_entry_written_while_the_dump_loads_is_kept_too(admin_user, monkeypat
         return loading
 
     monkeypatch.setattr(engines.MariaDBEngine, "load", and_meanwhile(engines.MariaDBEngine.load))
-    monkeypatch.setattr(services, "_decompress_to", and_meanwhile(services._decompress_to))
+    monkeypatch.setattr(engines.SQLiteEngine, "load", and_meanwhile(engines.SQLiteEngine.load))
 
     backup_restore(backup, actor=admin_user, safety_backup=False)
 

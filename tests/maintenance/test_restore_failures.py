@@ -90,7 +90,7 @@ def wait_for(marker: Path, seconds: float = 60) -> None:
 @pytest.fixture(autouse=True)
 def slow_watchdog(monkeypatch):
     """The load's watchdog looks every 2 s (not 0.5 s): time for a test to see the lock after a KILL."""
-    monkeypatch.setattr(engines, "WATCH_SECONDS", 2, raising=False)
+    monkeypatch.setattr(engines.mariadb, "WATCH_SECONDS", 2)
 
 
 def kill_working_connection_when_load_starts(marker: Path, seen: dict) -> threading.Thread:

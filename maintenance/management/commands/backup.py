@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from maintenance.backups.locks import MaintenanceBusy
-from maintenance.backups.services import BackupError, backup_create, backup_path, backup_verify
+from maintenance.backups.services import BackupError, backup_path, backup_run
 from maintenance.models import BackupKind
 
 
@@ -28,9 +28,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, tables, verify, kind, **options):
         try:
-            backup = backup_create(kind=kind, tables=tables)
-            if verify:
-                backup_verify(backup)
+            # An operator's backup: no off-site copy (copybackup does that), verified when asked.
+            backup = backup_run(kind=kind, tables=tables, offsite=False, verify=verify)
         except (BackupError, MaintenanceBusy) as exc:
             raise CommandError(str(exc)) from exc
         path = backup_path(backup)

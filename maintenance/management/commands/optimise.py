@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from maintenance.optimise import OptimiseError, fragmented_tables, table_optimise
+from maintenance.optimise import OptimiseError, fragmented_tables, optimise_run
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Would optimise: {', '.join(tables) or 'nothing (no table is fragmented)'}")
             return
         try:
-            results = table_optimise(tables=tables)
+            results = optimise_run(tables=tables)
         except OptimiseError as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:

@@ -1,60 +1,39 @@
-"""Database engines behind one small interface: dump to a byte stream, load a stream into a
-database, and the few catalogue operations restore needs. PostgreSQL (pg_dump/psql) would be a
-third class with the same methods."""
+"""MariaDB (and MySQL): ``mariadb-dump`` writes the backup, the ``mariadb`` client loads it back
+into a scratch database, which replaces the live tables in one atomic RENAME TABLE. PostgreSQL
+(pg_dump/psql) would be a third class with the same methods."""
 
 import contextlib
+import logging
 import re
-import sqlite3
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from django.db import connections
+from django.db import DatabaseError, connections
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_log
 from beils.lib.private import credentials_file
+from maintenance.backups.engines.base import CheckFailed, Engine, LockBusy, Sizes, Source, scratch_alias, tables_compare
 from maintenance.backups.pipeline import (
-    CHUNK,
     DumpInspector,
     DumpStats,
     Pipeline,
     PipelineError,
     _nice_child,
+    filter_tables,
     inspect,
     read_chunks,
     widen,
     without_definers,
 )
 
+log = logging.getLogger(__name__)
+
 _CREATE_DEFINER = re.compile(r"^CREATE\s+DEFINER\s*=\s*(?:`(?:[^`]|``)*`|\S+)@(?:`(?:[^`]|``)*`|\S+)\s+", re.I)
-
-
-class Engine:
-    vendor: str
-    suffix: str  # of the uncompressed dump
-
-    def __init__(self, alias: str = "default"):
-        self.alias = alias
-        self.settings = connections[alias].settings_dict
-
-    @property
-    def database(self) -> str:
-        return self.settings["NAME"]
-
-    def server_version(self) -> str:
-        raise NotImplementedError
-
-    def backup_stream(
-        self, tables: list[str] | None = None
-    ) -> contextlib.AbstractContextManager[tuple[Iterable[bytes], Callable[[], DumpStats]]]:
-        """The backup's bytes, and a function giving its figures (per-table rows and checksums,
-        and whether it is complete) once the bytes have been read."""
-        raise NotImplementedError
-
-    def tables(self, database: str | None = None) -> list[str]:
-        raise NotImplementedError
 
 
 class ConnectionLost(PipelineError):
@@ -135,6 +114,8 @@ WATCH_SECONDS = 0.5
 class MariaDBEngine(Engine):
     vendor = "mariadb"
     suffix = ".sql"
+    restore_target = "mariadb DATABASE"
+    partial_backups = True
 
     DUMP_OPTIONS = [
         "--single-transaction",  # a consistent snapshot without locking the salon out
@@ -244,12 +225,6 @@ class MariaDBEngine(Engine):
     def sentinel(self) -> "Sentinel":
         return Sentinel(self.alias)
 
-    def reconnect_if_lost(self) -> None:
-        """After a KILL or a dropped connection, let the next query open a new one."""
-        connection = connections[self.alias]
-        if connection.connection is not None and not connection.is_usable():
-            connection.close()
-
     def inspect(self, database: str, tables: list[str] | None = None) -> DumpStats:
         """Dump ``database`` to nowhere and return its per-table figures."""
         inspector = DumpInspector()
@@ -353,62 +328,178 @@ class MariaDBEngine(Engine):
         )
         return int(rows[0][0])
 
+    # --- Reading back and restoring -----------------------------------------------------------
 
-class SQLiteEngine(Engine):
-    """The embedded default: the online backup API copies a consistent snapshot of the file."""
+    def verify(self, source: Source, expected: dict, *, restore_test=False, on_restored=None) -> None:
+        inspector = DumpInspector()
+        for chunk in source():
+            inspector.feed(chunk)
+        _check_dump(inspector.close(), expected)
+        if restore_test:
+            self._restore_test(source, expected, on_restored)
 
-    vendor = "sqlite"
-    suffix = ".sqlite3"
+    def _restore_test(self, source: Source, expected: dict, on_restored) -> None:
+        from maintenance.backups.locks import maintenance_lock
 
-    def server_version(self) -> str:
-        return sqlite3.sqlite_version
+        # Under the maintenance lock: no restore is using the scratch databases a killed one left.
+        with maintenance_lock(self.alias):
+            self.scratch_leftovers_drop()
+            scratch = self._scratch_name("rtest")
+            self.create_database(scratch)
+            try:
+                self.load(source(), scratch, watch=self.sentinel())
+                for table, figures in expected.items():
+                    if self.count_rows(scratch, table) != figures["rows"]:
+                        raise CheckFailed(
+                            f"Restored table {table} has {self.count_rows(scratch, table)} rows, expected {figures['rows']}."
+                        )
+                tables_compare(expected, self.inspect(scratch, list(expected)).tables, "the restored database")
+                if on_restored is not None:
+                    with scratch_alias(self.alias, scratch) as scratch_db:
+                        on_restored(scratch_db)
+            except DatabaseError as exc:
+                raise ConnectionLost(connection_failed(exc)) from exc
+            finally:
+                self._scratch_drop(scratch)
+
+    def restore(self, source: Source, expected: dict, tables: list[str], *, before_swap: Callable[[], None]) -> None:
+        scratch = self._scratch_name("restore")
+        self.create_database(scratch)
+        try:
+            inspector = DumpInspector()
+            stream = inspect(source(), inspector)
+            self.load(filter_tables(stream, set(tables)) if tables else stream, scratch, watch=self.sentinel())
+            _check_dump(inspector.close(), expected)
+            for table in tables or expected:
+                if self.count_rows(scratch, table) != expected[table]["rows"]:
+                    raise CheckFailed(
+                        f"Table {table} came back with {self.count_rows(scratch, table)} rows instead of "
+                        f"{expected[table]['rows']}."
+                    )
+            before_swap()
+            if tables:
+                self.copy_tables(scratch, tables)
+            else:
+                trash = self._scratch_name("replaced")
+                self.swap_in(scratch, trash)
+                self.drop_database(trash)
+        except DatabaseError as exc:
+            raise ConnectionLost(connection_failed(exc)) from exc
+        finally:
+            self._scratch_drop(scratch)
+
+    def _scratch_name(self, purpose: str) -> str:
+        return f"{self.database}_{purpose}_{timezone.now():%Y%m%d%H%M%S%f}"[-64:]
+
+    def scratch_leftovers_drop(self) -> list[str]:
+        """Drop the scratch databases that a killed restore, restore test or drill left behind (a
+        full copy of personal data each). Call it only under the maintenance lock, when no restore
+        can be using them. Only this live database's: ``<live>_<purpose>_<20 digits>`` exactly, so
+        the scratch copies of other databases on the same server are never touched."""
+        pattern = re.compile(rf"{re.escape(self.database)}_(?:{'|'.join(SCRATCH_PURPOSES)})_\d{{20}}")
+        leftovers = [name for (name,) in self.execute("SHOW DATABASES") if pattern.fullmatch(name)]
+        for name in leftovers:
+            self.drop_database(name)
+        if leftovers:
+            audit_log(action="maintenance.backup.scratch_dropped", detail={"databases": leftovers})
+        return leftovers
+
+    def _scratch_drop(self, name: str) -> None:
+        """Drop a scratch database on the way out, whatever happened: on a new connection if the
+        working one was lost. If even that fails, the next restore drops it."""
+        try:
+            self.reconnect_if_lost()
+            self.drop_database(name)
+        except DatabaseError:
+            log.warning("Could not drop the scratch database %s; the next restore will.", name, exc_info=True)
+
+    # --- Locks ----------------------------------------------------------------------------------
+
+    def lock_name(self, job: str) -> str:
+        return f"beils:{self.database}:{job}"[-64:]
 
     @contextlib.contextmanager
-    def backup_stream(self, tables: list[str] | None = None):
-        if tables:
-            raise PipelineError("Partial backups need MariaDB; SQLite backups are always full.")
-        with tempfile.TemporaryDirectory(prefix="beils-sqlite-") as directory:
-            copy = Path(directory) / "snapshot.sqlite3"
-            snapshot(self.database, copy)
-            # The snapshot passed PRAGMA integrity_check: complete, as a dump with its trailer.
-            figures = DumpStats(tables=sqlite_table_stats(copy), trailer=True)
-            with open(copy, "rb") as handle:
-                yield read_chunks(handle, CHUNK), lambda: figures
+    def lock(self, job: str, wait_seconds: int) -> Iterator[tuple[str, int]]:
+        """GET_LOCK on a connection opened for the lock alone and kept for the whole operation;
+        yields the lock's name and that connection's id. Works across every process and host
+        using the database.
 
-    def tables(self, database: str | None = None) -> list[str]:
-        with contextlib.closing(sqlite3.connect(database or self.database)) as db:
-            rows = db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        A named lock belongs to the connection that took it. Taken on the working connection, a
+        KILL of that connection (or the server dropping it) would free the lock while the
+        operation's own subprocesses (mariadb, mariadb-dump) go on, and a second restore could
+        start beside the first. Nothing else runs on this connection, so nothing else can lose it."""
+        connection, name = connections[self.alias], self.lock_name(job)
+        holder = connection.get_new_connection(connection.get_connection_params())
+        try:
+            cursor = holder.cursor()
+            # Idle for as long as the operation lasts: the server must not time it out meanwhile.
+            cursor.execute("SET SESSION wait_timeout = 31536000")
+            cursor.execute("SELECT GET_LOCK(%s, %s)", [name, wait_seconds])
+            if cursor.fetchone()[0] != 1:
+                raise LockBusy(job)
+            try:
+                yield name, holder.thread_id()
+            finally:
+                with contextlib.suppress(Exception):  # a lost connection has released it already
+                    cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
+        finally:
+            with contextlib.suppress(Exception):
+                holder.close()
+
+    def lock_in_use(self, job: str) -> bool:
+        # IS_FREE_LOCK looks without taking: a page view never makes a starting backup refuse.
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute("SELECT IS_FREE_LOCK(%s)", [self.lock_name(job)])
+            return cursor.fetchone()[0] != 1
+
+    # --- Measuring and optimising -----------------------------------------------------------
+
+    def table_sizes(self) -> Sizes:
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(
+                "SELECT table_name, data_length, index_length, data_free FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
             )
-            return [row[0] for row in rows]
+            return {name: (data, index, free) for name, data, index, free in cursor.fetchall()}
 
-    def size_bytes(self) -> int:
-        return Path(self.database).stat().st_size if Path(self.database).exists() else 0
+    def data_directory(self) -> Path | None:
+        datadir = Path(self.execute("SELECT @@datadir")[0][0])
+        return datadir if datadir.exists() else None
+
+    def fragmented_tables(self, *, min_free_bytes: int, limit: int) -> list[dict]:
+        rows = self.execute(
+            "SELECT table_name, data_length + index_length, data_free FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' AND data_free >= %s AND data_free > 0 "
+            "ORDER BY data_free DESC LIMIT %s",
+            [min_free_bytes, limit],
+        )
+        return [{"table": name, "bytes": size, "free_bytes": free} for name, size, free in rows]
+
+    def optimise(self, tables: list[str]) -> dict[str, str]:
+        """OPTIMIZE TABLE: InnoDB rebuilds the table and its indexes."""
+        results = {}
+        with connections[self.alias].cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"OPTIMIZE TABLE {quote(table)}")
+                # InnoDB answers "note: … doing recreate + analyze instead" and then "status: OK".
+                messages = [(kind, text) for _, _, kind, text in cursor.fetchall()]
+                errors = [text for kind, text in messages if kind.lower() == "error"]
+                results[table] = f"error: {'; '.join(errors)}" if errors else (messages[-1][1] if messages else "OK")
+        return results
 
 
-def snapshot(source: str, destination: Path) -> None:
-    with contextlib.closing(sqlite3.connect(source)) as src, contextlib.closing(sqlite3.connect(destination)) as dst:
-        src.backup(dst)
-        if dst.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            raise PipelineError("The SQLite snapshot failed its integrity check.")
+#: The scratch databases a restore makes beside the live one: ``<live>_<purpose>_<20 digits>``.
+SCRATCH_PURPOSES = ("restore", "rtest", "replaced")
 
 
-def sqlite_table_stats(path: Path) -> dict[str, dict]:
-    """Per table: rows and a SHA-256 over the rows in rowid order."""
-    import hashlib
+def _check_dump(stats: DumpStats, expected: dict) -> None:
+    if not stats.trailer:
+        raise CheckFailed("The dump inside the file has no completion trailer: it is incomplete.")
+    tables_compare(expected, stats.tables, "the file")
 
-    stats = {}
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        names = [
-            r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
-        ]
-        for name in sorted(names):
-            digest, rows = hashlib.sha256(), 0
-            for row in db.execute(f'SELECT * FROM "{name}" ORDER BY rowid'):  # noqa: S608
-                digest.update(repr(row).encode())
-                rows += 1
-            stats[name] = {"rows": rows, "sha256": digest.hexdigest()}
-    return stats
+
+def connection_failed(exc: BaseException) -> str:
+    return _("The database connection failed during the operation: %(error)s") % {"error": exc}
 
 
 # MariaDB's option-file parser (mysys/my_default.c) cuts a value at the first '#' outside quotes,
@@ -424,12 +515,3 @@ def option_value(value: str) -> str:
 
 def quote(identifier: str) -> str:
     return "`" + identifier.replace("`", "``") + "`"
-
-
-def engine_for(alias: str = "default") -> Engine:
-    vendor = connections[alias].vendor
-    if vendor == "mysql":
-        return MariaDBEngine(alias)
-    if vendor == "sqlite":
-        return SQLiteEngine(alias)
-    raise PipelineError(f"No backup engine for {vendor} yet.")
