@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.models import Outcome
 from audit.services import audit_log
+from beils.lib.errors import DomainError
 from maintenance.models import BackupKind, Operation, OperationKind, OperationState
 from maintenance.pulse import beating
 
@@ -21,7 +22,7 @@ PROGRESS_EVERY = 0.5
 STALE_AFTER = timedelta(hours=5)
 
 
-class OperationError(Exception):
+class OperationError(DomainError):
     """An operation that cannot be started as asked."""
 
 

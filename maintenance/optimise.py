@@ -13,11 +13,12 @@ from django.db import connection
 
 from audit.models import Outcome
 from audit.services import audit_log
+from beils.lib.errors import DomainError
 from maintenance.backups.engines import engine_for
 from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
 
 
-class OptimiseError(Exception):
+class OptimiseError(DomainError):
     """Optimising was refused (unknown table, a backup running…); the message says why."""
 
 

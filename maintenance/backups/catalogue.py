@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from audit.models import Outcome
 from audit.services import audit_log
+from beils.lib.errors import DomainError
 from beils.lib.private import private_dir, write_private_text
 from maintenance.backups import signing
 from maintenance.backups.engines import engine_class
@@ -26,7 +27,7 @@ from maintenance.models import Backup
 MANIFEST_VERSION = 1
 
 
-class BackupError(Exception):
+class BackupError(DomainError):
     """A backup operation was refused or failed; the message says why and what to do."""
 
 
