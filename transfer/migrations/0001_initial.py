@@ -32,9 +32,9 @@ def move_jobs(apps, schema_editor):
         Permission.objects.using(db).filter(
             codename="export_data", content_type__app_label="audit", content_type__model="auditentry"
         ).exclude(content_type=job_type).update(content_type=job_type)
-    for app in APPS:
+    for app in APPS:  # crm.resources.ClientResource -> transfer.resources.crm.ClientResource
         for job in Job.objects.using(db).filter(resource__startswith=f"{app}.resources."):
-            job.resource = "transfer.resources." + job.resource
+            job.resource = f"transfer.resources.{app}." + job.resource.removeprefix(f"{app}.resources.")
             job.save(update_fields=["resource"])
 
 
@@ -49,9 +49,10 @@ def move_jobs_back(apps, schema_editor):
             codename="export_data", content_type__app_label="transfer", content_type__model="job"
         ).update(content_type=audit_type)
     _relabel(ContentType, db, "transfer", "maintenance")
-    for job in Job.objects.using(db).filter(resource__startswith="transfer.resources."):
-        job.resource = job.resource.removeprefix("transfer.resources.")
-        job.save(update_fields=["resource"])
+    for app in APPS:
+        for job in Job.objects.using(db).filter(resource__startswith=f"transfer.resources.{app}."):
+            job.resource = f"{app}.resources." + job.resource.removeprefix(f"transfer.resources.{app}.")
+            job.save(update_fields=["resource"])
 
 
 class Migration(migrations.Migration):
