@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "sales",
     "bookings",
     "transfer",
+    "backups",
     "maintenance",
     "demo",
     "legacy",

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from backups.api import BackupViewSet
 from beils.lib.apidocs import DocsView, SchemaView
 from beils.lib.routers import OptionalSlashRouter
 from bookings.api import BookingViewSet
@@ -17,7 +18,6 @@ from catalog.api import (
     TagViewSet,
 )
 from crm.api import ClientViewSet, ConsentViewSet, QuestionnaireViewSet, RevokeViewSet, TokenObtainView, UserViewSet
-from maintenance.api import BackupViewSet
 from maintenance.health import BeilsHealthView
 from marketing.api import BonusViewSet, ClientBonusViewSet, CouponViewSet, GiftCardViewSet
 from sales.api import CartViewSet, DebtViewSet, InvoiceViewSet

@@ -38,7 +38,7 @@ IN_PROCESS = """
 import json, os, resource, time, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beils.settings")
 django.setup()
-from maintenance.backups.services import backup_create
+from backups.services import backup_create
 started = time.perf_counter()
 backup = backup_create()
 seconds = time.perf_counter() - started

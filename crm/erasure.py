@@ -10,7 +10,7 @@ client's name. A client with no sales, bookings or debts is deleted outright.
 **The erasure ledger** is a file of JSON lines outside the database (``ERASURE_LEDGER_PATH``,
 beside the backups by default) with ids only: the client's id and creation time, and when.
 A backup taken before an erasure still holds the person; :func:`erasure_replay` runs after every
-restore (``maintenance.backups.services.backup_restored``) and by hand (``manage.py gdpr_replay``)
+restore (``backups.services.backup_restored``) and by hand (``manage.py gdpr_replay``)
 and erases them again. The creation time guards against an id reused after a restore: an entry
 applies only to the client it was written for.
 """

@@ -42,6 +42,7 @@ _MANAGEMENT = {
     "bookings": {"*": "vacd"},
     "audit": {"*": "v"},
     "transfer": {"job": "v"},
+    "backups": {"*": "v"},
     "maintenance": {"*": "v"},
     "django_celery_beat": {"*": "v"},
 }

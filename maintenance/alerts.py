@@ -19,7 +19,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 
 from audit.services import audit_log
-from maintenance.backups.locks import single_run_lock
+from backups.locks import single_run_lock
 from maintenance.dbhealth import Finding, database_health
 from maintenance.models import Alert, HealthSnapshot
 

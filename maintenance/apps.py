@@ -8,9 +8,9 @@ class MaintenanceConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="maintenance.sync_schedules")
+        from backups.services import backup_restored
         from crm.erasure import replay_after_restore
         from maintenance import monitoring
-        from maintenance.backups.services import backup_restored
 
         monitoring.connect()
         # A restore brings back the people erased since the backup: erase them again, inside

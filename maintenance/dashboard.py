@@ -12,20 +12,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from backups.drill import RTO_TIERS, rto_tier
+from backups.engines import engine_for
+from backups.models import Backup, BackupKind, BackupStatus, RestoreDrill
 from maintenance import dbhealth
-from maintenance.backups.engines import engine_for
-from maintenance.drill import RTO_TIERS, rto_tier
-from maintenance.models import (
-    Alert,
-    Backup,
-    BackupKind,
-    BackupStatus,
-    HealthSnapshot,
-    Operation,
-    OperationState,
-    RestoreDrill,
-    TaskRun,
-)
+from maintenance.models import Alert, HealthSnapshot, Operation, OperationState, TaskRun
 
 TIMELINE_DAYS = 30
 TABLES_SHOWN = 25

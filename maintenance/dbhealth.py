@@ -10,9 +10,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from maintenance.backups.engines import engine_for
+from backups.engines import engine_for
+from backups.models import Backup
 from maintenance.health import database_directory
-from maintenance.models import Backup, HealthSnapshot, Heartbeat, LifecycleKind, LifecycleRun
+from maintenance.models import HealthSnapshot, Heartbeat, LifecycleKind, LifecycleRun
 
 
 @dataclass
@@ -116,7 +117,7 @@ def _database_bytes(tables: list[TableFigures]) -> int | None:
 
 
 def _disks() -> list[DiskFigures]:
-    from maintenance.backups.services import backup_dir
+    from backups.services import backup_dir
 
     disks = []
     for label, directory in (("database", database_directory()), ("backups", backup_dir())):

@@ -41,7 +41,7 @@ class Broker(HealthCheck):
 
 def database_directory() -> Path | None:
     """Where the database's files are, when this process can see them."""
-    from maintenance.backups.engines import engine_for
+    from backups.engines import engine_for
 
     return engine_for().data_directory()
 
@@ -51,7 +51,7 @@ class Disk(HealthCheck):
     """At least ALERT_DISK_FREE_PERCENT (20 %) free where the database and the backups are written."""
 
     def run(self):
-        from maintenance.backups.services import backup_dir
+        from backups.services import backup_dir
 
         minimum = settings.ALERT_DISK_FREE_PERCENT / 100
         for label, directory in (("database", database_directory()), ("backups", backup_dir())):
@@ -68,8 +68,8 @@ class BackupFreshness(HealthCheck):
     """A good backup within the recovery point objective (``BACKUP_RPO_HOURS``)."""
 
     def run(self):
-        from maintenance.backups.services import rpo_breached
-        from maintenance.models import Backup
+        from backups.models import Backup
+        from backups.services import rpo_breached
 
         latest = Backup.objects.latest_good()
         if rpo_breached(latest=latest):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from audit.models import Outcome
 from audit.services import audit_log
-from maintenance.backups.locks import single_run_lock
+from backups.locks import single_run_lock
 from maintenance.models import LifecycleKind, LifecycleRun
 from maintenance.pulse import beating
 

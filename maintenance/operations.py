@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from audit.models import Outcome
 from audit.services import audit_log
+from backups.models import BackupKind
 from beils.lib.errors import DomainError
-from maintenance.models import BackupKind, Operation, OperationKind, OperationState
+from maintenance.models import Operation, OperationKind, OperationState
 from maintenance.pulse import beating
 
 #: Progress is written at most this often (seconds): the page polls every second.
@@ -83,14 +84,14 @@ def operation_run(operation: Operation) -> Operation:
 
 
 def _backup(operation: Operation, progress) -> tuple[dict, str]:
-    from maintenance.backups.services import backup_run
+    from backups.services import backup_run
 
     backup = backup_run(kind=BackupKind.MANUAL, actor=operation.actor, progress=progress)
     return {"backup_id": backup.pk, "file": backup.file_name}, f"{backup.file_name} written and verified"
 
 
 def _restore_drill(operation: Operation, progress) -> tuple[dict, str]:
-    from maintenance.drill import restore_drill
+    from backups.drill import restore_drill
 
     drill = restore_drill(actor=operation.actor, progress=lambda p, m: progress(p, m, force=True))
     verdict = "within" if drill.meets_rto else "OVER"

@@ -13,9 +13,9 @@ from django.db import connection
 
 from audit.models import Outcome
 from audit.services import audit_log
+from backups.engines import engine_for
+from backups.locks import MaintenanceBusy, maintenance_lock
 from beils.lib.errors import DomainError
-from maintenance.backups.engines import engine_for
-from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
 
 
 class OptimiseError(DomainError):
@@ -66,7 +66,7 @@ def optimise_run(
     """Optimise ``tables`` or, by default, the most fragmented ones (:func:`fragmented_tables`);
     return what :func:`table_optimise` returns, or ``{}`` when no table is fragmented enough.
     The monthly job, the dashboard and ``manage.py optimise`` all run this; ``progress`` is
-    called as :class:`maintenance.backups.services.Progress` describes."""
+    called as :class:`backups.services.Progress` describes."""
     tables = tables or [t["table"] for t in fragmented_tables()]
     if not tables:
         return {}

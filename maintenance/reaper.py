@@ -27,9 +27,10 @@ from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
+from backups.locks import single_run_lock
+from backups.models import Backup, BackupStatus, RestoreDrill
 from maintenance.alerts import admins_mail
-from maintenance.backups.locks import single_run_lock
-from maintenance.models import Backup, BackupStatus, LifecycleRun, Operation, OperationState, RestoreDrill
+from maintenance.models import LifecycleRun, Operation, OperationState
 from transfer.models import Job, JobState
 
 CREDENTIALS_FILE = re.compile(r"(\d+)-[^/]+\.cnf")
@@ -155,7 +156,7 @@ def _progress_written_since(job: Job, since) -> bool:
 
 
 def _remove_backup_files(backup: Backup) -> list[str]:
-    from maintenance.backups.services import backup_dir, partial_path
+    from backups.services import backup_dir, partial_path
 
     removed = []
     for path in (partial_path(backup.file_name), backup_dir() / f".{backup.file_name}.json.partial"):

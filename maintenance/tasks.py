@@ -9,8 +9,9 @@ import logging
 
 from celery import shared_task
 
-from maintenance.backups.locks import MaintenanceBusy
-from maintenance.models import Backup, BackupKind, Heartbeat
+from backups.locks import MaintenanceBusy
+from backups.models import Backup, BackupKind
+from maintenance.models import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def _actor(user_id):
 @shared_task(name="maintenance.backup", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
 def run_backup(user_id: int | None = None, kind: str = BackupKind.SCHEDULED) -> int | None:
     """Back up, copy off-site when configured, and verify the new file."""
-    from maintenance.backups.services import backup_run
+    from backups.services import backup_run
 
     try:
         return backup_run(kind=kind, actor=_actor(user_id)).pk
@@ -44,7 +45,7 @@ def run_backup(user_id: int | None = None, kind: str = BackupKind.SCHEDULED) -> 
 @shared_task(name="maintenance.verify_backup", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
 def verify_backup(backup_id: int | None = None, restore_test: bool = False, user_id: int | None = None) -> None:
     """Verify one backup (default: the newest good one), optionally with a restore test."""
-    from maintenance.backups.services import backup_verify
+    from backups.services import backup_verify
 
     if restore_test and not backup_id:
         # What the weekly restore test was scheduled as before it named maintenance.restore_drill:
@@ -72,14 +73,14 @@ def verify_backup(backup_id: int | None = None, restore_test: bool = False, user
     time_limit=3 * HOUR + 300,
 )
 def copy_backup_offsite(backup_id: int, user_id: int | None = None) -> None:
-    from maintenance.backups.offsite import backup_copy_offsite
+    from backups.offsite import backup_copy_offsite
 
     backup_copy_offsite(Backup.objects.get(pk=backup_id), actor=_actor(user_id))
 
 
 @shared_task(name="maintenance.prune_backups", ignore_result=True, soft_time_limit=HOUR, time_limit=HOUR + 60)
 def prune_backups() -> None:
-    from maintenance.backups.pruning import backup_prune
+    from backups.pruning import backup_prune
 
     try:
         backup_prune()
@@ -117,8 +118,8 @@ def cleanup(
 
 
 def _drill(user_id: int | None) -> None:
-    from maintenance.backups.services import BackupError
-    from maintenance.drill import restore_drill
+    from backups.drill import restore_drill
+    from backups.services import BackupError
 
     if Backup.objects.latest_good() is None:
         log.warning("No good backup to drill with.")

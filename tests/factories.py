@@ -16,10 +16,11 @@ from django_celery_beat.models import (
 from factory.django import DjangoModelFactory
 
 from audit.models import AuditEntry
+from backups.models import Backup, BackupStatus
 from bookings.models import Booking, BookingItem
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
 from crm.models import Client, Consent, ConsentStatus, ConsentType, Questionnaire, Revoke, Role, User
-from maintenance.models import Backup, BackupStatus, Heartbeat
+from maintenance.models import Heartbeat
 from marketing.models import (
     Bonus,
     BonusRedemption,
@@ -513,7 +514,7 @@ class AlertFactory(DjangoModelFactory):
 
 class RestoreDrillFactory(DjangoModelFactory):
     class Meta:
-        model = "maintenance.RestoreDrill"
+        model = "backups.RestoreDrill"
 
     backup_file = factory.Sequence(lambda n: f"beils_test_20260101_{n:06d}.sql.gz")
     engine = "mariadb"

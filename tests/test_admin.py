@@ -50,13 +50,13 @@ FACTORIES = {
     "bookings.BookingItem": f.BookingItemFactory,
     "audit.AuditEntry": f.AuditEntryFactory,
     "maintenance.Heartbeat": f.HeartbeatFactory,
-    "maintenance.Backup": f.BackupFactory,
+    "backups.Backup": f.BackupFactory,
     "transfer.Job": f.JobFactory,
     "sales.ArchivedCart": f.ArchivedCartFactory,
     "maintenance.LifecycleRun": f.LifecycleRunFactory,
     "maintenance.RetentionPolicy": f.RetentionPolicyFactory,
     "maintenance.Alert": f.AlertFactory,
-    "maintenance.RestoreDrill": f.RestoreDrillFactory,
+    "backups.RestoreDrill": f.RestoreDrillFactory,
     "crm.ApiToken": f.ApiTokenFactory,
     "axes.AccessAttempt": f.AccessAttemptFactory,
     "axes.AccessLog": f.AccessLogFactory,
@@ -93,13 +93,13 @@ CHANGELIST_QUERY_BUDGET = {
     "django_celery_beat.SolarSchedule": 7,
     "audit.AuditEntry": 9,
     "maintenance.Heartbeat": 7,
-    "maintenance.Backup": 11,  # + the newest good backup, for the recovery point notice
+    "backups.Backup": 11,  # + the newest good backup, for the recovery point notice
     "transfer.Job": 7,
     "sales.ArchivedCart": 8,
     "maintenance.LifecycleRun": 9,
     "maintenance.RetentionPolicy": 7,
     "maintenance.Alert": 9,  # + date_hierarchy, the code filter
-    "maintenance.RestoreDrill": 8,  # + date_hierarchy
+    "backups.RestoreDrill": 8,  # + date_hierarchy
     "crm.ApiToken": 8,
     "axes.AccessAttempt": 10,  # axes' own admin: + date_hierarchy, the path filter, the full count
     "axes.AccessFailureLog": 10,  # as above

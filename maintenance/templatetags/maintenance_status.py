@@ -12,6 +12,6 @@ def maintenance_status(context) -> dict:
 
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.has_perm("maintenance.view_backup"):
+    if user is None or not user.has_perm("backups.view_backup"):
         return {"visible": False}
     return {"visible": True, "alerts": list(Alert.objects.open().order_by("-opened_at")[:10])}

@@ -14,9 +14,9 @@ from django.utils import timezone
 from audit import chain
 from audit.chain import audit_chain_verify, chain_rotate
 from audit.models import AuditEntry
+from backups.services import BackupError, backup_create, backup_restore
 from crm.erasure import client_erase
 from crm.gdpr import client_data_export
-from maintenance.backups.services import BackupError, backup_create, backup_restore
 from tests.factories import AuditEntryFactory, ClientFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,7 +108,7 @@ def test_an_entry_written_while_the_dump_loads_is_kept_too(admin_user, monkeypat
     """The salon keeps working while a big dump loads: what is audited meanwhile must survive
     the swap as well (the trail is read at the last moment before it)."""
     from audit.services import audit_log
-    from maintenance.backups import engines
+    from backups import engines
 
     backup = backup_create()
     written = []

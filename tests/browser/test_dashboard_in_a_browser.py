@@ -5,9 +5,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as until
 from selenium.webdriver.support.ui import WebDriverWait
 
+from backups.models import Backup, BackupStatus
 from crm.models import Role, User
 from maintenance import operations
-from maintenance.models import Backup, BackupStatus, Operation, OperationState
+from maintenance.models import Operation, OperationState
 from tests.browser.support import BROWSER, shot
 
 pytestmark = BROWSER

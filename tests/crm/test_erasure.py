@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
+from backups.services import backup_create, backup_restore
 from beils.lib.models import Status
 from bookings.models import Booking, BookingStatus
 from crm.erasure import (
@@ -33,7 +34,6 @@ from crm.erasure import (
 from crm.gdpr import client_data_collect
 from crm.models import Client, Consent, Questionnaire, Revoke
 from maintenance.archive import archive_run
-from maintenance.backups.services import backup_create, backup_restore
 from sales.chain import invoice_chain_verify
 from sales.models import ArchivedCart, Cart, Invoice
 from sales.services import LineRequest, PaymentRequest, cart_checkout

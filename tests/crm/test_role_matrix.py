@@ -14,10 +14,10 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from audit.models import AuditEntry
+from backups.models import Backup
 from bookings.models import Booking
 from catalog.models import Product
 from crm.models import Client, User
-from maintenance.models import Backup
 from marketing.models import ClientBonus, GiftCard, GiftCardMovement
 from sales.models import Cart, Debt, Invoice, Payment
 from tests import factories as f
@@ -156,7 +156,7 @@ ADMIN = [
 
 SENSITIVE_POSTS = [
     # Starting a backup from the admin: ADMIN only.
-    ("admin:maintenance_backup_run", {}, 302, 403, 403, 302, 302),
+    ("admin:backups_backup_run", {}, 302, 403, 403, 302, 302),
 ]
 
 

@@ -18,11 +18,10 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
 from audit.models import AuditEntry, Outcome
-from crm.models import Client, Consent, ConsentType
-from demo.services import demo_data_seed
-from maintenance.backups.engines import MariaDBEngine
-from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
-from maintenance.backups.services import (
+from backups.engines import MariaDBEngine
+from backups.locks import MaintenanceBusy, maintenance_lock
+from backups.models import Backup, BackupKind, BackupStatus
+from backups.services import (
     BackupError,
     backup_create,
     backup_path,
@@ -31,7 +30,8 @@ from maintenance.backups.services import (
     read_manifest,
     resolve,
 )
-from maintenance.models import Backup, BackupKind, BackupStatus
+from crm.models import Client, Consent, ConsentType
+from demo.services import demo_data_seed
 from sales.models import Cart, CartStatus, Payment, PaymentMethod
 
 mariadb_only = pytest.mark.skipif(connection.vendor != "mysql", reason="needs MariaDB")

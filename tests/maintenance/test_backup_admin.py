@@ -7,13 +7,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
-from maintenance.backups.services import backup_create, backup_path
-from maintenance.models import Backup, BackupKind, BackupStatus
+from backups.models import Backup, BackupKind, BackupStatus
+from backups.services import backup_create, backup_path
 from maintenance.tasks import run_backup, verify_backup
 from tests.helpers import api_as
 
-CHANGELIST = reverse("admin:maintenance_backup_changelist")
-RUN = reverse("admin:maintenance_backup_run")
+CHANGELIST = reverse("admin:backups_backup_changelist")
+RUN = reverse("admin:backups_backup_run")
 
 
 # Plain ``db`` (a transaction per test): in autocommit, on_commit would send real messages to
@@ -46,7 +46,7 @@ def test_back_up_now_queues_the_task_and_the_task_writes_a_backup(
 
 
 def test_only_admins_may_back_up_verify_or_download(manager_browser, staff_browser, backup):
-    download = reverse("admin:maintenance_backup_download", args=[backup.pk])
+    download = reverse("admin:backups_backup_download", args=[backup.pk])
     assert manager_browser.get(CHANGELIST).status_code == 200  # managers see the catalogue
     assert 'id="backup-now"' not in manager_browser.get(CHANGELIST).content.decode()
     assert manager_browser.post(RUN).status_code == 403
@@ -56,7 +56,7 @@ def test_only_admins_may_back_up_verify_or_download(manager_browser, staff_brows
 
 
 def test_a_download_streams_the_file_and_is_audited(admin_browser, admin_user, backup):
-    response = admin_browser.get(reverse("admin:maintenance_backup_download", args=[backup.pk]))
+    response = admin_browser.get(reverse("admin:backups_backup_download", args=[backup.pk]))
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == backup_path(backup).read_bytes()
     entry = AuditEntry.objects.get(action="maintenance.backup.downloaded")

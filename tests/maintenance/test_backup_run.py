@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 
 from audit.models import AuditEntry, Outcome
-from maintenance.backups.services import BackupError, backup_run, sha256_of
-from maintenance.models import BackupKind, BackupStatus
+from backups.models import BackupKind, BackupStatus
+from backups.services import BackupError, backup_run, sha256_of
 from maintenance.optimise import optimise_run
 
 

@@ -21,12 +21,10 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection
 
 from audit.models import AuditEntry
-from crm.erasure import ledger_append, ledger_path
-from crm.models import Client
-from demo.services import demo_data_seed
-from maintenance.backups.engines import MariaDBEngine
-from maintenance.backups.pipeline import DumpInspector
-from maintenance.backups.services import (
+from backups.engines import MariaDBEngine
+from backups.models import Backup
+from backups.pipeline import DumpInspector
+from backups.services import (
     BackupError,
     backup_create,
     backup_path,
@@ -35,7 +33,9 @@ from maintenance.backups.services import (
     catalogue_rescan,
     read_manifest,
 )
-from maintenance.models import Backup
+from crm.erasure import ledger_append, ledger_path
+from crm.models import Client
+from demo.services import demo_data_seed
 from tests.maintenance.test_backup import mariadb, mariadb_only, server_params
 
 
@@ -103,7 +103,7 @@ def test_a_rescan_never_copies_a_forged_checksum_into_the_catalogue(salon):
 
 @mariadb_only
 def test_a_rescan_reports_a_validly_signed_manifest_whose_checksum_differs_and_keeps_the_recorded_one(salon):
-    from maintenance.backups.services import write_manifest
+    from backups.services import write_manifest
 
     backup = backup_create()
     other = Backup.objects.get(pk=backup.pk)
@@ -130,7 +130,7 @@ def test_a_manifest_signed_with_a_rotated_key_verifies_while_the_key_is_in_the_o
 
 
 def test_the_default_signing_key_is_derived_from_but_not_the_secret_key(settings):
-    from maintenance.backups import signing
+    from backups import signing
 
     settings.BACKUP_SIGNING_KEY = ""
     assert signing.current_key() not in (settings.SECRET_KEY, settings.SECRET_KEY.encode())
@@ -229,7 +229,7 @@ def test_credentials_files_are_private_under_var_and_removed_after_use(settings,
 
 
 def test_the_age_identity_file_is_private_under_var_and_removed_after_use(settings):
-    from maintenance.backups import crypto
+    from backups import crypto
 
     settings.BACKUP_ENCRYPTION_KEY = "AGE-SECRET-KEY-1" + "Q" * 58
     settings.BACKUP_ENCRYPTION_KEY_FILE = ""
@@ -258,7 +258,7 @@ def test_backups_manifests_and_the_ledger_are_private(transactional_db, settings
 
 
 def test_a_partial_backup_file_is_private_while_it_is_written(transactional_db, settings, monkeypatch):
-    from maintenance.backups import services
+    from backups import services
 
     seen = []
     real_replace = services.os.replace

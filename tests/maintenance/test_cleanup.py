@@ -426,7 +426,7 @@ def test_the_command_fails_without_an_operation_or_with_json_that_would_ask():
 
 
 def test_the_command_fails_when_another_cleanup_runs(monkeypatch):
-    from maintenance.backups.locks import MaintenanceBusy
+    from backups.locks import MaintenanceBusy
 
     def busy(**kwargs):
         raise MaintenanceBusy("Another cleanup is running.")

@@ -11,17 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from backups.models import Backup, BackupStatus
 from maintenance import operations
-from maintenance.models import (
-    Alert,
-    Backup,
-    BackupStatus,
-    LifecycleRun,
-    Operation,
-    OperationKind,
-    OperationState,
-    TaskRun,
-)
+from maintenance.models import Alert, LifecycleRun, Operation, OperationKind, OperationState, TaskRun
 from maintenance.operations import operation_run
 from maintenance.tasks import heartbeat
 from tests import factories as f
@@ -141,7 +133,7 @@ def test_an_archive_dry_run_from_the_dashboard_reports_what_it_would_change(admi
 
 
 def test_a_failed_operation_says_why(admin_browser, queued, monkeypatch):
-    from maintenance.backups import services
+    from backups import services
 
     def broken(**kwargs):
         raise services.BackupError("the disk is full")

@@ -44,7 +44,7 @@ def test_a_silent_beat_makes_the_monitor_alert(client, healthy):
 
 
 def test_no_good_backup_within_the_recovery_point_objective_makes_the_monitor_alert(client, healthy, settings):
-    from maintenance.models import Backup
+    from backups.models import Backup
 
     Backup.objects.update(started_at=timezone.now() - timedelta(hours=settings.BACKUP_RPO_HOURS + 5))
 

@@ -29,7 +29,7 @@ ALLOWED = {
     ("crm.User", "name"): SMALL,
     ("marketing.Bonus", "name"): SMALL,
     ("crm.Client", "country"): FEW_VALUES,
-    ("maintenance.Backup", "engine"): FEW_VALUES,
+    ("backups.Backup", "engine"): FEW_VALUES,
     ("sales.Invoice", "year"): FEW_VALUES,  # one value per year the salon has traded
 }
 

@@ -8,7 +8,7 @@ from django.core import mail
 from django.db import connection
 
 from audit.models import AuditEntry
-from maintenance.backups.locks import MaintenanceBusy
+from backups.locks import MaintenanceBusy
 from maintenance.lifecycle import lifecycle_run
 from maintenance.models import LifecycleKind, LifecycleRun, RetentionPolicy
 

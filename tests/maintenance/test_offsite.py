@@ -9,10 +9,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from audit.models import AuditEntry, Outcome
-from maintenance.backups import offsite
-from maintenance.backups.offsite import backup_copy_offsite, fetch_from_offsite, offsite_configured
-from maintenance.backups.services import BackupError, backup_create, backup_path, sha256_of
-from maintenance.models import Backup, BackupStatus
+from backups import offsite
+from backups.models import Backup, BackupStatus
+from backups.offsite import backup_copy_offsite, fetch_from_offsite, offsite_configured
+from backups.services import BackupError, backup_create, backup_path, sha256_of
 from tests.maintenance.conftest import free_port
 
 

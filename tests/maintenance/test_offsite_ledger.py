@@ -10,9 +10,9 @@ import boto3
 import pytest
 from django.core.management import CommandError, call_command
 
+from backups.services import backup_create, backup_path
 from crm.erasure import client_erase, ledger_entries
 from crm.models import Client
-from maintenance.backups.services import backup_create, backup_path
 from tests.factories import ClientFactory
 
 

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from audit.models import AuditEntry, Outcome
+from backups.locks import maintenance_lock
 from maintenance import operations
-from maintenance.backups.locks import maintenance_lock
 from maintenance.models import Operation, OperationState
 from maintenance.operations import operation_run
 from maintenance.optimise import OptimiseError, fragmented_tables, table_optimise

@@ -2,7 +2,7 @@
 
 import pytest
 
-from maintenance.backups.pipeline import without_definers
+from backups.pipeline import without_definers
 
 DUMP = (
     b"INSERT INTO `crm_client` VALUES (1,'DEFINER=`root`@`localhost` is only text here');\n"

@@ -4,9 +4,9 @@ stood at its snapshot, in the catalogue and the manifest, so mariadb-binlog can 
 import pytest
 from django.db import connection
 
-from maintenance.backups.engines import MariaDBEngine
-from maintenance.backups.pipeline import DumpInspector
-from maintenance.backups.services import backup_create, backup_path, read_manifest
+from backups.engines import MariaDBEngine
+from backups.pipeline import DumpInspector
+from backups.services import backup_create, backup_path, read_manifest
 
 
 def test_the_dump_inspector_reads_the_binary_log_position_of_the_snapshot():

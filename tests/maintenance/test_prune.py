@@ -13,10 +13,10 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 
 from audit.models import AuditEntry, Outcome
-from maintenance.backups.locks import maintenance_lock
-from maintenance.backups.pruning import backup_prune
-from maintenance.backups.services import BackupError, backup_dir, write_manifest
-from maintenance.models import Backup, BackupKind, BackupStatus
+from backups.locks import maintenance_lock
+from backups.models import Backup, BackupKind, BackupStatus
+from backups.pruning import backup_prune
+from backups.services import BackupError, backup_dir, write_manifest
 
 pytestmark = pytest.mark.django_db
 

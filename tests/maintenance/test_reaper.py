@@ -16,10 +16,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from audit.models import AuditEntry, Outcome
+from backups.models import Backup, BackupStatus
+from backups.services import partial_path
 from crm.models import Client
 from demo.services import demo_data_seed
-from maintenance.backups.services import partial_path
-from maintenance.models import Backup, BackupStatus
 from maintenance.schedules import JOBS
 from transfer.jobs import _progress_name
 from transfer.models import Job, JobKind, JobState
@@ -203,7 +203,8 @@ def test_operations_archive_runs_and_drills_left_running_are_marked_failed_once(
 
     from django.utils import timezone
 
-    from maintenance.models import LifecycleKind, LifecycleRun, Operation, OperationKind, OperationState, RestoreDrill
+    from backups.models import RestoreDrill
+    from maintenance.models import LifecycleKind, LifecycleRun, Operation, OperationKind, OperationState
 
     long_ago = timezone.now() - timedelta(hours=1)
     operation = Operation.objects.create(kind=OperationKind.BACKUP, state=OperationState.RUNNING, heartbeat_at=long_ago)

@@ -13,10 +13,10 @@ from django.db import connection
 from django.urls import reverse
 
 from audit.models import AuditEntry, Outcome
+from backups.drill import restore_drill, rto_tier
+from backups.models import Backup, RestoreDrill
+from backups.services import BackupError, backup_create
 from demo.services import demo_data_seed
-from maintenance.backups.services import BackupError, backup_create
-from maintenance.drill import restore_drill, rto_tier
-from maintenance.models import Backup, RestoreDrill
 from maintenance.tasks import verify_backup
 from sales.models import Invoice
 
@@ -93,7 +93,7 @@ def test_the_restoredrill_command_fails_without_a_backup(transactional_db):
 
 
 def test_a_drill_that_misses_the_recovery_time_objective_exits_non_zero(salon, settings, monkeypatch):
-    from maintenance import drill as drill_module
+    from backups import drill as drill_module
 
     backup_create()
     settings.BACKUP_RTO_HOURS = 1

@@ -21,10 +21,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit.models import AuditEntry, Outcome
+from backups import engines
+from backups.services import backup_create
 from crm.models import Consent
 from demo.services import demo_data_seed
-from maintenance.backups import engines
-from maintenance.backups.services import backup_create
 
 pytestmark = pytest.mark.skipif(connection.vendor != "mysql", reason="needs MariaDB")
 

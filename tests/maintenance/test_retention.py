@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintenance.backups.retention import retained
+from backups.retention import retained
 
 MADRID = ZoneInfo("Europe/Madrid")
 

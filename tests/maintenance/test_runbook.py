@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from backups.services import backup_create, backup_path
 from crm.models import Client
 from demo.services import demo_data_seed
-from maintenance.backups.services import backup_create, backup_path
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "disaster-recovery.md"
 

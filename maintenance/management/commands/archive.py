@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from backups.locks import MaintenanceBusy
 from maintenance.archive import archive_run
-from maintenance.backups.locks import MaintenanceBusy
 from maintenance.models import LifecycleRun
 
 

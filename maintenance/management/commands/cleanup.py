@@ -3,7 +3,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from maintenance.backups.locks import MaintenanceBusy
+from backups.locks import MaintenanceBusy
 from maintenance.cleanup import REMOVED, Trash, cleanup_run
 from maintenance.models import LifecycleRun
 

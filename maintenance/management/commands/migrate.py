@@ -10,9 +10,9 @@ from django.core.management.commands.migrate import Command as DjangoMigrate
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
-from maintenance.backups.locks import MaintenanceBusy, maintenance_lock
-from maintenance.backups.services import BackupError, backup_create, catalogue_rescan, database_is_empty
-from maintenance.models import BackupKind
+from backups.locks import MaintenanceBusy, maintenance_lock
+from backups.models import BackupKind
+from backups.services import BackupError, backup_create, catalogue_rescan, database_is_empty
 
 
 class Command(DjangoMigrate):

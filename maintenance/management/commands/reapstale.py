@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from maintenance.backups.locks import MaintenanceBusy
+from backups.locks import MaintenanceBusy
 from maintenance.reaper import stale_work_reap
 
 

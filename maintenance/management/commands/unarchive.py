@@ -3,8 +3,8 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from backups.locks import MaintenanceBusy
 from maintenance.archive import archive_restore
-from maintenance.backups.locks import MaintenanceBusy
 from maintenance.management.commands.archive import write_run
 
 
