@@ -20,12 +20,12 @@ from backups.locks import BUSY, maintenance_busy
 from backups.models import Backup, BackupKind, BackupStatus, RestoreDrill
 from backups.offsite import offsite_configured
 from backups.services import backup_path, rpo_breached
+from backups.tasks import copy_backup_offsite, run_backup, verify_backup
 from beils.lib.admin import ReadOnlyAdmin, client_ip
 from crm.models import Role
 from maintenance.dashboard import dashboard_data
 from maintenance.models import Operation, OperationKind
 from maintenance.operations import OperationError, operation_start
-from maintenance.tasks import copy_backup_offsite, run_backup, verify_backup
 
 
 @admin.register(Backup)

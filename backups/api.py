@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from audit.services import audit_log
 from backups.models import Backup, BackupKind
 from backups.serializers import BackupRequestSerializer, BackupSerializer
-from maintenance.tasks import run_backup
+from backups.tasks import run_backup
 
 
 class CanRunBackups(permissions.BasePermission):

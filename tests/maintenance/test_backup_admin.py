@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEntry
 from backups.models import Backup, BackupKind, BackupStatus
 from backups.services import backup_create, backup_path
-from maintenance.tasks import run_backup, verify_backup
+from backups.tasks import run_backup, verify_backup
 from tests.helpers import api_as
 
 CHANGELIST = reverse("admin:backups_backup_changelist")

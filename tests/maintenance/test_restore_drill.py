@@ -16,8 +16,8 @@ from audit.models import AuditEntry, Outcome
 from backups.drill import restore_drill, rto_tier
 from backups.models import Backup, RestoreDrill
 from backups.services import BackupError, backup_create
+from backups.tasks import verify_backup
 from demo.services import demo_data_seed
-from maintenance.tasks import verify_backup
 from sales.models import Invoice
 
 mariadb_only = pytest.mark.skipif(connection.vendor != "mysql", reason="needs MariaDB")
