@@ -18,7 +18,6 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Protocol
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -57,6 +56,7 @@ from backups.models import Backup, BackupKind, BackupStatus
 from backups.offsite import backup_copy_offsite, offsite_configured
 from backups.pipeline import Pipeline, PipelineError, compressor, decompressor, read_chunks
 from beils.lib.private import private_open
+from beils.lib.progress import Progress
 from maintenance.pulse import Pulse
 
 __all__ = [
@@ -384,14 +384,6 @@ def _carry_verifications(checked: dict[str, dict], alias: str) -> None:
 
 
 # --- The whole operation ----------------------------------------------------------------------
-
-
-class Progress(Protocol):
-    """How a long operation reports: ``percent`` done and what it is doing. A stage's first
-    report comes with ``force=True``: a callback that throttles (the dashboard writes at most
-    twice a second) must not drop it."""
-
-    def __call__(self, percent: int, message: str, *, force: bool = False) -> None: ...
 
 
 def backup_run(

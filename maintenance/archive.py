@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from audit.chain import chain_rotate
 from audit.models import AuditEntry
-from maintenance.lifecycle import Progress, lifecycle_run
+from beils.lib.progress import Progress
+from maintenance.lifecycle import lifecycle_run
 from maintenance.models import LifecycleKind, LifecycleRun, RetentionPolicy
 from transfer.models import Job
 

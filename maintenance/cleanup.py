@@ -28,8 +28,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from beils.lib.models import SoftDeleteModel, Status
+from beils.lib.progress import Progress
 from maintenance.archive import ARCHIVED_PARENTS
-from maintenance.lifecycle import Progress, lifecycle_run
+from maintenance.lifecycle import lifecycle_run
 from maintenance.models import LifecycleKind, LifecycleRun
 from maintenance.relations import (
     IMMUTABLE,

@@ -7,7 +7,7 @@ audit entry, and an e-mail to the admins when it fails.
 """
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from django.core.mail import mail_admins
 from django.utils import timezone
@@ -18,10 +18,8 @@ from backups.locks import single_run_lock
 from maintenance.models import LifecycleKind, LifecycleRun
 from maintenance.pulse import beating
 
+
 #: How a long run reports how far it got: ``progress(percent, message)``, percent from 0 to 100.
-Progress = Callable[[int, str], None]
-
-
 @contextlib.contextmanager
 def lifecycle_run(
     kind: LifecycleKind, *, dry_run: bool, actor=None, detail: dict | None = None

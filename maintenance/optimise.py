@@ -6,7 +6,6 @@ restore or a migration runs, and none of those start while it does.
 """
 
 import time
-from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
@@ -16,6 +15,7 @@ from audit.services import audit_log
 from backups.engines import engine_for
 from backups.locks import MaintenanceBusy, maintenance_lock
 from beils.lib.errors import DomainError
+from beils.lib.progress import Progress
 
 
 class OptimiseError(DomainError):
@@ -61,7 +61,7 @@ def optimise_run(
     tables: list[str] | None = None,
     actor=None,
     ip_address: str | None = None,
-    progress: Callable[..., None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, str]:
     """Optimise ``tables`` or, by default, the most fragmented ones (:func:`fragmented_tables`);
     return what :func:`table_optimise` returns, or ``{}`` when no table is fragmented enough.
