@@ -3,12 +3,11 @@ overlap. MariaDB's named locks work across every process and host that uses the 
 SQLite (one machine) a file lock does the same."""
 
 import contextlib
-import threading
 from collections.abc import Iterator
 
 from backups.engines import LockBusy, engine_for
-
-_held = threading.local()
+from backups.engines.base import HELD as _held
+from backups.engines.base import held_lock  # noqa: F401 - importable from here as before
 
 
 class MaintenanceBusy(Exception):
@@ -50,12 +49,6 @@ def single_run_lock(job: str, alias: str = "default") -> Iterator[None]:
     hosts; a second run refuses at once with :class:`MaintenanceBusy`."""
     with _acquire(alias, 0, job, f"Another {job} run is in progress; this one did nothing."):
         yield
-
-
-def held_lock() -> tuple[str, int] | None:
-    """The maintenance lock this thread holds on MariaDB, as (lock name, id of the connection
-    holding it), so that a watchdog can check from elsewhere that it is still held."""
-    return getattr(_held, "lock", None) if getattr(_held, "depth", 0) else None
 
 
 @contextlib.contextmanager

@@ -268,7 +268,10 @@ def backup_verify(
         _check_file(backup)
         engine = engine_class(backup.engine)(alias)  # the engine that wrote the file
         with _reading(backup) as source:
-            engine.verify(source, backup.tables, restore_test=restore_test, on_restored=on_restored)
+            engine.verify(
+                source, backup.tables, restore_test=restore_test, on_restored=on_restored,
+                exclusive=lambda: maintenance_lock(alias),
+            )  # fmt: skip
     except (BackupError, PipelineError, OSError) as exc:
         reconnect_if_lost(alias)
         _record_verification(backup, ok=False, restore_test=restore_test, alias=alias)

@@ -4,6 +4,7 @@ ask ``engine_for(alias)`` for the engine and never branch on the vendor themselv
 
 import contextlib
 import copy
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -12,6 +13,17 @@ from django.db import connections
 from django.db.utils import load_backend
 
 from backups.pipeline import DumpStats, PipelineError
+
+#: The maintenance lock this thread holds: ``depth`` (re-entries) and, on MariaDB, ``lock``, the
+#: lock's name and the id of the connection holding it. Kept by ``backups.locks``; read by the
+#: restore's watchdog, which checks from elsewhere that the lock is still held.
+HELD = threading.local()
+
+
+def held_lock() -> tuple[str, int] | None:
+    """The maintenance lock this thread holds on MariaDB, as (lock name, connection id)."""
+    return getattr(HELD, "lock", None) if getattr(HELD, "depth", 0) else None
+
 
 #: The decompressed bytes of a backup file, read afresh at every call (a restore test of a
 #: MariaDB dump reads the file twice: once to check it, once to load it).
@@ -72,9 +84,11 @@ class Engine:
         *,
         restore_test: bool = False,
         on_restored: Callable[[str], None] | None = None,
+        exclusive: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     ) -> None:
         """Check a backup's contents against ``expected`` (the manifest's per-table figures);
-        with ``restore_test``, load them into a scratch database and check that too.
+        with ``restore_test``, load them into a scratch database and check that too, inside
+        ``exclusive()`` (the caller's maintenance lock: no restore uses the scratch databases).
         ``on_restored(alias)`` runs while a restored copy exists, with an alias that reads it.
         Raises PipelineError (CheckFailed, ConnectionLost…) on the first problem."""
         raise NotImplementedError

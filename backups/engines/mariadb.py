@@ -16,7 +16,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
-from backups.engines.base import CheckFailed, Engine, LockBusy, Sizes, Source, scratch_alias, tables_compare
+from backups.engines.base import (
+    CheckFailed,
+    Engine,
+    LockBusy,
+    Sizes,
+    Source,
+    held_lock,
+    scratch_alias,
+    tables_compare,
+)
 from backups.pipeline import (
     DumpInspector,
     DumpStats,
@@ -48,8 +57,6 @@ class Sentinel:
     the working connection would only be noticed when the load had finished."""
 
     def __init__(self, alias: str):
-        from backups.locks import held_lock
-
         working = connections[alias]
         working.ensure_connection()
         self.working_id = working.connection.thread_id()
@@ -330,19 +337,19 @@ class MariaDBEngine(Engine):
 
     # --- Reading back and restoring -----------------------------------------------------------
 
-    def verify(self, source: Source, expected: dict, *, restore_test=False, on_restored=None) -> None:
+    def verify(
+        self, source: Source, expected: dict, *, restore_test=False, on_restored=None, exclusive=contextlib.nullcontext
+    ) -> None:
         inspector = DumpInspector()
         for chunk in source():
             inspector.feed(chunk)
         _check_dump(inspector.close(), expected)
         if restore_test:
-            self._restore_test(source, expected, on_restored)
+            self._restore_test(source, expected, on_restored, exclusive)
 
-    def _restore_test(self, source: Source, expected: dict, on_restored) -> None:
-        from backups.locks import maintenance_lock
-
+    def _restore_test(self, source: Source, expected: dict, on_restored, exclusive) -> None:
         # Under the maintenance lock: no restore is using the scratch databases a killed one left.
-        with maintenance_lock(self.alias):
+        with exclusive():
             self.scratch_leftovers_drop()
             scratch = self._scratch_name("rtest")
             self.create_database(scratch)

@@ -59,7 +59,9 @@ class SQLiteEngine(Engine):
             for chunk in source:
                 out.write(chunk)
 
-    def verify(self, source: Source, expected: dict, *, restore_test=False, on_restored=None) -> None:
+    def verify(
+        self, source: Source, expected: dict, *, restore_test=False, on_restored=None, exclusive=contextlib.nullcontext
+    ) -> None:
         # Reading an SQLite backup back is restoring it: restore_test adds nothing.
         with tempfile.TemporaryDirectory(prefix="beils-verify-") as scratch:
             copy = Path(scratch) / "restored.sqlite3"
