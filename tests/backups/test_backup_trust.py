@@ -36,7 +36,7 @@ from backups.services import (
 from crm.erasure import ledger_append, ledger_path
 from crm.models import Client
 from demo.services import demo_data_seed
-from tests.maintenance.test_backup import mariadb, mariadb_only, server_params
+from tests.backups.test_backup import mariadb, mariadb_only, server_params
 
 
 @pytest.fixture

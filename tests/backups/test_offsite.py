@@ -13,7 +13,7 @@ from backups import offsite
 from backups.models import Backup, BackupStatus
 from backups.offsite import backup_copy_offsite, fetch_from_offsite, offsite_configured
 from backups.services import BackupError, backup_create, backup_path, sha256_of
-from tests.maintenance.conftest import free_port
+from tests.backups.conftest import free_port
 
 
 @pytest.fixture

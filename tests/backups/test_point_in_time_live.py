@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.maintenance.test_runbook import runbook_block
+from tests.backups.test_runbook import runbook_block
 
 pytestmark = [
     pytest.mark.mariadb,

@@ -50,7 +50,7 @@ def test_the_position_is_asked_for_only_when_enabled_and_the_binary_log_is_on(tr
 def test_the_runbook_replays_from_the_manifest_fields_the_backup_writes():
     """The point-in-time block (run for real in test_point_in_time_live.py) reads the manifest
     keys DumpInspector fills, stops at a time, and keeps to one database."""
-    from tests.maintenance.test_runbook import runbook_block
+    from tests.backups.test_runbook import runbook_block
 
     block = runbook_block("pitr-mariadb")
     assert "jq -r .binlog.file" in block and "jq -r .binlog.position" in block
