@@ -4,6 +4,7 @@ in the console, and still work (styles applied, scripts ran)."""
 import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from crm.models import Role, User
 from tests.browser.support import BROWSER, shot
@@ -92,10 +93,16 @@ def test_the_bookings_calendar_loads_without_violations(live_server, signed_in):
 def test_the_swagger_ui_renders_without_violations(live_server, signed_in):
     browser = signed_in
     open_page(browser, f"{live_server.url}/api/docs", "api-docs")
+
     # Swagger UI rendered the schema: an operation block for the clients endpoint.
-    # Read in one script: Swagger UI may re-render the list while it is read element by element.
-    paths = browser.execute_script(
-        "return [...document.querySelectorAll('.opblock-summary-path')].map(e => e.getAttribute('data-path'))"
-    )
+    # Read in one script, and again until the schema's operations are all there: Swagger UI
+    # renders the list after the page loads, and may re-render it while it is read.
+    def rendered_paths(driver):
+        return driver.execute_script(
+            "return [...document.querySelectorAll('.opblock-summary-path')].map(e => e.getAttribute('data-path'))"
+        )
+
+    WebDriverWait(browser, 30).until(lambda driver: "/api/auth/token" in rendered_paths(driver))
+    paths = rendered_paths(browser)
     assert "/api/auth/token" in paths and len(paths) > 5, paths[:5]
     assert violations(browser) == []
