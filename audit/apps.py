@@ -19,4 +19,4 @@ def _audit_chain_head(using, **kwargs):
     from audit.models import AuditChainHead
 
     if AuditChainHead._meta.db_table in connections[using].introspection.table_names():
-        AuditChainHead.objects.using(using).bulk_create([AuditChainHead(pk=AuditChainHead.ROW)], ignore_conflicts=True)
+        AuditChainHead.ensure(using)

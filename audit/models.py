@@ -83,14 +83,19 @@ class AuditChainHead(models.Model):
         return f"#{self.last_id} {self.last_hash[:12]}"
 
     @classmethod
-    def locked(cls, using: str) -> "AuditChainHead":
-        """The head row, locked until the end of the current transaction. It exists from the
-        migration on (and after a flush, see ``MaintenanceConfig``); should it be missing, the
-        first append creates it without a locking read of the missing row."""
+    def ensure(cls, using: str) -> None:
+        """Create the head row if it is missing, without a locking read: in InnoDB a locking read
+        of a missing row takes a gap lock, and two appends holding one deadlock on their inserts."""
         rows = cls.objects.using(using)
         if not rows.filter(pk=cls.ROW).exists():
             rows.bulk_create([cls(pk=cls.ROW)], ignore_conflicts=True)
-        return rows.select_for_update().get(pk=cls.ROW)
+
+    @classmethod
+    def locked(cls, using: str) -> "AuditChainHead":
+        """The head row, locked until the end of the current transaction. It exists from the
+        migration on (and after a flush, see ``AuditConfig``); should it be missing, it is made."""
+        cls.ensure(using)
+        return cls.objects.using(using).select_for_update().get(pk=cls.ROW)
 
 
 class AuditChainGap(models.Model):

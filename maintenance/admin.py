@@ -7,7 +7,7 @@ from django_celery_beat.models import PeriodicTask
 
 from audit.services import audit_log
 from backups.locks import MaintenanceBusy
-from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, client_ip
+from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, admin_extend, client_ip
 from beils.lib.models import Status
 from maintenance.cleanup import REMOVED, Trash, cleanup_run
 from maintenance.models import Alert, Heartbeat, LifecycleRun, RetentionPolicy
@@ -178,13 +178,10 @@ def add_purge(site: admin.AdminSite) -> None:
     for model, model_admin in list(site._registry.items()):
         if not isinstance(model_admin, SoftDeleteAdmin):
             continue
-        original = type(model_admin)
-        actions = list(original.actions)
+        actions = list(model_admin.actions)
         after = actions.index("reactivate_selected") + 1 if "reactivate_selected" in actions else len(actions)
         actions.insert(after, "purge_selected")
-        site.unregister(model)
-        attrs = {"actions": actions, "__module__": original.__module__}
-        site.register(model, type(original.__name__, (PurgeTrashMixin, original), attrs))
+        admin_extend(site, model, PurgeTrashMixin, actions=actions)
 
 
 add_purge(admin.site)

@@ -23,7 +23,7 @@ from import_export.admin import ImportExportMixin
 
 from audit.models import Outcome
 from audit.services import audit_log
-from beils.lib.admin import ReadOnlyAdmin, client_ip
+from beils.lib.admin import ReadOnlyAdmin, admin_extend, client_ip
 from beils.lib.formats import FORMATS, UnreadableFileError, file_too_large_message, max_import_bytes
 from transfer.exports import export_stream
 from transfer.jobs import JobError, failing_rows_csv, job_confirm, job_export_create, job_import_create, job_progress
@@ -218,24 +218,26 @@ def add_import_export(site: admin.AdminSite, resources: dict) -> None:
         registered = site._registry.get(model)
         if registered is None:
             continue
-        original = type(registered)
-        _refuse_import_export_overrides(original)
-        attrs = {"resource_classes": [resource_class], "__module__": original.__module__}
-        if original.change_list_template:
-            attrs["change_list_template"] = original.change_list_template
-        site.unregister(model)
-        site.register(model, type(original.__name__, (ImportExportAdmin, original), attrs))
+        _refuse_import_export_overrides(type(registered))
+        attrs = {"resource_classes": [resource_class]}
+        if registered.change_list_template:
+            attrs["change_list_template"] = registered.change_list_template
+        admin_extend(site, model, ImportExportAdmin, **attrs)
+
+
+#: The mixin's own permission and resource hooks (not the ones it shares with ModelAdmin).
+_IMPORT_EXPORT_HOOKS = {
+    name for klass in ImportExportMixin.__mro__ for name in vars(klass) if name.startswith(("has_", "get_"))
+} - (set(vars(admin.ModelAdmin)) | set(vars(admin.options.BaseModelAdmin)))
 
 
 def _refuse_import_export_overrides(original: type) -> None:
     """The mixin comes first in the new class, so an import/export hook that the domain admin
     defines itself would be silently ignored: refuse it, and say where such a rule belongs."""
-    hooks = {name for klass in ImportExportMixin.__mro__ for name in vars(klass) if name.startswith(("has_", "get_"))}
-    hooks -= set(vars(admin.ModelAdmin)) | set(vars(admin.options.BaseModelAdmin))
     for klass in original.__mro__:
         if klass.__module__.split(".")[0] in ("django", "import_export", "builtins"):
             continue
-        clash = sorted(hooks & set(vars(klass)))
+        clash = sorted(_IMPORT_EXPORT_HOOKS & set(vars(klass)))
         if clash:
             raise ImproperlyConfigured(
                 f"{klass.__qualname__} defines {', '.join(clash)}: import and export rules live in transfer "

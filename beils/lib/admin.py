@@ -93,3 +93,13 @@ class ReadOnlyInline(admin.TabularInline):
 def client_ip(request) -> str | None:
     """The address the request came from, as the audit trail records it."""
     return request.META.get("REMOTE_ADDR")
+
+
+def admin_extend(site: admin.AdminSite, model, mixin: type, **attrs) -> None:
+    """Register ``model``'s admin again as ``mixin`` plus the admin it had, with ``attrs``: how a
+    higher room (transfer, maintenance) adds its buttons and actions to a domain app's admin
+    without the domain app importing it. The class keeps its name and module."""
+    original = type(site._registry[model])
+    site.unregister(model)
+    attrs = {"__module__": original.__module__, **attrs}
+    site.register(model, type(original.__name__, (mixin, original), attrs))
