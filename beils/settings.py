@@ -136,6 +136,38 @@ STATIC_URL = "static/"
 STATIC_ROOT = env_dir("STATIC_ROOT", VAR_DIR / "static")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_dir("MEDIA_ROOT", VAR_DIR / "media")
+
+# --- Files --------------------------------------------------------------------------------
+# Uploaded and generated files (signed consent documents, product images, import and export job
+# files) live in STORAGES["default"]: MEDIA_ROOT on this machine by default, or, when
+# MEDIA_S3_BUCKET is set, a private bucket on S3-compatible storage (MinIO, Ceph, AWS…) that every
+# web node and worker shares. Its credentials come from the environment as boto3 reads them
+# (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), never from a file in the project.
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")
+if MEDIA_S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": MEDIA_S3_ENDPOINT_URL or None,
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "location": env.str("MEDIA_S3_PREFIX", default="media"),
+            # MinIO and most S3-compatible servers want bucket names in the path, not the host.
+            "addressing_style": "path" if MEDIA_S3_ENDPOINT_URL else None,
+            # Private objects; a link in the admin is signed and lives five minutes.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}  # in MEDIA_ROOT
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Uploads (signed consent documents) and job files (imports, exports) are personal data: readable
 # by the account running Beils alone, whatever the process umask.
 FILE_UPLOAD_PERMISSIONS = 0o600
