@@ -205,7 +205,10 @@ _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
 # --- Cache --------------------------------------------------------------------------------
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://beils")}
+# Shared by every process of the installation (import/export progress, for one). The default, a
+# private directory under var/, serves the web process and worker of one machine; several
+# machines share Redis (CACHE_URL=redis://host:6379/1).
+CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 
 # --- Celery -------------------------------------------------------------------------------
 

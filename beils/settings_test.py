@@ -14,6 +14,8 @@ MEDIA_ROOT = VAR_DIR / "test-media"
 # A fresh directory per run: manifests left by one run must not reach the next run's catalogue.
 BACKUP_DIR = Path(tempfile.mkdtemp(prefix="beils-test-backups-"))
 ERASURE_LEDGER_PATH = BACKUP_DIR / "erasure-ledger.jsonl"
+if not env.str("CACHE_URL", default=""):  # noqa: F405
+    CACHES = {"default": env.cache_url_config(f"filecache://{VAR_DIR / 'cache'}")}  # noqa: F405
 
 # SQLite tests run on a file, not in memory, so that the backup engine can snapshot it.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405

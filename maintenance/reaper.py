@@ -8,7 +8,8 @@ by ``manage.py reapstale``, finds it by its silence:
   than STALE_WORK_MINUTES is marked failed with the reason, audited, and mailed to the admins
   once (the row is no longer running the next time); a legacy import (``updated_at`` is its
   sign of life) likewise, and the next import of its source resumes it;
-- its temporary files are removed: the backup's hidden ``.partial`` file, the job's progress file;
+- its temporary files are removed: the backup's hidden ``.partial`` file; a job's progress entry
+  in the cache is forgotten;
 - database credentials files (``VAR_DIR/credentials/<pid>-<random>.cnf``) whose process is gone
   are removed.
 """
@@ -20,7 +21,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -71,7 +71,7 @@ def stale_work_reap(*, now=None) -> Reaped:
         for job in Job.objects.filter(_silent(silent_since, "started_at"), state=JobState.RUNNING):
             if not _progress_written_since(job, silent_since) and _job_reap(job, now):
                 reaped.jobs.append(job)
-                reaped.files += _remove_job_files(job)
+                _forget_progress(job)
         for operation in Operation.objects.filter(_silent(silent_since, "created_at"), state=OperationState.RUNNING):
             if run_reap(operation, now, running={"state": OperationState.RUNNING}, failed={"state": OperationState.FAILED},
                          error_field="message", action="maintenance.operation.reaped"):  # fmt: skip
@@ -146,13 +146,10 @@ def run_reap(
 
 
 def _progress_written_since(job: Job, since) -> bool:
-    """On SQLite an import's beats wait for its transaction to end; its progress file does not."""
-    from transfer.jobs import _progress_name
+    from transfer.jobs import job_progress_written_at
 
-    try:
-        return default_storage.get_modified_time(_progress_name(job)) >= since
-    except (OSError, NotImplementedError):
-        return False
+    written = job_progress_written_at(job)
+    return written is not None and written >= since
 
 
 def _remove_backup_files(backup: Backup) -> list[str]:
@@ -166,14 +163,10 @@ def _remove_backup_files(backup: Backup) -> list[str]:
     return removed
 
 
-def _remove_job_files(job: Job) -> list[str]:
-    from transfer.jobs import _progress_name
+def _forget_progress(job: Job) -> None:
+    from transfer.jobs import job_progress_forget
 
-    name = _progress_name(job)
-    if default_storage.exists(name):
-        default_storage.delete(name)
-        return [name]
-    return []
+    job_progress_forget(job)
 
 
 def credentials_files_sweep() -> list[str]:

@@ -2,19 +2,21 @@
 
 ``job_import_create`` stores the uploaded file and queues a dry run; ``job_confirm`` queues the
 real import of a file whose dry run found no invalid row; ``job_export_create`` queues an export
-written to a file. ``job_run`` (called by the task) does either. Progress is written to a small
-file next to the job's other files, not to the database: an import runs inside one transaction,
-and its progress must be visible to the web process while that transaction is still open.
+written to a file. ``job_run`` (called by the task) does either. Progress goes to the cache
+(``CACHE_URL``: Redis in production, shared by every web node; a directory under ``var/`` on one
+machine), not to the database: an import runs inside one transaction, and its progress must be
+visible to the web process while that transaction is still open.
 """
 
 import csv
 import hashlib
 import io
-import json
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
+from django.core.cache import cache
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -260,41 +262,49 @@ _WRITERS = {"csv": _streamed(csv_chunks), "json": _streamed(json_chunks), "xlsx"
 
 
 def job_files_delete(job: Job) -> None:
-    """Remove a job's uploaded file, result file and progress file (old jobs are rotated)."""
-    for name in (job.input_name, job.output_name, _progress_name(job)):
+    """Remove a job's uploaded file and result file, and forget its progress (old jobs are rotated)."""
+    for name in (job.input_name, job.output_name):
         if name and default_storage.exists(name):
             default_storage.delete(name)
+    job_progress_forget(job)
 
 
 # --- progress ---------------------------------------------------------------------------------
 
+# Longer than any job runs: the entry goes with the job's files, this only bounds a leftover.
+PROGRESS_TTL = 24 * 3600
 
-def _progress_name(job: Job) -> str:
-    return f"jobs/progress/{job.pk}.json"
+
+def _progress_key(job: Job) -> str:
+    # The creation time too: ids start again in a fresh or restored database, entries must not.
+    return f"beils:job-progress:{job.pk}:{job.created_at.timestamp():.6f}"
 
 
 def _write_progress(job: Job, done: int, total: int) -> None:
     if pulse := getattr(job, "pulse", None):
         pulse()
-    name = _progress_name(job)
-    payload = json.dumps({"done": done, "total": total, "state": job.state}).encode()
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    default_storage.save(name, ContentFile(payload))
+    entry = {"done": done, "total": total, "state": job.state, "at": timezone.now().timestamp()}
+    cache.set(_progress_key(job), entry, PROGRESS_TTL)
 
 
 def job_progress(job: Job) -> dict:
     """What the admin's progress bar shows: rows done of total, the state, and a percentage."""
     done, total = job.rows_done, job.rows_total
-    if job.is_active and default_storage.exists(_progress_name(job)):
-        try:
-            with default_storage.open(_progress_name(job), "rb") as fh:
-                live = json.loads(fh.read())
-            done, total = live["done"], live["total"]
-        except (OSError, ValueError, KeyError):
-            pass  # being rewritten: the next poll reads it
+    if job.is_active and (live := cache.get(_progress_key(job))):
+        done, total = live["done"], live["total"]
     percent = 100 if job.state in (JobState.DONE, JobState.VALIDATED) else (100 * done // total if total else 0)
     return {"state": job.state, "label": job.get_state_display(), "done": done, "total": total, "percent": percent}
+
+
+def job_progress_written_at(job: Job):
+    """When the job last reported progress (the reaper's second sign of life: on SQLite an
+    import's heartbeat waits for its transaction to end, its progress does not), or None."""
+    live = cache.get(_progress_key(job))
+    return None if live is None else datetime.fromtimestamp(live["at"], tz=UTC)
+
+
+def job_progress_forget(job: Job) -> bool:
+    return cache.delete(_progress_key(job))
 
 
 def job_files_with_client_data(labels: list[str]) -> list[Job]:

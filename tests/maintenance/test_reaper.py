@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
 
@@ -21,7 +20,7 @@ from backups.services import partial_path
 from crm.models import Client
 from demo.services import demo_data_seed
 from maintenance.schedules import JOBS
-from transfer.jobs import _progress_name
+from transfer.jobs import job_progress_written_at
 from transfer.models import Job, JobKind, JobState
 
 mariadb_only = pytest.mark.skipif(connection.vendor != "mysql", reason="needs MariaDB")
@@ -161,13 +160,14 @@ def test_a_sigkilled_export_job_is_marked_failed_and_the_admins_mailed_once(expo
     finally:
         _sigkill(process)
     assert Job.objects.get(pk=export_job.pk).state == JobState.RUNNING
+    assert job_progress_written_at(export_job) is not None, "the worker's progress reaches this process"
 
     settings.STALE_WORK_MINUTES = 0
     call_command("reapstale")
 
     export_job.refresh_from_db()
     assert export_job.state == JobState.FAILED and "no sign of life" in export_job.error
-    assert not default_storage.exists(_progress_name(export_job))
+    assert job_progress_written_at(export_job) is None
     assert len(mail.outbox) == 1 and admin_user.email in mail.outbox[0].to
     assert AuditEntry.objects.filter(action="maintenance.export.reaped", outcome=Outcome.FAILURE).count() == 1
     call_command("reapstale")
