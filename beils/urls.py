@@ -1,11 +1,11 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from backups.api import BackupViewSet
 from beils.lib.apidocs import DocsView, SchemaView
+from beils.lib.media import media_serve
 from beils.lib.routers import OptionalSlashRouter
 from bookings.api import BookingViewSet
 from catalog.api import (
@@ -55,7 +55,6 @@ urlpatterns = [
     path("api/", include(router.urls)),
     # For an uptime monitor: no login, no secrets; 500 when something needs a person.
     path("health/", BeilsHealthView.as_view(), name="health"),
+    # Signed consents and product images, for the people allowed to see them (never a directory).
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media_serve, name="media"),
 ]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
