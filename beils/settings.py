@@ -5,6 +5,7 @@ broker that needs no server). Production is ``DEBUG=False`` and then refuses to 
 a real ``SECRET_KEY``; ``manage.py check --deploy`` reports the rest.
 """
 
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,6 +43,10 @@ if not DEBUG and (not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or len(SECRET_K
 # Former keys, still accepted for sessions, password resets and old backup manifests while a
 # rotation settles (docs/security.md, "Rotating keys").
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
+# This machine's name in an installation of several (the backup catalogue records which host holds
+# each file; the beat that sent a periodic job is noted). Each machine's own, by default.
+BEILS_HOST = env.str("BEILS_HOST", default=socket.gethostname())
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -240,7 +245,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 5 * 3600
 CELERY_TASK_SOFT_TIME_LIMIT = 5 * 3600 - 300
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's scheduler (schedules edited in the admin) that sends each job once per slot
+# even when two beats run (maintenance/beat.py).
+CELERY_BEAT_SCHEDULER = "maintenance.beat:OncePerSlotScheduler"
+# Operations that read or write BACKUP_DIR (backups, verification, restore tests, pruning, archive,
+# cleanup, alerts, the stale-work check) go to the "maintenance" queue, consumed by the one ops
+# worker on the machine that holds BACKUP_DIR (Procfile.production); imports, exports and the rest
+# go to the default queue, consumed by any worker. `make run`'s single worker consumes both.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+MAINTENANCE_QUEUE = "maintenance"
+CELERY_TASK_ROUTES = {
+    "maintenance.run_job": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "maintenance.*": {"queue": MAINTENANCE_QUEUE},
+}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- API ------------------------------------------------------------------------------------

@@ -165,6 +165,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
     "catalog.Pack": {"name": "catalogue"},
     "marketing.Bonus": {"name": "catalogue"},
     "maintenance.Heartbeat": {"name": "a background component"},
+    "maintenance.ScheduleSlot": {"name": "a periodic task's name"},
     "backups.Backup": {"file_name": "a backup file"},
     "transfer.Job": {
         "input_name": "an uploaded file's name",

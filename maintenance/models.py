@@ -250,3 +250,21 @@ class TaskRun(models.Model):
         if self.started_at and self.finished_at and self.finished_at >= self.started_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class ScheduleSlot(models.Model):
+    """A periodic task sent for one slot of its schedule (maintenance/beat.py). The unique key is
+    the lock: when two beat processes run, the second one's insert fails and it sends nothing."""
+
+    name = models.CharField(_("periodic task"), max_length=200)
+    slot = models.DateTimeField(_("slot"))
+    host = models.CharField(_("sent by host"), max_length=255)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("scheduled run")
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="maintenance_scheduleslot_once")]
+        indexes = [models.Index(fields=["slot"], name="maintenance_scheduleslot_slot")]
+
+    def __str__(self):
+        return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M} ({self.host})"

@@ -23,7 +23,7 @@ def wait_for(predicate, seconds=15.0):
 
 def test_a_real_worker_runs_the_heartbeat_through_the_configured_broker(transactional_db):
     """In CI the broker is Redis; with no configuration it is the embedded one."""
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["maintenance"]):
         heartbeat.delay()
         assert wait_for(lambda: Heartbeat.objects.filter(name="celery").exists())
 
