@@ -353,6 +353,9 @@ BACKUP_BINLOG_POSITION = env.bool("BACKUP_BINLOG_POSITION", default=False)
 # of free disk; raise it to 100 to simulate a full disk.
 ALERT_DISK_FREE_PERCENT = env.int("ALERT_DISK_FREE_PERCENT", default=20)
 ALERT_RESTORE_TEST_DAYS = env.int("ALERT_RESTORE_TEST_DAYS", default=8)
+# The Celery workers this machine runs, checked by /health/live ("%h" is this machine's host name,
+# as in `celery worker -n worker@%h`). Empty: this node runs none of its own.
+HEALTH_WORKERS = env.list("HEALTH_WORKERS", default=[])
 # A table grows abnormally when it gains more than this share of its rows within a day, and at
 # least ALERT_TABLE_GROWTH_MIN_ROWS rows (small tables double all the time).
 ALERT_TABLE_GROWTH_PERCENT = env.int("ALERT_TABLE_GROWTH_PERCENT", default=100)

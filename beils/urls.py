@@ -18,7 +18,7 @@ from catalog.api import (
     TagViewSet,
 )
 from crm.api import ClientViewSet, ConsentViewSet, QuestionnaireViewSet, RevokeViewSet, TokenObtainView, UserViewSet
-from maintenance.health import BeilsHealthView
+from maintenance.health import BeilsHealthView, LiveHealthView
 from marketing.api import BonusViewSet, ClientBonusViewSet, CouponViewSet, GiftCardViewSet
 from sales.api import CartViewSet, DebtViewSet, InvoiceViewSet
 from transfer.api import exporting
@@ -53,8 +53,10 @@ urlpatterns = [
     path("api/schema", SchemaView.as_view(), name="schema"),
     path("api/docs", DocsView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include(router.urls)),
-    # For an uptime monitor: no login, no secrets; 500 when something needs a person.
+    # No login, no secrets, 500 when something is wrong: the site (for monitoring) and this node
+    # (for a load balancer).
     path("health/", BeilsHealthView.as_view(), name="health"),
+    path("health/live", LiveHealthView.as_view(), name="health-live"),
     # Signed consents and product images, for the people allowed to see them (never a directory).
     path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media_serve, name="media"),
 ]

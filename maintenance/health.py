@@ -1,26 +1,50 @@
-"""``/health/`` for an uptime monitor (django-health-check): the database, the Celery broker,
-disk space, backup freshness against the recovery point objective, and beat's heartbeat.
+"""Health pages (django-health-check), two of them because a site of several machines asks two
+questions:
 
-Each check raises ``ServiceUnavailable`` with a short message and no secret in it; any failing
-check makes the page answer 500, which is what a monitor alerts on. ``?format=json`` gives
-``{"Check(...)": "OK" | "Unavailable: …"}``.
+- ``/health/live``, for a load balancer: can *this node* serve? Its database connection, the
+  Celery broker, its own disks, and the workers it is meant to run (``HEALTH_WORKERS``). A node
+  that fails is taken out of rotation; the others go on.
+- ``/health/``, for monitoring: is *the site* well? Everything above plus backup freshness against
+  the recovery point objective, beat's heartbeat and a recent restore test. A stale backup needs a
+  person, not a load balancer dropping every node at once.
+
+A fresh installation is not red while it starts: for its first ``INSTALL_GRACE`` the site checks
+accept a missing backup, heartbeat or restore test. Each check raises ``ServiceUnavailable`` with
+a short message and no secret in it; any failing check makes the page answer 500.
+``?format=json`` gives ``{"Check(...)": "OK" | "Unavailable: …"}``.
 """
 
 import dataclasses
 import datetime
 import shutil
+import socket
 from pathlib import Path
 
 from django.conf import settings
+from django.db.migrations.recorder import MigrationRecorder
+from django.db.models import Min
 from django.utils import timezone
 from health_check.base import HealthCheck
 from health_check.checks import Database
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
+#: How long a new installation has to take its first backup and hear from beat before it is red.
+INSTALL_GRACE = datetime.timedelta(minutes=15)
+
 
 def broker_url() -> str:
     return settings.CELERY_BROKER_URL
+
+
+def installed_at() -> datetime.datetime | None:
+    """When this installation's database was created (its first migration)."""
+    return MigrationRecorder.Migration.objects.aggregate(first=Min("applied"))["first"]
+
+
+def starting_up() -> bool:
+    first = installed_at()
+    return first is not None and timezone.now() - first < INSTALL_GRACE
 
 
 @dataclasses.dataclass
@@ -72,6 +96,8 @@ class BackupFreshness(HealthCheck):
         from backups.services import rpo_breached
 
         latest = Backup.objects.latest_good()
+        if latest is None and starting_up():
+            return
         if rpo_breached(latest=latest):
             age = (
                 "none" if latest is None else f"{(timezone.now() - latest.started_at).total_seconds() / 3600:.0f} h old"
@@ -87,10 +113,65 @@ class BeatHeartbeat(HealthCheck):
         from maintenance.models import Heartbeat
 
         beat = Heartbeat.objects.filter(name="celery").first()
+        if beat is None and starting_up():
+            return
         if beat is None or not beat.is_fresh:
             seen = "never" if beat is None else f"last at {timezone.localtime(beat.last_seen):%Y-%m-%d %H:%M}"
             raise ServiceUnavailable(f"beat or worker silent ({seen})")
 
 
+@dataclasses.dataclass
+class RestoreTested(HealthCheck):
+    """A backup was restored and checked (the weekly drill, or ``verifybackup --restore-test``)
+    within ALERT_RESTORE_TEST_DAYS; an installation younger than that has until then."""
+
+    def run(self):
+        from backups.models import Backup
+
+        days = datetime.timedelta(days=settings.ALERT_RESTORE_TEST_DAYS)
+        tested = Backup.objects.filter(restore_tested_at__isnull=False).order_by("-restore_tested_at").first()
+        if tested is not None and timezone.now() - tested.restore_tested_at <= days:
+            return
+        first = installed_at()
+        if first is not None and timezone.now() - first <= days:
+            return
+        seen = "never" if tested is None else f"last on {timezone.localtime(tested.restore_tested_at):%Y-%m-%d}"
+        raise ServiceUnavailable(f"no restore test within {settings.ALERT_RESTORE_TEST_DAYS} days ({seen})")
+
+
+def expected_workers() -> list[str]:
+    """The Celery workers this node runs (``HEALTH_WORKERS``, ``%h`` for this host's name)."""
+    return [name.replace("%h", socket.gethostname()) for name in settings.HEALTH_WORKERS]
+
+
+@dataclasses.dataclass
+class LocalWorkers(HealthCheck):
+    """Each worker this node is meant to run answers a ping through the broker."""
+
+    timeout = datetime.timedelta(seconds=5)
+
+    def run(self):
+        from beils.celery import app
+
+        names = expected_workers()
+        if not names:
+            return
+        try:
+            answers = app.control.ping(destination=names, timeout=2.0)
+        except Exception as exc:  # noqa: BLE001 - no answer at all is the same finding
+            raise ServiceUnavailable(f"workers not reachable ({type(exc).__name__})") from exc
+        alive = {name for answer in answers for name in answer}
+        if missing := [name for name in names if name not in alive]:
+            raise ServiceUnavailable(f"worker silent: {', '.join(missing)}")
+
+
 class BeilsHealthView(HealthCheckView):
-    checks = (Database, Broker, Disk, BackupFreshness, BeatHeartbeat)
+    """The site, for monitoring."""
+
+    checks = (Database, Broker, Disk, BackupFreshness, BeatHeartbeat, RestoreTested)
+
+
+class LiveHealthView(HealthCheckView):
+    """This node, for a load balancer."""
+
+    checks = (Database, Broker, Disk, LocalWorkers)

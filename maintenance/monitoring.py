@@ -2,6 +2,8 @@
 write one :class:`~maintenance.models.TaskRun` row per task (when, how long, raised or not).
 
 Connected in ``MaintenanceConfig.ready``. A failure to record never fails the task itself.
+A finished backup also queues the alert check at once, so that a "no recent backup" alert (and
+the site's health) clears when its cause does, not at the next quarter hour.
 """
 
 import logging
@@ -30,6 +32,14 @@ def task_started(sender=None, **kwargs) -> None:
 def task_succeeded(sender=None, **kwargs) -> None:
     now = timezone.now()
     _record(sender.name, finished_at=now, outcome="SUCCESS", last_success_at=now)
+    if sender.name in CHECK_ALERTS_AFTER:
+        from maintenance.tasks import check_alerts
+
+        check_alerts.delay()
+
+
+#: Tasks whose success may clear an alert.
+CHECK_ALERTS_AFTER = {"maintenance.backup", "maintenance.restore_drill", "maintenance.run_operation"}
 
 
 def task_failed(sender=None, exception=None, **kwargs) -> None:

@@ -164,3 +164,22 @@ def test_the_alerts_command_exits_non_zero_while_an_alert_is_open(well_kept, set
         call_command("alerts", "--json")
     assert exit_.value.code == 1
     assert '"disk.backups"' in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_finished_backup_clears_the_recovery_point_alert_at_once(well_kept):
+    """A real worker (the ops worker's queue) runs the backup; the alert check it queues on
+    success resolves the alert, without waiting for the quarter-hour schedule."""
+    from celery.contrib.testing.worker import start_worker
+
+    from backups.tasks import run_backup
+    from beils.celery import app
+    from tests.maintenance.test_tasks import wait_for
+
+    well_kept.started_at = timezone.now() - timedelta(hours=30)
+    well_kept.save()
+    assert codes(alerts_check().opened) == {"backup.rpo"}
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=["maintenance"]):
+        run_backup.delay()
+        assert wait_for(lambda: Alert.objects.filter(code="backup.rpo", resolved_at__isnull=False).exists(), 60)
