@@ -1,0 +1,82 @@
+"""The production process list names commands that exist and parse: Procfile.production's
+(gunicorn's configuration loads the app, Celery's options are its own, ``-A beils`` imports), and
+each systemd unit under deploy/systemd runs the same command as its Procfile.production line."""
+
+import configparser
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.production import ROOT, VENV_BIN, production_environment
+
+UNITS = ROOT / "deploy" / "systemd"
+#: Where docs/deploy.md installs Beils; the units run from there.
+INSTALLED = "/srv/beils/"
+
+
+def procfile(path: Path) -> dict[str, str]:
+    lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    return dict(line.split(":", 1) for line in lines)
+
+
+def production_processes() -> dict[str, list[str]]:
+    return {name: shlex.split(command) for name, command in procfile(ROOT / "Procfile.production").items()}
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str
+    parser.read(UNITS / f"beils-{name}.service")
+    return parser
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    executable = VENV_BIN / args[0]
+    return subprocess.run(
+        [str(executable), *args[1:]], cwd=ROOT, env=production_environment(**env), capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+
+
+def test_production_runs_web_a_worker_an_ops_worker_and_beat():
+    processes = production_processes()
+
+    assert set(processes) == {"web", "worker", "ops", "beat"}
+    assert processes["web"][0] == "gunicorn"
+    assert processes["worker"][processes["worker"].index("-Q") + 1] == "celery"
+    assert processes["ops"][processes["ops"].index("-Q") + 1] == "maintenance"
+    assert "worker@%h" in processes["worker"] and "ops@%h" in processes["ops"]
+
+
+@pytest.mark.parametrize("name", ["web", "worker", "ops", "beat"])
+def test_each_systemd_unit_runs_its_production_process(name):
+    service = unit(name)["Service"]
+    command = shlex.split(service["ExecStart"].replace("%%", "%"))
+
+    assert command[0] == f"{INSTALLED}.venv/bin/{production_processes()[name][0]}"
+    assert command[1:] == production_processes()[name][1:]
+    assert service["WorkingDirectory"] == INSTALLED.rstrip("/")
+    assert service["EnvironmentFile"] == "/etc/beils/beils.env"
+    assert service["User"] == "beils" and service["UMask"] == "0077"
+
+
+def test_the_gunicorn_configuration_loads_the_application(tmp_path):
+    result = run([*production_processes()["web"], "--check-config"], STATIC_ROOT=str(tmp_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["worker", "ops", "beat"])
+def test_the_celery_commands_parse(name):
+    result = run([*production_processes()[name], "--help"])
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_celery_app_imports():
+    result = run(["celery", "-A", "beils", "report"])
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "maintenance.beat:OncePerSlotScheduler" in result.stdout  # Beils' settings, read through the app
