@@ -3,7 +3,9 @@
 each systemd unit under deploy/systemd runs the same command as its Procfile.production line."""
 
 import configparser
+import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -80,3 +82,17 @@ def test_the_celery_app_imports():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "maintenance.beat:OncePerSlotScheduler" in result.stdout  # Beils' settings, read through the app
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze")
+def test_the_systemd_units_are_valid(tmp_path):
+    # Verified as installed, with the programs and the account this machine has instead.
+    for source in UNITS.iterdir():
+        text = re.sub(rf"{INSTALLED}\.venv/bin/\S+", "/bin/true", source.read_text())
+        (tmp_path / source.name).write_text(text.replace("=beils\n", "=root\n"))
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *sorted(str(path) for path in tmp_path.iterdir())],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
