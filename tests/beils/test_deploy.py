@@ -1,12 +1,17 @@
 """The production process list names commands that exist and parse: Procfile.production's
 (gunicorn's configuration loads the app, Celery's options are its own, ``-A beils`` imports), and
-each systemd unit under deploy/systemd runs the same command as its Procfile.production line."""
+each systemd unit under deploy/systemd runs the same command as its Procfile.production line.
+The Celery processes are then started as the process list says, until they report ready."""
 
 import configparser
+import os
 import re
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -96,3 +101,37 @@ def test_the_systemd_units_are_valid(tmp_path):
     )  # fmt: skip
 
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+#: What each Celery process logs once it is up: the worker's name and queue, or beat's start.
+READY = {
+    "worker": [f"worker@{socket.gethostname()} ready.", ".> celery "],
+    "ops": [f"ops@{socket.gethostname()} ready.", ".> maintenance "],
+    "beat": ["beat: Starting...", "maintenance.beat.OncePerSlotScheduler"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["worker", "ops", "beat"])
+def test_the_celery_processes_start_as_listed(name, django_db_setup, tmp_path):
+    log = tmp_path / f"{name}.log"
+    line = procfile(ROOT / "Procfile.production")[name]
+    with open(log, "wb") as output:
+        # As honcho and systemd run it: the line through a shell, from the project, the venv first.
+        process = subprocess.Popen(
+            ["bash", "-c", f"exec {line}"], cwd=ROOT, env=production_environment(), stdout=output,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not all(marker in log.read_text() for marker in READY[name]):
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
