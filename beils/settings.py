@@ -85,6 +85,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the WSGI server (gunicorn has no static handler), with far-future
+    # caching for hashed names and gzip/Brotli variants; before everything that touches sessions.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -171,7 +174,14 @@ else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}  # in MEDIA_ROOT
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # In production, `collectstatic` writes each file under a name with its content's hash and a
+    # compressed copy beside it, and WhiteNoise serves them with a year-long Cache-Control; while
+    # DEBUG is on, files are served as they are, from the apps, with no collectstatic.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 # Uploads (signed consent documents) and job files (imports, exports) are personal data: readable
 # by the account running Beils alone, whatever the process umask.

@@ -20,3 +20,9 @@ if not env.str("CACHE_URL", default=""):  # noqa: F405
 # SQLite tests run on a file, not in memory, so that the backup engine can snapshot it.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.mkdtemp(prefix="beils-test-db-")) / "test.sqlite3")}  # noqa: F405
+
+# No collectstatic before a test run (Django runs tests with DEBUG off): static files by their own
+# names, and WhiteNoise looks each one up when asked instead of indexing a STATIC_ROOT at start.
+# tests/beils/test_serving.py runs collectstatic and gunicorn with the production storage.
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+WHITENOISE_AUTOREFRESH = True
