@@ -140,14 +140,17 @@ def hosts(django_db_setup, django_db_blocker, s3_server, tmp_path_factory):  # n
         "SECURE_HSTS_SECONDS": "0", "STALE_WORK_MINUTES": "60", "LOG_LEVEL": "INFO",
     }  # fmt: skip
     root = tmp_path_factory.mktemp("two-hosts")
+    shared["STATIC_ROOT"] = str(root / "static")  # each host's deploy runs collectstatic; one is enough here
     one, two = _host("host-1", root / "host-1", shared), _host("host-2", root / "host-2", shared)
+    collected = one.manage("collectstatic", "--noinput")
+    assert collected.returncode == 0, collected.stderr[-2000:]
     celery = [sys.executable, "-m", "celery", "-A", "beils", "worker", "--pool=solo", "--without-gossip",
               "--without-mingle", "--loglevel=INFO"]  # fmt: skip
     try:
         for host in (one, two):
             host.port = free_port()
-            web = host.start("web", [sys.executable, "-m", "gunicorn", "beils.wsgi:application", "--bind",
-                                     f"127.0.0.1:{host.port}", "--workers", "2", "--timeout", "120"])  # fmt: skip
+            host.env.update(GUNICORN_BIND=f"127.0.0.1:{host.port}", GUNICORN_WORKERS="2", GUNICORN_TIMEOUT="120")
+            web = host.start("web", [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"])
             _wait_for_http(host, web)
         one.start("worker", [*celery, "-Q", "maintenance", "-n", "ops@host-1"])
         two.start("worker", [*celery, "-Q", "celery", "-n", "worker@host-2"])
