@@ -7,6 +7,7 @@ from audit.services import audit_log
 from backups.models import Backup, BackupKind
 from backups.serializers import BackupRequestSerializer, BackupSerializer
 from backups.tasks import run_backup
+from beils.lib.net import client_ip
 
 
 class CanRunBackups(permissions.BasePermission):
@@ -31,5 +32,5 @@ class BackupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         payload.is_valid(raise_exception=True)
         user_id = request.user.pk
         transaction.on_commit(lambda: run_backup.delay(user_id, BackupKind.MANUAL))
-        audit_log(action="maintenance.backup.requested", actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+        audit_log(action="maintenance.backup.requested", actor=request.user, ip_address=client_ip(request))
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)

@@ -477,12 +477,12 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # The admin's login form posts the e-mail as "username".
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
-# The client address: REMOTE_ADDR unless the proxies in front are declared; trusting
-# X-Forwarded-For without a proxy would let an attacker pick a new "IP" for every attempt.
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=None)
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
-)
+# The client address (beils/lib/net.py): REMOTE_ADDR unless AXES_PROXY_COUNT declares the reverse
+# proxies in front (1 behind nginx); then the address the nearest proxy appended to
+# X-Forwarded-For. Trusting the header without a proxy would let an attacker pick a new "IP" for
+# every attempt; ignoring it behind one would lock a person out for everybody.
+TRUSTED_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "beils.lib.net.client_ip"
 
 # --- Logging ------------------------------------------------------------------------------
 

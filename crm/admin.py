@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from beils.lib.admin import SoftDeleteAdmin
 from beils.lib.history import HistoryAdmin
 from beils.lib.models import Status
+from beils.lib.net import client_ip
 from crm.erasure import client_erase, client_erase_preview
 from crm.gdpr import client_data_zip
 from crm.models import (
@@ -96,9 +97,7 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
     def save_model(self, request, obj, form, change):
         previous = User.all_objects.filter(pk=obj.pk).values_list("role", flat=True).first() if change else None
         super().save_model(request, obj, form, change)
-        user_role_audit(
-            user=obj, previous_role=previous, actor=request.user, ip_address=request.META.get("REMOTE_ADDR")
-        )
+        user_role_audit(user=obj, previous_role=previous, actor=request.user, ip_address=client_ip(request))
 
     @admin.display(description=_("name"), ordering="name")
     def full_name(self, obj):
@@ -331,7 +330,7 @@ class ClientAdmin(SoftDeleteAdmin, HistoryAdmin):
             self.message_user(request, _("Select exactly one client to export their data."), messages.WARNING)
             return None
         client = clients[0]
-        archive = client_data_zip(client=client, actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+        archive = client_data_zip(client=client, actor=request.user, ip_address=client_ip(request))
         response = HttpResponse(archive, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="client-{client.pk}-gdpr-export.zip"'
         return response
@@ -346,7 +345,7 @@ class ClientAdmin(SoftDeleteAdmin, HistoryAdmin):
             return None
         client = clients[0]
         if request.POST.get("confirm") == "yes":
-            plan = client_erase(client=client, actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+            plan = client_erase(client=client, actor=request.user, ip_address=client_ip(request))
             self.message_user(request, _erased_message(plan), messages.SUCCESS)
             return None
         plan = client_erase_preview(client=client)
@@ -479,12 +478,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def delete_model(self, request, obj):
-        api_token_revoke(
-            tokens=ApiToken.objects.filter(pk=obj.pk), actor=request.user, ip_address=request.META.get("REMOTE_ADDR")
-        )
+        api_token_revoke(tokens=ApiToken.objects.filter(pk=obj.pk), actor=request.user, ip_address=client_ip(request))
 
     def delete_queryset(self, request, queryset):
-        api_token_revoke(tokens=queryset, actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+        api_token_revoke(tokens=queryset, actor=request.user, ip_address=client_ip(request))
 
     @admin.display(description=_("prefix"))
     def prefix(self, obj):

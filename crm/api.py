@@ -21,6 +21,7 @@ from beils.lib.api import (
     object_body,
     soft_delete_schema,
 )
+from beils.lib.net import client_ip
 from crm.erasure import client_erase, client_erase_preview
 from crm.gdpr import client_data_export, client_data_zip
 from crm.models import Client, Consent, Questionnaire, Revoke, User
@@ -73,7 +74,7 @@ class UserViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.
         super().perform_update(serializer)
         user_role_audit(
             user=serializer.instance, previous_role=previous, actor=self.request.user,
-            ip_address=self.request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(self.request),
         )  # fmt: skip
 
     def perform_destroy(self, instance):
@@ -110,7 +111,7 @@ class ClientViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewset
         filter_backends=[],
     )
     def gdpr_export(self, request, pk=None):
-        client, ip_address = self.get_object(), request.META.get("REMOTE_ADDR")
+        client, ip_address = self.get_object(), client_ip(request)
         if request.query_params.get("format") != "zip":
             return Response(client_data_export(client=client, actor=request.user, ip_address=ip_address))
         archive = client_data_zip(client=client, actor=request.user, ip_address=ip_address)
@@ -142,7 +143,7 @@ class ClientViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewset
             preview = client_erase_preview(client=client).as_detail()
             message = 'Erasure cannot be undone: send {"confirm": true} to erase, or {"dry_run": true} to preview.'
             return Response({"confirm": [message], "preview": preview}, status=400)
-        plan = client_erase(client=client, actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+        plan = client_erase(client=client, actor=request.user, ip_address=client_ip(request))
         return Response({"erased": True, **plan.as_detail()})
 
 
@@ -214,7 +215,7 @@ class TokenObtainView(APIView):
         # The Django request: the one axes reads the address from and marks as locked out.
         django_request = request._request
         user = authenticate(django_request, username=email, password=form.validated_data["password"])
-        address = getattr(django_request, "axes_ip_address", None) or django_request.META.get("REMOTE_ADDR")
+        address = getattr(django_request, "axes_ip_address", None) or client_ip(django_request)
         if user is None:
             locked = getattr(django_request, "axes_locked_out", False)
             # Answered here, in JSON: axes' middleware would swap the answer for its HTML page.

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
+from beils.lib.net import client_ip
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from marketing.services import client_bonus_grant_audit, gift_card_issue_comp
 
@@ -85,7 +86,7 @@ class ClientBonusAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change:  # sessions given without a sale: an audited ADMIN act, as in the API
-            client_bonus_grant_audit(bono=obj, actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+            client_bonus_grant_audit(bono=obj, actor=request.user, ip_address=client_ip(request))
 
 
 @admin.register(BonusRedemption)

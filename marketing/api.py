@@ -1,6 +1,7 @@
 from rest_framework import viewsets
 
 from beils.lib.api import AtomicWritesMixin, SoftDeleteMixin, soft_delete_schema
+from beils.lib.net import client_ip
 from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
 from marketing.serializers import BonusSerializer, ClientBonusSerializer, CouponSerializer, GiftCardSerializer
 from marketing.services import client_bonus_grant_audit
@@ -41,7 +42,7 @@ class ClientBonusViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer):
         super().perform_create(serializer)
         bono = serializer.instance
-        client_bonus_grant_audit(bono=bono, actor=self.request.user, ip_address=self.request.META.get("REMOTE_ADDR"))
+        client_bonus_grant_audit(bono=bono, actor=self.request.user, ip_address=client_ip(self.request))
 
 
 class GiftCardViewSet(AtomicWritesMixin, viewsets.ModelViewSet):

@@ -12,6 +12,7 @@ from audit.services import audit_log
 from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline
 from beils.lib.history import HistoryAdmin
 from beils.lib.money import ZERO
+from beils.lib.net import client_ip
 from crm.models import Role
 from marketing.models import MarketingError
 from sales.models import (
@@ -75,7 +76,7 @@ class AdminRoleOnlyWrites:
     def _audit_repair(self, request, obj, verb: str, fields: list[str]) -> None:
         audit_log(
             action=f"{obj._meta.app_label}.{obj._meta.model_name}.{verb}_by_hand", actor=request.user, target=obj,
-            detail={"fields": fields}, ip_address=request.META.get("REMOTE_ADDR"),
+            detail={"fields": fields}, ip_address=client_ip(request),
         )  # fmt: skip
 
 

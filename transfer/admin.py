@@ -67,7 +67,7 @@ class ImportExportAdmin(ImportExportMixin):
         return {
             **kwargs,
             "actor": request.user,
-            "ip_address": request.META.get("REMOTE_ADDR"),
+            "ip_address": client_ip(request),
             "invalid_rows_are_errors": False,
             "preview_rows": self.import_preview_rows,
         }
@@ -118,7 +118,7 @@ class ImportExportAdmin(ImportExportMixin):
         if errors:
             audit_log(
                 action="maintenance.import.refused", actor=request.user, outcome=Outcome.FAILURE,
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
                 detail={"model": self.opts.label, "file_name": upload.name, "size": upload.size, "error": errors[0]},
             )  # fmt: skip
 
@@ -127,7 +127,7 @@ class ImportExportAdmin(ImportExportMixin):
         job = job_import_create(
             resource_class=self.choose_import_resource_class(form, request),
             file_format=file_format.get_title(), upload=form.cleaned_data["import_file"],
-            actor=request.user, ip_address=request.META.get("REMOTE_ADDR"),
+            actor=request.user, ip_address=client_ip(request),
         )  # fmt: skip
         self.message_user(
             request,
@@ -182,7 +182,7 @@ class ImportExportAdmin(ImportExportMixin):
         if title in ("csv", "json") and columns is not None:
             return export_stream(
                 queryset.order_by("pk"), fmt=title, columns=columns, actor=request.user,
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
             )  # fmt: skip
         count = queryset.count()
         if title == "xlsx" and count > self.export_background_rows:
@@ -190,7 +190,7 @@ class ImportExportAdmin(ImportExportMixin):
             job = job_export_create(
                 resource_class=resource_class, file_format=title, actor=request.user,
                 pks=None if everything else queryset.values_list("pk", flat=True),
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
             )  # fmt: skip
             self.message_user(request, _("The export is large: it is being written in the background."))
             return redirect("admin:transfer_job_change", job.pk)

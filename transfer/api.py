@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, renderers
 from rest_framework.decorators import action
 
+from beils.lib.net import client_ip
 from transfer.exports import ExportError, export_stream
 
 
@@ -42,7 +43,7 @@ class StreamingExportMixin:
         try:
             return export_stream(
                 queryset, fmt=request.query_params.get("format", "csv"), actor=request.user,
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
             )  # fmt: skip
         except ExportError as exc:
             raise exceptions.ValidationError({"format": [str(exc)]}) from exc

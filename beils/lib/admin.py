@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from beils.lib.models import Status
+from beils.lib.net import client_ip  # noqa: F401 - where the admins import it from
 
 
 class ActiveStatusFilter(admin.SimpleListFilter):
@@ -88,11 +89,6 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
-
-
-def client_ip(request) -> str | None:
-    """The address the request came from, as the audit trail records it."""
-    return request.META.get("REMOTE_ADDR")
 
 
 def admin_extend(site: admin.AdminSite, model, mixin: type, **attrs) -> None:

@@ -124,3 +124,44 @@ def test_a_lockout_does_not_revoke_the_persons_api_token(staff_user):
 
 def test_session_authentication_of_the_api_still_works(staff_browser):
     assert staff_browser.get("/api/clients").status_code == 200
+
+
+PROXY = "127.0.0.1"  # nginx on the same machine: every request reaches Django from here
+
+
+def attempt_through_proxy(email, password, client_ip):
+    browser = Browser(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=client_ip)
+    response = browser.post(LOGIN, {"username": email, "password": password, "next": "/admin/"})
+    return browser, response
+
+
+@pytest.fixture
+def behind_one_proxy(settings):
+    """AXES_PROXY_COUNT=1, as docs/deploy.md sets it behind nginx."""
+    settings.TRUSTED_PROXY_COUNT = 1
+
+
+def test_behind_the_proxy_an_attacker_cannot_lock_a_colleague_out(staff_user, behind_one_proxy):
+    """Every request comes from nginx's address: the lockout must key on the address nginx
+    forwards, or five wrong passwords from anywhere would lock the person out everywhere."""
+    for _ in range(5):
+        attempt_through_proxy(staff_user.email, "wrong-password", ELSEWHERE)
+    assert not logged_in(attempt_through_proxy(staff_user.email, PASSWORD, ELSEWHERE)[0])
+
+    browser, response = attempt_through_proxy(staff_user.email, PASSWORD, HOME)
+    assert response.status_code == 302 and logged_in(browser)
+
+
+def test_without_a_declared_proxy_a_forged_forwarded_address_changes_nothing(staff_user):
+    for n in range(5):
+        attempt_through_proxy(staff_user.email, "wrong-password", f"192.0.2.{n + 1}")
+    assert not logged_in(attempt_through_proxy(staff_user.email, PASSWORD, "192.0.2.99")[0])
+
+
+def test_behind_the_proxy_a_forged_forwarded_address_changes_nothing(staff_user, behind_one_proxy):
+    """nginx appends the real address to whatever X-Forwarded-For the client sent."""
+    for n in range(5):
+        attempt_through_proxy(staff_user.email, "wrong-password", f"192.0.2.{n + 1}, {ELSEWHERE}")
+    assert not logged_in(attempt_through_proxy(staff_user.email, PASSWORD, f"192.0.2.99, {ELSEWHERE}")[0])
+    entry = AuditEntry.objects.filter(action="crm.login.locked_out").latest("pk")
+    assert entry.ip_address == ELSEWHERE

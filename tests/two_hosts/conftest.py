@@ -75,7 +75,7 @@ class Host:
         return (self.root / f"{label}.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        for _, process, log in reversed(self.processes):
+        for _, process, _log in reversed(self.processes):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         for _, process, log in self.processes:

@@ -55,7 +55,9 @@ def test_a_large_upload_on_host_1_is_checked_on_host_2_and_confirmed_on_host_2(h
     for host in hosts:
         assert alba.get(host, f"/admin/transfer/job/{job.pk}/progress/").json()["state"] == JobState.VALIDATED
 
-    confirmed = alba.post(two, f"/admin/transfer/job/{job.pk}/confirm/", {}, form_page=f"/admin/transfer/job/{job.pk}/change/")
+    confirmed = alba.post(
+        two, f"/admin/transfer/job/{job.pk}/confirm/", {}, form_page=f"/admin/transfer/job/{job.pk}/change/"
+    )
     assert confirmed.ok, confirmed.text[-2000:]
     wait_for(lambda: _job_state(job.pk) == JobState.DONE, "the import on host 2", hosts=hosts)
     assert Client.all_objects.count() == 40_000
@@ -74,7 +76,11 @@ def test_a_dry_run_on_host_1_is_confirmed_on_host_2(hosts, alba):
     confirm = hidden_inputs(dry_run.text, "/admin/crm/client/process_import/")
     response = alba.post(two, "/admin/crm/client/process_import/", confirm, form_page="/admin/crm/client/import/")
     assert response.status_code == 200, response.text[-2000:]
-    assert sorted(Client.all_objects.values_list("name", flat=True)) == ["Clienta 0 Peña", "Clienta 1 Peña", "Clienta 2 Peña"]
+    assert sorted(Client.all_objects.values_list("name", flat=True)) == [
+        "Clienta 0 Peña",
+        "Clienta 1 Peña",
+        "Clienta 2 Peña",
+    ]
 
 
 def test_an_export_written_on_host_2_downloads_from_host_1_with_progress_on_both(hosts, alba):
