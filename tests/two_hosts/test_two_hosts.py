@@ -139,3 +139,71 @@ def test_two_beats_on_two_hosts_send_each_slot_once(hosts):
     assert slots.count() >= 1
     assert runs() == slots.count()
     assert "Task maintenance.heartbeat[" not in hosts[1].log("worker")  # the ops worker's queue
+
+
+def _token(host, email: str, password: str) -> str:
+    import requests
+
+    response = requests.post(f"{host.url}/api/auth/token", json={"email": email, "password": password}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["token"]
+
+
+def test_erased_on_a_web_node_stays_erased_after_a_restore_on_the_ops_host(hosts, alba):
+    """The person's signed consent (in the shared bucket) and an export holding her go with the
+    erasure made on host 2; the backup taken before it, restored on host 1 (the ops host, where
+    BACKUP_DIR is), does not bring her back."""
+    import requests
+    from django.core.files.base import ContentFile
+
+    from backups.models import Backup
+    from tests.factories import SignedConsentFactory
+
+    one, two = hosts
+    consent = SignedConsentFactory(client__name="Begoña", client__surname="Ibáñez", client__email="begona@correo.example")
+    client = consent.client
+    with override_settings(STORAGES=_shared_storages(one)):
+        consent.document.save("firma.pdf", ContentFile(b"%PDF-1.4 firma de Begona"), save=True)
+        document = consent.document.name
+        from django.core.files.storage import storages
+
+        bucket = storages.create_storage(_shared_storages(one)["default"])
+        assert bucket.exists(document)
+
+    backed_up = one.manage("backup", "--json")
+    assert backed_up.returncode == 0, backed_up.stderr[-3000:]
+    backup = Backup.objects.latest("pk")
+    assert backup.host == "host-1"
+
+    erased = requests.post(
+        f"{two.url}/api/clients/{client.pk}/erase", json={"confirm": True},
+        headers={"Authorization": f"Bearer {_token(two, alba.email, alba.password)}"}, timeout=120,
+    )  # fmt: skip
+    assert erased.status_code == 200, erased.text
+    assert not bucket.exists(document), "the signed consent left the shared bucket"
+
+    # Restore-testing host 1's backup from host 2 names the host that holds it and judges nothing.
+    tested = two.manage("verifybackup", str(backup.pk), "--restore-test")
+    assert tested.returncode != 0 and "host-1" in (tested.stdout + tested.stderr)
+    backup.refresh_from_db()
+    assert backup.status == "OK" or backup.is_good
+
+    restored = one.manage("restore", str(backup.pk), "--noinput", "--no-safety-backup", timeout=600)
+    assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-3000:]
+    client.refresh_from_db()
+    assert client.name != "Begoña" and client.email != "begona@correo.example"
+    assert not bucket.exists(document), "the restored files do not bring the erased person's document back"
+
+
+def _shared_storages(host) -> dict:
+    env = host.env
+    return {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": env["MEDIA_S3_BUCKET"], "endpoint_url": env["MEDIA_S3_ENDPOINT_URL"],
+                "location": "media", "addressing_style": "path", "default_acl": None,
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }  # fmt: skip
