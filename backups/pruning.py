@@ -19,6 +19,9 @@ The rules, in order (settings: ``BACKUP_KEEP_*``):
 
 Deleting removes the file and its ``.json`` manifest from ``BACKUP_DIR`` and marks the row
 DELETED, so the catalogue keeps the history. Copies elsewhere (``storage``) are not touched.
+
+Each host prunes the files it holds (``BEILS_HOST``): another host's backups, not in this
+host's ``BACKUP_DIR``, are kept and left out of the rules (that host prunes them).
 """
 
 from dataclasses import dataclass, field
@@ -28,10 +31,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
-from backups.catalogue import BackupError, backup_path, ledger_copy_path
+from backups.catalogue import BackupError, backup_path, held_here, ledger_copy_path
 from backups.locks import maintenance_lock
 from backups.models import Backup, BackupKind, BackupStatus
 from backups.retention import retained
@@ -63,9 +67,14 @@ def backup_prune(*, dry_run: bool = False, actor=None, now: datetime | None = No
 
 def plan_prune(*, now: datetime) -> PruneReport:
     """What the rules keep and delete right now; changes nothing."""
-    backups = list(Backup.objects.filter(status=BackupStatus.SUCCESS).order_by("-started_at", "-pk"))
-    newest_good = next((b for b in backups if b.verify_ok is True and not b.tables_requested), None)
     report = PruneReport()
+    backups = []
+    for backup in Backup.objects.filter(status=BackupStatus.SUCCESS).order_by("-started_at", "-pk"):
+        if held_here(backup):
+            backups.append(backup)
+        else:
+            _decide(report, backup, False, _("on host %(host)s, which prunes it") % {"host": backup.host})
+    newest_good = next((b for b in backups if b.verify_ok is True and not b.tables_requested), None)
     if newest_good is None:
         for backup in backups:
             _decide(report, backup, False, "no verified-good backup yet, so nothing is deleted")

@@ -29,14 +29,18 @@ from audit.services import audit_log
 from backups import crypto
 from backups.catalogue import (  # the bookkeeping; importable from here as ever
     MANIFEST_FIELDS,
+    BackupElsewhere,
     BackupError,
     backup_dir,
     backup_path,
     catalogue_exists,
     catalogue_rescan,
+    check_held_here,
     check_ledger_copy,
     check_signature,
     fsync_dir,
+    held_here,
+    latest_good_here,
     ledger_copy_path,
     migration_state,
     partial_path,
@@ -60,9 +64,9 @@ from beils.lib.progress import Progress
 from maintenance.pulse import Pulse
 
 __all__ = [
-    "MANIFEST_FIELDS", "BackupError", "Progress", "backup_create", "backup_dir", "backup_path", "backup_restore",
-    "backup_restored", "backup_run", "backup_verify", "catalogue_rescan", "check_ledger_copy", "check_signature",
-    "database_is_empty", "fsync_dir", "ledger_copy_path", "migration_state", "partial_path", "read_manifest",
+    "MANIFEST_FIELDS", "BackupElsewhere", "BackupError", "Progress", "backup_create", "backup_dir", "backup_path", "backup_restore",
+    "backup_restored", "backup_run", "backup_verify", "catalogue_rescan", "check_held_here", "check_ledger_copy", "check_signature",
+    "database_is_empty", "fsync_dir", "held_here", "latest_good_here", "ledger_copy_path", "migration_state", "partial_path", "read_manifest",
     "read_signed_manifest", "reconnect_if_lost", "report_failure", "resolve", "restore_instructions",
     "rpo_breached", "sha256_of", "write_manifest",
 ]  # fmt: skip
@@ -102,7 +106,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
     backup = Backup(
         file_name=name, kind=kind, engine=engine.vendor, database=Path(engine.database).name, started_at=started,
         heartbeat_at=started,
-        compression="gzip", encrypted=crypto.enabled(), tables_requested=tables,
+        compression="gzip", encrypted=crypto.enabled(), tables_requested=tables, host=settings.BEILS_HOST,
         created_by=actor if getattr(actor, "pk", None) else None,
     )  # fmt: skip
     if catalogued:
@@ -263,7 +267,9 @@ def backup_verify(
 
     ``on_restored(alias)`` runs while the restored copy still exists, with a database alias
     that reads it (the restore drill checks the invoice chain there); raising ``BackupError``
-    in it fails the verification."""
+    in it fails the verification. A file another host holds is refused (BackupElsewhere)
+    before anything is recorded."""
+    check_held_here(backup)
     try:
         _check_file(backup)
         engine = engine_class(backup.engine)(alias)  # the engine that wrote the file
@@ -319,6 +325,7 @@ def backup_restore(
     """Restore a whole backup, or only ``tables``, over the live database. Returns the safety
     backup taken first (None when the database was empty). The erasure ledger copy that came
     with the backup is checked first (see :func:`check_ledger_copy`)."""
+    check_held_here(backup)
     ledger = check_ledger_copy(backup, without_ledger=without_ledger, actor=actor)
     tables = tables or []
     unknown = sorted(set(tables) - set(backup.tables)) if backup.tables else []
