@@ -125,35 +125,6 @@ def ledger_copy_path(path: Path) -> Path:
     return Path(f"{path}.ledger.jsonl")
 
 
-def check_ledger_copy(backup: Backup, *, without_ledger: bool = False, actor=None) -> Path | None:
-    """The erasure ledger copy beside ``backup``, checked against its signed manifest, or None
-    when the backup never had one (it was not copied off-site: the live ledger is the one).
-    A backup that had one and comes without it (fetched from off-site, say) is refused: restored,
-    it would bring erased people back. ``without_ledger`` is the operator's explicit override."""
-    if not backup.ledger:
-        return None
-    path = ledger_copy_path(backup_path(backup))
-    problem = None
-    if not path.is_file():
-        problem = f"its erasure ledger copy {path.name} is missing"
-    elif sha256_of(path) != backup.ledger.get("sha256"):
-        problem = f"its erasure ledger copy {path.name} does not match the SHA-256 in the signed manifest"
-    if problem is None:
-        return path
-    audit_log(
-        action="maintenance.backup.ledger_missing", actor=actor, outcome=Outcome.FAILURE,
-        target=backup if backup.pk else None,
-        detail={"file": backup.file_name, "error": problem, "overridden": without_ledger},
-    )  # fmt: skip
-    if without_ledger:
-        return None
-    raise BackupError(
-        f"{backup.file_name}: {problem}. Restoring it could bring back clients erased since it was taken. "
-        "Fetch it again with its ledger, or restore with --without-ledger and replay a ledger by hand "
-        "(manage.py gdpr_replay)."
-    )
-
-
 def read_manifest(path: Path) -> dict:
     """The manifest beside the backup file ``path``, as written (unchecked)."""
     return json.loads(Path(f"{path}.json").read_text())

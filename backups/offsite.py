@@ -13,7 +13,6 @@ Credentials for S3 come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCE
 instance role) through boto3's own lookup; they are never passed on a command line.
 """
 
-import fcntl
 import json
 import os
 import shutil
@@ -24,7 +23,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.utils import timezone
 
 from audit.models import AuditEntry, Outcome
 from audit.services import audit_log
@@ -40,6 +38,7 @@ from backups.catalogue import (
     sha256_of,
     write_manifest,
 )
+from backups.ledger import ledger_snapshot
 from backups.models import Backup, BackupStatus
 from backups.pipeline import CHUNK
 
@@ -59,7 +58,7 @@ def backup_copy_offsite(backup: Backup, *, actor=None) -> list[dict]:
     other targets have been copied and recorded.
     """
     source = _checked_source(backup)
-    _snapshot_ledger(backup, source)
+    ledger_snapshot(backup, source)  # the newest ledger travels: it only grows
     manifest = write_manifest(backup, backup_dir())
     copies, failures = [], []
     for label, copy in _targets():
@@ -97,27 +96,6 @@ def _checked_source(backup: Backup) -> Path:
         # Known from its manifest alone: copying re-signs the manifest, so it must be genuine first.
         check_signature(backup)
     return path
-
-
-def _snapshot_ledger(backup: Backup, source: Path) -> None:
-    """Put the current erasure ledger beside the backup, its SHA-256 in the (signed) manifest:
-    a backup restored from off-site after the local disk is lost must still know who was erased
-    since it was taken. The ledger only grows, so the newest copy is the one to travel."""
-    from crm.erasure import ledger_path
-
-    target = ledger_copy_path(source)
-    with _partial_in(target.parent, target.name) as partial:
-        with suppress(FileNotFoundError), open(ledger_path(), "rb") as ledger:
-            fcntl.flock(ledger, fcntl.LOCK_SH)  # never half of a line being appended
-            partial.write_bytes(ledger.read())
-        os.replace(partial, target)
-    data = target.read_bytes()
-    backup.ledger = {
-        "file": target.name, "sha256": sha256_of(target), "entries": data.count(b"\n"),
-        "taken_at": timezone.now().isoformat(),
-    }  # fmt: skip
-    if backup.pk:
-        Backup.objects.filter(pk=backup.pk).update(ledger=backup.ledger)
 
 
 def _targets() -> list[tuple[str, Callable[[Backup, Path, Path], dict]]]:

@@ -36,7 +36,6 @@ from backups.catalogue import (  # the bookkeeping; importable from here as ever
     catalogue_exists,
     catalogue_rescan,
     check_held_here,
-    check_ledger_copy,
     check_signature,
     fsync_dir,
     held_here,
@@ -55,6 +54,7 @@ from backups.catalogue import (  # the bookkeeping; importable from here as ever
 )
 from backups.engines import engine_class, engine_for
 from backups.engines.base import Source
+from backups.ledger import ledger_for_restore, ledger_snapshot
 from backups.locks import maintenance_lock
 from backups.models import Backup, BackupKind, BackupStatus
 from backups.offsite import backup_copy_offsite, offsite_configured
@@ -65,7 +65,7 @@ from maintenance.pulse import Pulse
 
 __all__ = [
     "MANIFEST_FIELDS", "BackupElsewhere", "BackupError", "Progress", "backup_create", "backup_dir", "backup_path", "backup_restore",
-    "backup_restored", "backup_run", "backup_verify", "catalogue_rescan", "check_held_here", "check_ledger_copy", "check_signature",
+    "backup_restored", "backup_run", "backup_verify", "catalogue_rescan", "check_held_here", "check_signature",
     "database_is_empty", "fsync_dir", "held_here", "latest_good_here", "ledger_copy_path", "migration_state", "partial_path", "read_manifest",
     "read_signed_manifest", "reconnect_if_lost", "report_failure", "resolve", "restore_instructions",
     "rpo_breached", "sha256_of", "write_manifest",
@@ -138,6 +138,8 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
                 raise PipelineError("The dump ended without its completion trailer: it is incomplete.")
             out.flush()
             os.fsync(out.fileno())
+        # After the dump: an erasure made while it ran is in the copy, the person perhaps in the dump.
+        ledger_snapshot(backup, directory / name)
         os.replace(partial, directory / name)
         fsync_dir(directory)
         backup.size_bytes, backup.sha256, backup.tables = size, digest.hexdigest(), figures.tables
@@ -147,6 +149,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
         write_manifest(backup, directory)
     except Exception as exc:
         partial.unlink(missing_ok=True)
+        ledger_copy_path(directory / name).unlink(missing_ok=True)
         backup.status, backup.finished_at, backup.error = BackupStatus.FAILED, timezone.now(), str(exc)
         if catalogued:
             backup.save(using=alias)
@@ -323,10 +326,11 @@ def backup_restore(
     without_ledger: bool = False,
 ) -> Backup | None:
     """Restore a whole backup, or only ``tables``, over the live database. Returns the safety
-    backup taken first (None when the database was empty). The erasure ledger copy that came
-    with the backup is checked first (see :func:`check_ledger_copy`)."""
+    backup taken first (None when the database was empty). Refused first when the erasure
+    ledger the replay would use is missing or older than this installation's, unless
+    ``without_ledger`` (see :func:`backups.ledger.ledger_for_restore`)."""
     check_held_here(backup)
-    ledger = check_ledger_copy(backup, without_ledger=without_ledger, actor=actor)
+    ledger = ledger_for_restore(backup, without_ledger=without_ledger, actor=actor)
     tables = tables or []
     unknown = sorted(set(tables) - set(backup.tables)) if backup.tables else []
     if unknown:
