@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 from django.conf import settings
@@ -135,10 +135,18 @@ def _copy_to_dir(backup: Backup, source: Path, manifest: Path) -> dict:
     directory = _copy_dir()
     # The file first: a manifest in the second directory means its backup arrived whole.
     _copy_verified(source, directory / source.name, backup.sha256)
-    ledger = ledger_copy_path(source)
-    _copy_verified(ledger, directory / ledger.name, backup.ledger["sha256"])
+    for path, sha256 in _set_files(backup, source):
+        _copy_verified(path, directory / path.name, sha256)
     _copy_verified(manifest, directory / manifest.name, sha256_of(manifest))
     return {"kind": "dir", "path": str(directory / source.name)}
+
+
+def _set_files(backup: Backup, source: Path) -> list[tuple[Path, str]]:
+    """The files that travel with the backup file: its ledger copy and its files archive."""
+    files = [(ledger_copy_path(source), backup.ledger["sha256"])]
+    if backup.media:
+        files.append((source.with_name(backup.media["file"]), backup.media["sha256"]))
+    return files
 
 
 def _copy_verified(source: Path, target: Path, sha256: str) -> None:
@@ -198,8 +206,7 @@ def _s3_key(file_name: str) -> str:
 
 def _copy_to_s3(backup: Backup, source: Path, manifest: Path) -> dict:
     client, bucket = _s3_client(), settings.BACKUP_S3_BUCKET
-    ledger = ledger_copy_path(source)
-    for path, sha256 in ((source, backup.sha256), (ledger, backup.ledger["sha256"]), (manifest, sha256_of(manifest))):
+    for path, sha256 in ((source, backup.sha256), *_set_files(backup, source), (manifest, sha256_of(manifest))):
         key = _s3_key(path.name)
         client.upload_file(
             str(path), bucket, key, ExtraArgs={"Metadata": {"sha256": sha256}}, Config=_transfer_config()
@@ -276,6 +283,7 @@ def _fetch_verified(fetch: Callable[[str, Path], None], file_name: str, target: 
         _partial_in(directory, f"{file_name}.json") as manifest,
         _partial_in(directory, file_name) as partial,
         _partial_in(directory, ledger_name) as ledger,
+        ExitStack() as stack,
     ):
         fetch(f"{file_name}.json", manifest)
         expected = _manifest_facts(manifest, file_name)
@@ -283,13 +291,34 @@ def _fetch_verified(fetch: Callable[[str, Path], None], file_name: str, target: 
         if (actual := sha256_of(partial)) != expected["sha256"]:
             raise BackupError(f"the copy has SHA-256 {actual}, its manifest says {expected['sha256']}; refused")
         has_ledger = _fetch_ledger(fetch, ledger_name, ledger, expected.get("ledger"), without_ledger)
-        for path in (manifest, partial, ledger):
+        media = _fetch_media(fetch, expected.get("media"), directory, stack)
+        for path in (manifest, partial, ledger, *media):
             os.chmod(path, 0o600)  # a download may have replaced the private temporary file
         if has_ledger:
             os.replace(ledger, directory / ledger_name)
+        for path in media:
+            os.replace(path, directory / expected["media"]["file"])
         os.replace(manifest, directory / f"{file_name}.json")
         os.replace(partial, target)
     fsync_dir(directory)
+
+
+def _fetch_media(fetch, facts: dict | None, directory: Path, stack: ExitStack) -> list[Path]:
+    """Fetch the files archive the manifest names (none before files were backed up), checked
+    against its SHA-256: a set restored without it would name consent documents it lacks."""
+    if not facts:
+        return []
+    name = facts.get("file", "")
+    if Path(name).name != name or name.startswith("."):
+        raise BackupError(f"its manifest names {name!r} as its files archive; refused")
+    destination = stack.enter_context(_partial_in(directory, name))
+    try:
+        fetch(name, destination)
+    except Exception as exc:
+        raise BackupError(f"its files archive {name} could not be fetched ({exc}); refused") from exc
+    if sha256_of(destination) != facts.get("sha256"):
+        raise BackupError(f"its files archive {name} does not match the SHA-256 in the signed manifest; refused")
+    return [destination]
 
 
 def _fetch_ledger(fetch, name: str, destination: Path, facts: dict | None, without_ledger: bool) -> bool:

@@ -134,9 +134,18 @@ def _manifest_path(backup: Backup) -> Path:
     return path.with_name(f"{path.name}.json")
 
 
+def _set_paths(backup: Backup) -> list[Path]:
+    """The backup's files in the order they are deleted: the file goes before its manifest, so
+    a rescan never revives a half-deleted backup."""
+    paths = [backup_path(backup), ledger_copy_path(backup_path(backup))]
+    if backup.media:
+        paths.append(backup_path(backup).with_name(backup.media["file"]))
+    return [*paths, _manifest_path(backup)]
+
+
 def _size_on_disk(backup: Backup) -> int:
-    """The bytes the file and its manifest take; a missing one counts as nothing."""
-    paths = (backup_path(backup), _manifest_path(backup))
+    """The bytes the set's files take; a missing one counts as nothing."""
+    paths = _set_paths(backup)
     return sum(path.stat().st_size for path in paths if path.exists())
 
 
@@ -147,10 +156,8 @@ def _delete(report: PruneReport, actor) -> None:
     try:
         for backup in report.deleted:
             size = _size_on_disk(backup)
-            # The file goes before its manifest, so a rescan never revives a half-deleted backup.
-            backup_path(backup).unlink(missing_ok=True)
-            ledger_copy_path(backup_path(backup)).unlink(missing_ok=True)
-            _manifest_path(backup).unlink(missing_ok=True)
+            for path in _set_paths(backup):
+                path.unlink(missing_ok=True)
             report.freed_bytes += size
             done.append(backup)
     except OSError as exc:

@@ -15,6 +15,7 @@ The rules they keep:
 import hashlib
 import os
 import shutil
+import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -56,6 +57,7 @@ from backups.engines import engine_class, engine_for
 from backups.engines.base import Source
 from backups.ledger import ledger_for_restore, ledger_snapshot
 from backups.locks import maintenance_lock
+from backups.media import media_archive, media_check_file, media_path, media_restore, media_verify
 from backups.models import Backup, BackupKind, BackupStatus
 from backups.offsite import backup_copy_offsite, offsite_configured
 from backups.pipeline import Pipeline, PipelineError, compressor, decompressor, read_chunks
@@ -138,6 +140,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
                 raise PipelineError("The dump ended without its completion trailer: it is incomplete.")
             out.flush()
             os.fsync(out.fileno())
+        media_archive(backup, directory / name)
         # After the dump: an erasure made while it ran is in the copy, the person perhaps in the dump.
         ledger_snapshot(backup, directory / name)
         os.replace(partial, directory / name)
@@ -150,6 +153,8 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
     except Exception as exc:
         partial.unlink(missing_ok=True)
         ledger_copy_path(directory / name).unlink(missing_ok=True)
+        if backup.media:
+            media_path(backup).unlink(missing_ok=True)
         backup.status, backup.finished_at, backup.error = BackupStatus.FAILED, timezone.now(), str(exc)
         if catalogued:
             backup.save(using=alias)
@@ -195,10 +200,11 @@ def _check_free_space(engine, directory: Path, *, catalogued: bool) -> int:
 
 
 @contextmanager
-def _reading(backup: Backup) -> Iterator[Source]:
+def _reading(backup: Backup, path: Path | None = None) -> Iterator[Source]:
     """The backup's decompressed (and decrypted) bytes, as a source the engine may read more
-    than once while the block runs."""
-    path = backup_path(backup)
+    than once while the block runs; those of the set's file at ``path`` (the files archive)
+    when given."""
+    path = path or backup_path(backup)
     with ExitStack() as stack:
         stages = [stack.enter_context(crypto.decrypt_stage())] if backup.encrypted else []
         stages.append(decompressor())
@@ -251,6 +257,7 @@ def _check_file(backup: Backup) -> Path:
         )
     if backup.sha256 and sha256_of(path) != backup.sha256:
         raise BackupError(f"{path.name} does not match its SHA-256 checksum: the file is corrupted or was altered.")
+    media_check_file(backup)
     return path
 
 
@@ -281,7 +288,10 @@ def backup_verify(
                 source, backup.tables, restore_test=restore_test, on_restored=on_restored,
                 exclusive=lambda: maintenance_lock(alias),
             )  # fmt: skip
-    except (BackupError, PipelineError, OSError) as exc:
+        if backup.media:
+            with _reading(backup, media_path(backup)) as source:
+                media_verify(backup, source())
+    except (BackupError, PipelineError, OSError, tarfile.TarError) as exc:
         reconnect_if_lost(alias)
         _record_verification(backup, ok=False, restore_test=restore_test, alias=alias)
         report_failure("verification", backup, exc, actor)
@@ -372,13 +382,35 @@ def backup_restore(
         if catalogue_exists(alias):
             catalogue_rescan(alias)
             _carry_verifications(checked, alias)
+        files, files_error = _restore_files(backup, tables)
+        # Always, even when the files failed: the erasures must be back in force before anyone works.
         backup_restored.send(sender=Backup, backup=backup, tables=tables, alias=alias, ledger=ledger)
+    if files_error:
+        report_failure("restore", backup, files_error, actor)
+        raise BackupError(
+            f"The data was restored, but not the uploaded files: {files_error}. Restore them again from the "
+            "same backup once the cause is fixed."
+        ) from files_error
     audit_log(
         action="maintenance.backup.restored", actor=actor, target=Backup.objects.filter(file_name=backup.file_name).first(),
         detail={"file": backup.file_name, "tables": tables or "all", "safety_backup": safety.file_name if safety else None,
-                "audit_entries_kept": carried},
+                "audit_entries_kept": carried, "files_restored": files},
     )  # fmt: skip
     return safety
+
+
+def _restore_files(backup: Backup, tables: list[str]) -> tuple[int | str, Exception | None]:
+    """Put the set's uploaded files back through the storage (a full restore only: the rows of
+    a partial one still name today's files). Returns how many, or why none, and the error."""
+    if tables:
+        return "none: a partial restore leaves the files as they are", None
+    if not backup.media:
+        return "none: the backup was taken before files were backed up", None
+    try:
+        with _reading(backup, media_path(backup)) as source:
+            return media_restore(source()), None
+    except (BackupError, PipelineError, OSError, tarfile.TarError) as exc:
+        return 0, exc
 
 
 def _verifications(alias: str) -> dict[str, dict]:
