@@ -35,6 +35,7 @@ class BackupAdmin(ReadOnlyAdmin):
     list_display = [
         "started_at",
         "kind",
+        "host",
         "status_badge",
         "size",
         "took",
@@ -42,7 +43,7 @@ class BackupAdmin(ReadOnlyAdmin):
         "restore_tested_at",
         "download",
     ]
-    list_filter = ["status", "kind", "verify_ok", "engine"]
+    list_filter = ["status", "kind", "verify_ok", "engine", "host"]
     search_fields = ["file_name", "sha256"]
     date_hierarchy = "started_at"
     actions = ["verify_selected", "restore_test_selected", "copy_offsite_selected"]

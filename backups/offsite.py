@@ -31,6 +31,7 @@ from backups.catalogue import (
     BackupError,
     backup_dir,
     backup_path,
+    check_held_here,
     check_signature,
     fsync_dir,
     ledger_copy_path,
@@ -87,6 +88,7 @@ def _checked_source(backup: Backup) -> Path:
         raise BackupError(f"{backup.file_name} is not a good backup ({backup.status}); only good ones are copied.")
     if not offsite_configured():
         raise BackupError("No off-site target is configured: set BACKUP_COPY_DIR and/or BACKUP_S3_BUCKET.")
+    check_held_here(backup)
     path = backup_path(backup)
     if not path.is_file():
         raise BackupError(f"{path} is missing; there is nothing to copy.")

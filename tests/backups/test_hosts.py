@@ -79,6 +79,14 @@ def test_verifying_or_drilling_another_hosts_backup_is_refused_and_records_nothi
         call_command("restoredrill")  # the default is the newest good backup this host holds
 
 
+def test_copying_another_hosts_backup_off_site_names_that_host(two_hosts, settings, tmp_path):
+    backup = good_backup_on_host_1(two_hosts)
+    settings.BACKUP_COPY_DIR = tmp_path / "second-drive"
+    with pytest.raises(CommandError, match="host-1"):
+        call_command("copybackup", backup.file_name)
+    assert untouched(backup)
+
+
 def test_pruning_leaves_another_hosts_backups_alone(two_hosts, settings):
     settings.BACKUP_KEEP_DAILY = settings.BACKUP_KEEP_WEEKLY = settings.BACKUP_KEEP_MONTHLY = 0
     settings.BACKUP_KEEP_YEARLY = 0
