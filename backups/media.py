@@ -19,7 +19,7 @@ import shutil
 import tarfile
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -62,10 +62,11 @@ def storage_names(storage=default_storage, directory: str = "") -> Iterator[str]
 # --- Writing the archive ----------------------------------------------------------------------
 
 
-def media_archive(backup: Backup, path: Path) -> Path:
+def media_archive(backup: Backup, path: Path, *, beat: Callable[[], None] = lambda: None) -> Path:
     """Archive the storage's files beside the backup file ``path`` (compressed, and encrypted
     like the dump) and record the archive in ``backup.media`` for the manifest. Returns the
-    archive's path. Memory stays flat: files stream through a pipe into pigz (and age)."""
+    archive's path. Memory stays flat: files stream through a pipe into pigz (and age).
+    ``beat()`` is called as the archive grows (the backup's sign of life)."""
     target = Path(f"{path}{SUFFIX}{crypto.SUFFIX if backup.encrypted else ''}")
     stages = [compressor(settings.BACKUP_COMPRESSION_LEVEL)]
     if backup.encrypted:
@@ -74,7 +75,12 @@ def media_archive(backup: Backup, path: Path) -> Path:
     partial = target.with_name(f".{target.name}.partial")
     try:
         with private_open(partial, "wb") as out:
-            Pipeline(stages).run(_tar_stream(default_storage, counted), out.write)
+
+            def sink(chunk: bytes) -> None:
+                out.write(chunk)
+                beat()
+
+            Pipeline(stages).run(_tar_stream(default_storage, counted), sink)
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, target)

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.chain import AuditTrailError, audit_entries_put_back, audit_entries_read
 from audit.services import audit_log
@@ -140,7 +141,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
                 raise PipelineError("The dump ended without its completion trailer: it is incomplete.")
             out.flush()
             os.fsync(out.fileno())
-        media_archive(backup, directory / name)
+        media_archive(backup, directory / name, beat=pulse)
         # After the dump: an erasure made while it ran is in the copy, the person perhaps in the dump.
         ledger_snapshot(backup, directory / name)
         os.replace(partial, directory / name)
@@ -388,8 +389,11 @@ def backup_restore(
     if files_error:
         report_failure("restore", backup, files_error, actor)
         raise BackupError(
-            f"The data was restored, but not the uploaded files: {files_error}. Restore them again from the "
-            "same backup once the cause is fixed."
+            _(
+                "The data was restored and the erasures replayed, but not the uploaded files: %(error)s. Fix "
+                "the cause and restore the same backup again."
+            )
+            % {"error": files_error}
         ) from files_error
     audit_log(
         action="maintenance.backup.restored", actor=actor, target=Backup.objects.filter(file_name=backup.file_name).first(),

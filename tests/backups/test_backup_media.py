@@ -185,3 +185,18 @@ def test_files_on_s3_are_backed_up_and_restored_through_the_storage_api(s3_media
     backup_restore(backup)
 
     assert read(CONSENT) == b"%PDF on S3"
+
+
+def test_when_the_files_cannot_be_written_back_the_erasures_are_still_replayed(uploads, admin_user, monkeypatch):
+    erased = ClientFactory(name="Xiomara")
+    backup = backup_create()
+    client_erase(client=erased, actor=admin_user)
+
+    def storage_down(source, storage=None):
+        raise OSError("the bucket is unreachable")
+
+    monkeypatch.setattr("backups.services.media_restore", storage_down)
+    with pytest.raises(BackupError, match="not the uploaded files: the bucket is unreachable"):
+        backup_restore(backup)
+
+    assert not Client.all_objects.filter(name="Xiomara").exists()
