@@ -341,7 +341,6 @@ def backup_restore(
     ledger the replay would use is missing or older than this installation's, unless
     ``without_ledger`` (see :func:`backups.ledger.ledger_for_restore`)."""
     check_held_here(backup)
-    ledger = ledger_for_restore(backup, without_ledger=without_ledger, actor=actor)
     tables = tables or []
     unknown = sorted(set(tables) - set(backup.tables)) if backup.tables else []
     if unknown:
@@ -357,6 +356,8 @@ def backup_restore(
             _record_verification(backup, ok=False, restore_test=False, alias=alias)
             report_failure("verification", backup, exc, actor)
             raise BackupError(f"{backup.file_name} failed verification: {exc}") from exc
+        # Once the manifest's signature is checked: the ledger facts come from it.
+        ledger = ledger_for_restore(backup, without_ledger=without_ledger, actor=actor)
         checked = _verifications(alias)
         safety = None
         if safety_backup and not database_is_empty(alias):
