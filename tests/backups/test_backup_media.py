@@ -200,3 +200,11 @@ def test_when_the_files_cannot_be_written_back_the_erasures_are_still_replayed(u
         backup_restore(backup)
 
     assert not Client.all_objects.filter(name="Xiomara").exists()
+
+
+def test_verifybackup_reads_the_files_archive_with_the_dump(uploads, capsys):
+    backup = backup_create()
+    call_command("verifybackup", backup.file_name, "--json")
+    assert '"files": 2' in capsys.readouterr().out
+    call_command("verifybackup", backup.file_name)
+    assert "2 uploaded files match the manifest" in capsys.readouterr().out

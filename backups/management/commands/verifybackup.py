@@ -34,10 +34,11 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps({
                 "file": target.file_name, "ok": True, "restore_test": restore_test, "tables": len(target.tables),
-                "rows": target.row_count,
+                "rows": target.row_count, "files": (target.media or {}).get("files"),
             }))  # fmt: skip
             return
         what = "restore-tested" if restore_test else "verified"
+        files = f", {target.media['files']:,} uploaded files" if target.media else ""
         self.stdout.write(self.style.SUCCESS(
-            f"{target.file_name} {what}: {len(target.tables)} tables, {target.row_count:,} rows match the manifest."
+            f"{target.file_name} {what}: {len(target.tables)} tables, {target.row_count:,} rows{files} match the manifest."
         ))  # fmt: skip
