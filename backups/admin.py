@@ -43,7 +43,7 @@ class BackupAdmin(ReadOnlyAdmin):
         "restore_tested_at",
         "download",
     ]
-    list_filter = ["status", "kind", "verify_ok", "engine", "host"]
+    list_filter = ["status", "kind", "verify_ok", "engine"]
     search_fields = ["file_name", "sha256"]
     date_hierarchy = "started_at"
     actions = ["verify_selected", "restore_test_selected", "copy_offsite_selected"]
