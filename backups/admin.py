@@ -35,6 +35,7 @@ class BackupAdmin(ReadOnlyAdmin):
     list_display = [
         "started_at",
         "kind",
+        "host",
         "status_badge",
         "size",
         "took",

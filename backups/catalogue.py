@@ -14,6 +14,7 @@ from django.core.mail import mail_admins
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -29,6 +30,10 @@ MANIFEST_VERSION = 1
 
 class BackupError(DomainError):
     """A backup operation was refused or failed; the message says why and what to do."""
+
+
+class BackupElsewhere(BackupError):
+    """The file is on another host: this one cannot judge it, and leaves its catalogue row as it is."""
 
 
 # --- Files ---------------------------------------------------------------------------------
@@ -51,6 +56,31 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def held_here(backup: Backup) -> bool:
+    """Whether this host can see ``backup``'s file: it wrote it (rows from before hosts were
+    recorded count as ours), or a copy lies in its BACKUP_DIR (fetched, or a shared disk)."""
+    return backup.host in ("", settings.BEILS_HOST) or backup_path(backup).exists()
+
+
+def latest_good_here() -> Backup | None:
+    """The newest good backup this host can read (the default of verify and the drill)."""
+    return next((backup for backup in Backup.objects.good().order_by("-started_at") if held_here(backup)), None)
+
+
+def check_held_here(backup: Backup) -> None:
+    """Refuse (BackupElsewhere) to verify, restore, drill or prune a file another host holds:
+    from here it only looks missing, and judging it would mark a good backup failed or pruned.
+    Every machine shares the catalogue; each has its own BACKUP_DIR."""
+    if not held_here(backup):
+        raise BackupElsewhere(
+            _(
+                "%(file)s is on host %(host)s, not on this one (%(here)s): run this on %(host)s, or bring a "
+                "copy here first (manage.py fetchbackup %(file)s). Its catalogue entry was left as it is."
+            )
+            % {"file": backup.file_name, "host": backup.host, "here": settings.BEILS_HOST}
+        )
+
+
 def catalogue_exists(alias: str) -> bool:
     return Backup._meta.db_table in connections[alias].introspection.table_names()
 
@@ -71,7 +101,7 @@ def migration_state(alias: str) -> dict[str, str]:
 
 MANIFEST_FIELDS = [
     "file_name", "kind", "status", "engine", "server_version", "database", "size_bytes", "sha256", "compression",
-    "encrypted", "tables_requested", "tables", "migrations", "storage", "binlog", "ledger",
+    "encrypted", "tables_requested", "tables", "migrations", "storage", "binlog", "ledger", "media", "host",
 ]  # fmt: skip
 
 
@@ -93,35 +123,6 @@ def write_manifest(backup: Backup, directory: Path) -> Path:
 def ledger_copy_path(path: Path) -> Path:
     """Where the copy of the erasure ledger that travels with the backup file ``path`` lies."""
     return Path(f"{path}.ledger.jsonl")
-
-
-def check_ledger_copy(backup: Backup, *, without_ledger: bool = False, actor=None) -> Path | None:
-    """The erasure ledger copy beside ``backup``, checked against its signed manifest, or None
-    when the backup never had one (it was not copied off-site: the live ledger is the one).
-    A backup that had one and comes without it (fetched from off-site, say) is refused: restored,
-    it would bring erased people back. ``without_ledger`` is the operator's explicit override."""
-    if not backup.ledger:
-        return None
-    path = ledger_copy_path(backup_path(backup))
-    problem = None
-    if not path.is_file():
-        problem = f"its erasure ledger copy {path.name} is missing"
-    elif sha256_of(path) != backup.ledger.get("sha256"):
-        problem = f"its erasure ledger copy {path.name} does not match the SHA-256 in the signed manifest"
-    if problem is None:
-        return path
-    audit_log(
-        action="maintenance.backup.ledger_missing", actor=actor, outcome=Outcome.FAILURE,
-        target=backup if backup.pk else None,
-        detail={"file": backup.file_name, "error": problem, "overridden": without_ledger},
-    )  # fmt: skip
-    if without_ledger:
-        return None
-    raise BackupError(
-        f"{backup.file_name}: {problem}. Restoring it could bring back clients erased since it was taken. "
-        "Fetch it again with its ledger, or restore with --without-ledger and replay a ledger by hand "
-        "(manage.py gdpr_replay)."
-    )
 
 
 def read_manifest(path: Path) -> dict:
@@ -172,7 +173,8 @@ def catalogue_rescan(alias: str = DEFAULT_DB_ALIAS) -> int:
     on a new server). Returns how many rows were added.
 
     Only signed manifests are admitted, and a checksum the catalogue already holds is never
-    replaced: a manifest that disagrees with it is reported (audited), not copied."""
+    replaced: a manifest that disagrees with it is reported (audited), not copied. Only this
+    host's directory is read: rows of files other hosts hold are left as they are."""
     changed = 0
     for manifest in sorted(backup_dir().glob("*.json")):
         path = manifest.with_suffix("")

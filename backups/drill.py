@@ -20,7 +20,7 @@ from audit.models import Outcome
 from audit.services import audit_log
 from backups.locks import MaintenanceBusy
 from backups.models import Backup, RestoreDrill
-from backups.services import BackupError, backup_verify
+from backups.services import BackupError, backup_verify, check_held_here, latest_good_here
 from maintenance.pulse import beating
 
 #: The clock the recovery time is measured with (a test may replace it).
@@ -77,12 +77,13 @@ def _verify_invoices(alias: str, checks: dict) -> None:
 def restore_drill(
     *, backup: Backup | None = None, actor=None, progress: Callable[[int, str], None] | None = None
 ) -> RestoreDrill:
-    """Restore ``backup`` (default: the newest good one) into a scratch database, verify it,
+    """Restore ``backup`` (default: the newest good one this host holds) into a scratch database, verify it,
     and record the measured recovery time. Raises ``BackupError`` when the drill fails (the
     failure is recorded, audited and mailed first)."""
-    backup = backup or Backup.objects.latest_good()
+    backup = backup or latest_good_here()
     if backup is None:
         raise BackupError("There is no good backup to drill with. Take one with: manage.py backup")
+    check_held_here(backup)  # before the drill is recorded: another host's file proves nothing here
     drill = RestoreDrill.objects.create(
         backup=backup if backup.pk else None, backup_file=backup.file_name, engine=backup.engine,
         rto_hours=settings.BACKUP_RTO_HOURS, actor=actor if getattr(actor, "pk", None) else None,

@@ -69,6 +69,15 @@ class Backup(models.Model):
         _("erasure ledger copy"), null=True, blank=True,
         help_text=_("The GDPR erasure ledger copied beside the file for its off-site copies (file, SHA-256, entries)"),
     )  # fmt: skip
+    media = models.JSONField(
+        _("files archive"), null=True, blank=True,
+        help_text=_("The uploaded files (consent documents, product images) archived beside the database dump "
+                    "(file, size, SHA-256, files); empty for backups taken before files were backed up"),
+    )  # fmt: skip
+    host = models.CharField(
+        _("host"), max_length=255, blank=True, db_index=True,
+        help_text=_("The machine that wrote the file (BEILS_HOST): only it, or one holding a copy, can read it"),
+    )  # fmt: skip
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
     verify_ok = models.BooleanField(_("verification passed"), null=True)
     restore_tested_at = models.DateTimeField(_("restore-tested"), null=True, blank=True)

@@ -13,18 +13,16 @@ Credentials for S3 come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCE
 instance role) through boto3's own lookup; they are never passed on a command line.
 """
 
-import fcntl
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.utils import timezone
 
 from audit.models import AuditEntry, Outcome
 from audit.services import audit_log
@@ -33,6 +31,7 @@ from backups.catalogue import (
     BackupError,
     backup_dir,
     backup_path,
+    check_held_here,
     check_signature,
     fsync_dir,
     ledger_copy_path,
@@ -40,6 +39,7 @@ from backups.catalogue import (
     sha256_of,
     write_manifest,
 )
+from backups.ledger import ledger_snapshot
 from backups.models import Backup, BackupStatus
 from backups.pipeline import CHUNK
 
@@ -59,7 +59,7 @@ def backup_copy_offsite(backup: Backup, *, actor=None) -> list[dict]:
     other targets have been copied and recorded.
     """
     source = _checked_source(backup)
-    _snapshot_ledger(backup, source)
+    ledger_snapshot(backup, source)  # the newest ledger travels: it only grows
     manifest = write_manifest(backup, backup_dir())
     copies, failures = [], []
     for label, copy in _targets():
@@ -88,6 +88,7 @@ def _checked_source(backup: Backup) -> Path:
         raise BackupError(f"{backup.file_name} is not a good backup ({backup.status}); only good ones are copied.")
     if not offsite_configured():
         raise BackupError("No off-site target is configured: set BACKUP_COPY_DIR and/or BACKUP_S3_BUCKET.")
+    check_held_here(backup)
     path = backup_path(backup)
     if not path.is_file():
         raise BackupError(f"{path} is missing; there is nothing to copy.")
@@ -97,27 +98,6 @@ def _checked_source(backup: Backup) -> Path:
         # Known from its manifest alone: copying re-signs the manifest, so it must be genuine first.
         check_signature(backup)
     return path
-
-
-def _snapshot_ledger(backup: Backup, source: Path) -> None:
-    """Put the current erasure ledger beside the backup, its SHA-256 in the (signed) manifest:
-    a backup restored from off-site after the local disk is lost must still know who was erased
-    since it was taken. The ledger only grows, so the newest copy is the one to travel."""
-    from crm.erasure import ledger_path
-
-    target = ledger_copy_path(source)
-    with _partial_in(target.parent, target.name) as partial:
-        with suppress(FileNotFoundError), open(ledger_path(), "rb") as ledger:
-            fcntl.flock(ledger, fcntl.LOCK_SH)  # never half of a line being appended
-            partial.write_bytes(ledger.read())
-        os.replace(partial, target)
-    data = target.read_bytes()
-    backup.ledger = {
-        "file": target.name, "sha256": sha256_of(target), "entries": data.count(b"\n"),
-        "taken_at": timezone.now().isoformat(),
-    }  # fmt: skip
-    if backup.pk:
-        Backup.objects.filter(pk=backup.pk).update(ledger=backup.ledger)
 
 
 def _targets() -> list[tuple[str, Callable[[Backup, Path, Path], dict]]]:
@@ -157,10 +137,18 @@ def _copy_to_dir(backup: Backup, source: Path, manifest: Path) -> dict:
     directory = _copy_dir()
     # The file first: a manifest in the second directory means its backup arrived whole.
     _copy_verified(source, directory / source.name, backup.sha256)
-    ledger = ledger_copy_path(source)
-    _copy_verified(ledger, directory / ledger.name, backup.ledger["sha256"])
+    for path, sha256 in _set_files(backup, source):
+        _copy_verified(path, directory / path.name, sha256)
     _copy_verified(manifest, directory / manifest.name, sha256_of(manifest))
     return {"kind": "dir", "path": str(directory / source.name)}
+
+
+def _set_files(backup: Backup, source: Path) -> list[tuple[Path, str]]:
+    """The files that travel with the backup file: its ledger copy and its files archive."""
+    files = [(ledger_copy_path(source), backup.ledger["sha256"])]
+    if backup.media:
+        files.append((source.with_name(backup.media["file"]), backup.media["sha256"]))
+    return files
 
 
 def _copy_verified(source: Path, target: Path, sha256: str) -> None:
@@ -220,8 +208,7 @@ def _s3_key(file_name: str) -> str:
 
 def _copy_to_s3(backup: Backup, source: Path, manifest: Path) -> dict:
     client, bucket = _s3_client(), settings.BACKUP_S3_BUCKET
-    ledger = ledger_copy_path(source)
-    for path, sha256 in ((source, backup.sha256), (ledger, backup.ledger["sha256"]), (manifest, sha256_of(manifest))):
+    for path, sha256 in ((source, backup.sha256), *_set_files(backup, source), (manifest, sha256_of(manifest))):
         key = _s3_key(path.name)
         client.upload_file(
             str(path), bucket, key, ExtraArgs={"Metadata": {"sha256": sha256}}, Config=_transfer_config()
@@ -298,6 +285,7 @@ def _fetch_verified(fetch: Callable[[str, Path], None], file_name: str, target: 
         _partial_in(directory, f"{file_name}.json") as manifest,
         _partial_in(directory, file_name) as partial,
         _partial_in(directory, ledger_name) as ledger,
+        ExitStack() as stack,
     ):
         fetch(f"{file_name}.json", manifest)
         expected = _manifest_facts(manifest, file_name)
@@ -305,13 +293,34 @@ def _fetch_verified(fetch: Callable[[str, Path], None], file_name: str, target: 
         if (actual := sha256_of(partial)) != expected["sha256"]:
             raise BackupError(f"the copy has SHA-256 {actual}, its manifest says {expected['sha256']}; refused")
         has_ledger = _fetch_ledger(fetch, ledger_name, ledger, expected.get("ledger"), without_ledger)
-        for path in (manifest, partial, ledger):
+        media = _fetch_media(fetch, expected.get("media"), directory, stack)
+        for path in (manifest, partial, ledger, *media):
             os.chmod(path, 0o600)  # a download may have replaced the private temporary file
         if has_ledger:
             os.replace(ledger, directory / ledger_name)
+        for path in media:
+            os.replace(path, directory / expected["media"]["file"])
         os.replace(manifest, directory / f"{file_name}.json")
         os.replace(partial, target)
     fsync_dir(directory)
+
+
+def _fetch_media(fetch, facts: dict | None, directory: Path, stack: ExitStack) -> list[Path]:
+    """Fetch the files archive the manifest names (none before files were backed up), checked
+    against its SHA-256: a set restored without it would name consent documents it lacks."""
+    if not facts:
+        return []
+    name = facts.get("file", "")
+    if Path(name).name != name or name.startswith("."):
+        raise BackupError(f"its manifest names {name!r} as its files archive; refused")
+    destination = stack.enter_context(_partial_in(directory, name))
+    try:
+        fetch(name, destination)
+    except Exception as exc:
+        raise BackupError(f"its files archive {name} could not be fetched ({exc}); refused") from exc
+    if sha256_of(destination) != facts.get("sha256"):
+        raise BackupError(f"its files archive {name} does not match the SHA-256 in the signed manifest; refused")
+    return [destination]
 
 
 def _fetch_ledger(fetch, name: str, destination: Path, facts: dict | None, without_ledger: bool) -> bool:

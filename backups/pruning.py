@@ -19,6 +19,9 @@ The rules, in order (settings: ``BACKUP_KEEP_*``):
 
 Deleting removes the file and its ``.json`` manifest from ``BACKUP_DIR`` and marks the row
 DELETED, so the catalogue keeps the history. Copies elsewhere (``storage``) are not touched.
+
+Each host prunes the files it holds (``BEILS_HOST``): another host's backups, not in this
+host's ``BACKUP_DIR``, are kept and left out of the rules (that host prunes them).
 """
 
 from dataclasses import dataclass, field
@@ -28,10 +31,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
-from backups.catalogue import BackupError, backup_path, ledger_copy_path
+from backups.catalogue import BackupError, backup_path, held_here, ledger_copy_path
 from backups.locks import maintenance_lock
 from backups.models import Backup, BackupKind, BackupStatus
 from backups.retention import retained
@@ -63,9 +67,14 @@ def backup_prune(*, dry_run: bool = False, actor=None, now: datetime | None = No
 
 def plan_prune(*, now: datetime) -> PruneReport:
     """What the rules keep and delete right now; changes nothing."""
-    backups = list(Backup.objects.filter(status=BackupStatus.SUCCESS).order_by("-started_at", "-pk"))
-    newest_good = next((b for b in backups if b.verify_ok is True and not b.tables_requested), None)
     report = PruneReport()
+    backups = []
+    for backup in Backup.objects.filter(status=BackupStatus.SUCCESS).order_by("-started_at", "-pk"):
+        if held_here(backup):
+            backups.append(backup)
+        else:
+            _decide(report, backup, False, _("on host %(host)s, which prunes it") % {"host": backup.host})
+    newest_good = next((b for b in backups if b.verify_ok is True and not b.tables_requested), None)
     if newest_good is None:
         for backup in backups:
             _decide(report, backup, False, "no verified-good backup yet, so nothing is deleted")
@@ -125,9 +134,18 @@ def _manifest_path(backup: Backup) -> Path:
     return path.with_name(f"{path.name}.json")
 
 
+def _set_paths(backup: Backup) -> list[Path]:
+    """The backup's files in the order they are deleted: the file goes before its manifest, so
+    a rescan never revives a half-deleted backup."""
+    paths = [backup_path(backup), ledger_copy_path(backup_path(backup))]
+    if backup.media:
+        paths.append(backup_path(backup).with_name(backup.media["file"]))
+    return [*paths, _manifest_path(backup)]
+
+
 def _size_on_disk(backup: Backup) -> int:
-    """The bytes the file and its manifest take; a missing one counts as nothing."""
-    paths = (backup_path(backup), _manifest_path(backup))
+    """The bytes the set's files take; a missing one counts as nothing."""
+    paths = _set_paths(backup)
     return sum(path.stat().st_size for path in paths if path.exists())
 
 
@@ -138,10 +156,8 @@ def _delete(report: PruneReport, actor) -> None:
     try:
         for backup in report.deleted:
             size = _size_on_disk(backup)
-            # The file goes before its manifest, so a rescan never revives a half-deleted backup.
-            backup_path(backup).unlink(missing_ok=True)
-            ledger_copy_path(backup_path(backup)).unlink(missing_ok=True)
-            _manifest_path(backup).unlink(missing_ok=True)
+            for path in _set_paths(backup):
+                path.unlink(missing_ok=True)
             report.freed_bytes += size
             done.append(backup)
     except OSError as exc:

@@ -12,7 +12,7 @@ class BackupSerializer(serializers.ModelSerializer):
         fields = [
             "id", "file_name", "kind", "status", "engine", "server_version", "started_at", "finished_at",
             "duration_seconds", "size_bytes", "sha256", "encrypted", "tables_requested", "rows", "verified_at",
-            "verify_ok", "restore_tested_at", "error", "storage",
+            "verify_ok", "restore_tested_at", "error", "storage", "host",
         ]  # fmt: skip
         read_only_fields = fields
 

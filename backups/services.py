@@ -15,6 +15,7 @@ The rules they keep:
 import hashlib
 import os
 import shutil
+import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -23,20 +24,24 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.chain import AuditTrailError, audit_entries_put_back, audit_entries_read
 from audit.services import audit_log
 from backups import crypto
 from backups.catalogue import (  # the bookkeeping; importable from here as ever
     MANIFEST_FIELDS,
+    BackupElsewhere,
     BackupError,
     backup_dir,
     backup_path,
     catalogue_exists,
     catalogue_rescan,
-    check_ledger_copy,
+    check_held_here,
     check_signature,
     fsync_dir,
+    held_here,
+    latest_good_here,
     ledger_copy_path,
     migration_state,
     partial_path,
@@ -51,7 +56,9 @@ from backups.catalogue import (  # the bookkeeping; importable from here as ever
 )
 from backups.engines import engine_class, engine_for
 from backups.engines.base import Source
+from backups.ledger import ledger_for_restore, ledger_snapshot
 from backups.locks import maintenance_lock
+from backups.media import media_archive, media_check_file, media_path, media_restore, media_verify
 from backups.models import Backup, BackupKind, BackupStatus
 from backups.offsite import backup_copy_offsite, offsite_configured
 from backups.pipeline import Pipeline, PipelineError, compressor, decompressor, read_chunks
@@ -60,9 +67,9 @@ from beils.lib.progress import Progress
 from maintenance.pulse import Pulse
 
 __all__ = [
-    "MANIFEST_FIELDS", "BackupError", "Progress", "backup_create", "backup_dir", "backup_path", "backup_restore",
-    "backup_restored", "backup_run", "backup_verify", "catalogue_rescan", "check_ledger_copy", "check_signature",
-    "database_is_empty", "fsync_dir", "ledger_copy_path", "migration_state", "partial_path", "read_manifest",
+    "MANIFEST_FIELDS", "BackupElsewhere", "BackupError", "Progress", "backup_create", "backup_dir", "backup_path", "backup_restore",
+    "backup_restored", "backup_run", "backup_verify", "catalogue_rescan", "check_held_here", "check_signature",
+    "database_is_empty", "fsync_dir", "held_here", "latest_good_here", "ledger_copy_path", "migration_state", "partial_path", "read_manifest",
     "read_signed_manifest", "reconnect_if_lost", "report_failure", "resolve", "restore_instructions",
     "rpo_breached", "sha256_of", "write_manifest",
 ]  # fmt: skip
@@ -102,7 +109,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
     backup = Backup(
         file_name=name, kind=kind, engine=engine.vendor, database=Path(engine.database).name, started_at=started,
         heartbeat_at=started,
-        compression="gzip", encrypted=crypto.enabled(), tables_requested=tables,
+        compression="gzip", encrypted=crypto.enabled(), tables_requested=tables, host=settings.BEILS_HOST,
         created_by=actor if getattr(actor, "pk", None) else None,
     )  # fmt: skip
     if catalogued:
@@ -134,6 +141,9 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
                 raise PipelineError("The dump ended without its completion trailer: it is incomplete.")
             out.flush()
             os.fsync(out.fileno())
+        media_archive(backup, directory / name, beat=pulse)
+        # After the dump: an erasure made while it ran is in the copy, the person perhaps in the dump.
+        ledger_snapshot(backup, directory / name)
         os.replace(partial, directory / name)
         fsync_dir(directory)
         backup.size_bytes, backup.sha256, backup.tables = size, digest.hexdigest(), figures.tables
@@ -143,6 +153,9 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
         write_manifest(backup, directory)
     except Exception as exc:
         partial.unlink(missing_ok=True)
+        ledger_copy_path(directory / name).unlink(missing_ok=True)
+        if backup.media:
+            media_path(backup).unlink(missing_ok=True)
         backup.status, backup.finished_at, backup.error = BackupStatus.FAILED, timezone.now(), str(exc)
         if catalogued:
             backup.save(using=alias)
@@ -188,10 +201,11 @@ def _check_free_space(engine, directory: Path, *, catalogued: bool) -> int:
 
 
 @contextmanager
-def _reading(backup: Backup) -> Iterator[Source]:
+def _reading(backup: Backup, path: Path | None = None) -> Iterator[Source]:
     """The backup's decompressed (and decrypted) bytes, as a source the engine may read more
-    than once while the block runs."""
-    path = backup_path(backup)
+    than once while the block runs; those of the set's file at ``path`` (the files archive)
+    when given."""
+    path = path or backup_path(backup)
     with ExitStack() as stack:
         stages = [stack.enter_context(crypto.decrypt_stage())] if backup.encrypted else []
         stages.append(decompressor())
@@ -244,6 +258,7 @@ def _check_file(backup: Backup) -> Path:
         )
     if backup.sha256 and sha256_of(path) != backup.sha256:
         raise BackupError(f"{path.name} does not match its SHA-256 checksum: the file is corrupted or was altered.")
+    media_check_file(backup)
     return path
 
 
@@ -263,7 +278,9 @@ def backup_verify(
 
     ``on_restored(alias)`` runs while the restored copy still exists, with a database alias
     that reads it (the restore drill checks the invoice chain there); raising ``BackupError``
-    in it fails the verification."""
+    in it fails the verification. A file another host holds is refused (BackupElsewhere)
+    before anything is recorded."""
+    check_held_here(backup)
     try:
         _check_file(backup)
         engine = engine_class(backup.engine)(alias)  # the engine that wrote the file
@@ -272,7 +289,10 @@ def backup_verify(
                 source, backup.tables, restore_test=restore_test, on_restored=on_restored,
                 exclusive=lambda: maintenance_lock(alias),
             )  # fmt: skip
-    except (BackupError, PipelineError, OSError) as exc:
+        if backup.media:
+            with _reading(backup, media_path(backup)) as source:
+                media_verify(backup, source())
+    except (BackupError, PipelineError, OSError, tarfile.TarError) as exc:
         reconnect_if_lost(alias)
         _record_verification(backup, ok=False, restore_test=restore_test, alias=alias)
         report_failure("verification", backup, exc, actor)
@@ -317,9 +337,10 @@ def backup_restore(
     without_ledger: bool = False,
 ) -> Backup | None:
     """Restore a whole backup, or only ``tables``, over the live database. Returns the safety
-    backup taken first (None when the database was empty). The erasure ledger copy that came
-    with the backup is checked first (see :func:`check_ledger_copy`)."""
-    ledger = check_ledger_copy(backup, without_ledger=without_ledger, actor=actor)
+    backup taken first (None when the database was empty). Refused first when the erasure
+    ledger the replay would use is missing or older than this installation's, unless
+    ``without_ledger`` (see :func:`backups.ledger.ledger_for_restore`)."""
+    check_held_here(backup)
     tables = tables or []
     unknown = sorted(set(tables) - set(backup.tables)) if backup.tables else []
     if unknown:
@@ -335,6 +356,8 @@ def backup_restore(
             _record_verification(backup, ok=False, restore_test=False, alias=alias)
             report_failure("verification", backup, exc, actor)
             raise BackupError(f"{backup.file_name} failed verification: {exc}") from exc
+        # Once the manifest's signature is checked: the ledger facts come from it.
+        ledger = ledger_for_restore(backup, without_ledger=without_ledger, actor=actor)
         checked = _verifications(alias)
         safety = None
         if safety_backup and not database_is_empty(alias):
@@ -361,13 +384,38 @@ def backup_restore(
         if catalogue_exists(alias):
             catalogue_rescan(alias)
             _carry_verifications(checked, alias)
+        files, files_error = _restore_files(backup, tables)
+        # Always, even when the files failed: the erasures must be back in force before anyone works.
         backup_restored.send(sender=Backup, backup=backup, tables=tables, alias=alias, ledger=ledger)
+    if files_error:
+        report_failure("restore", backup, files_error, actor)
+        raise BackupError(
+            _(
+                "The data was restored and the erasures replayed, but not the uploaded files: %(error)s. Fix "
+                "the cause and restore the same backup again."
+            )
+            % {"error": files_error}
+        ) from files_error
     audit_log(
         action="maintenance.backup.restored", actor=actor, target=Backup.objects.filter(file_name=backup.file_name).first(),
         detail={"file": backup.file_name, "tables": tables or "all", "safety_backup": safety.file_name if safety else None,
-                "audit_entries_kept": carried},
+                "audit_entries_kept": carried, "files_restored": files},
     )  # fmt: skip
     return safety
+
+
+def _restore_files(backup: Backup, tables: list[str]) -> tuple[int | str, Exception | None]:
+    """Put the set's uploaded files back through the storage (a full restore only: the rows of
+    a partial one still name today's files). Returns how many, or why none, and the error."""
+    if tables:
+        return "none: a partial restore leaves the files as they are", None
+    if not backup.media:
+        return "none: the backup was taken before files were backed up", None
+    try:
+        with _reading(backup, media_path(backup)) as source:
+            return media_restore(source()), None
+    except (BackupError, PipelineError, OSError, tarfile.TarError) as exc:
+        return 0, exc
 
 
 def _verifications(alias: str) -> dict[str, dict]:

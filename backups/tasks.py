@@ -35,7 +35,7 @@ def run_backup(user_id: int | None = None, kind: str = BackupKind.SCHEDULED) -> 
 @shared_task(name="maintenance.verify_backup", ignore_result=True, soft_time_limit=3 * HOUR, time_limit=3 * HOUR + 300)
 def verify_backup(backup_id: int | None = None, restore_test: bool = False, user_id: int | None = None) -> None:
     """Verify one backup (default: the newest good one), optionally with a restore test."""
-    from backups.services import backup_verify
+    from backups.services import backup_verify, latest_good_here
 
     if restore_test and not backup_id:
         # What the weekly restore test was scheduled as before it named maintenance.restore_drill:
@@ -43,7 +43,7 @@ def verify_backup(backup_id: int | None = None, restore_test: bool = False, user
         # send this. It is the same drill.
         _drill(user_id)
         return
-    backup = Backup.objects.get(pk=backup_id) if backup_id else Backup.objects.latest_good()
+    backup = Backup.objects.get(pk=backup_id) if backup_id else latest_good_here()
     if backup is None:
         log.warning("No good backup to verify.")
         return
@@ -80,10 +80,10 @@ def prune_backups() -> None:
 
 def _drill(user_id: int | None) -> None:
     from backups.drill import restore_drill
-    from backups.services import BackupError
+    from backups.services import BackupError, latest_good_here
 
-    if Backup.objects.latest_good() is None:
-        log.warning("No good backup to drill with.")
+    if latest_good_here() is None:
+        log.warning("No good backup on this host to drill with.")
         return
     try:
         restore_drill(actor=task_actor(user_id))

@@ -322,6 +322,11 @@ SPECTACULAR_SETTINGS = {
 # --- Backups ------------------------------------------------------------------------------
 
 BACKUP_DIR = env_dir("BACKUP_DIR", VAR_DIR / "backups")
+# The name of this machine in the backup catalogue: each backup records the host that wrote it,
+# and a host never verifies, restores or prunes a file it cannot see (BACKUP_DIR is per machine,
+# the catalogue is shared by every machine on one database). Set it when hostnames change
+# (containers) so that the catalogue keeps naming the same machine.
+BEILS_HOST = env.str("BEILS_HOST", default="") or socket.gethostname()
 BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="")
 BACKUP_ENCRYPTION_KEY_FILE = env.str("BACKUP_ENCRYPTION_KEY_FILE", default="")
 BACKUP_S3_BUCKET = env.str("BACKUP_S3_BUCKET", default="")

@@ -14,6 +14,7 @@ by ``manage.py reapstale``, finds it by its silence:
   are removed.
 """
 
+import glob
 import os
 import re
 from dataclasses import dataclass, field
@@ -155,8 +156,13 @@ def _progress_written_since(job: Job, since) -> bool:
 def _remove_backup_files(backup: Backup) -> list[str]:
     from backups.services import backup_dir, partial_path
 
-    removed = []
-    for path in (partial_path(backup.file_name), backup_dir() / f".{backup.file_name}.json.partial"):
+    removed, directory, name = [], backup_dir(), glob.escape(backup.file_name)
+    # Its hidden temporary files (the dump's, the manifest's, the files archive's, the ledger
+    # copy's); and, since the dump never took its name, the set's files written before it.
+    leftovers = [partial_path(backup.file_name), *directory.glob(f".{name}.*partial")]
+    if not (directory / backup.file_name).exists():
+        leftovers += [*directory.glob(f"{name}.ledger.jsonl"), *directory.glob(f"{name}.media.tar.gz*")]
+    for path in leftovers:
         if path.exists():
             path.unlink(missing_ok=True)
             removed.append(str(path))

@@ -490,8 +490,7 @@ def test_a_backup_brought_from_elsewhere_is_read_where_it_lies(salon, tmp_path):
     backup = backup_create()
     elsewhere = tmp_path / "usb-drive"
     elsewhere.mkdir()
-    for suffix in ("", ".json"):
-        source = Path(f"{backup_path(backup)}{suffix}")
+    for source in backup_path(backup).parent.glob(f"{backup.file_name}*"):  # the file, its manifest, ledger, files
         source.rename(elsewhere / source.name)
     Backup.objects.all().delete()
 

@@ -254,3 +254,28 @@ def test_a_legacy_import_left_running_is_marked_failed_and_resumable(transaction
     assert run in LegacyImportRun.objects.resumable(source=run.source)  # the next import picks it up
     assert len(mail.outbox) == 1
     assert AuditEntry.objects.filter(action="legacy.import.reaped", outcome=Outcome.FAILURE).count() == 1
+
+
+def test_a_backup_killed_while_its_set_was_written_leaves_none_of_the_sets_files(transactional_db, settings, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.BACKUP_DIR = tmp_path / "backups"
+    settings.BACKUP_DIR.mkdir()
+    long_ago = timezone.now() - timedelta(hours=1)
+    backup = Backup.objects.create(file_name="beils_x_20261203_020000.sql.gz", engine="mariadb", database="x",
+                                   status=BackupStatus.RUNNING, started_at=long_ago, heartbeat_at=long_ago)  # fmt: skip
+    name = backup.file_name
+    left = [partial_path(name), settings.BACKUP_DIR / f".{name}.media.tar.gz.partial",
+            settings.BACKUP_DIR / f".{name}.ledger.jsonl.k3y.partial", settings.BACKUP_DIR / f"{name}.media.tar.gz",
+            settings.BACKUP_DIR / f"{name}.ledger.jsonl"]  # fmt: skip
+    for path in left:
+        path.write_bytes(b"half")
+    other = settings.BACKUP_DIR / "beils_x_20261202_020000.sql.gz.media.tar.gz"
+    other.write_bytes(b"another backup's")
+
+    call_command("reapstale")
+
+    assert [path.name for path in left if path.exists()] == []
+    assert other.exists()

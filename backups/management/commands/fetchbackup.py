@@ -13,7 +13,8 @@ class Command(BaseCommand):
         "(BACKUP_COPY_DIR) or, failing that, S3 (BACKUP_S3_BUCKET) into the backup directory or --to DIR. "
         "The file takes its name only after its SHA-256 matches the manifest; a copy that does not "
         "match is refused. The erasure ledger copy that travels with it comes too; without it the fetch is "
-        "refused unless --without-ledger. An existing file is never overwritten. Exits non-zero on failure."
+        "refused unless --without-ledger. Its uploaded files archive comes too, checked the same way (a set "
+        "whose archive is missing or altered is refused). An existing file is never overwritten. Exits non-zero on failure."
     )
 
     def add_arguments(self, parser):

@@ -53,6 +53,7 @@ class Command(BaseCommand):
             "id": backup.pk, "started_at": backup.started_at, "kind": backup.kind, "status": backup.status,
             "size_bytes": backup.size_bytes, "verified": verified, "file_name": backup.file_name, "sha256": backup.sha256,
             "restore_tested_at": backup.restore_tested_at, "tables_requested": backup.tables_requested,
+            "host": backup.host, "files": (backup.media or {}).get("files"),
         }  # fmt: skip
 
     @staticmethod
@@ -66,5 +67,6 @@ class Command(BaseCommand):
                 "status": data["status"] if present else "MISSING", "size_bytes": data["size_bytes"],
                 "verified": "-", "file_name": data["file_name"], "sha256": data["sha256"],
                 "restore_tested_at": None, "tables_requested": data.get("tables_requested", []),
+                "host": data.get("host", ""), "files": (data.get("media") or {}).get("files"),
             })  # fmt: skip
         return sorted(rows, key=lambda r: r["started_at"], reverse=True)

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from backups.locks import MaintenanceBusy
 from backups.services import BackupError, backup_restore, database_is_empty, resolve
@@ -9,6 +10,9 @@ class Command(BaseCommand):
         "Restore a backup (by id or file name), in full or only --tables. The file is verified "
         "first, a safety backup of the current data is taken, and the data is loaded into a scratch "
         "database that replaces the live tables in one step, so a failed restore changes nothing. "
+        "A full restore also writes the backup's uploaded files back into the media storage. "
+        "Refused when the erasure ledger it would replay is missing or older than this installation's, "
+        "unless --without-ledger (audited). "
         "Asks before overwriting a database that holds data, unless --noinput."
     )
 
@@ -43,5 +47,18 @@ class Command(BaseCommand):
         except (BackupError, MaintenanceBusy) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"Restored {scope} from {target.file_name}."))
+        self.stdout.write(self.files_note(target, tables))
         if safety:
             self.stdout.write(f"Safety backup of the data it replaced: {safety.file_name}")
+
+    def files_note(self, target, tables) -> str:
+        if tables:
+            return _("The uploaded files were left as they are (a partial restore restores rows only).")
+        if not target.media:
+            return self.style.WARNING(
+                _(
+                    "Note: this backup was taken before backups held the uploaded files: the database was "
+                    "restored, the files (consent documents, product images) were left as they are."
+                )
+            )
+        return _("Uploaded files restored: %(files)d.") % {"files": target.media["files"]}

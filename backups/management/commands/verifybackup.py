@@ -3,13 +3,12 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from backups.locks import MaintenanceBusy
-from backups.models import Backup
-from backups.services import BackupError, backup_verify, resolve
+from backups.services import BackupError, backup_verify, latest_good_here, resolve
 
 
 class Command(BaseCommand):
     help = (
-        "Verify a backup (default: the newest good one): its SHA-256, the archive's integrity, the "
+        "Verify a backup (default: the newest good one on this host): its SHA-256, the archive's integrity, the "
         "dump's completion trailer, and every table's row count and data checksum against the "
         "manifest. --restore-test also restores it into a scratch database, compares, and drops it."
     )
@@ -21,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, backup, restore_test, **options):
         try:
-            target = resolve(backup) if backup else Backup.objects.latest_good()
+            target = resolve(backup) if backup else latest_good_here()
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
         if target is None:
@@ -35,10 +34,11 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps({
                 "file": target.file_name, "ok": True, "restore_test": restore_test, "tables": len(target.tables),
-                "rows": target.row_count,
+                "rows": target.row_count, "files": (target.media or {}).get("files"),
             }))  # fmt: skip
             return
         what = "restore-tested" if restore_test else "verified"
+        files = f", {target.media['files']:,} uploaded files" if target.media else ""
         self.stdout.write(self.style.SUCCESS(
-            f"{target.file_name} {what}: {len(target.tables)} tables, {target.row_count:,} rows match the manifest."
+            f"{target.file_name} {what}: {len(target.tables)} tables, {target.row_count:,} rows{files} match the manifest."
         ))  # fmt: skip
