@@ -44,9 +44,11 @@ if not DEBUG and (not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or len(SECRET_K
 # rotation settles (docs/security.md, "Rotating keys").
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
-# This machine's name in an installation of several (the backup catalogue records which host holds
-# each file; the beat that sent a periodic job is noted). Each machine's own, by default.
-BEILS_HOST = env.str("BEILS_HOST", default=socket.gethostname())
+# This machine's name in an installation of several: each backup records the host that wrote it,
+# and a host never verifies, restores or prunes a file it cannot see (BACKUP_DIR is per machine,
+# the catalogue is shared); the beat that sent a periodic job is noted. Set it where host names
+# change (containers) so that the catalogue keeps naming the same machine.
+BEILS_HOST = env.str("BEILS_HOST", default="") or socket.gethostname()
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -322,11 +324,6 @@ SPECTACULAR_SETTINGS = {
 # --- Backups ------------------------------------------------------------------------------
 
 BACKUP_DIR = env_dir("BACKUP_DIR", VAR_DIR / "backups")
-# The name of this machine in the backup catalogue: each backup records the host that wrote it,
-# and a host never verifies, restores or prunes a file it cannot see (BACKUP_DIR is per machine,
-# the catalogue is shared by every machine on one database). Set it when hostnames change
-# (containers) so that the catalogue keeps naming the same machine.
-BEILS_HOST = env.str("BEILS_HOST", default="") or socket.gethostname()
 BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="")
 BACKUP_ENCRYPTION_KEY_FILE = env.str("BACKUP_ENCRYPTION_KEY_FILE", default="")
 BACKUP_S3_BUCKET = env.str("BACKUP_S3_BUCKET", default="")
