@@ -11,10 +11,8 @@ or the installation's audit trail (which survives restores) records erasures the
 The operator may override it explicitly (``--without-ledger``); the override is audited.
 """
 
-import fcntl
 import os
 import tempfile
-from contextlib import suppress
 from pathlib import Path
 
 from django.db import connection
@@ -32,24 +30,23 @@ def ledger_snapshot(backup: Backup, path: Path) -> None:
     """Put the current erasure ledger beside the backup file ``path`` and record it in
     ``backup.ledger`` (file, SHA-256, entries), for the manifest to sign. A missing ledger (no
     erasure yet) gives an empty copy: the set then says, signed, that nobody was erased."""
-    from crm.erasure import ledger_path
+    from crm.erasure import ledger_entries, ledger_line
 
+    entries = ledger_entries()  # the file and the objects every machine shares: the union
     target = ledger_copy_path(path)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     os.close(fd)
     partial = Path(name)  # unique: a backup and an off-site copy may refresh it at once
     try:
-        with private_open(partial, "wb") as copy:
-            with suppress(FileNotFoundError), open(ledger_path(), "rb") as ledger:
-                fcntl.flock(ledger, fcntl.LOCK_SH)  # never half of a line being appended
-                copy.write(ledger.read())
+        with private_open(partial, "w") as copy:
+            copy.writelines(ledger_line(entry) + "\n" for entry in entries)
             copy.flush()
             os.fsync(copy.fileno())
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
     backup.ledger = {
-        "file": target.name, "sha256": sha256_of(target), "entries": target.read_bytes().count(b"\n"),
+        "file": target.name, "sha256": sha256_of(target), "entries": len(entries),
         "taken_at": timezone.now().isoformat(),
     }  # fmt: skip
     if backup.pk:
@@ -84,10 +81,10 @@ def ledger_for_restore(backup: Backup, *, without_ledger: bool = False, actor=No
 
 def _set_copy(backup: Backup) -> tuple[Path | None, str | None]:
     """The set's checked ledger copy, or why there is none to use."""
-    from crm.erasure import ledger_path
+    from crm.erasure import ledger_entries, ledger_path
 
     if not backup.ledger:
-        if ledger_path().is_file():
+        if ledger_path().is_file() or ledger_entries():
             return None, None  # a set from before ledgers travelled: the live ledger is the one
         return None, _(
             "it carries no erasure ledger (it was taken before backups carried one) and this installation has "

@@ -7,12 +7,15 @@ registered fields cleared (sales, invoices, debts, bookings, the client row itse
 ``SCRUB`` deletes the history tables' versions, and audit entries keep who did what but lose the
 client's name. A client with no sales, bookings or debts is deleted outright.
 
-**The erasure ledger** is a file of JSON lines outside the database (``ERASURE_LEDGER_PATH``,
-beside the backups by default) with ids only: the client's id and creation time, and when.
-A backup taken before an erasure still holds the person; :func:`erasure_replay` runs after every
-restore (``backups.services.backup_restored``) and by hand (``manage.py gdpr_replay``)
-and erases them again. The creation time guards against an id reused after a restore: an entry
-applies only to the client it was written for.
+**The erasure ledger** is kept outside the database, with ids only: the client's id and
+creation time, and when. It has two homes, and it is their union: a file of JSON lines
+(``ERASURE_LEDGER_PATH``, beside the backups by default), and one small object per erasure under
+``erasure-ledger/`` in the default storage, which every machine shares (an S3 bucket when there
+are several, ``settings.MEDIA_S3_BUCKET``). An erasure made on one web node is therefore known to
+the ops host that restores. A backup taken before an erasure still holds the person;
+:func:`erasure_replay` runs after every restore (``backups.services.backup_restored``) and by
+hand (``manage.py gdpr_replay``) and erases them again. The creation time guards against an id
+reused after a restore: an entry applies only to the client it was written for.
 """
 
 import fcntl
@@ -21,12 +24,14 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -299,27 +304,72 @@ def _ledger_write(client_id: int, client_created_at: datetime, erased_at: dateti
     path = ledger_path()
     # Created private, but an existing directory is left as the operator set it up.
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    line = json.dumps(
-        {
-            "v": LEDGER_VERSION,
-            "client_id": client_id,
-            "client_created_at": client_created_at.isoformat(),
-            "erased_at": erased_at.isoformat(),
-        }
-    )
+    entry = LedgerEntry(client_id, client_created_at, erased_at)
     with private_open(path, "a") as ledger:
         fcntl.flock(ledger, fcntl.LOCK_EX)
-        ledger.write(line + "\n")
+        ledger.write(ledger_line(entry) + "\n")
         ledger.flush()
         os.fsync(ledger.fileno())
+    name = _shared_name(entry)
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(ledger_line(entry).encode()))
+
+
+def ledger_line(entry: LedgerEntry) -> str:
+    return json.dumps({
+        "v": LEDGER_VERSION, "client_id": entry.client_id,
+        "client_created_at": entry.client_created_at.isoformat(), "erased_at": entry.erased_at.isoformat(),
+    })  # fmt: skip
+
+
+# --- the shared home: one object per erasure, the entry in its name (a listing reads them all) ---
+
+SHARED_LEDGER = "erasure-ledger"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _shared_name(entry: LedgerEntry) -> str:
+    return f"{SHARED_LEDGER}/{entry.client_id}-{_micros(entry.client_created_at)}-{_micros(entry.erased_at)}.json"
+
+
+def _shared_entries() -> list[LedgerEntry]:
+    try:
+        _, names = default_storage.listdir(SHARED_LEDGER)
+    except FileNotFoundError:
+        return []  # nothing erased yet on local disk (a bucket lists an empty prefix)
+    entries = []
+    for name in names:
+        try:
+            client_id, created, erased = (int(part) for part in name.removesuffix(".json").split("-"))
+        except ValueError:
+            raise ErasureError(f"{SHARED_LEDGER}/{name}: not an erasure record.") from None
+        moments = (_EPOCH + timedelta(microseconds=created), _EPOCH + timedelta(microseconds=erased))
+        entries.append(LedgerEntry(client_id, *moments))
+    return entries
 
 
 def ledger_entries(path: Path | None = None) -> list[LedgerEntry]:
-    """Every erasure recorded (in the live ledger, or the one at ``path``), oldest first (a
-    missing ledger is an empty one)."""
-    path = path or ledger_path()
+    """Every erasure recorded, oldest first: the live ledger (the file and the shared objects),
+    or the ledger file at ``path`` (a backup set's copy). A missing ledger is an empty one."""
+    if path is not None:
+        return _file_entries(path)
+    union: dict[tuple, LedgerEntry] = {}
+    for entry in _file_entries(ledger_path()) + _shared_entries():
+        key = (entry.client_id, entry.client_created_at)
+        if key not in union or entry.erased_at < union[key].erased_at:
+            union[key] = entry
+    return sorted(union.values(), key=lambda entry: (entry.erased_at, entry.client_id))
+
+
+def _file_entries(path: Path) -> list[LedgerEntry]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with open(path, encoding="utf-8") as ledger:
+            fcntl.flock(ledger, fcntl.LOCK_SH)  # never half of a line being appended
+            lines = ledger.read().splitlines()
     except FileNotFoundError:
         return []
     entries = []

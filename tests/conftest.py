@@ -27,9 +27,11 @@ def _database_server_is_set_up():
 
 @pytest.fixture(autouse=True)
 def _private_backup_dir(settings, tmp_path):
-    """Every test writes its backups, and its GDPR erasure ledger, into a directory of its own."""
+    """Every test writes its backups, its uploaded files and its GDPR erasure ledger (the file,
+    and the shared copy in the default storage) into directories of its own."""
     settings.BACKUP_DIR = tmp_path / "backups"
     settings.ERASURE_LEDGER_PATH = tmp_path / "backups" / "erasure-ledger.jsonl"
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture

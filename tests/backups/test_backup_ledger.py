@@ -39,6 +39,18 @@ def as_before_ledgers(backup: Backup) -> Backup:
     return backup
 
 
+def ledger_lost() -> None:
+    """Both homes of the live ledger gone or older: the file, and the objects in the shared storage."""
+    from django.core.files.storage import default_storage
+
+    from crm.erasure import SHARED_LEDGER
+
+    ledger_path().write_text("")
+    if default_storage.exists(SHARED_LEDGER):
+        for name in default_storage.listdir(SHARED_LEDGER)[1]:
+            default_storage.delete(f"{SHARED_LEDGER}/{name}")
+
+
 def erased_or_gone(client) -> bool:
     row = Client.all_objects.filter(pk=client.pk).first()
     return row is None or row.erased_at is not None
@@ -60,7 +72,7 @@ def test_a_restore_is_refused_when_the_ledger_lacks_an_erasure_the_audit_trail_r
     erased = ClientFactory(name="Xiomara")
     backup = backup_create()
     client_erase(client=erased, actor=admin_user)
-    ledger_path().write_text("")  # an older ledger put back (a disk image from before the erasure, say)
+    ledger_lost()  # an older ledger put back (a disk image from before the erasure, say)
 
     with pytest.raises(BackupError, match=f"older than this installation's.*{erased.pk}"):
         backup_restore(backup)
@@ -74,6 +86,20 @@ def test_a_restore_is_refused_when_the_ledger_lacks_an_erasure_the_audit_trail_r
     assert Client.all_objects.filter(pk=erased.pk, name="Xiomara").exists()
     overridden = AuditEntry.objects.get(action="maintenance.backup.ledger_overridden")
     assert overridden.actor == admin_user and overridden.detail["overridden"] is True
+
+
+def test_a_lost_ledger_file_is_made_good_by_the_shared_copy(backups, admin_user):
+    """The erasure was made on another machine (or this one's ledger file was lost): the object
+    every machine shares still names it, so the restore runs and the person stays erased."""
+    erased = ClientFactory(name="Xiomara")
+    backup = as_before_ledgers(backup_create())
+    client_erase(client=erased, actor=admin_user)
+    ledger_path().write_text("")
+
+    backup_restore(backup)
+
+    assert erased_or_gone(erased)
+    assert not Client.all_objects.filter(name="Xiomara").exists()
 
 
 def test_a_backup_from_before_ledgers_with_no_live_ledger_restores_only_when_told_so(backups, admin_user):
@@ -107,7 +133,7 @@ def test_the_replay_uses_the_union_of_the_live_ledger_and_the_sets_copy(backups,
     client_erase(client=first, actor=admin_user)
     settings.BACKUP_COPY_DIR = tmp_path / "offsite"
     call_command("copybackup", backup.file_name)  # the set's copy now knows the first erasure
-    ledger_path().unlink()  # the live ledger is lost...
+    ledger_lost()  # the live ledger is lost (file and shared copy)...
     client_erase(client=second, actor=admin_user)  # ...and starts again with the second
 
     backup_restore(Backup.objects.get(pk=backup.pk))

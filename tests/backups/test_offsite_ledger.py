@@ -25,6 +25,13 @@ def lost_disk(transactional_db, settings, tmp_path, s3_bucket):
     return s3_bucket
 
 
+def lose_the_disk(settings) -> None:
+    """The machine's disk is gone: the backups, and both homes of the live ledger (its file, and
+    the media folder holding the shared copy on a one-machine installation)."""
+    shutil.rmtree(settings.BACKUP_DIR)
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+
+
 def erase_after_a_backup(admin_user):
     erased, kept = ClientFactory(name="Xiomara"), ClientFactory(name="Bystander")
     backup = backup_create()
@@ -35,7 +42,7 @@ def erase_after_a_backup(admin_user):
 def test_an_erasure_after_the_backup_survives_losing_the_disk_and_restoring_from_s3(lost_disk, admin_user, settings):
     backup, erased, kept = erase_after_a_backup(admin_user)
     call_command("copybackup", backup.file_name)
-    shutil.rmtree(settings.BACKUP_DIR)  # the disk is gone, and the live ledger with it
+    lose_the_disk(settings)
 
     call_command("fetchbackup", backup.file_name)
     path = backup_path(backup)
@@ -53,7 +60,7 @@ def test_an_erasure_after_the_backup_survives_losing_the_disk_and_restoring_from
 def test_a_backup_fetched_without_its_ledger_is_refused_unless_the_operator_says_so(lost_disk, admin_user, settings):
     backup, erased, _ = erase_after_a_backup(admin_user)
     call_command("copybackup", backup.file_name)
-    shutil.rmtree(settings.BACKUP_DIR)
+    lose_the_disk(settings)
     boto3.client("s3", endpoint_url=settings.BACKUP_S3_ENDPOINT_URL).delete_object(
         Bucket=lost_disk, Key=f"beils/{backup.file_name}.ledger.jsonl"
     )

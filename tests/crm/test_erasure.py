@@ -338,6 +338,25 @@ def test_a_ledger_line_that_is_not_an_erasure_record_is_an_error_not_a_silent_sk
         erasure_replay()
 
 
+def test_an_erasure_made_on_one_machine_is_replayed_on_another(xiomara, settings, tmp_path):
+    """Each machine has its own ledger file; the shared storage (one bucket for every machine)
+    holds one object per erasure, so the ops host that restores knows of a web node's erasure."""
+    settings.ERASURE_LEDGER_PATH = tmp_path / "web-node" / "erasure-ledger.jsonl"
+    ledger_append(client_id=xiomara.pk, client_created_at=xiomara.created_at)
+
+    settings.ERASURE_LEDGER_PATH = tmp_path / "ops-host" / "erasure-ledger.jsonl"
+    assert not ledger_path().exists()
+    assert [(e.client_id, e.client_created_at) for e in ledger_entries()] == [(xiomara.pk, xiomara.created_at)]
+    assert erasure_replay().returned == [xiomara.pk]
+    assert Client.all_objects.get(pk=xiomara.pk).erased_at is not None
+
+
+def test_an_object_in_the_shared_ledger_that_is_not_an_erasure_record_is_an_error(db):
+    default_storage.save("erasure-ledger/not-a-record.json", ContentFile(b"{}"))
+    with pytest.raises(Exception, match="not an erasure record"):
+        erasure_replay()
+
+
 # --- Who may erase: API, admin, command ----------------------------------------------------
 
 
