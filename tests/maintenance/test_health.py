@@ -121,7 +121,10 @@ def test_a_new_installation_is_not_red_while_it_starts(client, installed, settin
     assert checks["RestoreTested"] == "OK"  # a week to run the first drill
 
     installed(timezone.now() - timedelta(days=settings.ALERT_RESTORE_TEST_DAYS + 1))
-    assert _json(client)[1]["RestoreTested"] == f"Unavailable: no restore test within {settings.ALERT_RESTORE_TEST_DAYS} days (never)"
+    assert (
+        _json(client)[1]["RestoreTested"]
+        == f"Unavailable: no restore test within {settings.ALERT_RESTORE_TEST_DAYS} days (never)"
+    )
 
 
 def test_an_old_restore_test_turns_the_site_red(client, healthy, installed, settings):

@@ -160,7 +160,9 @@ def test_erased_on_a_web_node_stays_erased_after_a_restore_on_the_ops_host(hosts
     from tests.factories import SignedConsentFactory
 
     one, two = hosts
-    consent = SignedConsentFactory(client__name="Begoña", client__surname="Ibáñez", client__email="begona@correo.example")
+    consent = SignedConsentFactory(
+        client__name="Begoña", client__surname="Ibáñez", client__email="begona@correo.example"
+    )
     client = consent.client
     with override_settings(STORAGES=_shared_storages(one)):
         consent.document.save("firma.pdf", ContentFile(b"%PDF-1.4 firma de Begona"), save=True)
