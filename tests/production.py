@@ -59,6 +59,17 @@ class ProductionServer:
     log: Path
 
 
+def process_stop(process: subprocess.Popen, seconds: float = 30) -> None:
+    """Stop a process started in a session of its own, and its children: SIGTERM, then SIGKILL."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def _wait_until_listening(port: int, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while True:
@@ -92,9 +103,4 @@ def production_server(django_db_setup, tmp_path_factory):
         _wait_until_listening(port, process, log)
         yield ProductionServer(url=f"http://127.0.0.1:{port}", port=port, static_root=static_root, log=log)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process_stop(process)

@@ -7,7 +7,6 @@ nothing), and an upload over the import limit gets nginx's 413."""
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import warnings
@@ -20,7 +19,7 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from audit.models import AuditEntry
 from crm.models import Role, User
-from tests.production import ROOT, VENV_BIN, _free_port, _wait_until_listening, production_environment
+from tests.production import ROOT, VENV_BIN, _free_port, _wait_until_listening, process_stop, production_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -83,12 +82,7 @@ def proxied(django_db_setup, tmp_path_factory):
         yield {"http": http, "https": https}
     finally:
         for process in (nginx, gunicorn):
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            process_stop(process)
 
 
 class Browser(requests.Session):

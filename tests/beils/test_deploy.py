@@ -4,11 +4,9 @@ each systemd unit under deploy/systemd runs the same command as its Procfile.pro
 The Celery processes are then started as the process list says, until they report ready."""
 
 import configparser
-import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -16,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.production import ROOT, VENV_BIN, production_environment
+from tests.production import ROOT, VENV_BIN, process_stop, production_environment
 
 UNITS = ROOT / "deploy" / "systemd"
 #: Where docs/deploy.md installs Beils; the units run from there.
@@ -129,9 +127,4 @@ def test_the_celery_processes_start_as_listed(name, django_db_setup, tmp_path):
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.2)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process_stop(process)

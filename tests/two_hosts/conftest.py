@@ -9,7 +9,6 @@ default queue, so anything a web node queues for imports and exports runs on hos
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.backups.conftest import free_port, s3_server  # noqa: F401 - the S3 server fixture
+from tests.production import process_stop
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 
@@ -75,15 +75,8 @@ class Host:
         return (self.root / f"{label}.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        for _, process, _log in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for _, process, log in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        for _, process, log in reversed(self.processes):
+            process_stop(process)
             log.close()
         self.processes.clear()
 
