@@ -10,7 +10,7 @@ from backups.locks import MaintenanceBusy
 from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, admin_extend, client_ip
 from beils.lib.models import Status
 from maintenance.cleanup import REMOVED, Trash, cleanup_run
-from maintenance.models import Alert, Heartbeat, LifecycleRun, RetentionPolicy
+from maintenance.models import Alert, Heartbeat, LifecycleRun, RetentionPolicy, ScheduleSlot
 
 
 @admin.register(Heartbeat)
@@ -22,6 +22,17 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ScheduleSlot)
+class ScheduleSlotAdmin(ReadOnlyAdmin):
+    """Each periodic job as beat sent it: when, from which host, and the duplicates a second
+    beat skipped (maintenance/beat.py)."""
+
+    list_display = ["name", "slot", "host", "sent_at", "duplicates", "duplicate_host"]
+    list_filter = ["name", "host"]
+    date_hierarchy = "slot"
+    show_full_result_count = False
 
 
 @admin.register(RetentionPolicy)

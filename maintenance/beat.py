@@ -4,7 +4,8 @@ Celery beat must run once per installation; two beats (a second machine started 
 process list, a restart that overlaps) would send every nightly job twice. ``OncePerSlotScheduler``
 is django-celery-beat's scheduler with one difference: before a periodic task is sent, the slot it
 is due for is claimed in the database (``ScheduleSlot``, unique on task and slot). The claim of a
-second beat fails on the unique key, and that beat sends nothing and says so in its log.
+second beat fails on the unique key, and that beat sends nothing, says so in its log and counts
+the skip on the slot's row (the admin's "Scheduled runs").
 
 A slot is the minute a crontab schedule is due in, or the interval an "every N" schedule is in
 (counted from the epoch, so that every beat agrees on it).
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from celery.schedules import crontab, schedule
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler
 
@@ -37,10 +39,12 @@ def schedule_slot(due: schedule, now: datetime) -> datetime:
 
 def slot_claim(name: str, slot: datetime, host: str | None = None) -> bool:
     """Claim ``slot`` of periodic task ``name`` for this beat; False when another beat has it."""
+    host = host or settings.BEILS_HOST
     try:
         with transaction.atomic():
-            ScheduleSlot.objects.create(name=name, slot=slot, host=host or settings.BEILS_HOST)
+            ScheduleSlot.objects.create(name=name, slot=slot, host=host)
     except IntegrityError:
+        ScheduleSlot.objects.filter(name=name, slot=slot).update(duplicates=F("duplicates") + 1, duplicate_host=host)
         return False
     ScheduleSlot.objects.filter(slot__lt=slot - KEEP_CLAIMS).delete()
     return True

@@ -260,6 +260,9 @@ class ScheduleSlot(models.Model):
     slot = models.DateTimeField(_("slot"))
     host = models.CharField(_("sent by host"), max_length=255)
     sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    # A second beat that found the slot taken: noted here, so that the admin shows it.
+    duplicates = models.PositiveIntegerField(_("duplicates skipped"), default=0)
+    duplicate_host = models.CharField(_("last skipped by host"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("scheduled run")

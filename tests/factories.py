@@ -20,7 +20,7 @@ from backups.models import Backup, BackupStatus
 from bookings.models import Booking, BookingItem
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
 from crm.models import Client, Consent, ConsentStatus, ConsentType, Questionnaire, Revoke, Role, User
-from maintenance.models import Heartbeat
+from maintenance.models import Heartbeat, ScheduleSlot
 from marketing.models import (
     Bonus,
     BonusRedemption,
@@ -405,6 +405,15 @@ class HeartbeatFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"worker-{n}")
     last_seen = factory.LazyFunction(timezone.now)
+
+
+class ScheduleSlotFactory(DjangoModelFactory):
+    class Meta:
+        model = ScheduleSlot
+
+    name = "Nightly backup"
+    slot = factory.Sequence(lambda n: timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=n))
+    host = "ops-1"
 
 
 class BackupFactory(DjangoModelFactory):

@@ -50,6 +50,7 @@ FACTORIES = {
     "bookings.BookingItem": f.BookingItemFactory,
     "audit.AuditEntry": f.AuditEntryFactory,
     "maintenance.Heartbeat": f.HeartbeatFactory,
+    "maintenance.ScheduleSlot": f.ScheduleSlotFactory,
     "backups.Backup": f.BackupFactory,
     "transfer.Job": f.JobFactory,
     "sales.ArchivedCart": f.ArchivedCartFactory,
@@ -93,6 +94,7 @@ CHANGELIST_QUERY_BUDGET = {
     "django_celery_beat.SolarSchedule": 7,
     "audit.AuditEntry": 9,
     "maintenance.Heartbeat": 7,
+    "maintenance.ScheduleSlot": 10,
     "backups.Backup": 11,  # + the newest good backup, for the recovery point notice
     "transfer.Job": 7,
     "sales.ArchivedCart": 8,

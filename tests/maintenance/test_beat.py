@@ -34,6 +34,8 @@ def test_a_slot_is_claimed_once_and_the_claims_of_last_week_go():
     assert slot_claim("Nightly backup", slot, host="ops-2") is False
     assert slot_claim("Nightly archive", slot, host="ops-2") is True
     assert list(ScheduleSlot.objects.filter(name="Nightly backup").values_list("host", flat=True)) == ["ops-1"]
+    noted = ScheduleSlot.objects.get(name="Nightly backup", slot=slot)
+    assert (noted.duplicates, noted.duplicate_host) == (1, "ops-2")
 
 
 @pytest.fixture
@@ -86,3 +88,17 @@ def test_two_beats_send_a_due_job_once(transactional_db, sent, caplog):
 def test_operations_go_to_the_ops_worker_and_imports_to_any_worker(task, queue):
     route = app.amqp.router.route({}, task)
     assert route["queue"].name == queue
+
+
+def test_the_admin_lists_each_run_and_the_duplicates_skipped(admin_browser, manager_browser, staff_browser):
+    from django.urls import reverse
+
+    slot = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
+    slot_claim("Nightly backup", slot, host="ops-1")
+    slot_claim("Nightly backup", slot, host="ops-2")
+    url = reverse("admin:maintenance_scheduleslot_changelist")
+    page = admin_browser.get(url)
+    assert page.status_code == 200
+    assert b"ops-1" in page.content and b"ops-2" in page.content
+    assert manager_browser.get(url).status_code == 200  # MANAGER may look at maintenance
+    assert staff_browser.get(url).status_code == 403
