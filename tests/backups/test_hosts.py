@@ -1,6 +1,7 @@
 """Two machines, one catalogue: each backup records the host that wrote it, and a host never
 judges a file it cannot see. Two hosts are simulated with two BACKUP_DIRs and BEILS_HOST."""
 
+import io
 import shutil
 
 import pytest
@@ -52,6 +53,10 @@ def test_a_backup_records_the_host_that_wrote_it_in_the_catalogue_and_the_signed
     backup = backup_create()
     assert Backup.objects.get(pk=backup.pk).host == "host-1"
     assert read_manifest(backup_path(backup))["host"] == "host-1"
+    out = io.StringIO()
+    call_command("listbackups", stdout=out)
+    header, line = out.getvalue().splitlines()[:2]
+    assert "host" in header.split() and "host-1" in line.split()
 
 
 def test_restoring_another_hosts_backup_names_that_host_and_does_not_mark_it_failed(two_hosts):

@@ -37,13 +37,13 @@ class Command(BaseCommand):
             self.stdout.write("No backups yet. Take one with: manage.py backup")
             return
         self.stdout.write(
-            f"{'id':>5}  {'started':<19}  {'kind':<11}  {'status':<8}  {'size':>10}  {'verified':<8}  file"
+            f"{'id':>5}  {'started':<19}  {'kind':<11}  {'status':<8}  {'size':>10}  {'verified':<8}  {'host':<16}  file"
         )
         for r in rows:
             size = f"{r['size_bytes'] / 2**20:.1f} MiB" if r["size_bytes"] else "-"
             self.stdout.write(
                 f"{r['id'] or '-':>5}  {str(r['started_at'])[:19]:<19}  {r['kind']:<11}  {r['status']:<8}  "
-                f"{size:>10}  {r['verified']:<8}  {r['file_name']}"
+                f"{size:>10}  {r['verified']:<8}  {(r.get('host') or '-')[:16]:<16}  {r['file_name']}"
             )
 
     @staticmethod
