@@ -30,7 +30,7 @@ class ScheduleSlotAdmin(ReadOnlyAdmin):
     beat skipped (maintenance/beat.py)."""
 
     list_display = ["name", "slot", "host", "sent_at", "duplicates", "duplicate_host"]
-    list_filter = ["name", "host"]
+    list_filter = ["name"]  # the unique key (name, slot) is its index
     date_hierarchy = "slot"
     show_full_result_count = False
 
