@@ -21,7 +21,8 @@ from backups.models import Backup, BackupKind, BackupStatus, RestoreDrill
 from backups.offsite import offsite_configured
 from backups.services import backup_path, rpo_breached
 from backups.tasks import copy_backup_offsite, run_backup, verify_backup
-from beils.lib.admin import ReadOnlyAdmin, client_ip
+from beils.lib.admin import ReadOnlyAdmin
+from beils.lib.net import client_ip
 from crm.models import Role
 from maintenance.dashboard import dashboard_data
 from maintenance.models import Operation, OperationKind

@@ -102,9 +102,8 @@ def _tar_stream(storage, counted: dict) -> Iterator[bytes]:
                 tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar,
             ):
                 for name in storage_names(storage):
-                    _add(tar, storage, name)
+                    counted["bytes"] += _add(tar, storage, name)
                     counted["files"] += 1
-                    counted["bytes"] += storage.size(name)
         except BaseException as exc:  # a broken pipe: the reader stopped, and says why
             errors.append(exc)
 
@@ -117,13 +116,15 @@ def _tar_stream(storage, counted: dict) -> Iterator[bytes]:
         raise BackupError(_("The uploaded files could not be archived: %(error)s") % {"error": errors[0]})
 
 
-def _add(tar: tarfile.TarFile, storage, name: str) -> None:
+def _add(tar: tarfile.TarFile, storage, name: str) -> int:
+    """Add one file; return its size (one request for it on S3, not two)."""
     info = tarfile.TarInfo(name)
     info.size, info.mode = storage.size(name), 0o600
     with contextlib.suppress(NotImplementedError):  # a storage that does not know: time 0 will do
         info.mtime = int(storage.get_modified_time(name).timestamp())
     with storage.open(name, "rb") as handle:
         tar.addfile(info, handle)
+    return info.size
 
 
 # --- Checking and restoring -------------------------------------------------------------------

@@ -40,6 +40,7 @@ from backups.catalogue import (
     write_manifest,
 )
 from backups.ledger import ledger_snapshot
+from backups.media import media_path
 from backups.models import Backup, BackupStatus
 from backups.pipeline import CHUNK
 
@@ -147,7 +148,7 @@ def _set_files(backup: Backup, source: Path) -> list[tuple[Path, str]]:
     """The files that travel with the backup file: its ledger copy and its files archive."""
     files = [(ledger_copy_path(source), backup.ledger["sha256"])]
     if backup.media:
-        files.append((source.with_name(backup.media["file"]), backup.media["sha256"]))
+        files.append((media_path(backup), backup.media["sha256"]))
     return files
 
 

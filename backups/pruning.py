@@ -37,6 +37,7 @@ from audit.models import Outcome
 from audit.services import audit_log
 from backups.catalogue import BackupError, backup_path, held_here, ledger_copy_path
 from backups.locks import maintenance_lock
+from backups.media import media_path
 from backups.models import Backup, BackupKind, BackupStatus
 from backups.retention import retained
 
@@ -139,7 +140,7 @@ def _set_paths(backup: Backup) -> list[Path]:
     a rescan never revives a half-deleted backup."""
     paths = [backup_path(backup), ledger_copy_path(backup_path(backup))]
     if backup.media:
-        paths.append(backup_path(backup).with_name(backup.media["file"]))
+        paths.append(media_path(backup))
     return [*paths, _manifest_path(backup)]
 
 

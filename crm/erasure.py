@@ -305,14 +305,15 @@ def _ledger_write(client_id: int, client_created_at: datetime, erased_at: dateti
     # Created private, but an existing directory is left as the operator set it up.
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     entry = LedgerEntry(client_id, client_created_at, erased_at)
+    line = ledger_line(entry)
     with private_open(path, "a") as ledger:
         fcntl.flock(ledger, fcntl.LOCK_EX)
-        ledger.write(ledger_line(entry) + "\n")
+        ledger.write(line + "\n")
         ledger.flush()
         os.fsync(ledger.fileno())
     name = _shared_name(entry)
     if not default_storage.exists(name):
-        default_storage.save(name, ContentFile(ledger_line(entry).encode()))
+        default_storage.save(name, ContentFile(line.encode()))
 
 
 def ledger_line(entry: LedgerEntry) -> str:

@@ -7,8 +7,9 @@ from django_celery_beat.models import PeriodicTask
 
 from audit.services import audit_log
 from backups.locks import MaintenanceBusy
-from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, admin_extend, client_ip
+from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, admin_extend
 from beils.lib.models import Status
+from beils.lib.net import client_ip
 from maintenance.cleanup import REMOVED, Trash, cleanup_run
 from maintenance.models import Alert, Heartbeat, LifecycleRun, RetentionPolicy, ScheduleSlot
 

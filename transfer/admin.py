@@ -23,8 +23,9 @@ from import_export.admin import ImportExportMixin
 
 from audit.models import Outcome
 from audit.services import audit_log
-from beils.lib.admin import ReadOnlyAdmin, admin_extend, client_ip
+from beils.lib.admin import ReadOnlyAdmin, admin_extend
 from beils.lib.formats import FORMATS, UnreadableFileError, file_too_large_message, max_import_bytes
+from beils.lib.net import client_ip
 from transfer.exports import export_stream
 from transfer.jobs import JobError, failing_rows_csv, job_confirm, job_export_create, job_import_create, job_progress
 from transfer.models import Job, JobState

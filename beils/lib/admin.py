@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from beils.lib.models import Status
-from beils.lib.net import client_ip  # noqa: F401 - where the admins import it from
 
 
 class ActiveStatusFilter(admin.SimpleListFilter):
