@@ -8,7 +8,7 @@ CLIENTS ?= 300
 # MariaDB's driver compiles against its client headers: installed only when the database is MariaDB.
 MYSQL_REQS := $(if $(filter mysql%,$(DATABASE_URL)),requirements-mysql.txt,)
 
-.PHONY: run setup install install-dev test check lint bench clean
+.PHONY: run setup install install-dev test check lint bench bench-scale clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Beils needs Python 3.11 or newer (python3.11+ on PATH)." >&2; exit 1; }
@@ -56,6 +56,10 @@ bench: install-dev
 	$(PY) bench/backup_bench.py
 	$(PY) bench/export_bench.py
 	$(PY) bench/import_bench.py
+
+## Every screen and data operation at 100 000 clients, beside its budget (issue 17; seeds once).
+bench-scale: install-dev
+	$(PY) bench/scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/celery var/test-media var/test-backups

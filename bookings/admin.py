@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from beils.lib.changelists import BigListMixin
 from beils.lib.dates import day_bounds
 from beils.lib.history import HistoryAdmin
 from bookings.calendar import calendar_for
@@ -153,18 +154,17 @@ class BookingItemInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(HistoryAdmin):
+class BookingAdmin(BigListMixin, HistoryAdmin):
     form = BookingForm
     change_list_template = "admin/bookings/booking/change_list.html"
     change_form_template = "admin/bookings/booking/change_form.html"
     list_display = ["start", "end", "client", "staff", "status"]
     list_filter = [WhenFilter, "status", "staff"]
     list_select_related = ["client", "staff"]
-    search_fields = ["client__name", "client__surname", "client__email", "client__phone"]
+    search_fields = ["^client__name", "^client__surname", "^client__email", "^client__phone"]
     date_hierarchy = "start"
     autocomplete_fields = ["client", "staff"]
     inlines = [BookingItemInline]
-    show_full_result_count = False
     actions = ["charge_selected", "confirm_selected", "complete_selected", "cancel_selected", "mark_no_show_selected"]
 
     def get_urls(self):
@@ -329,10 +329,10 @@ class BookingAdmin(HistoryAdmin):
 
 
 @admin.register(BookingItem)
-class BookingItemAdmin(admin.ModelAdmin):
+class BookingItemAdmin(BigListMixin, admin.ModelAdmin):
     list_display = ["name", "booking", "duration_minutes", "price"]
     list_select_related = ["booking__client"]
-    search_fields = ["name", "booking__client__name", "booking__client__surname"]
+    search_fields = ["name", "^booking__client__name", "^booking__client__surname"]
     raw_id_fields = ["booking"]
     autocomplete_fields = ["service", "client_bonus"]
-    show_full_result_count = False
+    ordering = ["-pk"]  # newest first; the model's order (by booking) would sort every line

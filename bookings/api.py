@@ -23,7 +23,9 @@ class BookingViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     ``confirm``, ``complete``, ``cancel`` and ``no-show`` actions (``POST``); ``charge`` sells
     the booking's services and completes it."""
 
-    queryset = Booking.objects.select_related("client", "staff").prefetch_related("items").order_by("-start", "-pk")
+    # Clients and staff fetched for the page's bookings (prefetch), not joined: with the join
+    # MariaDB drove the query from the clients table and sorted every booking (1.2 s at 180 000).
+    queryset = Booking.objects.prefetch_related("client", "staff", "items").order_by("-start", "-pk")
     serializer_class = BookingSerializer
     filterset_fields = {
         "status": ["exact"],

@@ -148,7 +148,8 @@ class ClientViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewset
 
 
 class ConsentViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
-    queryset = Consent.objects.select_related("client").order_by("client__name", "kind", "pk")
+    # Newest first, along the created_at index; by client name it sorted every consent.
+    queryset = Consent.objects.prefetch_related("client").order_by("-created_at", "-pk")
     serializer_class = ConsentSerializer
     filterset_fields = ["client", "kind", "status"]
     search_fields = ["client__name", "client__surname", "client__email"]
@@ -172,7 +173,7 @@ class RevokeViewSet(
 
 
 class QuestionnaireViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
-    queryset = Questionnaire.objects.select_related("client").order_by("-created_at", "-pk")
+    queryset = Questionnaire.objects.prefetch_related("client").order_by("-created_at", "-pk")
     serializer_class = QuestionnaireSerializer
     filterset_fields = ["client"]
     search_fields = ["title", "client__name", "client__surname"]

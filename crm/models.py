@@ -422,6 +422,7 @@ class Client(SoftDeleteModel):
             models.Index(fields=["phone"], name="crm_client_phone"),
             models.Index(fields=["document_number"], name="crm_client_document"),
             models.Index(fields=["status", "created_at"], name="crm_client_status_created"),
+            models.Index(fields=["country"], name="crm_client_country"),  # the list's country filter
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(email=""), name="crm_client_email_not_blank"),

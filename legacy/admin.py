@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
 from beils.lib.admin import ReadOnlyAdmin
+from beils.lib.changelists import BigListMixin
 from legacy.models import LegacyError, LegacyImportRun, LegacyInvoice
 from legacy.services import legacy_import_queue, legacy_run_progress
 
@@ -115,10 +116,9 @@ class LegacyImportRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LegacyInvoice)
-class LegacyInvoiceAdmin(ReadOnlyAdmin):
+class LegacyInvoiceAdmin(BigListMixin, ReadOnlyAdmin):
     """The previous system's invoices: a closed series, kept as issued."""
 
     list_display = ["number", "issued_at", "kind", "total", "payment_method", "aeat_status"]
     search_fields = ["=number", "=hash"]
     date_hierarchy = "issued_at"
-    show_full_result_count = False

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
+from beils.lib.changelists import BigListMixin
 from beils.lib.net import client_ip
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
 from marketing.services import client_bonus_grant_audit, gift_card_issue_comp
@@ -69,11 +70,11 @@ class BonusRedemptionInline(ReadOnlyInline):
 
 
 @admin.register(ClientBonus)
-class ClientBonusAdmin(admin.ModelAdmin):
+class ClientBonusAdmin(BigListMixin, admin.ModelAdmin):
     list_display = ["name", "client", "sessions_remaining", "sessions_total", "purchased_on", "expires_on", "status"]
     list_filter = ["status", ExpiringFilter]
     list_select_related = ["client"]
-    search_fields = ["name", "client__name", "client__surname", "client__email"]
+    search_fields = ["name", "^client__name", "^client__surname", "^client__email"]
     autocomplete_fields = ["client", "bonus"]
     date_hierarchy = "purchased_on"
     filter_horizontal = ["services"]
@@ -90,14 +91,13 @@ class ClientBonusAdmin(admin.ModelAdmin):
 
 
 @admin.register(BonusRedemption)
-class BonusRedemptionAdmin(ReadOnlyAdmin):
+class BonusRedemptionAdmin(BigListMixin, ReadOnlyAdmin):
     """The bono ledger: written by redemptions, never by hand."""
 
     list_display = ["client_bonus", "sessions", "booking", "created_at"]
     list_select_related = ["client_bonus", "booking__client"]
     raw_id_fields = ["client_bonus", "cart_item", "booking"]
     date_hierarchy = "created_at"
-    show_full_result_count = False
 
 
 class GiftCardMovementInline(ReadOnlyInline):
@@ -142,11 +142,11 @@ class GiftCardIssueForm(forms.ModelForm):
 
 
 @admin.register(GiftCard)
-class GiftCardAdmin(admin.ModelAdmin):
+class GiftCardAdmin(BigListMixin, admin.ModelAdmin):
     list_display = ["code", "owner", "initial_balance", "current_balance", "issued_on", "expires_on", "status"]
     list_filter = ["status", ExpiringFilter]
     list_select_related = ["owner"]
-    search_fields = ["=code", "owner__name", "owner__surname", "owner__email"]
+    search_fields = ["=code", "^owner__name", "^owner__surname", "^owner__email"]
     autocomplete_fields = ["owner"]
     date_hierarchy = "issued_on"
     inlines = [GiftCardMovementInline]
@@ -178,7 +178,7 @@ class GiftCardAdmin(admin.ModelAdmin):
 
 
 @admin.register(GiftCardMovement)
-class GiftCardMovementAdmin(ReadOnlyAdmin):
+class GiftCardMovementAdmin(BigListMixin, ReadOnlyAdmin):
     """The gift-card ledger: written by issues, payments and refunds, never by hand."""
 
     list_display = ["gift_card", "kind", "amount", "balance_after", "created_at"]
@@ -186,4 +186,3 @@ class GiftCardMovementAdmin(ReadOnlyAdmin):
     list_select_related = ["gift_card"]
     raw_id_fields = ["gift_card", "cart"]
     date_hierarchy = "created_at"
-    show_full_result_count = False

@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_log
 from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline
+from beils.lib.changelists import BigListMixin
 from beils.lib.history import HistoryAdmin
-from beils.lib.money import ZERO
+from beils.lib.money import ZERO, round_money
 from beils.lib.net import client_ip
 from crm.models import Role
 from marketing.models import MarketingError
@@ -144,11 +145,11 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(BigListMixin, admin.ModelAdmin):
     list_display = ["__str__", "completed_at", "client", "status", "total", "paid"]
     list_filter = ["status"]
     list_select_related = ["client"]
-    search_fields = ["=id", "client__name", "client__surname", "client__email"]
+    search_fields = ["=id", "^client__name", "^client__surname", "^client__email"]
     date_hierarchy = "completed_at"
     autocomplete_fields = ["client", "booking"]
     readonly_fields = ["status", "coupon", *TOTALS, "completed_at", "created_at", "created_by"]
@@ -158,7 +159,6 @@ class CartAdmin(admin.ModelAdmin):
         (_("History"), {"fields": ["completed_at", "created_at", "created_by"]}),
     ]
     inlines = [CartItemInline, PaymentInline]
-    show_full_result_count = False
 
     change_form_template = "admin/sales/cart/change_form.html"
     change_list_template = "admin/sales/cart/change_list.html"
@@ -171,8 +171,12 @@ class CartAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]  # fmt: skip
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(amount_paid_sum=Sum("payments__amount"))
+    def annotate_page(self, request, objects):
+        # Summed for the shown sales only: over every sale it was a pass over all payments.
+        paid = Payment.objects.filter(cart__in=objects).values("cart").annotate(paid=Sum("amount")).order_by()
+        by_cart = {row["cart"]: row["paid"] for row in paid}
+        for cart in objects:
+            cart.amount_paid_sum = round_money(by_cart.get(cart.pk) or ZERO)
 
     def has_change_permission(self, request, obj=None):
         # A completed or cancelled sale is history: shown, never edited here.
@@ -209,9 +213,9 @@ class CartAdmin(admin.ModelAdmin):
     def _may_sell(self, request) -> bool:
         return request.user.has_perms(["sales.add_cart", "sales.change_cart"])
 
-    @admin.display(description=_("paid"), ordering="amount_paid_sum")
+    @admin.display(description=_("paid"))
     def paid(self, obj):
-        return obj.amount_paid_sum or 0
+        return getattr(obj, "amount_paid_sum", None) or ZERO
 
     def checkout_view(self, request, object_id):
         """Check out an open cart with its lines: one payment method for the whole total, or
@@ -275,26 +279,26 @@ class CartAdmin(admin.ModelAdmin):
 
 
 @admin.register(CartItem)
-class CartItemAdmin(AdminRoleOnlyWrites, admin.ModelAdmin):
+class CartItemAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
     list_display = ["name", "cart", "quantity", "unit_price", "tax_rate", "gross"]
     list_select_related = ["cart"]
     search_fields = ["name", "=cart__id"]
     raw_id_fields = ["cart"]
-    autocomplete_fields = ["product", "service", "pack", "bonus", "client_bonus"]
+    autocomplete_fields = ["product", "service", "pack", "bonus", "client_bonus", "gift_card"]
     readonly_fields = ["net", "tax", "gross"]
-    show_full_result_count = False
+    ordering = ["-pk"]  # newest first; the model's order (by sale) would sort every line
 
 
 @admin.register(Payment)
-class PaymentAdmin(AdminRoleOnlyWrites, admin.ModelAdmin):
+class PaymentAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
     list_display = ["cart", "method", "amount", "paid_at"]
+    ordering = ["-paid_at", "-pk"]  # newest first, along the paid_at index
     list_filter = ["method"]
     list_select_related = ["cart"]
     search_fields = ["=cart__id"]
     raw_id_fields = ["cart"]
     autocomplete_fields = ["gift_card"]
     date_hierarchy = "paid_at"
-    show_full_result_count = False
 
 
 class DebtPaymentInline(ReadOnlyInline):
@@ -303,11 +307,11 @@ class DebtPaymentInline(ReadOnlyInline):
 
 
 @admin.register(Debt)
-class DebtAdmin(admin.ModelAdmin):
+class DebtAdmin(BigListMixin, admin.ModelAdmin):
     list_display = ["__str__", "client", "amount", "remaining", "status", "due_date"]
     list_filter = [OverdueFilter, "status"]
     list_select_related = ["client"]
-    search_fields = ["client__name", "client__surname", "client__email"]
+    search_fields = ["^client__name", "^client__surname", "^client__email"]
     autocomplete_fields = ["client"]
     raw_id_fields = ["cart"]
     date_hierarchy = "created_at"
@@ -377,8 +381,9 @@ class DebtAdmin(admin.ModelAdmin):
 
 
 @admin.register(DebtPayment)
-class DebtPaymentAdmin(AdminRoleOnlyWrites, admin.ModelAdmin):
+class DebtPaymentAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
     list_display = ["debt", "amount", "method", "paid_at"]
+    ordering = ["-paid_at", "-pk"]  # newest first, along the paid_at index
     list_filter = ["method"]
     list_select_related = ["debt"]
     raw_id_fields = ["debt"]
@@ -386,12 +391,11 @@ class DebtPaymentAdmin(AdminRoleOnlyWrites, admin.ModelAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin, HistoryAdmin):
+class InvoiceAdmin(BigListMixin, ReadOnlyAdmin, HistoryAdmin):
     list_display = ["number", "kind", "issue_date", "customer_name", "net_total", "tax_total", "total"]
     list_filter = ["kind", "series", "year"]
     search_fields = ["=number", "customer_name", "customer_tax_id"]
     date_hierarchy = "issue_date"
-    show_full_result_count = False
 
 
 @admin.register(InvoiceSequence)
@@ -418,14 +422,13 @@ class ArchivedPaymentInline(ReadOnlyInline):
 
 
 @admin.register(ArchivedCart)
-class ArchivedCartAdmin(ReadOnlyAdmin):
+class ArchivedCartAdmin(BigListMixin, ReadOnlyAdmin):
     """Completed sales moved out of the live tables by the retention policy: visible and
     exportable here, never edited; ``manage.py unarchive`` brings them back."""
 
     list_display = ["__str__", "completed_at", "client", "total", "archived_at"]
     list_select_related = ["client"]
     date_hierarchy = "completed_at"
-    search_fields = ["=id", "client__email", "client__name"]
-    show_full_result_count = False
+    search_fields = ["=id", "^client__email", "^client__name"]
     inlines = [ArchivedCartItemInline, ArchivedPaymentInline]
     readonly_fields = [f.name for f in ArchivedCart._meta.fields]

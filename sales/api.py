@@ -39,14 +39,11 @@ class CartViewSet(AtomicWritesMixin, viewsets.ModelViewSet):
     """Sales (tickets), with their lines and payments read-only. Deleting a sale that has an
     invoice or a debt is refused with 409."""
 
-    queryset = (
-        Cart.objects.select_related("client")
-        .prefetch_related(
-            Prefetch("items", queryset=CartItem.objects.order_by("pk")),
-            Prefetch("payments", queryset=Payment.objects.order_by("paid_at", "pk")),
-        )
-        .order_by("-created_at", "-pk")
-    )
+    queryset = Cart.objects.prefetch_related(
+        "client",
+        Prefetch("items", queryset=CartItem.objects.order_by("pk")),
+        Prefetch("payments", queryset=Payment.objects.order_by("paid_at", "pk")),
+    ).order_by("-created_at", "-pk")
     serializer_class = CartSerializer
     filterset_fields = ["status", "client", "booking", "coupon", "created_by"]
     search_fields = ["=id", "client__name", "client__surname", "client__email"]

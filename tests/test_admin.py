@@ -72,8 +72,8 @@ FACTORIES = {
 # number only with a reason: a new N+1 fails here first.
 CHANGELIST_QUERY_BUDGET = {
     "auth.Group": 7,
-    "bookings.Booking": 9,
-    "bookings.BookingItem": 7,
+    "bookings.Booking": 11,  # + client and staff fetched for the page (beils.lib.changelists)
+    "bookings.BookingItem": 8,  # + the page's bookings and their clients, fetched
     "catalog.Brand": 7,
     "catalog.Category": 7,
     "catalog.Pack": 7,
@@ -82,10 +82,10 @@ CHANGELIST_QUERY_BUDGET = {
     "catalog.Service": 8,
     "catalog.Subcategory": 8,
     "catalog.Tag": 7,
-    "crm.Client": 9,
+    "crm.Client": 10,  # + the page's missing consents
     "crm.Consent": 9,
     "crm.Questionnaire": 9,
-    "crm.Revoke": 9,
+    "crm.Revoke": 10,  # + the page's clients and consents, fetched
     "crm.User": 7,
     "django_celery_beat.ClockedSchedule": 7,
     "django_celery_beat.CrontabSchedule": 7,
@@ -97,7 +97,7 @@ CHANGELIST_QUERY_BUDGET = {
     "maintenance.ScheduleSlot": 10,
     "backups.Backup": 11,  # + the newest good backup, for the recovery point notice
     "transfer.Job": 7,
-    "sales.ArchivedCart": 8,
+    "sales.ArchivedCart": 9,  # + the page's clients, fetched
     "maintenance.LifecycleRun": 9,
     "maintenance.RetentionPolicy": 7,
     "maintenance.Alert": 9,  # + date_hierarchy, the code filter
@@ -107,18 +107,18 @@ CHANGELIST_QUERY_BUDGET = {
     "axes.AccessFailureLog": 10,  # as above
     "axes.AccessLog": 10,  # as above
     "marketing.Bonus": 7,
-    "marketing.BonusRedemption": 8,
+    "marketing.BonusRedemption": 9,  # + related rows fetched for the page
     "marketing.ClientBonus": 9,
     "marketing.Coupon": 7,
     "marketing.GiftCard": 9,
-    "marketing.GiftCardMovement": 8,
-    "sales.Cart": 8,
+    "marketing.GiftCardMovement": 9,  # + related rows fetched for the page
+    "sales.Cart": 10,  # + the page's clients, fetched, and what each shown sale was paid
     "sales.CartItem": 7,
     "sales.Debt": 9,
     "sales.DebtPayment": 9,
     "sales.Invoice": 10,
     "sales.InvoiceSequence": 7,
-    "sales.Payment": 8,
+    "sales.Payment": 9,  # + the page's sales, fetched
     "legacy.LegacyImportRun": 8,  # + the state filter
     "legacy.LegacyInvoice": 8,  # + date_hierarchy
 }
