@@ -24,7 +24,12 @@ BATCH = 2000
 
 def stream_rows(queryset: QuerySet, fields: list[str], batch: int = BATCH) -> Iterator[tuple]:
     """``queryset.values_list(*fields)`` as database tuples, unbuffered on MariaDB."""
-    values = queryset.prefetch_related(None).values_list(*fields)
+    yield from stream_values(queryset.prefetch_related(None).values_list(*fields), batch)
+
+
+def stream_values(values: QuerySet, batch: int = BATCH) -> Iterator[tuple]:
+    """The tuples of a ``values_list()`` queryset (a union of them too), unbuffered on MariaDB,
+    where datetimes, dates and decimals come as the server's text (see below)."""
     connection = connections[values.db]
     if connection.vendor != "mysql":
         yield from values.iterator(chunk_size=batch)
