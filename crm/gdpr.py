@@ -20,6 +20,7 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import reduce
@@ -27,7 +28,7 @@ from typing import BinaryIO
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, transaction
-from django.db.models import CharField, Q, QuerySet
+from django.db.models import CharField, F, Q, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -202,15 +203,48 @@ def _columns(holder: Holder) -> list[models.Field]:
     return [f for f in holder.get_model()._meta.concrete_fields if f.name not in holder.exclude]
 
 
-def _section_query(holder: Holder, client: Client, found: dict) -> QuerySet:
-    """One ``values_list`` query for the section, in primary-key order. A holder reached by
-    several links (audit entries by target type, invoices by live, archived or rectified
-    sale) is a UNION of one indexed query per link rather than one OR no index can serve."""
+@dataclass
+class _Section:
+    """How to read one section: its rows, in primary-key order, and how many there are."""
+
+    rows: QuerySet
+    ids: QuerySet
+    mysql: tuple[str, tuple] | None = None
+
+
+def _section_query(holder: Holder, client: Client, found: dict) -> _Section:
+    """One query for the section's rows, and one for their ids. A holder reached by several
+    links (audit entries by target type, invoices by live, archived or rectified sale) is a
+    UNION of one indexed query per link rather than one OR that no index serves: a UNION of
+    ids, which MariaDB keeps in memory, joined to the table (a UNION of whole rows went
+    through an on-disk temporary table, because of their text columns, and took 4 times as
+    long; ``id IN (UNION …)`` scanned the table)."""
     model = holder.get_model()
     names = [f.attname for f in _columns(holder)]
-    parts = [model._base_manager.filter(part).order_by().values_list(*names) for part in _parts(holder, client, found)]
-    query = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
-    return query.order_by(model._meta.pk.attname)
+    conditions = _parts(holder, client, found)
+    ordered = model._base_manager.order_by(model._meta.pk.attname)
+    if len(conditions) == 1:
+        return _Section(rows=ordered.filter(conditions[0]).values_list(*names), ids=ordered.filter(conditions[0]))
+    parts = [
+        model._base_manager.filter(part).order_by().annotate(_part_id=F("pk")).values_list("_part_id")
+        for part in conditions
+    ]
+    ids = parts[0].union(*parts[1:])
+    rows = ordered.filter(pk__in=ids).values_list(*names)
+    return _Section(rows=rows, ids=ids, mysql=_joined(ordered.values_list(*names), ids))
+
+
+def _joined(rows: QuerySet, ids: QuerySet) -> tuple[str, tuple]:
+    """``rows`` (a whole table) joined to the derived table ``ids``, as SQL."""
+    sql, params = rows.query.sql_with_params()
+    ids_sql, ids_params = ids.query.sql_with_params()
+    qn = connections[rows.db].ops.quote_name
+    model = rows.model
+    table = f"FROM {qn(model._meta.db_table)}"
+    if params or sql.count(table) != 1:
+        raise ImproperlyConfigured(f"Cannot join ids to {sql!r}.")
+    on = f"{qn(model._meta.db_table)}.{qn(model._meta.pk.column)} = {qn('_ids')}.{qn('_part_id')}"
+    return sql.replace(table, f"{table} INNER JOIN ({ids_sql}) {qn('_ids')} ON {on}"), tuple(ids_params)
 
 
 # --- Writing the document -------------------------------------------------------------------
@@ -240,7 +274,7 @@ class ClientExport:
                 # about audit entries are not followed).
                 queries[holder.section] = _section_query(holder, self.client, found)
                 found[holder.section] = _Lazy(holder, self.client, found)
-            self.counts = {section: query.count() for section, query in queries.items()}
+            self.counts = {section: query.ids.count() for section, query in queries.items()}
             document = {
                 "schema": SCHEMA,
                 "schema_version": SCHEMA_VERSION,
@@ -273,16 +307,16 @@ class ClientExport:
 class _Rows:
     """A section's rows, read when the encoder reaches them."""
 
-    def __init__(self, holder: Holder, query: QuerySet, on_row):
+    def __init__(self, holder: Holder, query: _Section, on_row):
         self.holder, self.query, self.on_row = holder, query, on_row
 
     def __iter__(self) -> Iterator[dict]:
         columns = _columns(self.holder)
         names = [f.attname for f in columns]
-        raw = connections[self.query.db].vendor == "mysql"
+        raw = connections[self.query.rows.db].vendor == "mysql"
         # Only the columns whose values need it go through a conversion: most are text or ids.
         convert = [(i, c) for i, c in enumerate(_converter(f, raw=raw) for f in columns) if c is not None]
-        for values in stream_values(self.query):
+        for values in stream_values(self.query.rows, mysql=self.query.mysql):
             if convert:
                 values = list(values)
                 for i, c in convert:
