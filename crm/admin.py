@@ -6,7 +6,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import FileResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -20,7 +20,7 @@ from beils.lib.history import HistoryAdmin
 from beils.lib.models import Status
 from beils.lib.net import client_ip
 from crm.erasure import client_erase, client_erase_preview
-from crm.gdpr import client_data_zip
+from crm.gdpr import client_data_zip_file
 from crm.models import (
     ApiToken,
     Client,
@@ -348,10 +348,8 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
             self.message_user(request, _("Select exactly one client to export their data."), messages.WARNING)
             return None
         client = clients[0]
-        archive = client_data_zip(client=client, actor=request.user, ip_address=client_ip(request))
-        response = HttpResponse(archive, content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="client-{client.pk}-gdpr-export.zip"'
-        return response
+        archive = client_data_zip_file(client=client, actor=request.user, ip_address=client_ip(request))
+        return FileResponse(archive, as_attachment=True, filename=f"client-{client.pk}-gdpr-export.zip")
 
     @admin.action(description=_("Erase personal data (GDPR)…"), permissions=["gdpr_erase"])
     def erase_personal_data(self, request, queryset):

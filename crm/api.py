@@ -1,7 +1,7 @@
 import json
 
 from django.contrib.auth import authenticate, user_logged_in
-from django.http import HttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -23,7 +23,7 @@ from beils.lib.api import (
 )
 from beils.lib.net import client_ip
 from crm.erasure import client_erase, client_erase_preview
-from crm.gdpr import client_data_export, client_data_zip
+from crm.gdpr import client_data_stream, client_data_zip_file
 from crm.models import Client, Consent, Questionnaire, Revoke, User
 from crm.serializers import (
     ClientSerializer,
@@ -113,11 +113,10 @@ class ClientViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewset
     def gdpr_export(self, request, pk=None):
         client, ip_address = self.get_object(), client_ip(request)
         if request.query_params.get("format") != "zip":
-            return Response(client_data_export(client=client, actor=request.user, ip_address=ip_address))
-        archive = client_data_zip(client=client, actor=request.user, ip_address=ip_address)
-        response = HttpResponse(archive, content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="client-{client.pk}-gdpr-export.zip"'
-        return response
+            chunks = client_data_stream(client=client, actor=request.user, ip_address=ip_address)
+            return StreamingHttpResponse(chunks, content_type="application/json")
+        archive = client_data_zip_file(client=client, actor=request.user, ip_address=ip_address)
+        return FileResponse(archive, as_attachment=True, filename=f"client-{client.pk}-gdpr-export.zip")
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,

@@ -24,7 +24,15 @@ BATCH = 2000
 
 def stream_rows(queryset: QuerySet, fields: list[str], batch: int = BATCH) -> Iterator[tuple]:
     """``queryset.values_list(*fields)`` as database tuples, unbuffered on MariaDB."""
-    values = queryset.prefetch_related(None).values_list(*fields)
+    yield from stream_values(queryset.prefetch_related(None).values_list(*fields), batch)
+
+
+def stream_values(
+    values: QuerySet, batch: int = BATCH, *, mysql: tuple[str, tuple | list] | None = None
+) -> Iterator[tuple]:
+    """The tuples of a ``values_list()`` queryset, unbuffered on MariaDB, where datetimes,
+    dates and decimals come as the server's text (see below). ``mysql``, the same query as SQL
+    and parameters, is run instead on MariaDB: for a plan the ORM cannot write."""
     connection = connections[values.db]
     if connection.vendor != "mysql":
         yield from values.iterator(chunk_size=batch)
@@ -32,7 +40,7 @@ def stream_rows(queryset: QuerySet, fields: list[str], batch: int = BATCH) -> It
     import MySQLdb.cursors
     from MySQLdb.constants import FIELD_TYPE
 
-    sql, params = values.query.sql_with_params()
+    sql, params = mysql or values.query.sql_with_params()
     connection.ensure_connection()
     raw = connection.connection
     saved = raw.converter

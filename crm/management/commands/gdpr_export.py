@@ -1,9 +1,7 @@
-import json
-
 from django.core.management.base import BaseCommand, CommandError
 
 from beils.lib.private import private_open
-from crm.gdpr import client_data_export, client_data_zip
+from crm.gdpr import client_data_stream, client_data_zip_write
 from crm.models import Client, User
 
 
@@ -31,17 +29,21 @@ class Command(BaseCommand):
             raise CommandError("--zip writes a binary file: name it with -o FILE.")
         person = find_client(client)
         staff = find_actor(actor) if actor else "manage.py gdpr_export"
-        if zip:
-            data = client_data_zip(client=person, actor=staff)
-        else:
-            document = client_data_export(client=person, actor=staff)
-            data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
         if output is None:
-            self.stdout.write(data.decode(), ending="")
+            for chunk in client_data_stream(client=person, actor=staff, indent=2):
+                self.stdout.write(chunk.decode(), ending="")
+            self.stdout.write("")
             return
-        with private_open(output, "wb") as handle:  # a person's data: for the operator's eyes only
-            handle.write(data)
-        self.stderr.write(self.style.SUCCESS(f"Client #{person.pk}: {len(data):,} bytes written to {output}."))
+        # A person's data: for the operator's eyes only, and written as it is read.
+        with private_open(output, "wb") as handle:
+            if zip:
+                client_data_zip_write(client=person, actor=staff, out=handle)
+            else:
+                for chunk in client_data_stream(client=person, actor=staff, indent=2):
+                    handle.write(chunk)
+                handle.write(b"\n")
+            size = handle.tell()
+        self.stderr.write(self.style.SUCCESS(f"Client #{person.pk}: {size:,} bytes written to {output}."))
 
 
 def find_client(key: str) -> Client:
