@@ -78,3 +78,28 @@ def test_every_model_with_a_resource_has_the_buttons_once_the_urls_load():
         model._meta.label for model in RESOURCES if not isinstance(admin.site._registry[model], ImportExportAdmin)
     ]
     assert without == []
+
+
+#: Project commands that run every system check: maintenance's migrate is Django's.
+ALL_CHECKS = {"migrate"}
+
+
+def test_every_operator_command_skips_the_web_sides_checks():
+    from django.core.management import get_commands, load_command_class
+
+    from beils.lib.commands import OperatorCommand
+
+    ours = {name: app for name, app in get_commands().items() if (ROOT / app).is_dir() and name not in ALL_CHECKS}
+    assert "backup" in ours
+    assert [name for name, app in ours.items() if not isinstance(load_command_class(app, name), OperatorCommand)] == []
+
+
+def test_the_operator_checks_load_neither_the_urls_nor_the_admin_buttons(tmp_path):
+    from django.core.checks.registry import registry
+
+    from beils.lib.commands import OPERATOR_CHECKS
+
+    tags = sorted(set(OPERATOR_CHECKS) & registry.tags_available())
+    assert "models" in tags
+    modules = loaded_by("check", *(f"--tag={tag}" for tag in tags), tmp_path=tmp_path)
+    assert {"beils.urls", "import_export.admin", "django.db.migrations.autodetector"} & modules == set()
