@@ -11,9 +11,7 @@ from django.core.management.base import BaseCommand
 WEB_CHECKS = frozenset({Tags.admin, Tags.commands, Tags.staticfiles, Tags.templates, Tags.urls})
 
 #: Every other tag: the settings, caches, models (with the personal-data registry), security.
-OPERATOR_CHECKS = sorted(
-    tag for name, tag in vars(Tags).items() if not name.startswith("_") and tag not in WEB_CHECKS
-)
+OPERATOR_CHECKS = sorted(tag for name, tag in vars(Tags).items() if not name.startswith("_") and tag not in WEB_CHECKS)
 
 
 class OperatorCommand(BaseCommand):
