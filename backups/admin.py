@@ -16,15 +16,10 @@ from django_celery_beat.models import PeriodicTask
 
 from audit.models import Outcome
 from audit.services import audit_log
-from backups.locks import BUSY, maintenance_busy
 from backups.models import Backup, BackupKind, BackupStatus, RestoreDrill
-from backups.offsite import offsite_configured
-from backups.services import backup_path, rpo_breached
-from backups.tasks import copy_backup_offsite, run_backup, verify_backup
 from beils.lib.admin import ReadOnlyAdmin
 from beils.lib.net import client_ip
 from crm.models import Role
-from maintenance.dashboard import dashboard_data
 from maintenance.models import Operation, OperationKind
 from maintenance.operations import OperationError, operation_start
 
@@ -66,6 +61,8 @@ class BackupAdmin(ReadOnlyAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
+        from backups.services import rpo_breached
+
         latest = Backup.objects.latest_good()
         if rpo_breached(latest=latest):
             age = (
@@ -81,6 +78,8 @@ class BackupAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, extra_context)
 
     def run_view(self, request):
+        from backups.tasks import run_backup
+
         if request.method != "POST" or not self.has_run_permission(request):
             raise PermissionDenied
         user_id = request.user.pk
@@ -102,6 +101,9 @@ class BackupAdmin(ReadOnlyAdmin):
         return user.has_perm("maintenance.optimise_database")
 
     def dashboard_view(self, request):
+        from backups.locks import maintenance_busy
+        from maintenance.dashboard import dashboard_data
+
         if not self.has_view_permission(request):
             raise PermissionDenied
         data = dashboard_data()
@@ -125,6 +127,8 @@ class BackupAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/maintenance/dashboard.html", context)
 
     def start_view(self, request):
+        from backups.locks import BUSY, maintenance_busy
+
         kind = request.POST.get("kind", "")
         if request.method != "POST" or kind not in OperationKind.values or not self.may_start(request, kind):
             raise PermissionDenied
@@ -150,6 +154,8 @@ class BackupAdmin(ReadOnlyAdmin):
         return JsonResponse(get_object_or_404(Operation, pk=pk).progress())
 
     def download_view(self, request, pk):
+        from backups.services import backup_path
+
         if not request.user.has_perm("backups.download_backup"):
             raise PermissionDenied
         backup = get_object_or_404(Backup, pk=pk, status=BackupStatus.SUCCESS)
@@ -202,6 +208,9 @@ class BackupAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Copy selected backups off-site (second directory, S3)", permissions=["run"])
     def copy_offsite_selected(self, request, queryset):
+        from backups.offsite import offsite_configured
+        from backups.tasks import copy_backup_offsite
+
         if not offsite_configured():
             self.message_user(
                 request, "No off-site target is configured (BACKUP_COPY_DIR, BACKUP_S3_BUCKET).", messages.ERROR
@@ -213,6 +222,8 @@ class BackupAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{len(ids)} off-site copy(ies) queued.", messages.SUCCESS)
 
     def _queue_verification(self, request, queryset, *, restore_test: bool):
+        from backups.tasks import verify_backup
+
         ids, user_id = list(queryset.filter(status=BackupStatus.SUCCESS).values_list("pk", flat=True)), request.user.pk
         for backup_id in ids:
             transaction.on_commit(lambda b=backup_id: verify_backup.delay(b, restore_test, user_id))

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -62,21 +61,18 @@ from backups.media import media_archive, media_check_file, media_path, media_res
 from backups.models import Backup, BackupKind, BackupStatus
 from backups.offsite import backup_copy_offsite, offsite_configured
 from backups.pipeline import Pipeline, PipelineError, compressor, decompressor, read_chunks
+from backups.signals import backup_restored
 from beils.lib.private import private_open
 from beils.lib.progress import Progress
 from maintenance.pulse import Pulse
 
 __all__ = [
     "MANIFEST_FIELDS", "BackupElsewhere", "BackupError", "Progress", "backup_create", "backup_dir", "backup_path", "backup_restore",
-    "backup_restored", "backup_run", "backup_verify", "catalogue_rescan", "check_held_here", "check_signature",
+    "backup_run", "backup_verify", "catalogue_rescan", "check_held_here", "check_signature",
     "database_is_empty", "fsync_dir", "held_here", "latest_good_here", "ledger_copy_path", "migration_state", "partial_path", "read_manifest",
     "read_signed_manifest", "reconnect_if_lost", "report_failure", "resolve", "restore_instructions",
     "rpo_breached", "sha256_of", "write_manifest",
 ]  # fmt: skip
-
-
-# Sent after any restore, before the application serves again (e.g. to re-apply GDPR erasures).
-backup_restored = Signal()
 
 
 # --- Create ---------------------------------------------------------------------------------

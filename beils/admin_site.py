@@ -1,3 +1,5 @@
+import threading
+
 from django.contrib import admin
 from django.utils import timezone
 
@@ -9,6 +11,34 @@ class BeilsAdminSite(admin.AdminSite):
     site_title = "Beils back office"
     index_title = "Today at the salon"
     index_template = "admin/beils_index.html"
+
+    def __init__(self, name="admin"):
+        super().__init__(name)
+        self._deferred = []
+        self._deferred_lock = threading.RLock()
+
+    def defer(self, extend) -> None:
+        """Call ``extend(site)`` once, just before the site's URLs or system checks are first
+        needed, instead of while the admin modules load. For an app whose additions to other
+        admins cost heavy imports (transfer's import and export buttons: django-import-export,
+        tablib, openpyxl), so that a ``manage.py`` command that never serves the admin does not
+        pay for them. A request loads the URLs first, so every screen sees the additions."""
+        self._deferred.append(extend)
+
+    def run_deferred(self) -> None:
+        with self._deferred_lock:
+            while self._deferred:
+                self._deferred[0](self)
+                # Only once it has worked: one that raises (ImproperlyConfigured) raises again.
+                self._deferred.pop(0)
+
+    def get_urls(self):
+        self.run_deferred()
+        return super().get_urls()
+
+    def check(self, app_configs):
+        self.run_deferred()
+        return super().check(app_configs)
 
     def index(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "dashboard": today_at_the_salon(request.user)}

@@ -13,7 +13,7 @@ creation time, and when. It has two homes, and it is their union: a file of JSON
 ``erasure-ledger/`` in the default storage, which every machine shares (an S3 bucket when there
 are several, ``settings.MEDIA_S3_BUCKET``). An erasure made on one web node is therefore known to
 the ops host that restores. A backup taken before an erasure still holds the person;
-:func:`erasure_replay` runs after every restore (``backups.services.backup_restored``) and by
+:func:`erasure_replay` runs after every restore (``backups.signals.backup_restored``) and by
 hand (``manage.py gdpr_replay``) and erases them again. The creation time guards against an id
 reused after a restore: an entry applies only to the client it was written for.
 """

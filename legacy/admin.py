@@ -12,7 +12,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 from beils.lib.admin import ReadOnlyAdmin
 from beils.lib.changelists import BigListMixin
 from legacy.models import LegacyError, LegacyImportRun, LegacyInvoice
-from legacy.services import legacy_import_queue, legacy_run_progress
 
 
 class LegacyImportForm(forms.Form):
@@ -68,6 +67,8 @@ class LegacyImportRunAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, extra_context=extra)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        from legacy.services import legacy_run_progress
+
         run = self._run(request, object_id)
         context = {
             **self.admin_site.each_context(request),
@@ -93,10 +94,14 @@ class LegacyImportRunAdmin(ReadOnlyAdmin):
         return get_object_or_404(LegacyImportRun, pk=pk)
 
     def progress_view(self, request, pk):
+        from legacy.services import legacy_run_progress
+
         return JsonResponse(legacy_run_progress(self._run(request, pk)))
 
     @method_decorator(sensitive_post_parameters("url", "password"))
     def start_view(self, request):
+        from legacy.services import legacy_import_queue
+
         if not self._can_start(request):
             raise PermissionDenied
         form = LegacyImportForm(request.POST or None)

@@ -7,9 +7,15 @@ class LegacyConfig(AppConfig):
     verbose_name = "Legacy import (Beils Dashboard)"
 
     def ready(self):
-        from legacy.services import legacy_imports_reap
         from maintenance.reaper import STALE_WORK_FINDERS
 
         # A killed legacy import is found by the stale-work check like any other long work.
-        if legacy_imports_reap not in STALE_WORK_FINDERS:
-            STALE_WORK_FINDERS.append(legacy_imports_reap)
+        if _legacy_imports_reap not in STALE_WORK_FINDERS:
+            STALE_WORK_FINDERS.append(_legacy_imports_reap)
+
+
+def _legacy_imports_reap(silent_since, now) -> list:
+    # legacy.services loads the whole importer: imported when the check runs, not at start-up.
+    from legacy.services import legacy_imports_reap
+
+    return legacy_imports_reap(silent_since, now)

@@ -6,11 +6,9 @@ from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from audit.services import audit_log
-from backups.locks import MaintenanceBusy
 from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, admin_extend
 from beils.lib.models import Status
 from beils.lib.net import client_ip
-from maintenance.cleanup import REMOVED, Trash, cleanup_run
 from maintenance.models import Alert, Heartbeat, LifecycleRun, RetentionPolicy, ScheduleSlot
 
 
@@ -150,6 +148,9 @@ class PurgeTrashMixin:
 
     @admin.action(description=_("Purge selected %(verbose_name_plural)s (permanently delete)"), permissions=["purge"])
     def purge_selected(self, request, queryset):
+        from backups.locks import MaintenanceBusy
+        from maintenance.cleanup import REMOVED, Trash, cleanup_run
+
         selected = list(queryset.values_list("pk", "status"))
         active = sum(1 for _, status in selected if status == Status.ON)
         trash = Trash(

@@ -8,7 +8,7 @@ class MaintenanceConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="maintenance.sync_schedules")
-        from backups.services import backup_restored
+        from backups.signals import backup_restored
         from crm.erasure import replay_after_restore
         from maintenance import monitoring
 

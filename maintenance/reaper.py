@@ -28,9 +28,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
-from backups.locks import single_run_lock
 from backups.models import Backup, BackupStatus, RestoreDrill
-from maintenance.alerts import admins_mail
 from maintenance.models import LifecycleRun, Operation, OperationState
 from transfer.models import Job, JobState
 
@@ -54,13 +52,17 @@ class Reaped:
 
 
 # Apps above this one (legacy) add their own kinds of long work here from their AppConfig.ready():
-# ``finder(silent_since, now)`` marks what fell silent before ``silent_since`` and returns it.
+# ``finder(silent_since, now)`` marks what fell silent before ``silent_since`` and returns it. So
+# this module is imported at every start-up: the locks (the database engines) and the alerts (the
+# database health figures) are imported by the functions that use them.
 STALE_WORK_FINDERS: list = []
 
 
 def stale_work_reap(*, now=None) -> Reaped:
     """Mark stranded work failed, remove its temporary files and tell the admins; return what
     was reaped. One check at a time (a second one refuses with ``MaintenanceBusy``)."""
+    from backups.locks import single_run_lock
+
     now = now or timezone.now()
     silent_since = now - timedelta(minutes=settings.STALE_WORK_MINUTES)
     reaped = Reaped()
@@ -129,6 +131,8 @@ def run_reap(
     """Mark ``row`` (a backup, a job, an operation, an archive/cleanup run, a drill…) left running
     by a killed process failed, audit it and mail the admins. Conditional: work that finished
     meanwhile, or a second check, changes nothing (returns False)."""
+    from maintenance.alerts import admins_mail
+
     reason = _reason(row.heartbeat_at or getattr(row, "started_at", None) or row.created_at)
     model = type(row)
     values = {**failed, "finished_at": now, error_field: reason[: model._meta.get_field(error_field).max_length]}

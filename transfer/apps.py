@@ -11,6 +11,18 @@ class TransferConfig(AppConfig):
 
     def ready(self):
         from crm.erasure import Copies, register_copies
-        from transfer.jobs import job_files_remove, job_files_with_client_data
 
-        register_copies(Copies(find=job_files_with_client_data, remove=job_files_remove))
+        register_copies(Copies(find=_job_files_with_client_data, remove=_job_files_remove))
+
+
+# transfer.jobs loads django-import-export and tablib: imported when an erasure asks, not at start-up.
+def _job_files_with_client_data(labels):
+    from transfer.jobs import job_files_with_client_data
+
+    return job_files_with_client_data(labels)
+
+
+def _job_files_remove(jobs):
+    from transfer.jobs import job_files_remove
+
+    job_files_remove(jobs)

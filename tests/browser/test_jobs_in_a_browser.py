@@ -8,7 +8,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from crm.models import Client, Role, User
 from tests.browser.support import BROWSER, shot
 from transfer import jobs
-from transfer.admin import ImportExportAdmin
+from transfer.import_export_admin import ImportExportAdmin
 from transfer.models import Job
 
 pytestmark = BROWSER

@@ -231,7 +231,7 @@ def test_a_domain_admin_that_decides_import_rights_itself_is_refused():
     from django.core.exceptions import ImproperlyConfigured
 
     from marketing.models import GiftCard
-    from transfer.admin import add_import_export
+    from transfer.import_export_admin import add_import_export
     from transfer.resources.marketing import GiftCardResource
 
     class SelfMindedAdmin(django_admin.ModelAdmin):

@@ -13,7 +13,7 @@ from beils.lib.formats import CSV
 from crm.models import Client
 from tests import factories as f
 from tests.helpers import admin_url
-from transfer.admin import ImportExportAdmin
+from transfer.import_export_admin import ImportExportAdmin
 from transfer.jobs import job_run
 from transfer.models import Job, JobState
 from transfer.resources.crm import ClientResource

@@ -1,11 +1,12 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from audit.chain import audit_chain_verify
+from beils.lib.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Verify the audit trail's hash chain: every entry's hash matches its contents, every entry "
         "links to the one before it (or to the stretch rotated away before it), and the newest "

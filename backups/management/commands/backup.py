@@ -1,13 +1,14 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups.locks import MaintenanceBusy
 from backups.models import BackupKind
 from backups.services import BackupError, backup_path, backup_run
+from beils.lib.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Back up the database: a consistent dump (structure, data, indexes, constraints, routines, "
         "triggers, events), gzip-compressed, encrypted with age when BACKUP_ENCRYPTION_KEY is set, "

@@ -1,12 +1,13 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups.offsite import backup_copy_offsite
 from backups.services import BackupError, resolve
+from beils.lib.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Copy a good backup and its manifest to the off-site targets: the second directory "
         "(BACKUP_COPY_DIR) and S3 (BACKUP_S3_BUCKET). A copy counts only once its SHA-256 is checked "

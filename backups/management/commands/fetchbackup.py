@@ -1,13 +1,14 @@
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups.offsite import fetch_from_offsite
 from backups.services import BackupError, backup_dir
+from beils.lib.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Disaster recovery: fetch a backup file and its manifest from the second directory "
         "(BACKUP_COPY_DIR) or, failing that, S3 (BACKUP_S3_BUCKET) into the backup directory or --to DIR. "

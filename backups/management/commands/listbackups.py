@@ -1,16 +1,16 @@
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
 from backups.models import Backup
 from backups.services import backup_dir
+from beils.lib.commands import OperatorCommand
 
 COLUMNS = ["id", "started_at", "kind", "status", "size_bytes", "verified", "file_name", "sha256"]
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "List the backup catalogue, newest first: id, time, kind, size, checksum, status and whether "
         "it passed verification. With --from-manifests (or when the database is unreachable) the list "

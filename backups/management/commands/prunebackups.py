@@ -1,16 +1,17 @@
 import json
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from backups.locks import MaintenanceBusy
 from backups.models import Backup
 from backups.pruning import PruneReport, backup_prune
 from backups.services import BackupError
+from beils.lib.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Delete the backups the retention policy no longer needs. Only verified-good full backups count: "
         "the newest of each of the last BACKUP_KEEP_DAILY days, BACKUP_KEEP_WEEKLY ISO weeks and "

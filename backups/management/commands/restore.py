@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from backups.locks import MaintenanceBusy
 from backups.services import BackupError, backup_restore, database_is_empty, resolve
+from beils.lib.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Restore a backup (by id or file name), in full or only --tables. The file is verified "
         "first, a safety backup of the current data is taken, and the data is loaded into a scratch "

@@ -1,15 +1,16 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from audit.models import Outcome
 from backups.drill import rto_tier
 from backups.locks import MaintenanceBusy
 from backups.models import RestoreDrill
 from backups.services import BackupError, resolve
+from beils.lib.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Restore drill: restore the newest good backup (or BACKUP) into a scratch database, compare "
         "every table's rows and checksum with the manifest, verify the invoice hash chain in the "

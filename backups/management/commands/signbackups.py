@@ -1,13 +1,14 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups import signing
 from backups.models import Backup
 from backups.services import BackupError, backup_dir, resolve, sha256_of, write_manifest
+from beils.lib.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Sign the backup manifests in BACKUP_DIR again with the current BACKUP_SIGNING_KEY, after a key "
         "rotation: a manifest is re-signed only when its signature verifies with a key in "

@@ -1,12 +1,13 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups.locks import MaintenanceBusy
 from backups.services import BackupError, backup_verify, latest_good_here, resolve
+from beils.lib.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Verify a backup (default: the newest good one on this host): its SHA-256, the archive's integrity, the "
         "dump's completion trailer, and every table's row count and data checksum against the "

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from beils.lib.commands import OperatorCommand
 from crm.models import CrmError, User
 from crm.services import api_token_issue
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "A new API token for a staff account (EMAIL), for scripts: send it as "
         "`Authorization: Bearer <token>`. The token is printed once, on the last line; Beils stores "

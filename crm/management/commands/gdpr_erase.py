@@ -1,12 +1,13 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from beils.lib.commands import OperatorCommand
 from crm.erasure import ErasurePlan, client_erase, client_erase_preview
 from crm.management.commands.gdpr_export import find_actor, find_client
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Erase a client's personal data (GDPR right to erasure). Consents, revocations and "
         "questionnaires are deleted with their uploaded documents; sales, invoices, debts and "

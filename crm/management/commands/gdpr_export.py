@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from beils.lib.commands import OperatorCommand
 from beils.lib.private import private_open
 from crm.gdpr import client_data_stream, client_data_zip_write
 from crm.models import Client, User
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Everything Beils holds about one client (GDPR access and portability request): profile, "
         "consents, questionnaires, bookings, sales (live and archived), invoices, debts, bonos, gift "

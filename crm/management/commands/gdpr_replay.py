@@ -1,11 +1,10 @@
 import json
 
-from django.core.management.base import BaseCommand
-
+from beils.lib.commands import OperatorCommand
 from crm.erasure import erasure_replay, ledger_path
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Re-apply every GDPR erasure recorded in the erasure ledger (ERASURE_LEDGER_PATH) to the "
         "database. `restore` does this by itself; run it after restoring by other means (the bare-"

@@ -2,15 +2,15 @@ import secrets
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
+from beils.lib.commands import OperatorCommand
 from beils.lib.private import write_private_text
 from crm.models import Role, User
 
 CREDENTIALS_FILE = Path(settings.VAR_DIR) / "demo-admin.txt"
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Make sure the demo admin account exists and can log in, and print its email and password. "
         "The password is generated once and kept in var/demo-admin.txt (mode 0600). For demos only."

@@ -2,14 +2,15 @@ import json
 import time
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from audit.models import Outcome
 from audit.services import audit_log
+from beils.lib.commands import OperatorCommand
 from demo.services import demo_data_seed
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Load deterministic demo data: staff users, clients with consents and questionnaires, the "
         "catalogue, marketing, three years of sales, debts and bookings. Runs once: if demo data "

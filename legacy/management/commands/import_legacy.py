@@ -1,14 +1,15 @@
 import json
 from urllib.parse import urlsplit
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from beils.lib.commands import OperatorCommand
 from legacy.models import LegacyError
 from legacy.services import legacy_import
 from legacy.source import BATCH
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Bring a salon over from the previous Beils Dashboard database (MariaDB/MySQL), read directly. "
         "Clients, staff (with unusable passwords: each sets a new one), consents, catalogue, bonos, bookings, "

@@ -1,11 +1,10 @@
 import json
 
-from django.core.management.base import BaseCommand
-
+from beils.lib.commands import OperatorCommand
 from maintenance.alerts import alerts_check
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Check the alert thresholds now (disk below ALERT_DISK_FREE_PERCENT free, no good backup within "
         "the RPO, no restore test within ALERT_RESTORE_TEST_DAYS, a table growing abnormally, Celery beat "

@@ -3,11 +3,12 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from backups.locks import MaintenanceBusy
+from beils.lib.commands import OperatorCommand
 from maintenance.archive import archive_run
 from maintenance.models import LifecycleRun
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Apply the retention policies (admin: Maintenance → Retention policies): completed sales older "
         "than the policy's age move, with their lines and payments, to the archive tables, in batches "

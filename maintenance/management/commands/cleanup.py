@@ -1,14 +1,15 @@
 import json
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups.locks import MaintenanceBusy
+from beils.lib.commands import OperatorCommand
 from maintenance.cleanup import REMOVED, Trash, cleanup_run
 from maintenance.models import LifecycleRun
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Remove test records, find and fix orphaned rows, purge old trash. Every operation is previewed "
         "first (a dry run, recorded like any run) and asks before changing anything. "

@@ -1,12 +1,12 @@
 import json
 
-from django.core.management.base import BaseCommand
 from django.template.defaultfilters import filesizeformat
 
+from beils.lib.commands import OperatorCommand
 from maintenance.dbhealth import database_health
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "The database's health: per table its rows, data and index size, free space inside it and growth "
         "since the last run; free disk for the database and the backups; the age of the last good, "

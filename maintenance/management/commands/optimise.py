@@ -1,11 +1,12 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from beils.lib.commands import OperatorCommand
 from maintenance.optimise import OptimiseError, fragmented_tables, optimise_run
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Give fragmented tables their free space back: OPTIMIZE TABLE on MariaDB, VACUUM on SQLite (the "
         "whole file). With no TABLE, the most fragmented tables (at least OPTIMISE_MIN_FREE_BYTES free "

@@ -1,12 +1,13 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups.locks import MaintenanceBusy
+from beils.lib.commands import OperatorCommand
 from maintenance.reaper import stale_work_reap
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Mark stranded work failed: a backup or import/export job still RUNNING with no sign of life for "
         "STALE_WORK_MINUTES was killed. Its temporary files (a backup's .partial file, a job's progress "

@@ -1,14 +1,15 @@
 from datetime import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from backups.locks import MaintenanceBusy
+from beils.lib.commands import OperatorCommand
 from maintenance.archive import archive_restore
 from maintenance.management.commands.archive import write_run
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Move archived sales back to the live tables, with their lines and payments and the same ids: "
         "the sales given by --sale, or those completed between --from and --to. In batches of 1 000, "

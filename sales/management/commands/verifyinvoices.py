@@ -1,11 +1,12 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from beils.lib.commands import OperatorCommand
 from sales.chain import invoice_chain_verify
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Verify the invoices: numbers are gap-free and unique per series and year, every stored "
         "hash matches the invoice's issuer, number, date, total and previous hash, and every "
