@@ -341,10 +341,9 @@ class ImportBatch:
         ):
             entry.instance, entry.new = pending
         self.entries.append(entry)
-        if len(self.entries) >= self.size:
-            self.flush()
 
     def flush(self):
+        """Check and write the rows added since the last flush (the caller adds up to ``size``)."""
         self._settle()
         self._report_settled()
         pending = [entry for entry in self.entries if entry.instance is not None]

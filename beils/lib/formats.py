@@ -163,11 +163,12 @@ class CSV(SourceHashMixin, base_formats.CSV):
         too many rows, is refused before any row is imported), then once more by the import.
         The same rules as :meth:`create_dataset`: byte-order marks, a declared encoding, UTF-16
         without a mark, UTF-8, else Windows-1252, else Latin-1; comma or semicolon."""
-        sha, size = hashlib.sha256(), 0
+        sha, size, nul = hashlib.sha256(), 0, False
         fh.seek(0)
         while chunk := fh.read(MB):
             sha.update(chunk)
             size += len(chunk)
+            nul = nul or b"\x00" in chunk
         if size > max_import_bytes():
             raise UnreadableFileError(file_too_large_message(size))
         fh.seek(0)
@@ -175,7 +176,9 @@ class CSV(SourceHashMixin, base_formats.CSV):
         rows = None
         for codec, skip in self._candidates(head):
             try:
-                rows = StreamedRows(fh, codec, skip)
+                # A zero byte is a NUL character in UTF-8 and the 8-bit codecs; in UTF-16 and
+                # UTF-32 it is everywhere, and only the decoded text can say.
+                rows = StreamedRows(fh, codec, skip, check_nul=nul or codec.startswith(("utf-16", "utf-32")))
                 break
             except UnicodeDecodeError:
                 continue
@@ -227,8 +230,8 @@ class StreamedRows:
     with empty cells, empty lines skipped. Created only once the whole file has been decoded and
     its records counted: a file that is not in ``codec`` raises ``UnicodeDecodeError`` here."""
 
-    def __init__(self, fh, codec: str, skip: int):
-        self.fh, self.codec, self.skip = fh, codec, skip
+    def __init__(self, fh, codec: str, skip: int, check_nul: bool = True):
+        self.fh, self.codec, self.skip, self.check_nul = fh, codec, skip, check_nul
         self.headers, self.delimiter = None, ","
         first = self._text()
         try:
@@ -236,10 +239,11 @@ class StreamedRows:
         finally:
             first.detach()
         self.delimiter = CSV.sniff_delimiter(line)
-        count = -1
+        count, limit = -1, settings.IMPORT_MAX_ROWS
         for _row in self._records():
             count += 1
-            refuse_rows_beyond_limit(count)
+            if count > limit:
+                refuse_rows_beyond_limit(count)
         self.count = max(count, 0)
 
     def _text(self):
@@ -251,7 +255,7 @@ class StreamedRows:
         """Every non-empty record, the header row first; padded to the header's width."""
         text = self._text()
         try:
-            reader = csv.reader(_text_lines(text), delimiter=self.delimiter)
+            reader = csv.reader(_text_lines(text) if self.check_nul else text, delimiter=self.delimiter)
             headers = next(reader, None)
             if headers is None:
                 return

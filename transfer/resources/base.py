@@ -554,14 +554,16 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         return result
 
     def _import_rows(self, dataset, headers, loader, batch, dry_run, using_transactions, kwargs):
-        """The file read one batch at a time: memory holds one batch of rows, whatever the
-        file's size (the file itself may be a stream: beils.lib.formats.StreamedRows)."""
+        """The file read one batch at a time: memory holds two batches of rows, whatever the
+        file's size (the file itself may be a stream: beils.lib.formats.StreamedRows).
+
+        The next batch is read and looked up before this one is written: any query sent after
+        a batch's INSERT waits for it, and the next batch's rows are to be validated while the
+        server runs it (ImportBatch._send)."""
         numbered, total, progress = enumerate(dataset, 1), len(dataset), self.progress
-        while chunk := list(islice(numbered, batch.size)):
-            rows = [(number, dict(zip(headers, values, strict=True))) for number, values in chunk]
-            del chunk
-            self._prepare_batch(rows, loader)
-            batch.known = self._known_keys(loader)
+        rows = self._read_batch(numbered, headers, batch.size, loader)
+        while rows:
+            known = self._known_keys(loader)
             for number, row in rows:
                 self._pending = None
                 row_result = self.import_row(
@@ -570,6 +572,15 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
                 batch.add(number, row, row_result, self._pending)
                 if progress is not None and number % 500 == 0:
                     progress(number, total)
+            rows = self._read_batch(numbered, headers, batch.size, loader)
+            batch.known = known
+            batch.flush()
+
+    def _read_batch(self, numbered, headers, size, loader):
+        rows = [(number, dict(zip(headers, values, strict=True))) for number, values in islice(numbered, size)]
+        if rows:
+            self._prepare_batch(rows, loader)
+        return rows
 
     def get_result_class(self):
         return super().get_result_class() if self.keep_rows else BoundedResult
