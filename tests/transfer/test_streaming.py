@@ -114,3 +114,33 @@ def test_seen_keys_remember_the_first_row_of_each_key_through_growth():
     assert len(seen) == 10_000
     assert seen.setdefault("k1", 20_000) == 1
     assert seen.setdefault(("k9999",), 1) == 1 and seen.setdefault("k9999", 5) == 9999
+
+
+def test_a_key_the_collation_matches_to_a_row_of_an_earlier_batch_is_refused_not_merged():
+    from django.db import connection
+
+    if connection.vendor != "mysql":
+        pytest.skip("accent-insensitive collation: MariaDB only")
+    raw = "Email,Name\r\nc@manana.example,First\r\n"
+    raw += "".join(f"c{i}@mail.example,Client {i}\r\n" for i in range(2, 25))
+    raw += "c@mañana.example,Second\r\n"
+
+    result = _resource().import_data(CSV().open_rows(io.BytesIO(raw.encode())))
+
+    [row] = result.invalid_rows
+    assert row.number == 25 and "already exists" in " ".join(row.error.messages)
+    assert not Client.all_objects.exists()
+
+
+def test_a_batch_never_takes_a_row_this_import_wrote_for_one_that_was_there():
+    from transfer.resources.base import BatchInstanceLoader
+
+    there = f.ClientFactory(email="there@mail.example")
+    rows = Rows(1)
+    loader = BatchInstanceLoader(_resource(), rows)
+    written = f.ClientFactory(email="written@mail.example")  # as an earlier batch of the file would
+
+    loader.load([{"Email": "there@mail.example"}, {"Email": "written@mail.example"}])
+
+    assert loader.cache == {"there@mail.example": there}
+    assert loader.holders == {"there@mail.example": there, "written@mail.example": written}
