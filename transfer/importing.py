@@ -69,12 +69,18 @@ class Entry:
 
 class SeenKeys:
     """``{key: number of the first row that had it}`` for every key of a file, in 12 bytes a
-    key whatever the key (a dict of a million e-mail addresses is over 100 MB): an
-    open-addressing table of the keys' 64-bit hashes. Two different keys with the same hash
-    would be taken for one (about one chance in 30 million for a file of a million keys; the
-    message names both rows)."""
+    slot whatever the key (24 MiB for a million keys, where a dict of a million e-mail
+    addresses is over 100 MiB): an open-addressing table of the keys' 64-bit hashes, at most
+    three quarters full. Two different keys with the same hash would be taken for one (about
+    one chance in 30 million for a file of a million keys; the message names both rows).
 
-    def __init__(self, capacity: int = 1 << 12):
+    ``expected``: how many keys there will be (the file's rows), so that the table is made at
+    its final size instead of growing (a growth holds the old table and the new one at once)."""
+
+    def __init__(self, expected: int = 0):
+        capacity = 1 << 12
+        while 3 * capacity < 4 * expected:
+            capacity *= 2
         self._hashes, self._rows = array("q", bytes(8 * capacity)), array("i", bytes(4 * capacity))
         self._mask, self._count = capacity - 1, 0
 

@@ -107,8 +107,13 @@ def test_a_dry_run_validates_every_batch_and_writes_nothing():
     assert not Client.all_objects.exists()
 
 
+def test_seen_keys_are_made_at_the_size_the_file_needs():
+    assert SeenKeys(expected=1_000_000)._mask + 1 == 1 << 21  # 24 MiB, never grown
+    assert SeenKeys(expected=10)._mask + 1 == 1 << 12
+
+
 def test_seen_keys_remember_the_first_row_of_each_key_through_growth():
-    seen = SeenKeys(capacity=4)
+    seen = SeenKeys()
     for number in range(1, 10_001):
         assert seen.setdefault(f"k{number}", number) == number
     assert len(seen) == 10_000

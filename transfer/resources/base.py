@@ -89,9 +89,10 @@ class BatchInstanceLoader(instance_loaders.ModelInstanceLoader):
         self.cache = {}
         pk = self.resource._meta.model._meta.pk
         if isinstance(pk, models.AutoField | models.BigAutoField | models.SmallAutoField):
-            # Rows this import writes get ids above this one: a later batch must not take a row
-            # written by an earlier one (a key the database's collation matches but the file's
-            # duplicate check did not, "josé" and "jose") for a row that was already there.
+            # Rows this import writes get ids above this one: a later batch must never take a
+            # row an earlier batch wrote for one that was already there, and update it. The
+            # file's duplicate check (on the cells) should have named that row already; this
+            # holds even where it and the look-up (on the cleaned keys) would disagree.
             self._before = self.get_queryset().aggregate(last=models.Max("pk"))["last"] or 0
         if not self.resource._meta.use_bulk:
             self.load(self._rows(headers))
@@ -248,7 +249,7 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         missing = [column for column in self.required_columns() if column not in dataset.headers]
         if missing:
             raise ValueError(f"Missing required column(s): {', '.join(missing)}.")
-        self._seen_keys = SeenKeys()
+        self._seen_keys = SeenKeys(expected=len(dataset))
         if not self._meta.use_bulk:
             # Row by row (the library's path): the whole file at once. A batched import does
             # this for each batch as it reads it (_prepare_batch).
