@@ -126,29 +126,44 @@ def job_run(job: Job) -> Job:
 
 
 def _run_import(job: Job) -> None:
-    with default_storage.open(job.input_name, "rb") as fh:
-        raw = fh.read()
-    dataset = _format(job.file_format).create_dataset(raw)
-    job.input_sha256 = getattr(dataset, "beils_sha256", "")
-    job.rows_total = len(dataset)
-    resource = import_string(job.resource)(actor=job.actor, ip_address=job.ip_address, invalid_rows_are_errors=False)
+    """The file is read from storage one batch at a time (CSV), and the result keeps the totals
+    and the failing rows (in a temporary file), not a result per row: memory stays flat
+    whatever the file's size."""
+    resource = import_string(job.resource)(
+        actor=job.actor, ip_address=job.ip_address, invalid_rows_are_errors=False, keep_rows=False
+    )
     resource.progress = lambda done, total: _write_progress(job, done, total)
-    result = resource.import_data(dataset, dry_run=job.dry_run, file_name=job.input_name.rsplit("/", 1)[-1])
-    job.rows_done = len(dataset)
+    with default_storage.open(job.input_name, "rb") as fh:
+        dataset = _open_rows(_format(job.file_format), fh)
+        job.input_sha256 = getattr(dataset, "beils_sha256", "")
+        job.rows_total = len(dataset)
+        result = resource.import_data(dataset, dry_run=job.dry_run, file_name=job.input_name.rsplit("/", 1)[-1])
+    job.rows_done = job.rows_total
     job.summary = {
         "totals": {key.lower(): value for key, value in result.totals.items()},
         "errors": [str(e.error) for e in result.base_errors][:20],
     }
-    if result.has_errors() or result.has_validation_errors():
-        job.state = JobState.INVALID if not result.base_errors else JobState.FAILED
-        job.error = (
-            "; ".join(job.summary["errors"]) or f"{len(_failed(result))} row(s) are invalid; nothing was written."
-        )
-        job.output_name = default_storage.save(
-            job.input_name.rsplit("/", 1)[0] + "/failing-rows.csv", ContentFile(failing_rows_csv(result))
-        )
-    else:
-        job.state = JobState.VALIDATED if job.dry_run else JobState.DONE
+    failing = getattr(result, "failing_rows", None)
+    try:
+        if result.has_errors() or result.has_validation_errors():
+            job.state = JobState.INVALID if not result.base_errors else JobState.FAILED
+            count = failing.count if failing is not None else len(_failed(result))
+            job.error = "; ".join(job.summary["errors"]) or f"{count} row(s) are invalid; nothing was written."
+            content = File(failing.open()) if failing is not None else ContentFile(failing_rows_csv(result))
+            job.output_name = default_storage.save(job.input_name.rsplit("/", 1)[0] + "/failing-rows.csv", content)
+        else:
+            job.state = JobState.VALIDATED if job.dry_run else JobState.DONE
+    finally:
+        if failing is not None:
+            failing.close()
+
+
+def _open_rows(file_format, fh):
+    """The file's rows: read as they are imported where the format allows it (CSV), else
+    loaded whole (JSON, XLSX)."""
+    if hasattr(file_format, "open_rows"):
+        return file_format.open_rows(fh)
+    return file_format.create_dataset(fh.read())
 
 
 def _failed(result: Result) -> list[tuple[int, dict, str]]:

@@ -155,6 +155,66 @@ class CSV(SourceHashMixin, base_formats.CSV):
         refuse_rows_beyond_limit(records - 1)
         return tablib.import_set(text, format="csv", **kwargs)
 
+    def open_rows(self, fh) -> "StreamedRows":
+        """The rows of the CSV file open in ``fh`` (binary, seekable), read one at a time:
+        what an import needs of a dataset (headers, ``len``, iteration, the file's SHA-256)
+        without holding the file or its rows in memory. The file is read once to hash it, once
+        to decide its encoding and count its records (so that a file that is not text, or has
+        too many rows, is refused before any row is imported), then once more by the import.
+        The same rules as :meth:`create_dataset`: byte-order marks, a declared encoding, UTF-16
+        without a mark, UTF-8, else Windows-1252, else Latin-1; comma or semicolon."""
+        sha, size, nul = hashlib.sha256(), 0, False
+        fh.seek(0)
+        while chunk := fh.read(MB):
+            sha.update(chunk)
+            size += len(chunk)
+            nul = nul or b"\x00" in chunk
+        if size > max_import_bytes():
+            raise UnreadableFileError(file_too_large_message(size))
+        fh.seek(0)
+        head = fh.read(4096)
+        rows = None
+        for codec, skip in self._candidates(head):
+            try:
+                # A zero byte is a NUL character in UTF-8 and the 8-bit codecs; in UTF-16 and
+                # UTF-32 it is everywhere, and only the decoded text can say.
+                rows = StreamedRows(fh, codec, skip, check_nul=nul or codec.startswith(("utf-16", "utf-32")))
+                break
+            except UnicodeDecodeError:
+                continue
+            except (UnreadableFileError, LookupError) as error:
+                if isinstance(error, LookupError):
+                    raise UnreadableFileError(_("Unknown encoding %(codec)r.") % {"codec": codec}) from None
+                raise
+            except Exception as error:  # noqa: BLE001 - any parser failure means "not this format"
+                raise UnreadableFileError(
+                    _("The file could not be read as %(format)s (%(error)s). Check that you chose the right format.")
+                    % {"format": self.get_title().upper(), "error": type(error).__name__}
+                ) from error
+        if rows is None:
+            raise UnreadableFileError(
+                _("The file is not %(codec)s text. Save it as 'CSV UTF-8'.") % {"codec": codec.upper()}
+            )
+        rows.beils_sha256, rows.beils_format = sha.hexdigest(), self.get_title()
+        return rows
+
+    def _candidates(self, head: bytes):
+        """(codec, bytes to skip) to try in turn, as :meth:`decode` decides for a whole file."""
+        for bom, codec in self.BOMS:
+            if head.startswith(bom):
+                return [(codec, len(bom))]
+        declared = (self.encoding or "").lower()
+        if declared not in self.UNDECLARED:
+            return [(declared, 0)]
+        if b"\x00" in head:
+            codec = self._utf16_without_bom(head)
+            if codec is None:
+                raise UnreadableFileError(
+                    _("This is a binary file, not a text file. Check that you chose the right format.")
+                )
+            return [(codec, 0)]
+        return [("utf-8", 0), ("cp1252", 0), ("latin-1", 0)]
+
     @staticmethod
     def sniff_delimiter(text: str) -> str:
         """Comma or semicolon, whichever splits the header row (Excel's choice depends on the locale)."""
@@ -162,6 +222,101 @@ class CSV(SourceHashMixin, base_formats.CSV):
         if len(header) <= 1 and ";" in text.split("\n", 1)[0]:
             return ";"
         return ","
+
+
+class StreamedRows:
+    """A CSV file's rows, read from the file each time they are iterated (see
+    :meth:`CSV.open_rows`). Rows come as tablib gives them: lists of strings, short rows padded
+    with empty cells, empty lines skipped. Created only once the whole file has been decoded and
+    its records counted: a file that is not in ``codec`` raises ``UnicodeDecodeError`` here."""
+
+    def __init__(self, fh, codec: str, skip: int, check_nul: bool = True):
+        self.fh, self.codec, self.skip, self.check_nul = fh, codec, skip, check_nul
+        self.headers, self.delimiter = None, ","
+        first = self._text()
+        try:
+            line = first.readline().lstrip("\ufeff")
+        finally:
+            first.detach()
+        self.delimiter = CSV.sniff_delimiter(line)
+        count, limit = -1, settings.IMPORT_MAX_ROWS
+        for _row in self._records():
+            count += 1
+            if count > limit:
+                refuse_rows_beyond_limit(count)
+        self.count = max(count, 0)
+
+    def _text(self):
+        self.fh.seek(self.skip)
+        buffered = io.BufferedReader(_Unclosed(self.fh), MB)
+        return io.TextIOWrapper(buffered, encoding=self.codec, errors="strict", newline="")
+
+    def _records(self):
+        """Every non-empty record, the header row first; padded to the header's width."""
+        text = self._text()
+        try:
+            reader = csv.reader(_text_lines(text) if self.check_nul else text, delimiter=self.delimiter)
+            headers = next(reader, None)
+            if headers is None:
+                return
+            if headers:
+                headers[0] = headers[0].lstrip("\ufeff")
+            self.headers = self.headers or headers
+            yield headers
+            width = len(headers)
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) < width:
+                    row += [""] * (width - len(row))
+                elif len(row) > width:
+                    raise tablib.InvalidDimensions
+                yield row
+        finally:
+            text.detach()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        records = self._records()
+        next(records, None)  # the header row
+        return records
+
+    def to_dataset(self) -> tablib.Dataset:
+        """The whole file as a tablib dataset (for resources that import row by row)."""
+        dataset = tablib.Dataset(headers=self.headers)
+        for row in self:
+            dataset.append(row)
+        dataset.beils_sha256, dataset.beils_format = self.beils_sha256, self.beils_format
+        return dataset
+
+
+def _text_lines(text):
+    for line in text:
+        if "\x00" in line:
+            raise UnreadableFileError(
+                _("This is a binary file, not a text file. Check that you chose the right format.")
+            )
+        yield line
+
+
+class _Unclosed(io.RawIOBase):
+    """The caller's file, read through a text wrapper that must not close it."""
+
+    def __init__(self, fh):
+        self._fh = fh
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self._fh.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self):
+        pass
 
 
 class JSON(SourceHashMixin, base_formats.JSON):

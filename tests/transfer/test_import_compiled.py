@@ -193,7 +193,9 @@ def test_a_failing_import_leaves_the_connection_usable(monkeypatch):
 
     assert calls == [500]
     assert not Client.all_objects.exists()  # and the connection still answers
-    assert len(sent) == (50 if connection.vendor == "mysql" else 0)
+    # Rows 1-490 were sent (a batch is written once the next one has been read, issue 17); the
+    # last one was in flight when the import failed.
+    assert len(sent) == (49 if connection.vendor == "mysql" else 0)
 
 
 @pytest.mark.django_db

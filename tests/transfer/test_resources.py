@@ -195,7 +195,7 @@ def test_every_export_is_audited_with_the_checksum_of_the_file():
     assert entry.detail["sha256"] == hashlib.sha256(data.encode()).hexdigest()
 
 
-def test_rows_find_their_instances_with_one_query_for_the_whole_file(db):
+def test_a_batch_of_rows_finds_its_instances_with_one_query(db):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -208,8 +208,9 @@ def test_rows_find_their_instances_with_one_query_for_the_whole_file(db):
     dataset.headers = resource._canonical_headers(dataset.headers)
     dataset[0] = tuple(v.upper() if h == "Email" else v for h, v in zip(dataset.headers, dataset[0], strict=True))
 
+    loader = BatchInstanceLoader(resource, dataset)
     with CaptureQueriesContext(connection) as lookups:
-        loader = BatchInstanceLoader(resource, dataset)
+        loader.load(dataset.dict)
         found = [loader.get_instance(row) for row in dataset.dict]
     assert len(lookups) == 1
     assert [c.pk for c in found] == [c.pk for c in sorted(clients, key=lambda c: c.pk)]

@@ -19,8 +19,10 @@ from contextlib import contextmanager
 from copy import copy
 from datetime import datetime, timedelta
 from functools import partial
+from itertools import islice
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export import instance_loaders, resources, widgets
@@ -28,7 +30,7 @@ from import_export.fields import NOT_PROVIDED
 from import_export.results import Error, RowResult
 
 from beils.lib.spreadsheets import FORMULA_PREFIXES, escape_formula, unescape_formula  # noqa: F401
-from transfer.importing import ImportBatch
+from transfer.importing import BoundedResult, FailingRows, ImportBatch, SeenKeys
 from transfer.resources.exporting import ExportingMixin, _audit, _cli_actor
 from transfer.resources.fields import (
     DateTimeWidget,
@@ -43,16 +45,17 @@ from transfer.validation import RowValidator, fold, instance_factory
 
 @contextmanager
 def paused_gc():
-    """No cyclic garbage collection while a file's rows are read: each row allocates dozens of
-    objects that live until the end of the import, so the collector would scan an ever larger
-    heap for cycles that are not there (about a tenth of a large import's time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    """The cyclic garbage collector leaves alone what existed before the file was read (Django,
+    the modules, the caches: ``gc.freeze()``), so that its collections scan only the objects of
+    the batches being read. It used to be paused for the whole import, when every row's objects
+    lived until its end (about a tenth of a large import's time); now that a batch's rows are
+    freed after it, a paused collector would keep every cycle a failing row leaves (its error's
+    traceback) until the end of the file."""
+    gc.freeze()
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        gc.unfreeze()
 
 
 # --- The resource -----------------------------------------------------------------------------
@@ -63,26 +66,51 @@ class ImportRefused(Exception):
 
 
 class BatchInstanceLoader(instance_loaders.ModelInstanceLoader):
-    """One query (per 1 000 keys) for every instance a file refers to, when rows are matched on a
-    single column (email, SKU, code, id), instead of one query per row. Composite keys fall back
-    to the library's per-row look-up."""
+    """One query (per 1 000 keys) for the instances a batch of rows refers to, when rows are
+    matched on a single column (email, SKU, code, id), instead of one query per row. Composite
+    keys fall back to the library's per-row look-up.
+
+    A batched import asks for each batch as it reads it (:meth:`load`), so that memory holds
+    one batch's instances, not the file's; the library's row-by-row path asks for the whole
+    file at once."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         names = self.resource.get_import_id_fields()
         self.field = self.resource.fields[names[0]] if len(names) == 1 else None
+        #: ``{folded key: instance}`` of the rows that existed before the import started.
         self.cache = None
-        #: The keys looked up (folded): the database rows holding them are all in ``cache``.
-        self.looked_up = frozenset()
+        #: The keys looked up (folded), and every row holding one, also a row this import wrote.
+        self.looked_up, self.holders = frozenset(), {}
+        self._before = None
         headers = self.dataset.headers or []
         if self.field is None or not len(self.dataset) or self.field.column_name not in headers:
             return
-        keys = {key for key in map(self._key, self._rows(headers)) if key not in (None, "")}
-        self.cache, keys = {}, list(keys)
+        self.cache = {}
+        pk = self.resource._meta.model._meta.pk
+        if isinstance(pk, models.AutoField | models.BigAutoField | models.SmallAutoField):
+            # Rows this import writes get ids above this one: a later batch must never take a
+            # row an earlier batch wrote for one that was already there, and update it. The
+            # file's duplicate check (on the cells) should have named that row already; this
+            # holds even where it and the look-up (on the cleaned keys) would disagree.
+            self._before = self.get_queryset().aggregate(last=models.Max("pk"))["last"] or 0
+        if not self.resource._meta.use_bulk:
+            self.load(self._rows(headers))
+
+    def load(self, rows) -> None:
+        """Look up the instances of these rows' keys, forgetting the previous batch's."""
+        if self.field is None or self.cache is None:
+            return
+        keys = list({key for key in map(self._key, rows) if key not in (None, "")})
+        cache, holders = {}, {}
         for start in range(0, len(keys), 1000):
             lookup = {f"{self.field.attribute}__in": keys[start : start + 1000]}
             for instance in self.get_queryset().filter(**lookup):
-                self.cache[fold(self.field.get_value(instance))] = instance
+                key = fold(self.field.get_value(instance))
+                holders[key] = instance
+                if self._before is None or instance.pk <= self._before:
+                    cache[key] = instance
+        self.cache, self.holders = cache, holders
         self.looked_up = frozenset(fold(key) for key in keys)
 
     def _rows(self, headers):
@@ -131,7 +159,9 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
     #: ``progress(rows_done, rows_total)``, called every 500 rows of an import (background jobs).
     progress = None
 
-    def __init__(self, *, actor=None, ip_address=None, invalid_rows_are_errors=True, preview_rows=0, **kwargs):
+    def __init__(
+        self, *, actor=None, ip_address=None, invalid_rows_are_errors=True, preview_rows=0, keep_rows=True, **kwargs
+    ):
         """``actor``: who exports or imports (a user, or a label); the command line when None.
 
         ``invalid_rows_are_errors``: the admin shows invalid rows in its own table and keeps them
@@ -141,6 +171,10 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         ``preview_rows``: files up to this many rows get the library's per-field diff of every row
         (the admin's preview); larger files, and every file by default, only say per row whether
         it is new, updated, skipped or invalid, which is three times faster.
+
+        ``keep_rows``: False for large files (background jobs): the result keeps the totals and
+        the first failing rows only, and writes every failing row to ``result.failing_rows``
+        (a temporary CSV file), instead of a result for every row of the file.
         """
         super().__init__(**kwargs)
         # Options this import may change for itself (not for every import of the class).
@@ -159,6 +193,9 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         self.actor = actor
         self.ip_address = ip_address
         self.invalid_rows_are_errors = invalid_rows_are_errors
+        self.keep_rows = keep_rows
+        self._seen_keys = SeenKeys()
+        self._file_headers = frozenset()
 
     class Meta:
         skip_unchanged = True
@@ -208,30 +245,46 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         if not dataset.headers:
             raise ValueError("The file is empty: it has no header row.")
         dataset.headers = self._canonical_headers(dataset.headers)
+        self._file_headers = frozenset(dataset.headers)
         missing = [column for column in self.required_columns() if column not in dataset.headers]
         if missing:
             raise ValueError(f"Missing required column(s): {', '.join(missing)}.")
-        self._find_duplicate_keys(dataset)
-        for field in self.get_import_fields():
-            if isinstance(field.widget, NaturalKeyWidget) and field.column_name in dataset.headers:
-                field.widget.prefetch(dataset[field.column_name])
+        self._seen_keys = SeenKeys(expected=len(dataset))
+        if not self._meta.use_bulk:
+            # Row by row (the library's path): the whole file at once. A batched import does
+            # this for each batch as it reads it (_prepare_batch).
+            headers = dataset.headers
+            self._prepare_batch([(n, dict(zip(headers, values, strict=True))) for n, values in enumerate(dataset, 1)])
         super().before_import(dataset, **kwargs)
 
-    def _find_duplicate_keys(self, dataset):
+    def _prepare_batch(self, rows, loader=None):
+        """What the rows of one batch (``[(row number, row)]``) need before they are imported:
+        their duplicate keys found, their foreign keys and existing instances loaded."""
+        self._find_duplicate_keys(rows)
+        for field in self.get_import_fields():
+            if isinstance(field.widget, NaturalKeyWidget) and field.column_name in self._file_headers:
+                column = field.column_name
+                field.widget.prefetch([row.get(column) for _number, row in rows])
+        if loader is not None:
+            loader.load(row for _number, row in rows)
+
+    def _find_duplicate_keys(self, rows):
         """{row number: message} for every row whose natural key (SKU, email…) an earlier row of
         the file already has: two such rows would silently become "create, then overwrite".
         Each one is reported as an invalid row (import_row), so that a file's every duplicate
-        is named in one pass, with the other bad rows, and nothing is written."""
+        is named in one pass, with the other bad rows, and nothing is written. Called for each
+        batch in file order: the keys seen so far are kept, in 12 bytes each (SeenKeys)."""
         self._duplicate_rows = {}
         names = [name for name in self.get_import_id_fields() if name != "id"]
         columns = [self.fields[name].column_name for name in names]
         if not columns:
             return
-        headers, count = dataset.headers or [], len(dataset)
-        cells = [dataset[column] if column in headers else [None] * count for column in columns]
-        seen = {}
-        for number, values in enumerate(zip(*cells, strict=True), 1):
-            key = tuple(str(value or "").strip().lower() for value in values)
+        seen = self._seen_keys
+        for number, row in rows:
+            values = [row.get(column) for column in columns]
+            # Compared as the cells will be read (a formula's quote taken off) and as a
+            # case-insensitive collation compares them.
+            key = tuple(str(unescape_formula(value) or "").strip().casefold() for value in values)
             if not any(key):
                 continue  # an empty key is always a new row (a client without email)
             first = seen.setdefault(key, number)
@@ -379,7 +432,7 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         whether those keys are taken (see ImportBatch._check_unique)."""
         if getattr(loader, "cache", None) is None or loader.field is None or "__" in (loader.field.attribute or "__"):
             return None
-        return loader.field.attribute, loader.looked_up, loader.cache
+        return loader.field.attribute, loader.looked_up, loader.holders
 
     def _prepare_file(self, headers):
         """What every row of this file will need: the fields it sets, and the model fields it
@@ -482,13 +535,15 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         self._prepare_file(dataset.headers)
         if collect_failed_rows:
             result.add_dataset_headers(dataset.headers)
+        if isinstance(result, BoundedResult):
+            columns = {name: field.column_name for name, field in self.fields.items()}
+            result.failing_rows = FailingRows(dataset.headers, columns)
         batch = ImportBatch(
             self,
             result,
             size=self._meta.batch_size,
             raise_errors=raise_errors,
             collect_failed_rows=collect_failed_rows,
-            known=self._known_keys(loader),
         )
         headers = dataset.headers
         with paused_gc(), batch.running():
@@ -500,20 +555,43 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         return result
 
     def _import_rows(self, dataset, headers, loader, batch, dry_run, using_transactions, kwargs):
-        for number, values in enumerate(dataset, 1):
-            row = dict(zip(headers, values, strict=True))
-            self._pending = None
-            row_result = self.import_row(
-                row, loader, dry_run=dry_run, using_transactions=using_transactions, row_number=number, **kwargs
-            )
-            batch.add(number, row, row_result, self._pending)
-            if self.progress is not None and number % 500 == 0:
-                self.progress(number, len(dataset))
+        """The file read one batch at a time: memory holds two batches of rows, whatever the
+        file's size (the file itself may be a stream: beils.lib.formats.StreamedRows).
+
+        The next batch is read and looked up before this one is written: any query sent after
+        a batch's INSERT waits for it, and the next batch's rows are to be validated while the
+        server runs it (ImportBatch._send)."""
+        numbered, total, progress = enumerate(dataset, 1), len(dataset), self.progress
+        rows = self._read_batch(numbered, headers, batch.size, loader)
+        while rows:
+            known = self._known_keys(loader)
+            for number, row in rows:
+                self._pending = None
+                row_result = self.import_row(
+                    row, loader, dry_run=dry_run, using_transactions=using_transactions, row_number=number, **kwargs
+                )
+                batch.add(number, row, row_result, self._pending)
+                if progress is not None and number % 500 == 0:
+                    progress(number, total)
+            rows = self._read_batch(numbered, headers, batch.size, loader)
+            batch.known = known
+            batch.flush()
+
+    def _read_batch(self, numbered, headers, size, loader):
+        rows = [(number, dict(zip(headers, values, strict=True))) for number, values in islice(numbered, size)]
+        if rows:
+            self._prepare_batch(rows, loader)
+        return rows
+
+    def get_result_class(self):
+        return super().get_result_class() if self.keep_rows else BoundedResult
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None, **kwargs):
         # All or nothing: a file with one invalid row writes no row.
         kwargs["rollback_on_validation_errors"] = True
-        self._meta.skip_diff = len(dataset) > self.preview_rows
+        if not self._meta.use_bulk and hasattr(dataset, "to_dataset"):
+            dataset = dataset.to_dataset()  # row by row, the library's path: a tablib dataset
+        self._meta.skip_diff = not self.keep_rows or len(dataset) > self.preview_rows
         result = super().import_data(
             dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=use_transactions, **kwargs
         )
@@ -530,6 +608,7 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
 
     def _report_invalid_rows_as_errors(self, result):
         invalid = [row for row in result.rows if row.validation_error is not None]
+        count = result.totals[RowResult.IMPORT_TYPE_INVALID] if isinstance(result, BoundedResult) else len(invalid)
         for row in invalid:
             error = row.validation_error
             by_field = error.message_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: error.messages}
@@ -539,7 +618,7 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
                 prefix = "" if field == NON_FIELD_ERRORS else f"{column}: "
                 messages.extend(f"{prefix}{message}" for message in errors)
             row.errors.append(Error(ValueError("; ".join(messages))))
-        result.append_base_error(Error(ValueError(f"{len(invalid)} invalid row(s): nothing was written.")))
+        result.append_base_error(Error(ValueError(f"{count} invalid row(s): nothing was written.")))
 
     def _audit_import(self, dataset, result, *, dry_run, actor, file_name):
         from audit.models import Outcome

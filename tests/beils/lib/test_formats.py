@@ -161,3 +161,58 @@ def test_the_import_command_imports_a_latin_1_csv_with_its_accents(tmp_path):
 
     assert sorted(Client.all_objects.values_list("name", "surname")) == [("Begoña", "Peña"), ("José", "Muñoz")]
     assert AuditEntry.objects.for_action("maintenance.import.done").exists()
+
+
+# --- read as a stream (background imports) ----------------------------------------------------
+
+STREAMED = {
+    "utf-16-bom": ACCENTED.encode("utf-16"),
+    "utf-16-le-no-bom": ACCENTED.encode("utf-16-le"),
+    "cp1252": ACCENTED.encode("cp1252"),
+    "utf-8-bom": ACCENTED.encode("utf-8-sig"),
+    "line-breaks-in-cells": b'Email,Notes\r\na@mail.example,"one\r\ntwo"\r\n\r\nb@mail.example\r\n',
+    "undefined-in-cp1252": b"Email,Name\r\na@mail.example,\x81\x8d\r\n",
+}
+
+
+@pytest.mark.parametrize("raw", STREAMED.values(), ids=STREAMED.keys())
+def test_a_csv_read_as_a_stream_gives_the_rows_and_hash_of_the_whole_file_read(raw):
+    whole = CSV().create_dataset(raw)
+
+    streamed = CSV().open_rows(io.BytesIO(raw))
+
+    assert streamed.headers == whole.headers
+    assert (len(streamed), [list(row) for row in streamed]) == (len(whole), [list(row) for row in whole])
+    assert list(streamed) == list(streamed)  # read again from the file
+    assert streamed.beils_sha256 == whole.beils_sha256
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"Email,Name\r\na@mail.example,\x00\x01\x02\x03\xff\xfe\x00\x00\x9c", "binary file"),
+        (b"Email,Name\r\n" + b"a@mail.example,A\r\n" * 11, "more than 10 rows"),
+        (b"Email,Name\r\na@mail.example,A,extra\r\n", "could not be read as CSV"),
+    ],
+    ids=["binary", "too-many-rows", "ragged"],
+)
+def test_a_csv_read_as_a_stream_is_refused_before_any_row_is_read(settings, raw, message):
+    settings.IMPORT_MAX_ROWS = 10
+
+    with pytest.raises(UnreadableFileError, match=message):
+        CSV().open_rows(io.BytesIO(raw))
+
+
+def test_a_csv_read_as_a_stream_holds_a_buffer_not_the_file():
+    raw = b"Email,Name\r\n" + b"".join(b"c%d@mail.example,Client %d\r\n" % (i, i) for i in range(100_000))
+    streamed = CSV().open_rows(io.BytesIO(raw))
+
+    tracemalloc.start()
+    try:
+        for _row in streamed:
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert len(raw) > 3_000_000 and peak < 1_000_000 * 4  # one read buffer (1 MiB, decoded)
