@@ -28,7 +28,6 @@ ALLOWED = {
     ("catalog.Service", "name"): SMALL,
     ("crm.User", "name"): SMALL,
     ("marketing.Bonus", "name"): SMALL,
-    ("crm.Client", "country"): FEW_VALUES,
     ("backups.Backup", "engine"): FEW_VALUES,
     ("sales.Invoice", "year"): FEW_VALUES,  # one value per year the salon has traded
 }
