@@ -12,14 +12,7 @@ from knox.models import AbstractAuthToken, AuthTokenManager
 from simple_history.models import HistoricalRecords
 
 from beils.lib.errors import DomainError
-from beils.lib.models import (
-    ActiveManager,
-    AllObjectsManager,
-    BeilsModel,
-    SoftDeleteModel,
-    SoftDeleteQuerySet,
-    Status,
-)
+from beils.lib.models import ActiveManager, AllObjectsManager, BeilsModel, SoftDeleteModel, SoftDeleteQuerySet, Status
 
 
 class CrmError(DomainError):

@@ -200,7 +200,7 @@ def test_a_failing_import_leaves_the_connection_usable(monkeypatch):
 
 @pytest.mark.django_db
 def test_a_key_taken_after_the_look_up_is_still_refused_by_the_database_and_named(monkeypatch):
-    from transfer.resources.base import BatchInstanceLoader
+    from transfer.resources.loading import BatchInstanceLoader
 
     looked_up = BatchInstanceLoader.__init__
 

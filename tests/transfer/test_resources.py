@@ -200,7 +200,7 @@ def test_a_batch_of_rows_finds_its_instances_with_one_query(db):
     from django.test.utils import CaptureQueriesContext
 
     from tests.factories import ClientFactory
-    from transfer.resources.base import BatchInstanceLoader
+    from transfer.resources.loading import BatchInstanceLoader
 
     clients = ClientFactory.create_batch(30)
     resource = ClientResource()

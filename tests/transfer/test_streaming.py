@@ -9,7 +9,8 @@ import pytest
 from beils.lib.formats import CSV
 from crm.models import Client
 from tests import factories as f
-from transfer.importing import BoundedResult, ImportBatch, SeenKeys
+from transfer.import_results import BoundedResult, SeenKeys
+from transfer.importing import ImportBatch
 from transfer.resources.crm import ClientResource
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +139,7 @@ def test_a_key_the_collation_matches_to_a_row_of_an_earlier_batch_is_refused_not
 
 
 def test_a_batch_never_takes_a_row_this_import_wrote_for_one_that_was_there():
-    from transfer.resources.base import BatchInstanceLoader
+    from transfer.resources.loading import BatchInstanceLoader
 
     there = f.ClientFactory(email="there@mail.example")
     rows = Rows(1)
