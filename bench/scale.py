@@ -206,6 +206,33 @@ def measure(sections: list[str], loads: int) -> list[dict]:
     return results
 
 
+def plans() -> None:
+    """EXPLAIN of every big list's page query at this size: the index it is read along, or the
+    sort it needs (small tables may sort: the optimizer's choice, and cheap)."""
+    from django.contrib import admin
+    from django.db import connection
+    from django.test import RequestFactory
+
+    from beils.lib.changelists import BigListMixin
+
+    print(f"{'big list (page query)':<32}{'rows':>10}  plan")
+    for model, model_admin in sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label):
+        if not isinstance(model_admin, BigListMixin):
+            continue
+        request = RequestFactory().get("/")
+        request.user = bench_user()
+        changelist = model_admin.get_changelist_instance(request)
+        sql, params = changelist.queryset[: changelist.list_per_page].query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql, params)
+            first = cursor.fetchone()
+            cursor.fetchall()
+        rows = model._default_manager.count() if model._meta.db_table else 0
+        sort = "; sorts" if "filesort" in (first[9] or "") else ""
+        plan = f"index {first[5]}{sort}" if first[5] else f"scan{sort}"
+        print(f"{model._meta.label:<32}{rows:>10,}  {plan}")
+
+
 def operations(url: str) -> None:
     """The data operations, each benchmark pairing Beils with the obvious alternative."""
     env = {**os.environ, "BENCH_DATABASE_URL": url}
@@ -247,6 +274,8 @@ def main() -> None:
     print(machine(args.database_url), f"· load {os.getloadavg()[0]:.2f} · {server_memory(args.database_url)}")
     if {"pages", "api"} & set(sections):
         measure(sections, args.loads)
+    if "pages" in sections:
+        plans()
     if "ops" in sections:
         operations(args.database_url)
 
