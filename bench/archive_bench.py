@@ -12,11 +12,8 @@ salon's tills could wait on a lock.
 """
 
 import argparse
-import os
-import subprocess
-import sys
 
-from _child import REPORT, ROOT, machine, run_child
+from _child import REPORT, machine, run_child, scratch_database
 
 GENERATE = """
 import json, os, resource, sys, time, django
@@ -92,16 +89,7 @@ def main() -> None:
     parser.add_argument("--database", default="beils_bench_archive")
     parser.add_argument("--sales", type=int, default=1_000_000)
     args = parser.parse_args()
-    env = {"DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.database}"}
-    subprocess.run(
-        ["mariadb", "--protocol=tcp", "-h", "127.0.0.1", "-u", "root", "-e",
-         f"CREATE DATABASE IF NOT EXISTS {args.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"],
-        check=True,
-    )  # fmt: skip
-    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
-    subprocess.run(migrate, cwd=ROOT, env={**os.environ, **env}, check=True)
-    seed = [sys.executable, "manage.py", "seed", "--clients", "5"]
-    subprocess.run(seed, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
+    env = scratch_database(args.database, clients=5)
     print(machine(f"{args.sales:,} completed sales (x2 lines, x1 payment) in {args.database}"))
     print(f"{'variant':<34}{'rows':>11}{'seconds':>9}{'rows/s':>10}{'longest tx (s)':>16}{'peak MiB':>10}")
     for name, code in VARIANTS.items():

@@ -17,10 +17,8 @@ the same way.
 
 import argparse
 import os
-import subprocess
-import sys
 
-from _child import REPORT, ROOT, machine, run_child
+from _child import REPORT, machine, run_child, scratch_database
 
 GENERATE = """
 import json, os, sys, django
@@ -167,16 +165,7 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=5000, help="bookings and sales of the client (default 5 000)")
     parser.add_argument("--only", help="run only the variants whose name contains this")
     args = parser.parse_args()
-    env = {"DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.database}"}
-    subprocess.run(
-        ["mariadb", "--protocol=tcp", "-h", "127.0.0.1", "-u", "root", "-e",
-         f"CREATE DATABASE IF NOT EXISTS {args.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"],
-        check=True,
-    )  # fmt: skip
-    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
-    subprocess.run(migrate, cwd=ROOT, env={**os.environ, **env}, check=True)
-    seed = [sys.executable, "manage.py", "seed", "--clients", "50"]
-    subprocess.run(seed, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
+    env = scratch_database(args.database, clients=50)
     client = run_child(GENERATE, str(args.history), env=env)["client"]
     load = os.getloadavg()
     print(machine(f"client #{client}: {args.history:,} bookings + {args.history:,} sales in {args.database}"))
