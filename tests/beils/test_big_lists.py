@@ -132,9 +132,8 @@ def test_a_long_filtered_list_says_more_than_and_pages_through_the_first_rows(sa
 def test_a_long_unfiltered_list_shows_the_database_estimate(salon, admin_browser, monkeypatch, on_mariadb):
     monkeypatch.setattr(BoundedCountPaginator, "exact_up_to", 5)
     page = admin_browser.get(_changelist_url(Cart)).content.decode()
-    if on_mariadb:
-        connection.cursor().execute("ANALYZE TABLE sales_cart")
-        assert re.search(r"About [\d.,\s]+ sales", admin_browser.get(_changelist_url(Cart)).content.decode())
+    if on_mariadb:  # (no ANALYZE TABLE here: it commits, and the test's rows would stay)
+        assert re.search(r"About [\d.,\s]+ sales", page)
     else:  # SQLite keeps no row estimate; a salon on SQLite is small enough to count
         assert f"{Cart.objects.count()} sales" in page
 
