@@ -68,13 +68,17 @@ class SourceHashMixin:
         except UnreadableFileError:
             raise
         except Exception as error:  # noqa: BLE001 - any parser failure means "not this format"
-            raise UnreadableFileError(
-                _("The file could not be read as %(format)s (%(error)s). Check that you chose the right format.")
-                % {"format": self.get_title().upper(), "error": type(error).__name__}
-            ) from error
+            raise self.not_this_format(error) from error
         dataset.beils_sha256 = hashlib.sha256(raw).hexdigest()
         dataset.beils_format = self.get_title()
         return dataset
+
+    def not_this_format(self, error: Exception) -> UnreadableFileError:
+        """What a parser's failure tells the person who uploaded the file."""
+        return UnreadableFileError(
+            _("The file could not be read as %(format)s (%(error)s). Check that you chose the right format.")
+            % {"format": self.get_title().upper(), "error": type(error).__name__}
+        )
 
     def read_dataset(self, raw: bytes, **kwargs) -> tablib.Dataset:
         return base_formats.TablibFormat.create_dataset(self, self.decode(raw), **kwargs)
@@ -187,10 +191,7 @@ class CSV(SourceHashMixin, base_formats.CSV):
                     raise UnreadableFileError(_("Unknown encoding %(codec)r.") % {"codec": codec}) from None
                 raise
             except Exception as error:  # noqa: BLE001 - any parser failure means "not this format"
-                raise UnreadableFileError(
-                    _("The file could not be read as %(format)s (%(error)s). Check that you chose the right format.")
-                    % {"format": self.get_title().upper(), "error": type(error).__name__}
-                ) from error
+                raise self.not_this_format(error) from error
         if rows is None:
             raise UnreadableFileError(
                 _("The file is not %(codec)s text. Save it as 'CSV UTF-8'.") % {"codec": codec.upper()}
