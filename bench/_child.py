@@ -10,10 +10,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Appended to a variant's code: prints rows, seconds and peak RSS (MiB) as one JSON line.
+#: Appended to a variant's code: prints rows, seconds and peak RSS (MiB, of the variant's largest
+#: process: itself or a server it ran) as one JSON line.
 REPORT = """
 seconds = time.perf_counter() - started
-print(json.dumps({"rows": rows, "seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+print(json.dumps({"rows": rows, "seconds": seconds, "rss": rss}))
 """
 
 

@@ -33,6 +33,30 @@ for chunk in response.streaming_content:
     sink.write(chunk)
 rows = queryset.count()
 """,
+    "GET /api/clients/export (gunicorn)": """
+# End to end: a token, gunicorn with DEBUG off as deployed, curl reading the whole download.
+import signal, subprocess
+from audit.models import AuditEntry
+from crm.models import ApiToken
+from django.contrib.auth import get_user_model
+user = get_user_model().objects.filter(is_superuser=True, is_active=True).first()
+token = ApiToken.objects.create(user=user)[1]
+server_env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 60, "ALLOWED_HOSTS": "127.0.0.1",
+              "GUNICORN_BIND": "127.0.0.1:8765", "GUNICORN_WORKERS": "1", "GUNICORN_LOG_LEVEL": "warning"}
+server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"], env=server_env,
+                          stdout=subprocess.DEVNULL)
+curl = ["curl", "-sf", "-o", os.devnull, "-H", f"Authorization: Bearer {token}", "-H", "X-Forwarded-Proto: https"]
+for _ in range(300):  # until it answers
+    if subprocess.run([*curl, "http://127.0.0.1:8765/health/live"]).returncode == 0:
+        break
+    time.sleep(0.1)
+started = time.perf_counter()
+subprocess.run([*curl, "http://127.0.0.1:8765/api/clients/export?format=csv"], check=True)
+seconds = time.perf_counter() - started
+rows = AuditEntry.objects.filter(action="maintenance.export.done").latest("pk").detail["rows"]
+server.send_signal(signal.SIGTERM); server.wait()
+started = time.perf_counter() - seconds
+""",
     "django-import-export default": """
 from import_export.resources import ModelResource
 class ClientResource(ModelResource):

@@ -180,7 +180,7 @@ def bench_user():
     return user
 
 
-def measure(sections: list[str], loads: int) -> list[dict]:
+def measure(sections: list[str], loads: int, only: str = "") -> list[dict]:
     from django.conf import settings
     from django.test import Client
 
@@ -192,6 +192,7 @@ def measure(sections: list[str], loads: int) -> list[dict]:
         plan += [(name, url, PAGE_BUDGET_MS) for name, url in admin_pages()]
     if "api" in sections:
         plan += [(name, url, API_BUDGET_MS) for name, url in api_pages()]
+    plan = [page for page in plan if only.lower() in page[0].lower()]
     results = []
     print(f"{'page':<48}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'budget':>8}  status")
     for name, url, budget in plan:
@@ -257,6 +258,7 @@ def main() -> None:
     parser.add_argument("sections", nargs="*", metavar="pages|api|ops", help="what to measure (default: all)")
     parser.add_argument("--loads", type=int, default=20)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--only", default="", metavar="TEXT", help="only the pages whose name contains TEXT")
     parser.add_argument("--reseed", action="store_true", help="drop the database and seed it again")
     args = parser.parse_args()
     sections = args.sections or ["pages", "api", "ops"]
@@ -273,7 +275,7 @@ def main() -> None:
     seed(args.database_url, args.reseed)
     print(machine(args.database_url), f"· load {os.getloadavg()[0]:.2f} · {server_memory(args.database_url)}")
     if {"pages", "api"} & set(sections):
-        measure(sections, args.loads)
+        measure(sections, args.loads, args.only)
     if "pages" in sections:
         plans()
     if "ops" in sections:

@@ -164,7 +164,7 @@ class RevokeViewSet(
 ):
     """Revocations are a record: created (revoking the consent), never edited."""
 
-    queryset = Revoke.objects.select_related("client", "consent").order_by("-revoked_at", "-pk")
+    queryset = Revoke.objects.order_by("-revoked_at", "-pk")  # client and consent shown as ids
     serializer_class = RevokeSerializer
     filterset_fields = ["client", "consent"]
     search_fields = ["reason", "client__name", "client__surname"]

@@ -1,11 +1,9 @@
 """The sales reports shown in the admin: every figure is a SQL aggregate (GROUP BY in the
 database), never a Python loop over sales."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncDate, TruncMonth
-from django.utils import timezone
+from django.db.models import Case, Count, Q, Sum, Value, When
 
 from beils.lib.dates import day_bounds
 from beils.lib.money import ZERO
@@ -17,40 +15,39 @@ def _month_start(day: date, months_back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def _totals_between(edges: list[datetime]) -> list[dict]:
+    """Revenue and number of completed sales in each interval [edges[i], edges[i + 1]).
+
+    One pass over the ``(status, completed_at, total)`` index. Each sale's interval is a CASE of
+    plain datetime comparisons against bounds worked out in Python: grouping by
+    ``TruncDate(…, tzinfo)`` converted the time zone of every sale (``CONVERT_TZ``), which cost
+    half a second over a year of a big salon's sales."""
+    interval = Case(*(When(completed_at__lt=edge, then=Value(i)) for i, edge in enumerate(edges[1:])))
+    rows = (
+        Cart.objects.completed_between(edges[0], edges[-1])
+        .annotate(interval=interval)
+        .values("interval")
+        .annotate(revenue=Sum("total"), sales=Count("pk"))
+        .order_by()
+    )
+    found = {row["interval"]: row for row in rows}
+    return [
+        {"revenue": found.get(i, {}).get("revenue") or ZERO, "sales": found.get(i, {}).get("sales", 0)}
+        for i in range(len(edges) - 1)
+    ]
+
+
 def revenue_by_day(*, start: date, days: int) -> list[dict]:
     """Revenue and number of sales per local day, with empty days as zero."""
-    tz = timezone.get_current_timezone()
-    rows = (
-        Cart.objects.completed_between(*day_bounds(start, days))
-        .annotate(day=TruncDate("completed_at", tzinfo=tz))
-        .values("day")
-        .annotate(revenue=Sum("total"), sales=Count("pk"))
-        .order_by("day")
-    )
-    found = {row["day"]: row for row in rows}
-    every_day = (start + timedelta(days=n) for n in range(days))
-    return [{"day": d, "revenue": found.get(d, {}).get("revenue") or ZERO, "sales": found.get(d, {}).get("sales", 0)}
-            for d in every_day]  # fmt: skip
+    every_day = [start + timedelta(days=n) for n in range(days)]
+    edges = [day_bounds(d)[0] for d in every_day] + [day_bounds(start, days)[1]]
+    return [{"day": d, **totals} for d, totals in zip(every_day, _totals_between(edges), strict=True)]
 
 
 def revenue_by_month(*, today: date, months: int) -> list[dict]:
-    tz = timezone.get_current_timezone()
-    first = _month_start(today, months - 1)
-    end = _month_start(today, -1)
-    rows = (
-        Cart.objects.completed_between(day_bounds(first)[0], day_bounds(end)[0])
-        .annotate(month=TruncMonth("completed_at", tzinfo=tz))
-        .values("month")
-        .annotate(revenue=Sum("total"), sales=Count("pk"))
-        .order_by("month")
-    )
-    found = {(row["month"].year, row["month"].month): row for row in rows}
-    result = []
-    for n in range(months - 1, -1, -1):
-        month = _month_start(today, n)
-        row = found.get((month.year, month.month), {})
-        result.append({"month": month, "revenue": row.get("revenue") or ZERO, "sales": row.get("sales", 0)})
-    return result
+    firsts = [_month_start(today, n) for n in range(months - 1, -1, -1)]
+    edges = [day_bounds(first)[0] for first in [*firsts, _month_start(today, -1)]]
+    return [{"month": m, **totals} for m, totals in zip(firsts, _totals_between(edges), strict=True)]
 
 
 def revenue_by_payment_method(*, start, end) -> list[dict]:
@@ -67,18 +64,27 @@ def revenue_by_payment_method(*, start, end) -> list[dict]:
 
 
 def top_sellers(*, target: str, start, end, limit: int = 10) -> list[dict]:
-    """The ``limit`` services or products (``target``) that brought in most in the period."""
-    return list(
+    """The ``limit`` services or products (``target``) that brought in most in the period.
+
+    Summed by id, named afterwards: joining the catalogue for the name let MariaDB read every
+    line of every service from the catalogue's side (1.1 s at 340 000 lines) instead of the
+    period's sales first."""
+    field = CartItem._meta.get_field(target)
+    rows = list(
         CartItem.objects.filter(
             Q(**{f"{target}__isnull": False}),
             cart__status=CartStatus.COMPLETED,
             cart__completed_at__gte=start,
             cart__completed_at__lt=end,
         )
-        .values(f"{target}_id", name_now=F(f"{target}__name"))
+        .values(field.attname)
         .annotate(quantity=Sum("quantity"), revenue=Sum("gross"))
-        .order_by("-revenue", "name_now")[:limit]
+        .order_by("-revenue", field.attname)[:limit]
     )
+    names = dict(
+        field.related_model._base_manager.filter(pk__in=[row[field.attname] for row in rows]).values_list("pk", "name")
+    )
+    return [{**row, "name_now": names.get(row[field.attname], "")} for row in rows]
 
 
 def sales_report(*, today: date, days: int = 30, months: int = 12) -> dict:
