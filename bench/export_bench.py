@@ -37,9 +37,8 @@ rows = queryset.count()
 # End to end: a token, gunicorn with DEBUG off as deployed, curl reading the whole download.
 import signal, subprocess
 from audit.models import AuditEntry
-from crm.models import ApiToken
-from django.contrib.auth import get_user_model
-user = get_user_model().objects.filter(is_superuser=True, is_active=True).first()
+from crm.models import ApiToken, Role, User
+user = User.objects.filter(role=Role.ADMIN, is_active=True).first()
 token = ApiToken.objects.create(user=user)[1]
 server_env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 60, "ALLOWED_HOSTS": "127.0.0.1",
               "GUNICORN_BIND": "127.0.0.1:8765", "GUNICORN_WORKERS": "1", "GUNICORN_LOG_LEVEL": "warning"}

@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.models import Outcome
 from audit.services import audit_log
 from beils.lib.errors import DomainError
-from beils.lib.streaming import FORMATS, column_kinds, stream_rows
+from beils.lib.streaming import FORMATS, column_kinds, csv_rows, stream_rows
 
 
 class ExportError(DomainError):
@@ -47,7 +47,11 @@ def export_stream(
     content_type, extension, writer = FORMATS[fmt]
     headers, lookups = list(columns), list(columns.values())
     kinds = column_kinds(queryset.model, lookups)
-    rows = _Counted(stream_rows(queryset, lookups))
+    if fmt == "csv":
+        rows, kinds = csv_rows(queryset, lookups, kinds)
+    else:
+        rows = stream_rows(queryset, lookups)
+    rows = _Counted(rows)
     chunks = writer(headers, rows, kinds=kinds)
     label = queryset.model._meta.label
     name = f"{queryset.model._meta.model_name}s_{timezone.localtime():%Y%m%d_%H%M%S}.{extension}"

@@ -13,9 +13,10 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time
+from itertools import islice
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import CharField, F, Func, QuerySet
 
 from beils.lib.spreadsheets import escape_formula, needs_escape
 
@@ -89,6 +90,52 @@ def _iso(value: datetime | str) -> str:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
+_FORMULA_FIRST_SQL = "'=', '+', '-', '@', CHAR(9 USING utf8mb4), CHAR(13 USING utf8mb4)"
+
+
+class _CsvText(Func):
+    """A text column as :func:`beils.lib.spreadsheets.escape_formula` writes it."""
+
+    template = (
+        f"CASE WHEN LEFT(%(expressions)s, 1) IN ({_FORMULA_FIRST_SQL}) OR (LEFT(%(expressions)s, 1) = '''' "
+        f"AND SUBSTRING(%(expressions)s, 2, 1) IN ({_FORMULA_FIRST_SQL})) THEN CONCAT('''', %(expressions)s) "
+        "ELSE %(expressions)s END"
+    )
+    output_field = CharField()
+
+
+class _CsvDateTime(Func):
+    """A stored UTC datetime as :func:`_iso` writes it."""
+
+    template = "CONCAT(REPLACE(%(expressions)s, ' ', 'T'), '+00:00')"
+    output_field = CharField()
+
+
+class _CsvBool(Func):
+    template = "CASE WHEN %(expressions)s IS NULL THEN NULL WHEN %(expressions)s THEN 'true' ELSE 'false' END"
+    output_field = CharField()
+
+
+_CSV_SQL = {"text": _CsvText, "datetime": _CsvDateTime, "bool": _CsvBool}
+
+
+def csv_rows(queryset: QuerySet, fields: list[str], kinds: list[str]) -> tuple[Iterator[tuple], list[str]]:
+    """Rows for :func:`csv_chunks`, and the kinds it still has to convert.
+
+    On MariaDB the server writes every value as the file shows it (formulas escaped, ISO
+    datetimes, true/false), so the Python loop only writes rows: the per-value checks were
+    half of an export's time, and the server does them on another core. Elsewhere the rows
+    come as they are and :func:`csv_chunks` converts them."""
+    if connections[queryset.db].vendor != "mysql":
+        return stream_rows(queryset, fields), kinds
+    columns = {
+        f"csv_{i}": _CSV_SQL[kind](F(field)) if kind in _CSV_SQL else F(field)
+        for i, (field, kind) in enumerate(zip(fields, kinds, strict=True))
+    }
+    values = queryset.prefetch_related(None).annotate(**columns).values_list(*columns)
+    return stream_values(values), [kind if kind == "json" else "plain" for kind in kinds]
+
+
 def column_kinds(model, fields: list[str]) -> list[str]:
     """For each exported lookup ('name', 'client__email'): 'text', 'datetime', 'json' or 'plain'."""
     kinds = []
@@ -123,6 +170,16 @@ def csv_chunks(
     writer.writerow(headers)
     texts = [i for i, k in enumerate(kinds or []) if k == "text"]
     others = [(i, k) for i, k in enumerate(kinds or []) if k in ("datetime", "json", "bool")]
+    if kinds is not None and not texts and not others:  # nothing to convert (see csv_rows)
+        rows = iter(rows)
+        while batch := list(islice(rows, 500)):
+            writer.writerows(batch)
+            if buffer.tell() > 65536:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue().encode()
+        return
     batch = []
     for row in rows:
         if kinds is None:

@@ -2,6 +2,7 @@ import csv
 import hashlib
 import io
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -108,3 +109,32 @@ def test_booleans_read_the_same_on_every_database(admin_user):
     assert row["is_active"] == "true"
     [item] = json.loads(body(export_stream(User.all_objects.filter(pk=admin_user.pk), fmt="json", columns=columns)))
     assert item["is_active"] is True
+
+
+HOSTILE = ["=1+1", "+34 600", "-5", "@SUM(A1)", "\tTab", "\rCR", "'=already quoted", "'plain quote", "'", "",
+           "Núñez Ibáñez", "😀 emoji", "a,b;\"c\"\nd", "'+", "x=1"]  # fmt: skip
+
+
+def test_the_server_writes_the_csv_values_exactly_as_python_would(admin_user):
+    """On MariaDB ``csv_rows`` has the server escape formulas and write datetimes and booleans;
+    the file must be byte for byte the one the Python conversion writes (on SQLite both are it)."""
+    from beils.lib.spreadsheets import escape_formula
+    from beils.lib.streaming import column_kinds, csv_chunks, csv_rows, stream_rows
+    from transfer.exports import default_columns
+
+    for value in HOSTILE:
+        ClientFactory(name=value, surname=value[::-1], notes=value)
+    first = Client.all_objects.order_by("pk")[0]
+    Client.all_objects.filter(pk=first.pk).update(deactivated_at=datetime(2026, 3, 29, 1, 0, tzinfo=UTC))
+    queryset, columns = Client.all_objects.order_by("pk"), default_columns(Client)
+    lookups = list(columns.values())
+    kinds = column_kinds(Client, lookups)
+    rows, kinds_left = csv_rows(queryset, lookups, kinds)
+    by_server = b"".join(csv_chunks(list(columns), rows, kinds=kinds_left))
+    by_python = b"".join(csv_chunks(list(columns), stream_rows(queryset, lookups), kinds=kinds))
+    assert by_server == by_python
+    read = list(csv.DictReader(io.StringIO(by_server.decode("utf-8-sig"))))
+    assert [row["name"] for row in read] == [escape_formula(value) for value in HOSTILE]
+    stamp = read[0]["deactivated_at"]  # MariaDB's text keeps the microseconds, Python's isoformat drops zero ones
+    assert stamp.startswith("2026-03-29T01:00:00") and stamp.endswith("+00:00") and read[1]["deactivated_at"] == ""
+    assert {row["is_demo"] for row in read} == {"false"}
