@@ -18,6 +18,7 @@ sales): no figure on the page may cost a pass over the whole table.
 import datetime
 
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import ForeignKey, Max, Min, QuerySet
@@ -114,7 +115,7 @@ class BigListMixin:
 def _is_foreign_key(model, name) -> bool:
     try:
         return isinstance(model._meta.get_field(name), ForeignKey)
-    except Exception:  # a method or a callable column, not a field
+    except FieldDoesNotExist:  # a method or a callable column, not a field
         return False
 
 
