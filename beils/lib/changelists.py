@@ -77,6 +77,17 @@ class BoundedCountPaginator(Paginator):
         self.bounded = True
         return self.exact_up_to
 
+    def page(self, number):
+        """The page asked for; past the real end of an estimated list (the estimate was above the
+        real count), the real last page, after counting exactly once."""
+        page = super().page(number)
+        if self.estimated and not page.object_list:
+            self.__dict__.update(count=self.object_list.count())
+            self.__dict__.pop("num_pages", None)
+            self.estimated = False
+            page = super().page(self.num_pages)
+        return page
+
 
 class PageChangeList(ChangeList):
     """Django's changelist with the related rows fetched per page, then
@@ -92,6 +103,9 @@ class PageChangeList(ChangeList):
 
     def get_results(self, request):
         super().get_results(request)
+        # The paginator may have settled an estimate that was above the real count.
+        self.result_count = self.paginator.count
+        self.page_num = min(self.page_num, self.paginator.num_pages)
         # Evaluates the page's queryset once; the template then iterates its cached rows, and a
         # list_editable formset still gets a queryset.
         self.model_admin.annotate_page(request, list(self.result_list))

@@ -19,6 +19,7 @@ from django.urls import reverse
 from beils.lib.changelists import BigListMixin, BoundedCountPaginator
 from demo.services import demo_data_seed
 from sales.models import Cart, CartStatus
+from tests.helpers import changelist_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +137,23 @@ def test_a_long_unfiltered_list_shows_the_database_estimate(salon, admin_browser
         assert re.search(r"About [\d.,\s]+ sales", page)
     else:  # SQLite keeps no row estimate; a salon on SQLite is small enough to count
         assert f"{Cart.objects.count()} sales" in page
+
+
+def test_a_page_past_an_estimate_above_the_real_count_shows_the_real_last_page(salon, admin_browser, monkeypatch):
+    """Statistics can be stale: following "last page" of an over-estimate counts exactly once and
+    shows the last real rows, not an empty page."""
+    import beils.lib.changelists
+
+    monkeypatch.setattr(BoundedCountPaginator, "exact_up_to", 5)
+    monkeypatch.setattr(beils.lib.changelists, "table_rows_estimate", lambda model, using: 10_000)
+    assert "About 10" in admin_browser.get(_changelist_url(Cart)).content.decode()
+    response = admin_browser.get(_changelist_url(Cart, p=200))  # the estimate's last page
+    assert response.status_code == 200
+    real = Cart.objects.count()
+    shown = changelist_rows(response)
+    assert len(shown) == (real % 50 or 50)
+    assert shown[-1] == Cart.objects.order_by("created_at", "pk").first()  # the oldest sale ends the list
+    assert f"{real} sales" in response.content.decode()
 
 
 def test_a_short_list_is_counted_exactly(salon, admin_browser):
