@@ -10,11 +10,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Appended to a variant's code: prints rows, seconds and peak RSS (MiB, of the variant's largest
-#: process: itself or a server it ran) as one JSON line.
+#: Appended to a variant's code: prints rows, seconds and peak RSS (MiB) as one JSON line; the
+#: peak of the variant's process, or of the server it ran if that sets ``server_rss`` (MiB).
 REPORT = """
 seconds = time.perf_counter() - started
-rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, globals().get("server_rss", 0))
 print(json.dumps({"rows": rows, "seconds": seconds, "rss": rss}))
 """
 

@@ -53,6 +53,8 @@ started = time.perf_counter()
 subprocess.run([*curl, "http://127.0.0.1:8765/api/clients/export?format=csv"], check=True)
 seconds = time.perf_counter() - started
 rows = AuditEntry.objects.filter(action="maintenance.export.done").latest("pk").detail["rows"]
+workers = open(f"/proc/{server.pid}/task/{server.pid}/children").read().split()
+server_rss = max(int(line.split()[1]) for w in workers for line in open(f"/proc/{w}/status") if line.startswith("VmHWM")) / 1024
 server.send_signal(signal.SIGTERM); server.wait()
 started = time.perf_counter() - seconds
 """,

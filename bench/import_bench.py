@@ -14,6 +14,7 @@ in its own process (so peak memory is its own) and starts from an empty table.
 
 import argparse
 import csv
+import json
 import os
 import random
 import secrets
@@ -76,6 +77,30 @@ assert result.totals["new"] == rows
         """
 fh, source, importer = _streamed()
 result = importer.import_data(source)
+assert not result.has_errors() and not result.has_validation_errors(), result.base_errors
+assert Client.all_objects.count() == rows
+""",
+    ),
+    "Beils import, JSON file": (
+        "all",
+        """
+from beils.lib.formats import JSON
+from transfer.resources.crm import ClientResource
+fh = open(path + ".json", "rb")
+started = time.perf_counter()
+result = ClientResource(actor="bench", invalid_rows_are_errors=False, keep_rows=False).import_data(JSON().open_rows(fh))
+assert not result.has_errors() and not result.has_validation_errors(), result.base_errors
+assert Client.all_objects.count() == rows
+""",
+    ),
+    "Beils import, XLSX file": (
+        "all",
+        """
+from beils.lib.formats import XLSX
+from transfer.resources.crm import ClientResource
+fh = open(path + ".xlsx", "rb")
+started = time.perf_counter()
+result = ClientResource(actor="bench", invalid_rows_are_errors=False, keep_rows=False).import_data(XLSX().open_rows(fh))
 assert not result.has_errors() and not result.has_validation_errors(), result.base_errors
 assert Client.all_objects.count() == rows
 """,
@@ -205,6 +230,25 @@ def write_csv(path: Path, count: int) -> None:
             ])  # fmt: skip
 
 
+def write_json_and_xlsx(path: Path) -> None:
+    """The same clients as a JSON array of objects and as an XLSX sheet that declares its size,
+    as Excel and LibreOffice save it (openpyxl's write-only mode does not)."""
+    from openpyxl import Workbook
+
+    with path.open(encoding="utf-8", newline="") as src, Path(f"{path}.json").open("w", encoding="utf-8") as out:
+        records = csv.reader(src)
+        headers = next(records)
+        out.write("[")
+        for i, record in enumerate(records):
+            out.write(("," if i else "") + json.dumps(dict(zip(headers, record, strict=True)), ensure_ascii=False))
+        out.write("]")
+    book = Workbook()
+    with path.open(encoding="utf-8", newline="") as src:
+        for record in csv.reader(src):
+            book.active.append(record)
+    book.save(f"{path}.xlsx")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE", "beils_bench_import"))
@@ -237,6 +281,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clients.csv"
         write_csv(path, args.rows)  # row by row: a million rows never sit in memory
+        if not args.only or any(word.lower() in ("json", "xlsx") for word in args.only):
+            write_json_and_xlsx(path)
         size = path.stat().st_size / 1024 / 1024
         print(machine(f"{args.rows:,} clients ({size:.0f} MiB of CSV) in {args.database}"))
         print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -126,7 +126,7 @@ def job_run(job: Job) -> Job:
 
 
 def _run_import(job: Job) -> None:
-    """The file is read from storage one batch at a time (CSV), and the result keeps the totals
+    """The file is read from storage one batch at a time, and the result keeps the totals
     and the failing rows (in a temporary file), not a result per row: memory stays flat
     whatever the file's size."""
     resource = import_string(job.resource)(
@@ -134,7 +134,8 @@ def _run_import(job: Job) -> None:
     )
     resource.progress = lambda done, total: _write_progress(job, done, total)
     with default_storage.open(job.input_name, "rb") as fh:
-        dataset = _open_rows(_format(job.file_format), fh)
+        # Read as it is imported: CSV, XLSX, a JSON array of objects (beils.lib.formats).
+        dataset = _format(job.file_format).open_rows(fh)
         job.input_sha256 = getattr(dataset, "beils_sha256", "")
         job.rows_total = len(dataset)
         result = resource.import_data(dataset, dry_run=job.dry_run, file_name=job.input_name.rsplit("/", 1)[-1])
@@ -156,14 +157,6 @@ def _run_import(job: Job) -> None:
     finally:
         if failing is not None:
             failing.close()
-
-
-def _open_rows(file_format, fh):
-    """The file's rows: read as they are imported where the format allows it (CSV), else
-    loaded whole (JSON, XLSX)."""
-    if hasattr(file_format, "open_rows"):
-        return file_format.open_rows(fh)
-    return file_format.create_dataset(fh.read())
 
 
 def _failed(result: Result) -> list[tuple[int, dict, str]]:

@@ -53,6 +53,22 @@ def refuse_rows_beyond_limit(count: int) -> None:
         raise UnreadableFileError(too_many_rows_message())
 
 
+def file_digest(fh) -> tuple[str, bool]:
+    """The SHA-256 of the file open in ``fh`` (binary, seekable), read a megabyte at a time, and
+    whether it holds a zero byte; a file over ``IMPORT_MAX_BYTES`` is refused. ``fh`` is left at
+    its start."""
+    sha, size, nul = hashlib.sha256(), 0, False
+    fh.seek(0)
+    while chunk := fh.read(MB):
+        sha.update(chunk)
+        size += len(chunk)
+        nul = nul or b"\x00" in chunk
+    if size > max_import_bytes():
+        raise UnreadableFileError(file_too_large_message(size))
+    fh.seek(0)
+    return sha.hexdigest(), nul
+
+
 class SourceHashMixin:
     """Remember the SHA-256 of the raw file on the dataset it becomes."""
 
@@ -167,15 +183,7 @@ class CSV(SourceHashMixin, base_formats.CSV):
         too many rows, is refused before any row is imported), then once more by the import.
         The same rules as :meth:`create_dataset`: byte-order marks, a declared encoding, UTF-16
         without a mark, UTF-8, else Windows-1252, else Latin-1; comma or semicolon."""
-        sha, size, nul = hashlib.sha256(), 0, False
-        fh.seek(0)
-        while chunk := fh.read(MB):
-            sha.update(chunk)
-            size += len(chunk)
-            nul = nul or b"\x00" in chunk
-        if size > max_import_bytes():
-            raise UnreadableFileError(file_too_large_message(size))
-        fh.seek(0)
+        sha, nul = file_digest(fh)
         head = fh.read(4096)
         rows = None
         for codec, skip in self._candidates(head):
@@ -196,7 +204,7 @@ class CSV(SourceHashMixin, base_formats.CSV):
             raise UnreadableFileError(
                 _("The file is not %(codec)s text. Save it as 'CSV UTF-8'.") % {"codec": codec.upper()}
             )
-        rows.beils_sha256, rows.beils_format = sha.hexdigest(), self.get_title()
+        rows.beils_sha256, rows.beils_format = sha, self.get_title()
         return rows
 
     def _candidates(self, head: bytes):
@@ -225,7 +233,27 @@ class CSV(SourceHashMixin, base_formats.CSV):
         return ","
 
 
-class StreamedRows:
+class _Streamed:
+    """What an import needs of a dataset, from a file read each time it is iterated: headers,
+    ``len`` and rows as lists (``__iter__``, in the subclasses), and the file's SHA-256."""
+
+    headers: list | None = None
+    count = 0
+    beils_sha256 = beils_format = ""
+
+    def __len__(self) -> int:
+        return self.count
+
+    def to_dataset(self) -> tablib.Dataset:
+        """The whole file as a tablib dataset (for resources that import row by row)."""
+        dataset = tablib.Dataset(headers=self.headers)
+        for row in self:
+            dataset.append(row)
+        dataset.beils_sha256, dataset.beils_format = self.beils_sha256, self.beils_format
+        return dataset
+
+
+class StreamedRows(_Streamed):
     """A CSV file's rows, read from the file each time they are iterated (see
     :meth:`CSV.open_rows`). Rows come as tablib gives them: lists of strings, short rows padded
     with empty cells, empty lines skipped. Created only once the whole file has been decoded and
@@ -276,21 +304,10 @@ class StreamedRows:
         finally:
             text.detach()
 
-    def __len__(self) -> int:
-        return self.count
-
     def __iter__(self):
         records = self._records()
         next(records, None)  # the header row
         return records
-
-    def to_dataset(self) -> tablib.Dataset:
-        """The whole file as a tablib dataset (for resources that import row by row)."""
-        dataset = tablib.Dataset(headers=self.headers)
-        for row in self:
-            dataset.append(row)
-        dataset.beils_sha256, dataset.beils_format = self.beils_sha256, self.beils_format
-        return dataset
 
 
 def _text_lines(text):
@@ -329,6 +346,54 @@ class JSON(SourceHashMixin, base_formats.JSON):
         dataset.dict = data
         return dataset
 
+    def open_rows(self, fh):
+        """An array of objects in UTF-8 (what Beils and most tools write), read one object at a
+        time (see :class:`StreamedObjects`); any other JSON is read whole as before."""
+        sha, nul = file_digest(fh)
+        head = fh.read(4096).removeprefix(codecs.BOM_UTF8).lstrip()
+        fh.seek(0)
+        declared = (self.encoding or "").lower()
+        if nul or declared not in self.UNDECLARED or not head.startswith(b"[") or head[1:].lstrip()[:1] == b"[":
+            return self.create_dataset(fh.read())
+        try:
+            rows = StreamedObjects(fh)
+        except UnreadableFileError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any parser failure means "not this format"
+            raise self.not_this_format(error) from error
+        rows.beils_sha256, rows.beils_format = sha, self.get_title()
+        return rows
+
+
+class StreamedObjects(_Streamed):
+    """A JSON array of objects, one object at a time (ijson, in C). The first object's keys are
+    the headers; every object must have the same keys (tablib, reading the whole file, took each
+    object's values in its own order, misaligning an object whose keys came in another)."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        count, limit = 0, settings.IMPORT_MAX_ROWS
+        for _row in self:
+            count += 1
+            if count > limit:
+                refuse_rows_beyond_limit(count)
+        self.count = count
+
+    def __iter__(self):
+        import ijson
+
+        self.fh.seek(0)
+        if self.fh.read(3) != codecs.BOM_UTF8:
+            self.fh.seek(0)
+        for item in ijson.items(self.fh, "item", use_float=True):
+            if not isinstance(item, dict):
+                raise tablib.UnsupportedFormat
+            if self.headers is None:
+                self.headers = list(item)
+            elif item.keys() != set(self.headers):
+                raise tablib.InvalidDimensions
+            yield [item[key] for key in self.headers]
+
 
 #: The root element of a sheet, for the namespace prefix its rows carry (``<x:row>``), if any.
 SHEET_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]")
@@ -358,12 +423,27 @@ class XLSX(SourceHashMixin, base_formats.XLSX):
             book.close()
         return dataset
 
+    def open_rows(self, fh) -> "StreamedSheet":
+        """The active sheet's rows, read one at a time from the file each time they are
+        iterated (openpyxl's read-only mode), after the same checks as :meth:`read_dataset`."""
+        sha, _nul = file_digest(fh)
+        try:
+            with zipfile.ZipFile(fh) as archive:
+                self._check_archive(archive)
+            rows = StreamedSheet(fh)
+        except UnreadableFileError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any parser failure means "not this format"
+            raise self.not_this_format(error) from error
+        rows.beils_sha256, rows.beils_format = sha, self.get_title()
+        return rows
+
     @staticmethod
     def _open(raw):
         import openpyxl
 
         # data_only: the values of formula cells, not the formulas themselves.
-        return openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        return openpyxl.load_workbook(raw if hasattr(raw, "read") else io.BytesIO(raw), read_only=True, data_only=True)
 
     @staticmethod
     def _check_archive(archive: zipfile.ZipFile) -> None:
@@ -401,6 +481,43 @@ class XLSX(SourceHashMixin, base_formats.XLSX):
                 if count > settings.IMPORT_MAX_ROWS + 1:
                     break  # enough to refuse; the rest is never decompressed
         return count
+
+
+class StreamedSheet(_Streamed):
+    """An XLSX file's active sheet as :meth:`XLSX.read_dataset` reads it: the first row's values
+    are the headers, every row as wide as they are. The rows are counted from the sheet's
+    declared size, which is where openpyxl stops reading (Excel always declares it); only a
+    sheet without one is read an extra time to count them (parsing is most of an XLSX import's
+    time)."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        book = self._open()
+        try:
+            sheet = book.active
+            declared = sheet.max_row if sheet.max_row is not None and sheet.max_column is not None else None
+            self.headers = list(next(sheet.iter_rows(max_row=1, values_only=True), ()))
+        finally:
+            book.close()
+        count = max(declared - 1, 0) if declared else sum(1 for _row in self)
+        refuse_rows_beyond_limit(count)
+        self.count = count
+
+    def _open(self):
+        self.fh.seek(0)
+        return XLSX._open(self.fh)
+
+    def __iter__(self):
+        book = self._open()
+        try:
+            rows = book.active.iter_rows(values_only=True)
+            self.headers = list(next(rows, ()))
+            for row in rows:
+                if len(row) != len(self.headers):
+                    raise tablib.InvalidDimensions
+                yield list(row)
+        finally:
+            book.close()
 
 
 FORMATS = [CSV, JSON, XLSX]

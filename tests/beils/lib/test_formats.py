@@ -216,3 +216,83 @@ def test_a_csv_read_as_a_stream_holds_a_buffer_not_the_file():
         tracemalloc.stop()
 
     assert len(raw) > 3_000_000 and peak < 1_000_000 * 4  # one read buffer (1 MiB, decoded)
+
+
+def _sheet(rows: list[list]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+STREAMED_OTHERS = {
+    "json-objects": (
+        JSON,
+        json.dumps(
+            [
+                {"Email": "a@mail.example", "Name": "Peña", "Visits": 3, "Spent": 12.5},
+                {"Email": "b@mail.example", "Name": None, "Visits": 0, "Spent": 0},
+            ]
+        ).encode(),
+    ),  # fmt: skip
+    "json-utf8-bom": (JSON, b"\xef\xbb\xbf" + json.dumps([{"Email": "a@mail.example", "Name": "José"}]).encode()),
+    "json-empty": (JSON, b"[]"),
+    "xlsx": (
+        XLSX,
+        _sheet([["Email", "Name", "Born"], ["a@mail.example", "Núñez", "1990-01-02"], ["b@mail.example", None, None]]),
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize(("file_format", "raw"), STREAMED_OTHERS.values(), ids=STREAMED_OTHERS.keys())
+def test_json_and_xlsx_read_as_a_stream_give_the_rows_and_hash_of_the_whole_file_read(file_format, raw):
+    whole = file_format().create_dataset(raw)
+
+    streamed = file_format().open_rows(io.BytesIO(raw))
+
+    assert (streamed.headers or None) == (whole.headers or None)
+    assert (len(streamed), [list(row) for row in streamed]) == (len(whole), [list(row) for row in whole])
+    assert list(streamed) == list(streamed)  # read again from the file
+    assert streamed.beils_sha256 == whole.beils_sha256
+
+
+@pytest.mark.parametrize(
+    ("file_format", "raw", "message"),
+    [
+        (JSON, json.dumps([{"Email": f"c{i}@mail.example"} for i in range(11)]).encode(), "more than 10 rows"),
+        (
+            JSON,
+            b'[{"Email": "a@mail.example", "Name": "A"}, {"Name": "B", "Phone": "600"}]',
+            "could not be read as JSON",
+        ),
+        (JSON, b'[{"Email": "a@mail.example"}, 3]', "could not be read as JSON"),
+        (JSON, b'[{"Email": "a@mail.example"', "could not be read as JSON"),
+        (XLSX, _sheet([["Email"]] + [[f"c{i}@mail.example"] for i in range(11)]), "more than 10 rows"),
+        (XLSX, b"PK\x03\x04 not a zip at all", "could not be read as XLSX"),
+    ],
+    ids=["json-too-many", "json-other-keys", "json-not-an-object", "json-truncated", "xlsx-too-many", "xlsx-broken"],
+)
+def test_json_and_xlsx_read_as_a_stream_are_refused_before_any_row_is_read(settings, file_format, raw, message):
+    settings.IMPORT_MAX_ROWS = 10
+
+    with pytest.raises(UnreadableFileError, match=message):
+        file_format().open_rows(io.BytesIO(raw))
+
+
+def test_a_json_array_read_as_a_stream_holds_an_object_not_the_file():
+    raw = json.dumps(
+        [{"Email": f"c{i}@mail.example", "Name": f"Client {i}", "Notes": "x" * 40} for i in range(100_000)]
+    ).encode()
+    streamed = JSON().open_rows(io.BytesIO(raw))
+
+    tracemalloc.start()
+    try:
+        for _row in streamed:
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert len(raw) > 7_000_000 and peak < 1_000_000  # ijson's buffer and one object
