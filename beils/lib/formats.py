@@ -99,6 +99,18 @@ class SourceHashMixin:
     def read_dataset(self, raw: bytes, **kwargs) -> tablib.Dataset:
         return base_formats.TablibFormat.create_dataset(self, self.decode(raw), **kwargs)
 
+    def streamed(self, sha: str, open_rows):
+        """``open_rows()``, rows read as they are imported, with the file's hash; a parser's
+        failure means "not this format", as for :meth:`create_dataset`."""
+        try:
+            rows = open_rows()
+        except UnreadableFileError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any parser failure means "not this format"
+            raise self.not_this_format(error) from error
+        rows.beils_sha256, rows.beils_format = sha, self.get_title()
+        return rows
+
     #: Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
     BOMS = (
         (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -355,14 +367,7 @@ class JSON(SourceHashMixin, base_formats.JSON):
         declared = (self.encoding or "").lower()
         if nul or declared not in self.UNDECLARED or not head.startswith(b"[") or head[1:].lstrip()[:1] == b"[":
             return self.create_dataset(fh.read())
-        try:
-            rows = StreamedObjects(fh)
-        except UnreadableFileError:
-            raise
-        except Exception as error:  # noqa: BLE001 - any parser failure means "not this format"
-            raise self.not_this_format(error) from error
-        rows.beils_sha256, rows.beils_format = sha, self.get_title()
-        return rows
+        return self.streamed(sha, lambda: StreamedObjects(fh))
 
 
 class StreamedObjects(_Streamed):
@@ -427,16 +432,13 @@ class XLSX(SourceHashMixin, base_formats.XLSX):
         """The active sheet's rows, read one at a time from the file each time they are
         iterated (openpyxl's read-only mode), after the same checks as :meth:`read_dataset`."""
         sha, _nul = file_digest(fh)
-        try:
+
+        def checked_then_opened():
             with zipfile.ZipFile(fh) as archive:
                 self._check_archive(archive)
-            rows = StreamedSheet(fh)
-        except UnreadableFileError:
-            raise
-        except Exception as error:  # noqa: BLE001 - any parser failure means "not this format"
-            raise self.not_this_format(error) from error
-        rows.beils_sha256, rows.beils_format = sha, self.get_title()
-        return rows
+            return StreamedSheet(fh)
+
+        return self.streamed(sha, checked_then_opened)
 
     @staticmethod
     def _open(raw):

@@ -205,17 +205,20 @@ def test_a_csv_read_as_a_stream_is_refused_before_any_row_is_read(settings, raw,
 
 def test_a_csv_read_as_a_stream_holds_a_buffer_not_the_file():
     raw = b"Email,Name\r\n" + b"".join(b"c%d@mail.example,Client %d\r\n" % (i, i) for i in range(100_000))
-    streamed = CSV().open_rows(io.BytesIO(raw))
+    peak = _peak_memory_of_reading(CSV().open_rows(io.BytesIO(raw)))
 
+    assert len(raw) > 3_000_000 and peak < 1_000_000 * 4  # one read buffer (1 MiB, decoded)
+
+
+def _peak_memory_of_reading(streamed) -> int:
+    """The most bytes Python held at once while every row of ``streamed`` was read."""
     tracemalloc.start()
     try:
         for _row in streamed:
             pass
-        peak = tracemalloc.get_traced_memory()[1]
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-
-    assert len(raw) > 3_000_000 and peak < 1_000_000 * 4  # one read buffer (1 MiB, decoded)
 
 
 def _sheet(rows: list[list]) -> bytes:
@@ -285,14 +288,6 @@ def test_a_json_array_read_as_a_stream_holds_an_object_not_the_file():
     raw = json.dumps(
         [{"Email": f"c{i}@mail.example", "Name": f"Client {i}", "Notes": "x" * 40} for i in range(100_000)]
     ).encode()
-    streamed = JSON().open_rows(io.BytesIO(raw))
-
-    tracemalloc.start()
-    try:
-        for _row in streamed:
-            pass
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = _peak_memory_of_reading(JSON().open_rows(io.BytesIO(raw)))
 
     assert len(raw) > 7_000_000 and peak < 1_000_000  # ijson's buffer and one object
