@@ -64,42 +64,53 @@ def revenue_by_payment_method(*, start, end) -> list[dict]:
     return [{**row, "label": str(labels.get(row["method"], row["method"]))} for row in rows]
 
 
-def top_sellers(*, target: str, start, end, limit: int = 10) -> list[dict]:
-    """The ``limit`` services or products (``target``) that brought in most in the period.
+def top_sellers(*, start, end, limit: int = 10) -> dict[str, list[dict]]:
+    """The ``limit`` services and the ``limit`` products that brought in most in the period.
 
-    Summed by id, named afterwards: joining the catalogue for the name let MariaDB read every
-    line of every service from the catalogue's side (1.1 s at 340 000 lines) instead of the
-    period's sales first."""
-    field = CartItem._meta.get_field(target)
-    rows = list(
+    One pass over the period's lines for both, summed by id and named afterwards: joining the
+    catalogue for the name let MariaDB read every line of every service from the catalogue's
+    side (1.1 s at 340 000 lines) instead of the period's sales first, and each list was a pass
+    of its own (90 ms each over a month of a big salon's sales)."""
+    sums = list(
         CartItem.objects.filter(
-            Q(**{f"{target}__isnull": False}),
+            Q(service__isnull=False) | Q(product__isnull=False),
             cart__status=CartStatus.COMPLETED,
             cart__completed_at__gte=start,
             cart__completed_at__lt=end,
         )
-        .values(field.attname)
+        .values("service_id", "product_id")
         .annotate(quantity=Sum("quantity"), revenue=Sum("gross"))
-        .order_by("-revenue", field.attname)[:limit]
+        .order_by()
     )
-    names = dict(
-        field.related_model._base_manager.filter(pk__in=[row[field.attname] for row in rows]).values_list("pk", "name")
-    )
-    return [{**row, "name_now": names.get(row[field.attname], "")} for row in rows]
+    tops = {}
+    for target in ("service", "product"):
+        field = CartItem._meta.get_field(target)
+        key = field.attname
+        best = sorted((row for row in sums if row[key] is not None), key=lambda row: (-row["revenue"], row[key]))
+        best = best[:limit]
+        names = dict(
+            field.related_model._base_manager.filter(pk__in=[row[key] for row in best]).values_list("pk", "name")
+        )
+        tops[target] = [
+            {key: row[key], "name_now": names.get(row[key], ""), "quantity": row["quantity"], "revenue": row["revenue"]}
+            for row in best
+        ]
+    return tops
 
 
 def sales_report(*, today: date, days: int = 30, months: int = 12) -> dict:
     start = today - timedelta(days=days - 1)
     period = day_bounds(start, days)
     by_day = revenue_by_day(start=start, days=days)
+    tops = top_sellers(start=period[0], end=period[1])
     return {
         "start": start,
         "end": today,
         "by_day": by_day,
         "by_month": revenue_by_month(today=today, months=months),
         "by_method": revenue_by_payment_method(start=period[0], end=period[1]),
-        "top_services": top_sellers(target="service", start=period[0], end=period[1]),
-        "top_products": top_sellers(target="product", start=period[0], end=period[1]),
+        "top_services": tops["service"],
+        "top_products": tops["product"],
         "revenue": sum((row["revenue"] for row in by_day), ZERO),
         "sales": sum(row["sales"] for row in by_day),
     }
