@@ -227,6 +227,9 @@ _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 # private directory under var/, serves the web process and worker of one machine; several
 # machines share Redis (CACHE_URL=redis://host:6379/1).
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+# The sales reports page is computed at most this often (seconds) and says when it was; 0 computes
+# it on every load.
+SALES_REPORT_CACHE_SECONDS = env.int("SALES_REPORT_CACHE_SECONDS", default=300)
 
 # --- Celery -------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from sales.models import (
     PaymentMethod,
     SalesError,
 )
-from sales.reports import chart_data, sales_report
+from sales.reports import chart_data, sales_report_cached
 from sales.services import LineRequest, PaymentRequest, cart_checkout, cart_lines, cart_reprice, debt_pay
 
 TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
@@ -267,7 +267,7 @@ class CartAdmin(BigListMixin, admin.ModelAdmin):
     def reports_view(self, request):
         if not request.user.has_perm("sales.report_sales"):
             raise PermissionDenied
-        report = sales_report(today=timezone.localdate())
+        report = sales_report_cached(today=timezone.localdate(), refresh="refresh" in request.GET)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Sales reports"),

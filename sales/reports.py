@@ -3,7 +3,10 @@ database), never a Python loop over sales."""
 
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Case, Count, Q, Sum, Value, When
+from django.utils import timezone
 
 from beils.lib.dates import day_bounds
 from beils.lib.money import ZERO
@@ -114,6 +117,23 @@ def sales_report(*, today: date, days: int = 30, months: int = 12) -> dict:
         "revenue": sum((row["revenue"] for row in by_day), ZERO),
         "sales": sum(row["sales"] for row in by_day),
     }
+
+
+def report_cache_key(today: date) -> str:
+    return f"beils:sales-report:{today.isoformat()}:{timezone.get_current_timezone_name()}"
+
+
+def sales_report_cached(*, today: date, refresh: bool = False) -> dict:
+    """:func:`sales_report`, computed at most once every ``SALES_REPORT_CACHE_SECONDS`` for every
+    web node (the cache is shared), with ``as_of``, when it was computed, for the page to say.
+    A year of a big salon's sales is a few hundred milliseconds of aggregates on each load
+    otherwise. ``refresh`` computes it again now."""
+    key = report_cache_key(today)
+    report = None if refresh else cache.get(key)
+    if report is None:
+        report = {**sales_report(today=today), "as_of": timezone.now()}
+        cache.set(key, report, settings.SALES_REPORT_CACHE_SECONDS)
+    return report
 
 
 def chart_data(report: dict) -> dict:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from sales.models import Cart
 from sales.reports import revenue_by_day, revenue_by_month, sales_report
@@ -65,3 +66,27 @@ def test_the_report_converts_no_time_zone_in_the_database(around_midnight_and_ds
     assert "CONVERT_TZ" not in sql and "DJANGO_DATETIME_CAST" not in sql
     # days, months, payment methods, the lines of services and products, the services' names (no products)
     assert len(queries) == 5
+
+
+def test_the_reports_page_is_computed_once_per_period_says_when_and_refreshes_on_demand(admin_browser):
+    url = "/admin/sales/cart/reports/"
+    first = admin_browser.get(url)
+    assert first.context["report"]["sales"] == 0
+    assert "Figures as of" in first.content.decode() and 'href="?refresh=1"' in first.content.decode()
+
+    sale_at(timezone.localtime().replace(tzinfo=None, microsecond=0), "25.00")
+    with CaptureQueriesContext(connection) as queries:
+        cached = admin_browser.get(url)
+    assert cached.context["report"]["sales"] == 0  # the figures of the first load, as the page says
+    assert not [q for q in queries.captured_queries if "sales_cart" in q["sql"]]
+
+    refreshed = admin_browser.get(url + "?refresh=1")
+    assert (refreshed.context["report"]["sales"], refreshed.context["report"]["revenue"]) == (1, D("25.00"))
+    assert refreshed.context["report"]["as_of"] >= cached.context["report"]["as_of"]
+
+
+def test_no_cache_when_the_period_is_zero(admin_browser, settings):
+    settings.SALES_REPORT_CACHE_SECONDS = 0
+    assert admin_browser.get("/admin/sales/cart/reports/").context["report"]["sales"] == 0
+    sale_at(timezone.localtime().replace(tzinfo=None, microsecond=0), "25.00")
+    assert admin_browser.get("/admin/sales/cart/reports/").context["report"]["sales"] == 1
