@@ -25,13 +25,14 @@ def insert(model, objs: list, *, batch_size: int) -> None:
     row_sql = f"({', '.join(['%s'] * len(fields))})"
     size = max(min(batch_size, connection.ops.bulk_batch_size(fields, objs)), 1)
     plan = [(f, f.attname, _adapter(f)) for f in fields]
+    alias = connection.alias
     with connection.cursor() as cursor:
         for start in range(0, len(objs), size):
             batch = objs[start : start + size]
             cursor.execute(f"{head}VALUES {', '.join([row_sql] * len(batch))} {returning}", _params(plan, batch))
             for obj, (pk,) in zip(batch, cursor.fetchall(), strict=True):
                 obj.pk = pk
-                obj._state.adding, obj._state.db = False, connection.alias
+                obj._state.adding, obj._state.db = False, alias
 
 
 def _params(plan: list, batch: list) -> list:
