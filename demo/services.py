@@ -1,6 +1,6 @@
 """Demo and test data: deterministic for a given random seed, client count and anchor date.
 
-Everything is written with ``bulk_create`` in chunks of clients, inside one transaction, and
+Everything is written with multi-row INSERTs in chunks of clients, inside one transaction, and
 marked ``is_demo`` so that ``cleanup --test-data`` (and ``seed --flush``) can find it again.
 History is spread over the three years before the anchor date, plus two weeks of upcoming
 bookings, so that archiving and reports have work to do. The rows are made by the builders in

@@ -10,6 +10,7 @@ from django.utils import timezone
 from faker import Faker
 
 from beils.lib.money import round_money
+from demo.builders.inserts import insert
 
 BATCH = 2000
 CLIENT_CHUNK = 1000
@@ -39,7 +40,7 @@ class Salon:
 
     def put(self, model, objs: list) -> list:
         """Write ``objs`` in bulk and count them: the one way rows reach the database."""
-        model.objects.bulk_create(objs, batch_size=BATCH)
+        insert(model, objs, batch_size=BATCH)
         self.counts[model._meta.label] += len(objs)
         return objs
 

@@ -17,13 +17,24 @@ from django.db.models import Count, F, Max, Min, Sum
 from audit.models import AuditEntry
 from beils.lib.dates import day_bounds
 from bookings.models import Booking, BookingStatus
-from crm.models import Client, Role, User
-from demo.services import SEEDED_MODELS, demo_data_seed, fingerprint
+from crm.models import Client, Consent, ConsentType, Role, User
+from demo.builders.inserts import insert
+from demo.services import SEEDED_MODELS, demo_data_flush, demo_data_seed, fingerprint
 from marketing.models import BonusRedemption, ClientBonus
 from sales.models import Cart, CartItem, CartStatus, Debt, Invoice, InvoiceSequence, Payment, invoice_hash
 
 ANCHOR = date(2026, 6, 15)
 ROOT = Path(__file__).resolve().parents[2]
+SEED_7_COUNTS = {
+    "bookings.Booking": 109, "bookings.BookingItem": 139, "catalog.Brand": 6, "catalog.Category": 5,
+    "catalog.Pack": 4, "catalog.PackItem": 10, "catalog.Product": 48, "catalog.Product_tags": 96,
+    "catalog.Service": 18, "catalog.Subcategory": 13, "catalog.Tag": 7, "crm.Client": 60, "crm.Consent": 74,
+    "crm.Questionnaire": 17, "crm.Revoke": 2, "crm.User": 6, "marketing.Bonus": 5, "marketing.BonusRedemption": 4,
+    "marketing.Bonus_services": 5, "marketing.ClientBonus": 7, "marketing.ClientBonus_services": 7,
+    "marketing.Coupon": 20, "marketing.GiftCard": 10, "marketing.GiftCardMovement": 16, "sales.Cart": 164,
+    "sales.CartItem": 226, "sales.Debt": 5, "sales.DebtPayment": 4, "sales.Invoice": 162, "sales.Payment": 169,
+}  # fmt: skip
+SEED_7_FINGERPRINT = "b4071e9c8a42703bb44db437c485aa0a0baf2cbd5d411f36f63ac676ca44e9d5"
 
 
 @pytest.fixture
@@ -35,6 +46,36 @@ def test_the_same_seed_gives_the_same_data(seeded):
     first = fingerprint()
     demo_data_seed(clients=60, random_seed=7, anchor=ANCHOR, flush=True)
     assert fingerprint() == first
+
+
+def test_the_seed_writes_what_it_always_wrote(seeded):
+    """Pinned for seed 7: issue 17 made the builders faster without changing a row, and a change
+    that does change them shows here (``bench/seed_digest.py`` compares every column)."""
+    assert dict(seeded.counts) == SEED_7_COUNTS
+    assert fingerprint() == SEED_7_FINGERPRINT
+    assert not Consent.objects.filter(document__isnull=True).exists()  # no file: "", as Django writes it
+
+
+def test_a_row_whose_parent_is_not_saved_yet_is_refused(db):
+    consent = Consent(client=Client(name="Nueva"), kind=ConsentType.DATA_PROTECTION, is_demo=True)
+    with pytest.raises(ValueError, match="client is not saved yet"):
+        insert(Consent, [consent], batch_size=10)
+
+
+def test_rows_go_in_multi_row_inserts_not_one_statement_per_row(db):
+    """120 more clients (about 2 000 more rows) add a few batches: 26 statements on SQLite, whose
+    INSERTs take fewer rows. A ``save()`` hiding in a builder would add at least one per client."""
+    (few, few_rows), (many, many_rows) = _seed_counting_statements(40), _seed_counting_statements(160)
+    assert many_rows - few_rows > 2000
+    assert many - few < 120 / 2
+
+
+def _seed_counting_statements(clients: int) -> tuple[int, int]:
+    demo_data_flush()
+    statements = []
+    with connection.execute_wrapper(lambda execute, sql, *args: statements.append(sql) or execute(sql, *args)):
+        report = demo_data_seed(clients=clients, random_seed=7, anchor=ANCHOR)
+    return len(statements), sum(report.counts.values())
 
 
 def test_another_seed_gives_other_data(seeded):
