@@ -30,6 +30,7 @@ import time
 from urllib.parse import urlparse
 
 from _child import ROOT, machine
+from seed_bench import recreate_database
 
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/beils_bench"
 CLIENTS = 100_000
@@ -54,9 +55,7 @@ def seed(url: str, force: bool) -> None:
     clients = int(mariadb(url, "SELECT COUNT(*) FROM crm_client", name) or 0) if exists else 0
     env = {**os.environ, "DATABASE_URL": url}
     if force or clients < CLIENTS:
-        mariadb(url, f"DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}` "
-                     "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")  # fmt: skip
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        recreate_database(url)
         started = time.perf_counter()
         subprocess.run([sys.executable, "manage.py", "seed", "--clients", str(CLIENTS)], cwd=ROOT, env=env, check=True)
         print(f"seeded {CLIENTS:,} clients in {time.perf_counter() - started:.0f} s")
