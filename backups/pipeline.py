@@ -355,6 +355,10 @@ def _comment_lines(data: bytes, end: int) -> Iterator[int]:
         line = data.find(b"\n-- ", line + 1, end)
 
 
+# The dump's LOCK TABLES around each table's rows: with other tables created meanwhile on other
+# connections, the server wants the tables their foreign keys name locked too, and refuses.
+_LOCK_TABLES = re.compile(rb"^(?:LOCK TABLES `(?:[^`]|``)+` WRITE|UNLOCK TABLES);\n", re.M)
+
 #: How far the reading of the dump may run ahead of the loading connections (spooled on disk).
 SPOOL_AHEAD = 512 * 2**20
 
@@ -370,10 +374,10 @@ class _Spooled:
 
 class ParallelLoad:
     """Run ``command`` (a SQL client) on ``workers`` connections at once, each loading whole
-    tables of one dump: a table's section (structure, rows, triggers) goes to whichever
-    connection is free, after the dump's session settings (foreign key checks off…). Views,
-    events and routines are loaded last, on one connection, once every table is in. Any
-    connection failing stops them all and fails the load.
+    tables of one dump: a table's section (structure, rows, triggers; without its LOCK TABLES)
+    goes to whichever connection is free, after the dump's session settings (foreign key checks
+    off…). Views, events and routines are loaded last, on one connection, once every table is
+    in. Any connection failing stops them all and fails the load.
 
     The dump is read once, in order; tables wait in ``spool`` (a private directory) for a free
     connection, at most SPOOL_AHEAD bytes ahead of the loading."""
@@ -406,6 +410,8 @@ class ParallelLoad:
                 elif kind == "later":
                     self._close(current)
                     current = later
+                if current is not later and b"LOCK TABLES" in data:
+                    data = _LOCK_TABLES.sub(b"", data)
                 self._write(current, data)
         except BaseException as exc:
             self.fail(exc)

@@ -66,7 +66,7 @@ def measured(command: list[str], env: dict | None = None) -> tuple[float, float,
     """Run a command; return (seconds, peak RSS MiB of its largest process, stdout)."""
     started = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", RSS, *command], env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-c", RSS, *command], env=env, check=True, stdout=subprocess.PIPE, text=True
     ).stdout
     lines = out.strip().splitlines()
     return time.perf_counter() - started, int(lines[-1]) / 1024, "\n".join(lines[:-1])
@@ -165,11 +165,14 @@ def main() -> None:
             )
     raw_size = statistics.median(r["size"] for r in backups["mariadb-dump | gzip -6"])
     print(
-        f"backup ({args.backup_rounds} rounds, alternating)  seconds   size MB  × gzip -6  peak MiB  INSERT wait max / p99 ms (load)"
+        f"backup ({args.backup_rounds} rounds, alternating)  seconds   size MB  × gzip -6  peak MiB  INSERT wait max / p99 ms: median, each round (load)"
     )
     for name, runs in backups.items():
         size = statistics.median(r["size"] for r in runs)
-        waits = "  ".join(f"{r['max']:.0f}/{r['p99']:.0f} ({r['load']})" for r in runs)
+        waits = (
+            f"{statistics.median(r['max'] for r in runs):.0f}/{statistics.median(r['p99'] for r in runs):.0f}: "
+            + "  ".join(f"{r['max']:.0f}/{r['p99']:.0f} ({r['load']})" for r in runs)
+        )
         print(f"{name:<36}{statistics.median(r['seconds'] for r in runs):>7.1f}{size / 1e6:>10.1f}{size / raw_size:>10.3f}"
               f"{max(r['rss'] for r in runs):>10.0f}  {waits}")  # fmt: skip
 

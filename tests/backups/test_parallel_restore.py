@@ -29,7 +29,8 @@ DUMP = (
     HEAD
     + b"".join(
         b"-- Table structure for table `t%d`\n--\n\nCREATE TABLE `t%d` (id INT);\n\n--\n"
-        b"-- Dumping data for table `t%d`\n--\n\nINSERT INTO `t%d` VALUES\n(1),\n(2);\n\n--\n" % (n, n, n, n)
+        b"-- Dumping data for table `t%d`\n--\n\nLOCK TABLES `t%d` WRITE;\nINSERT INTO `t%d` VALUES\n(1),\n(2);\n"
+        b"UNLOCK TABLES;\n\n--\n" % (n, n, n, n, n)
         for n in range(7)
     )
     + (
@@ -72,6 +73,9 @@ def test_each_connection_gets_the_session_settings_then_whole_tables_and_the_res
     assert all(text.startswith(HEAD) for text in sent)
     tables = [name for text in sent for name in re.findall(rb"CREATE TABLE `(t\d)`", text)]
     assert sorted(tables) == [b"t%d" % n for n in range(7)]
+    # Locked, a table's rows would wait for the tables other connections give foreign keys to it.
+    assert not any(b"LOCK TABLES" in text for text in sent)
+    assert sum(text.count(b"\n(2);\n") for text in sent) == 7
     last = next(text for text in sent if b"-- Dumping routines" in text)
     assert b"CREATE TABLE" not in last and last.endswith(b"-- Dump completed\n")
     assert not list(spool.iterdir())  # each table's spool file goes once it is loaded
