@@ -2,9 +2,10 @@
 """Benchmark backups and restores against the raw tools, in one run, on a seeded database.
 
 Seed the database first (bench/seed_bench.py leaves 100 000 clients, ~1.8 M rows, in
-beils_bench), then:
+beils_bench). The bench writes to it (a probe table, the backups' catalogue and audit entries),
+so a shared one is best copied first, then:
 
-    .venv/bin/python bench/backup_bench.py [--database beils_bench] [--levels 6] [--workers 1 3]
+    .venv/bin/python bench/backup_bench.py [--database beils_bench] [--levels 3 5] [--workers 1 2 3]
 
 Every comparison is paired, in the same run, rounds alternating, with the load average beside
 each result (the machine may be shared). Backups: ``mariadb-dump | gzip -6`` against
@@ -121,9 +122,9 @@ def recreate(database: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="beils_bench")
-    parser.add_argument("--levels", type=int, nargs="+", default=[6], help="gzip levels of the in-process backup")
+    parser.add_argument("--levels", type=int, nargs="+", default=[5], help="gzip levels of the in-process backup")
     parser.add_argument("--backup-rounds", type=int, default=2)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 3], help="BACKUP_RESTORE_WORKERS to compare")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3], help="BACKUP_RESTORE_WORKERS to compare")
     parser.add_argument("--restore-rounds", type=int, default=3)
     parser.add_argument("--target", help="the database restores go to (default: DATABASE_restore_bench)")
     args = parser.parse_args()
@@ -176,13 +177,16 @@ def main() -> None:
         print(f"{name:<36}{statistics.median(r['seconds'] for r in runs):>7.1f}{size / 1e6:>10.1f}{size / raw_size:>10.3f}"
               f"{max(r['rss'] for r in runs):>10.0f}  {waits}")  # fmt: skip
 
-    # Restores into a fresh database, alternating (InnoDB's background flushing makes single
-    # runs vary by seconds); medians reported.
+    # Restores into a fresh database, alternating (InnoDB's background flushing and the other
+    # users of the machine make single runs vary by seconds); medians reported.
     backup_file = sorted((work / "backups").glob("*.sql.gz"))[-1]
     target = args.target or f"{args.database}_restore_bench"
     target_env = {**env, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{target}"}
     timings: dict[str, list[tuple]] = {}
-    for _, workers in itertools.product(range(args.restore_rounds), [0, *args.workers]):
+    variants = [0, *args.workers]
+    # Each round in another order: a machine that calms down (or gets busy) favours no variant.
+    for round_, offset in itertools.product(range(args.restore_rounds), range(len(variants))):
+        workers = variants[(offset + round_) % len(variants)]
         recreate(target)
         before = load()
         if workers == 0:
