@@ -37,16 +37,17 @@ RSS = "import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True);
 
 
 # backup_create() inside an already started Django process, as the Celery worker runs it
-# nightly: the ~1 s of interpreter and Django start-up of a management command is not counted.
+# nightly: the ~1 s of interpreter and Django start-up of a management command is not counted,
+# in the time or in the INSERT waits (only those made between "from" and "to").
 IN_PROCESS = """
 import json, os, resource, time, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beils.settings")
 django.setup()
 from backups.services import backup_create
-started = time.perf_counter()
+started, since = time.perf_counter(), time.time()
 backup = backup_create()
 seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "size": backup.size_bytes,
+print(json.dumps({"seconds": seconds, "size": backup.size_bytes, "from": since, "to": time.time(),
                   "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rss_children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
@@ -82,6 +83,7 @@ class InsertProbe:
             "CREATE TABLE IF NOT EXISTS bench_probe (id BIGINT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6))"
         )
         self.waits: list[float] = []
+        self.times: list[float] = []  # when each INSERT ended
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -91,6 +93,7 @@ class InsertProbe:
             started = time.perf_counter()
             cursor.execute("INSERT INTO bench_probe (at) VALUES (NOW(6))")
             self.waits.append((time.perf_counter() - started) * 1000)
+            self.times.append(time.time())
             time.sleep(0.02)
 
     def __enter__(self):
@@ -102,8 +105,9 @@ class InsertProbe:
         self.thread.join()
         self.db.cursor().execute("DROP TABLE IF EXISTS bench_probe")
 
-    def summary(self) -> dict:
-        return {"max": max(self.waits), "p99": statistics.quantiles(self.waits, n=100)[98], "inserts": len(self.waits)}
+    def summary(self, since: float = 0, until: float = float("inf")) -> dict:
+        waits = [wait for wait, at in zip(self.waits, self.times, strict=True) if since <= at <= until]
+        return {"max": max(waits), "p99": statistics.quantiles(waits, n=100)[98], "inserts": len(waits)}
 
 
 def client_cnf(directory: Path) -> str:
@@ -162,7 +166,12 @@ def main() -> None:
                 before = load()
                 worker = in_process({**env, "BACKUP_COMPRESSION_LEVEL": str(level)})
             backups.setdefault(f"backup_create(), level {level}", []).append(
-                {**worker, "rss": max(worker["rss"], worker["rss_children"]), "load": before, **probe.summary()}
+                {
+                    **worker,
+                    "rss": max(worker["rss"], worker["rss_children"]),
+                    "load": before,
+                    **probe.summary(worker["from"], worker["to"]),
+                }
             )
     raw_size = statistics.median(r["size"] for r in backups["mariadb-dump | gzip -6"])
     print(
@@ -177,6 +186,12 @@ def main() -> None:
         print(f"{name:<36}{statistics.median(r['seconds'] for r in runs):>7.1f}{size / 1e6:>10.1f}{size / raw_size:>10.3f}"
               f"{max(r['rss'] for r in runs):>10.0f}  {waits}")  # fmt: skip
 
+    if args.restore_rounds:
+        restores(args, work, env, cnf)
+    shutil.rmtree(work)
+
+
+def restores(args, work: Path, env: dict, cnf: str) -> None:
     # Restores into a fresh database, alternating (InnoDB's background flushing and the other
     # users of the machine make single runs vary by seconds); medians reported.
     backup_file = sorted((work / "backups").glob("*.sql.gz"))[-1]
@@ -212,7 +227,6 @@ def main() -> None:
         f"manage.py restore checks the file's SHA-256 first and the contents against the manifest while loading. load at the end {load()}"
     )
     MySQLdb.connect(user="root", host="127.0.0.1", autocommit=True).cursor().execute(f"DROP DATABASE `{target}`")
-    shutil.rmtree(work)
 
 
 if __name__ == "__main__":
