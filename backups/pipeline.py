@@ -47,9 +47,11 @@ class PipelineError(Exception):
 
 
 def compressor(level: int) -> list[str]:
-    """pigz on every core when it is installed (output is plain gzip), else gzip."""
+    """pigz when it is installed (its output is plain gzip), else gzip. pigz leaves one core to
+    the database server: on every core, it made the salon's INSERTs wait longer during the
+    nightly backup than a plain ``mariadb-dump | gzip`` does (docs/benchmarks.md)."""
     if shutil.which("pigz"):
-        return ["pigz", f"-{level}", "-p", str(os.cpu_count() or 1), "-c"]
+        return ["pigz", f"-{level}", "-p", str(max(1, (os.cpu_count() or 1) - 1)), "-c"]
     return ["gzip", f"-{level}", "-c"]
 
 
@@ -302,3 +304,211 @@ def without_definers(source: Iterable[bytes]) -> Iterator[bytes]:
             yield data
     if pending:
         yield _TRIGGER_DEFINER.sub(rb"\1", pending)
+
+
+# Where mariadb-dump starts a section: a table (its structure, data and triggers, loadable on a
+# connection of its own), or a view, the events or the routines (loaded once every table is in).
+_TABLE_HEADER = b"-- Table structure for table "
+_LATER_HEADERS = (
+    b"-- Temporary table structure for view ",
+    b"-- Temporary view structure for view ",
+    b"-- Final view structure for view ",
+    b"-- Dumping events for database ",
+    b"-- Dumping routines for database ",
+)
+
+
+def dump_sections(source: Iterable[bytes]) -> Iterator[tuple[str, bytes]]:
+    """The dump as ``(kind, bytes)`` pieces: ``"table"`` or ``"later"`` starts a new section
+    with those bytes, ``"more"`` continues the current one. What comes before the first section
+    (the session settings) is ``"head"``. Only line starts are looked at, and the rows of an
+    INSERT start with ``(``, so one C-level search per megabyte finds the headers."""
+    pending, kind = b"", "head"
+    for chunk in source:
+        data = pending + chunk
+        end = data.rfind(b"\n") + 1
+        pending, at = data[end:], 0
+        for line in _comment_lines(data, end):
+            header = data[line : data.find(b"\n", line)]
+            starts = (
+                "table" if header.startswith(_TABLE_HEADER) else "later" if header.startswith(_LATER_HEADERS) else None
+            )
+            if starts:
+                if line > at:
+                    yield kind, data[at:line]
+                kind, at = starts, line
+        if end > at:
+            yield kind, data[at:end]
+        if kind != "head":
+            kind = "more"
+    if pending:
+        yield kind, pending
+
+
+def _comment_lines(data: bytes, end: int) -> Iterator[int]:
+    """Where the lines starting with ``-- `` start in ``data[:end]`` (which starts a line)."""
+    if data.startswith(b"-- "):
+        yield 0
+    line = data.find(b"\n-- ", 0, end)
+    while line >= 0:
+        yield line + 1
+        line = data.find(b"\n-- ", line + 1, end)
+
+
+# The dump's LOCK TABLES around each table's rows: with other tables created meanwhile on other
+# connections, the server wants the tables their foreign keys name locked too, and refuses.
+_LOCK_TABLES = re.compile(rb"^(?:LOCK TABLES `(?:[^`]|``)+` WRITE|UNLOCK TABLES);\n", re.M)
+
+#: How far the reading of the dump may run ahead of the loading connections (spooled on disk).
+SPOOL_AHEAD = 512 * 2**20
+
+
+class _Spooled:
+    """One table's section of the dump, in a file: written by the reader of the dump, read by a
+    loading connection meanwhile (it may start on a table before the table has been read whole)."""
+
+    def __init__(self, path: Path):
+        self.path, self.written, self.complete = path, 0, False
+        self.out = open(path, "wb")  # noqa: SIM115 (closed by ParallelLoad._close)
+
+
+class ParallelLoad:
+    """Run ``command`` (a SQL client) on ``workers`` connections at once, each loading whole
+    tables of one dump: a table's section (structure, rows, triggers; without its LOCK TABLES)
+    goes to whichever connection is free, after the dump's session settings (foreign key checks
+    off…). Views, events and routines are loaded last, on one connection, once every table is
+    in. Any connection failing stops them all and fails the load.
+
+    The dump is read once, in order; tables wait in ``spool`` (a private directory) for a free
+    connection, at most SPOOL_AHEAD bytes ahead of the loading."""
+
+    def __init__(self, command: list[str], workers: int, spool: Path, env: dict | None = None):
+        self.command, self.workers, self.spool, self.env = command, workers, spool, env
+        self.pipelines: list[Pipeline] = []
+        self.error: BaseException | None = None
+        self._head: list[bytes] = []
+        self._queue: list[_Spooled] = []
+        self._ahead = self._opened = 0
+        self._ended = False
+        self._lock = threading.Condition()
+
+    def run(self, source: Iterable[bytes]) -> None:
+        threads: list[threading.Thread] = []
+        later: list[bytes] = []
+        current: _Spooled | list[bytes] = self._head
+        try:
+            for kind, data in dump_sections(source):
+                if self.error is not None:
+                    break
+                if kind == "table":
+                    self._close(current)
+                    current = self._open()
+                    if not threads:
+                        threads = [threading.Thread(target=self._work, daemon=True) for _ in range(self.workers)]
+                        for thread in threads:
+                            thread.start()
+                elif kind == "later":
+                    self._close(current)
+                    current = later
+                if current is not later and b"LOCK TABLES" in data:
+                    data = _LOCK_TABLES.sub(b"", data)
+                self._write(current, data)
+        except BaseException as exc:
+            self.fail(exc)
+        finally:
+            self._close(current)
+            with self._lock:
+                self._ended = True
+                self._lock.notify_all()
+            for thread in threads:
+                thread.join()
+        if self.error is None:
+            self._load([*self._head, *later])
+        if self.error is not None:
+            raise self.error if isinstance(self.error, PipelineError) else PipelineError(str(self.error))
+
+    def _open(self) -> _Spooled:
+        self._opened += 1
+        section = _Spooled(self.spool / f"{self._opened}.sql")
+        with self._lock:
+            self._queue.append(section)
+            self._lock.notify_all()
+        return section
+
+    def _write(self, current: "_Spooled | list[bytes]", data: bytes) -> None:
+        if isinstance(current, list):
+            current.append(data)
+            return
+        with self._lock:
+            self._lock.wait_for(lambda: self._ahead < SPOOL_AHEAD or self.error is not None)
+        current.out.write(data)
+        current.out.flush()
+        with self._lock:
+            current.written += len(data)
+            self._ahead += len(data)
+            self._lock.notify_all()
+
+    def _close(self, current: "_Spooled | list[bytes]") -> None:
+        if isinstance(current, _Spooled) and not current.out.closed:
+            current.out.close()
+            with self._lock:
+                current.complete = True
+                self._lock.notify_all()
+
+    def _work(self) -> None:
+        self._load(self._sections())
+
+    def _load(self, source: Iterable[bytes]) -> None:
+        pipeline = Pipeline([self.command], env=self.env)
+        with self._lock:
+            self.pipelines.append(pipeline)
+        try:
+            pipeline.run(source, lambda chunk: None)
+        except PipelineError as exc:
+            self.fail(exc)
+
+    def _sections(self) -> Iterator[bytes]:
+        """The session settings, then table after table as they come free."""
+        yield from self._head
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._queue or self._ended or self.error is not None)
+                if self.error is not None or not self._queue:
+                    return
+                section = self._queue.pop(0)
+            yield from self._read(section)
+
+    def _read(self, section: _Spooled) -> Iterator[bytes]:
+        with open(section.path, "rb") as handle:
+            done = 0
+            while True:
+                with self._lock:
+                    self._lock.wait_for(
+                        lambda done=done: section.written > done or section.complete or self.error is not None
+                    )
+                    if self.error is not None:
+                        raise PipelineError("stopped: another connection of the load failed")
+                    available, complete = section.written - done, section.complete
+                if not available and complete:
+                    break
+                while available:
+                    chunk = handle.read(min(CHUNK, available))
+                    available, done = available - len(chunk), done + len(chunk)
+                    with self._lock:
+                        self._ahead -= len(chunk)
+                        self._lock.notify_all()
+                    yield chunk
+        section.path.unlink()
+
+    def fail(self, error: BaseException) -> None:
+        """Stop every connection; the first error is the one reported."""
+        with self._lock:
+            if self.error is None:
+                self.error = error
+            self._lock.notify_all()
+            pipelines = list(self.pipelines)
+        for pipeline in pipelines:
+            pipeline.kill()
+
+    def kill(self) -> None:
+        self.fail(PipelineError("the load was stopped"))

@@ -340,8 +340,12 @@ BACKUP_COPY_DIR = env.str("BACKUP_COPY_DIR", default="")
 # still verify, and run manage.py signbackups to sign them again with the new key.
 BACKUP_SIGNING_KEY = env.str("BACKUP_SIGNING_KEY", default="")
 BACKUP_SIGNING_KEYS_OLD = env.list("BACKUP_SIGNING_KEYS_OLD", default=[])
-# gzip level for pigz: 1 is fastest, 9 smallest; see docs/benchmarks.md for the trade-off.
-BACKUP_COMPRESSION_LEVEL = env.int("BACKUP_COMPRESSION_LEVEL", default=3)
+# gzip level for pigz: 1 is fastest, 9 smallest. 5 is within 1 % of gzip -6's size for half its
+# CPU; 3 and 4 are 13 % and 7 % larger (docs/benchmarks.md).
+BACKUP_COMPRESSION_LEVEL = env.int("BACKUP_COMPRESSION_LEVEL", default=5)
+# A MariaDB restore loads this many tables at once, each on its own connection (1: the whole
+# dump on one connection, as ``gunzip | mariadb`` does); see docs/benchmarks.md.
+BACKUP_RESTORE_WORKERS = env.int("BACKUP_RESTORE_WORKERS", default=3)
 BACKUP_MIN_FREE_BYTES = env.int("BACKUP_MIN_FREE_BYTES", default=50 * 2**20)
 BACKUP_BEFORE_MIGRATE = env.bool("BACKUP_BEFORE_MIGRATE", default=True)
 # Recovery point objective: the newest good backup must be younger than this.

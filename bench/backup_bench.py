@@ -2,18 +2,22 @@
 """Benchmark backups and restores against the raw tools, in one run, on a seeded database.
 
 Seed the database first (bench/seed_bench.py leaves 100 000 clients, ~1.8 M rows, in
-beils_bench), then:
+beils_bench). The bench writes to it (a probe table, the backups' catalogue and audit entries),
+so a shared one is best copied first, then:
 
-    .venv/bin/python bench/backup_bench.py [--database beils_bench] [--levels 1 3 6]
+    .venv/bin/python bench/backup_bench.py [--database beils_bench] [--levels 3 5] [--workers 1 2 3]
 
-For each variant it reports wall time, size, throughput of uncompressed SQL, the largest
-process's peak memory, and how long single-row INSERTs made by another connection every 20 ms
-had to wait while the backup ran (max and p99). Restores are timed into a fresh database:
-``manage.py restore`` (verify + load into scratch + row counts + swap) against plain
-``gunzip < file | mariadb``.
+Every comparison is paired, in the same run, rounds alternating, with the load average beside
+each result (the machine may be shared). Backups: ``mariadb-dump | gzip -6`` against
+``backup_create()`` in a running process at each gzip level, with wall time, size (and its
+ratio to gzip -6), the largest process's peak memory, and how long single-row INSERTs made by
+another connection every 20 ms had to wait while the backup ran (max and p99). Restores, into
+a fresh database: plain ``gunzip < file | mariadb`` against ``manage.py restore`` (verify +
+load into scratch + row counts + swap) with each number of loading connections.
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -33,16 +37,17 @@ RSS = "import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True);
 
 
 # backup_create() inside an already started Django process, as the Celery worker runs it
-# nightly: the ~1 s of interpreter and Django start-up of a management command is not counted.
+# nightly: the ~1 s of interpreter and Django start-up of a management command is not counted,
+# in the time or in the INSERT waits (only those made between "from" and "to").
 IN_PROCESS = """
 import json, os, resource, time, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beils.settings")
 django.setup()
 from backups.services import backup_create
-started = time.perf_counter()
+started, since = time.perf_counter(), time.time()
 backup = backup_create()
 seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "size": backup.size_bytes,
+print(json.dumps({"seconds": seconds, "size": backup.size_bytes, "from": since, "to": time.time(),
                   "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rss_children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
@@ -55,11 +60,15 @@ def in_process(env: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def load() -> str:
+    return f"{os.getloadavg()[0]:.2f}"
+
+
 def measured(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Run a command; return (seconds, peak RSS MiB of its largest process, stdout)."""
     started = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", RSS, *command], env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-c", RSS, *command], env=env, check=True, stdout=subprocess.PIPE, text=True
     ).stdout
     lines = out.strip().splitlines()
     return time.perf_counter() - started, int(lines[-1]) / 1024, "\n".join(lines[:-1])
@@ -74,6 +83,7 @@ class InsertProbe:
             "CREATE TABLE IF NOT EXISTS bench_probe (id BIGINT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6))"
         )
         self.waits: list[float] = []
+        self.times: list[float] = []  # when each INSERT ended
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -83,6 +93,7 @@ class InsertProbe:
             started = time.perf_counter()
             cursor.execute("INSERT INTO bench_probe (at) VALUES (NOW(6))")
             self.waits.append((time.perf_counter() - started) * 1000)
+            self.times.append(time.time())
             time.sleep(0.02)
 
     def __enter__(self):
@@ -94,11 +105,9 @@ class InsertProbe:
         self.thread.join()
         self.db.cursor().execute("DROP TABLE IF EXISTS bench_probe")
 
-    def summary(self) -> str:
-        if len(self.waits) < 2:
-            return "n/a"
-        p99 = statistics.quantiles(self.waits, n=100)[98]
-        return f"max {max(self.waits):.1f} ms, p99 {p99:.1f} ms ({len(self.waits)} inserts)"
+    def summary(self, since: float = 0, until: float = float("inf")) -> dict:
+        waits = [wait for wait, at in zip(self.waits, self.times, strict=True) if since <= at <= until]
+        return {"max": max(waits), "p99": statistics.quantiles(waits, n=100)[98], "inserts": len(waits)}
 
 
 def client_cnf(directory: Path) -> str:
@@ -117,9 +126,11 @@ def recreate(database: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="beils_bench")
-    parser.add_argument("--levels", type=int, nargs="+", default=[1, 3, 6])
+    parser.add_argument("--levels", type=int, nargs="+", default=[5], help="gzip levels of the in-process backup")
+    parser.add_argument("--backup-rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3], help="BACKUP_RESTORE_WORKERS to compare")
     parser.add_argument("--restore-rounds", type=int, default=3)
-    parser.add_argument("--small-database", default="beils_dev", help="A small seeded database, to compare memory.")
+    parser.add_argument("--target", help="the database restores go to (default: DATABASE_restore_bench)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="beils-backup-bench-"))
     cnf = client_cnf(work)
@@ -129,74 +140,93 @@ def main() -> None:
                                    shell=True, check=True, capture_output=True, text=True).stdout)  # fmt: skip
     rows = MySQLdb.connect(user="root", host="127.0.0.1", database=args.database).cursor()
     rows.execute("SELECT SUM(table_rows) FROM information_schema.tables WHERE table_schema = DATABASE()")
-    print(f"machine: {platform.node()} · {os.cpu_count()} cores · {shutil.which('pigz') and 'pigz' or 'gzip'}")
+    print(
+        f"machine: {platform.node()} · {os.cpu_count()} cores · {shutil.which('pigz') and 'pigz' or 'gzip'} · load {load()}"
+    )
     print(f"database: {args.database}, ~{int(rows.fetchone()[0]):,} rows, {sql_bytes / 1e6:.0f} MB of SQL\n")
 
-    results = []
-    with InsertProbe(args.database) as probe:
-        seconds, rss, _ = measured(["sh", "-c", f"mariadb-dump --defaults-extra-file={cnf} --single-transaction --quick "
-                                    f"--routines --triggers --events --hex-blob {args.database} | gzip > {work / 'raw.sql.gz'}"])  # fmt: skip
-    raw = {"variant": "mariadb-dump | gzip -6", "seconds": seconds, "size": (work / "raw.sql.gz").stat().st_size, "rss": rss,
-           "inserts": probe.summary()}  # fmt: skip
-    results.append(raw)
-    ours = {}
-    for level in args.levels:
+    plain = f"mariadb-dump --defaults-extra-file={cnf} --single-transaction --quick --routines --triggers --events --hex-blob"
+    backups: dict[str, list[dict]] = {}
+    for _ in range(args.backup_rounds):
         with InsertProbe(args.database) as probe:
-            seconds, rss, out = measured(
-                [sys.executable, "manage.py", "backup", "--json"], env={**env, "BACKUP_COMPRESSION_LEVEL": str(level)}
+            started, before = time.perf_counter(), load()
+            subprocess.run(f"{plain} {args.database} | gzip -6 > {work / 'raw.sql.gz'}", shell=True, check=True)
+            seconds = time.perf_counter() - started
+        backups.setdefault("mariadb-dump | gzip -6", []).append(
+            {
+                "seconds": seconds,
+                "size": (work / "raw.sql.gz").stat().st_size,
+                "rss": 0,
+                "load": before,
+                **probe.summary(),
+            }
+        )
+        for level in args.levels:
+            with InsertProbe(args.database) as probe:
+                before = load()
+                worker = in_process({**env, "BACKUP_COMPRESSION_LEVEL": str(level)})
+            backups.setdefault(f"backup_create(), level {level}", []).append(
+                {
+                    **worker,
+                    "rss": max(worker["rss"], worker["rss_children"]),
+                    "load": before,
+                    **probe.summary(worker["from"], worker["to"]),
+                }
             )
-        report = json.loads(out)
-        ours[level] = report
-        results.append({"variant": f"manage.py backup (pigz -{level})", "seconds": seconds, "size": report["size"], "rss": rss,
-                        "inserts": probe.summary()})  # fmt: skip
-
-    with InsertProbe(args.database) as probe:
-        worker = in_process({**env, "BACKUP_COMPRESSION_LEVEL": "3"})
-    results.append({"variant": "backup_create() in worker (-3)", "seconds": worker["seconds"], "size": worker["size"],
-                    "rss": max(worker["rss"], worker["rss_children"]), "inserts": probe.summary()})  # fmt: skip
+    raw_size = statistics.median(r["size"] for r in backups["mariadb-dump | gzip -6"])
     print(
-        f"{'backup':<30}{'seconds':>9}{'× raw':>7}{'MB/s SQL':>10}{'size MB':>9}{'peak MiB':>10}  concurrent INSERT waits"
+        f"backup ({args.backup_rounds} rounds, alternating)  seconds   size MB  × gzip -6  peak MiB  INSERT wait max / p99 ms: median, each round (load)"
     )
-    for r in results:
-        print(f"{r['variant']:<30}{r['seconds']:>9.1f}{r['seconds'] / raw['seconds']:>7.2f}{sql_bytes / 1e6 / r['seconds']:>10.0f}"
-              f"{r['size'] / 1e6:>9.1f}{r['rss']:>10.0f}  {r['inserts']}")  # fmt: skip
+    for name, runs in backups.items():
+        size = statistics.median(r["size"] for r in runs)
+        waits = (
+            f"{statistics.median(r['max'] for r in runs):.0f}/{statistics.median(r['p99'] for r in runs):.0f}: "
+            + "  ".join(f"{r['max']:.0f}/{r['p99']:.0f} ({r['load']})" for r in runs)
+        )
+        print(f"{name:<36}{statistics.median(r['seconds'] for r in runs):>7.1f}{size / 1e6:>10.1f}{size / raw_size:>10.3f}"
+              f"{max(r['rss'] for r in runs):>10.0f}  {waits}")  # fmt: skip
 
-    if args.small_database:
-        small = in_process({**env, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.small_database}"})
-        print(f"\nmemory is flat in the data size: {args.small_database} ({small['size'] / 1e6:.1f} MB compressed) peaks at "
-              f"{small['rss']:.0f} MiB in Python, {args.database} ({worker['size'] / 1e6:.1f} MB) at {worker['rss']:.0f} MiB")  # fmt: skip
+    if args.restore_rounds:
+        restores(args, work, env, cnf)
+    shutil.rmtree(work)
 
-    # Restores into a fresh database, alternating raw and ours (InnoDB's background flushing
-    # makes single runs vary by several seconds); medians reported.
-    default_level = 3 if 3 in ours else args.levels[0]
-    backup_file = Path(ours[default_level]["path"])
-    target = f"{args.database}_restore_bench"
+
+def restores(args, work: Path, env: dict, cnf: str) -> None:
+    # Restores into a fresh database, alternating (InnoDB's background flushing and the other
+    # users of the machine make single runs vary by seconds); medians reported.
+    backup_file = sorted((work / "backups").glob("*.sql.gz"))[-1]
+    target = args.target or f"{args.database}_restore_bench"
     target_env = {**env, "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{target}"}
-    timings = {"gunzip | mariadb": [], "manage.py restore": []}
-    for _ in range(args.restore_rounds):
+    timings: dict[str, list[tuple]] = {}
+    variants = [0, *args.workers]
+    # Each round in another order: a machine that calms down (or gets busy) favours no variant.
+    for round_, offset in itertools.product(range(args.restore_rounds), range(len(variants))):
+        workers = variants[(offset + round_) % len(variants)]
         recreate(target)
-        timings["gunzip | mariadb"].append(
-            measured(["sh", "-c", f"gunzip < {backup_file} | mariadb --defaults-extra-file={cnf} {target}"])
-        )
-        recreate(target)
-        timings["manage.py restore"].append(
-            measured(
-                [sys.executable, "manage.py", "restore", str(backup_file), "--noinput", "--no-safety-backup"],
-                env=target_env,
+        before = load()
+        if workers == 0:
+            name, command, run_env = (
+                "gunzip | mariadb",
+                ["sh", "-c", f"gunzip < {backup_file} | mariadb --defaults-extra-file={cnf} {target}"],
+                None,
             )
-        )
+        else:
+            name = f"manage.py restore, {workers} connection{'s' if workers > 1 else ''}"
+            command = [sys.executable, "manage.py", "restore", str(backup_file), "--noinput", "--no-safety-backup"]
+            run_env = {**target_env, "BACKUP_RESTORE_WORKERS": str(workers)}
+        timings.setdefault(name, []).append((*measured(command, env=run_env)[:2], before))
     raw_median = statistics.median(t[0] for t in timings["gunzip | mariadb"])
     print(
-        f"\n{'restore (' + str(args.restore_rounds) + ' rounds)':<30}{'median s':>9}{'× raw':>7}{'runs':>18}{'peak MiB':>10}"
+        f"\n{'restore (' + str(args.restore_rounds) + ' rounds, alternating)':<36}{'median s':>9}{'× raw':>7}  runs s (load){'peak MiB':>28}"
     )
     for name, runs in timings.items():
         median = statistics.median(t[0] for t in runs)
-        print(f"{name:<30}{median:>9.1f}{median / raw_median:>7.2f}{' '.join(f'{t[0]:.1f}' for t in runs):>18}"
-              f"{max(t[1] for t in runs):>10.0f}")  # fmt: skip
-    print("manage.py restore checks the file's SHA-256 first and the contents against the manifest while loading.")
-    recreate(target)
+        print(f"{name:<36}{median:>9.1f}{median / raw_median:>7.2f}  {'  '.join(f'{t[0]:.1f} ({t[2]})' for t in runs):<34}"
+              f"{max(t[1] for t in runs):>8.0f}")  # fmt: skip
+    print(
+        f"manage.py restore checks the file's SHA-256 first and the contents against the manifest while loading. load at the end {load()}"
+    )
     MySQLdb.connect(user="root", host="127.0.0.1", autocommit=True).cursor().execute(f"DROP DATABASE `{target}`")
-    shutil.rmtree(work)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ into a scratch database, which replaces the live tables in one atomic RENAME TAB
 (pg_dump/psql) would be a third class with the same methods."""
 
 import contextlib
+import functools
 import logging
 import re
 import subprocess
@@ -29,6 +30,7 @@ from backups.engines.base import (
 from backups.pipeline import (
     DumpInspector,
     DumpStats,
+    ParallelLoad,
     Pipeline,
     PipelineError,
     _nice_child,
@@ -92,7 +94,7 @@ class _Watchdog:
     """Runs a sentinel every WATCH_SECONDS while a pipeline runs; kills the pipeline when it
     reports a problem (again on every tick, in case the pipeline's processes started later)."""
 
-    def __init__(self, sentinel: Sentinel, pipeline: Pipeline):
+    def __init__(self, sentinel: Sentinel, pipeline: "Pipeline | ParallelLoad"):
         self.sentinel, self.pipeline, self.reason = sentinel, pipeline, None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -211,18 +213,27 @@ class MariaDBEngine(Engine):
                 raise PipelineError(f"mariadb-dump exited with status {code}: {message}")
 
     def load(self, source: Iterable[bytes], database: str, *, watch: "Sentinel | None" = None) -> None:
-        """Feed SQL into ``database`` with the mariadb client; stops at the first error. With
-        ``watch``, the load is stopped (``ConnectionLost``) as soon as the sentinel reports that
-        the working connection or the maintenance lock is gone."""
+        """Feed SQL into ``database`` with the mariadb client, on BACKUP_RESTORE_WORKERS
+        connections at once (one table each; 1: the whole dump on one); stops at the first
+        error. With ``watch``, the load is stopped (``ConnectionLost``) as soon as the sentinel
+        reports that the working connection or the maintenance lock is gone."""
+        from django.conf import settings
+
         source = without_definers(source)
-        with self.option_file() as options:
-            pipeline = Pipeline([self.client_command(options, database)])
+        with self.option_file() as options, tempfile.TemporaryDirectory(prefix="beils-load-") as spool:
+            command = self.client_command(options, database)
+            if settings.BACKUP_RESTORE_WORKERS > 1:
+                load = ParallelLoad(command, settings.BACKUP_RESTORE_WORKERS, Path(spool))
+                run = load.run
+            else:
+                load = Pipeline([command])
+                run = functools.partial(load.run, sink=lambda chunk: None)
             if watch is None:
-                pipeline.run(source, lambda chunk: None)
+                run(source)
                 return
-            with _Watchdog(watch, pipeline) as dog:
+            with _Watchdog(watch, load) as dog:
                 try:
-                    pipeline.run(source, lambda chunk: None)
+                    run(source)
                 except PipelineError:
                     if dog.reason is None:
                         raise
