@@ -151,6 +151,7 @@ def admin_pages() -> list[tuple[str, str]]:
         ("audit.AuditEntry list, failures", "/admin/audit/auditentry/?outcome__exact=FAILURE"),
         ("audit.AuditEntry list, one action", "/admin/audit/auditentry/?action=backup.create"),
         ("sales.Cart reports", "/admin/sales/cart/reports/"),
+        ("sales.Cart reports, recomputed", "/admin/sales/cart/reports/?refresh=1"),  # not from the cache
         ("admin index", "/admin/"),
     ]
     return pages + everyday
