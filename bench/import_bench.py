@@ -15,6 +15,7 @@ in its own process (so peak memory is its own) and starts from an empty table.
 import argparse
 import csv
 import json
+import multiprocessing
 import os
 import random
 import secrets
@@ -275,7 +276,11 @@ def main() -> None:
         path = Path(tmp) / "clients.csv"
         write_csv(path, args.rows)  # row by row: a million rows never sit in memory
         if not args.only or any(word.lower() in ("json", "xlsx") for word in args.only):
-            write_json_and_xlsx(path)
+            # In a process of its own: Linux carries a process's peak memory over to the
+            # children it starts, and openpyxl holds the whole sheet while it writes it.
+            writer = multiprocessing.get_context("spawn").Process(target=write_json_and_xlsx, args=(path,))
+            writer.start()
+            writer.join()
         size = path.stat().st_size / 1024 / 1024
         print(machine(f"{args.rows:,} clients ({size:.0f} MiB of CSV) in {args.database}"))
         print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
