@@ -26,14 +26,25 @@ CHUNK = 1 << 20
 NICENESS = 10
 
 
+def _yield_cpu(tid: int) -> None:
+    """Linux's idle scheduling class for thread ``tid`` (0: the caller): it runs only on a core
+    nothing else wants, and a database server's thread that wakes up takes the core at once.
+    At nice 10 the salon's INSERTs still waited 28 ms (p99) during a backup, against 7 ms beside
+    a plain ``mariadb-dump | gzip``. Where the class does not exist, nice 10."""
+    try:
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, tid, NICENESS)
+
+
 def lower_priority() -> None:
-    """Lower the priority of the calling thread (Linux: threads have their own nice value)."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    """Lower the priority of the calling thread (Linux: threads have their own)."""
+    _yield_cpu(threading.get_native_id())
 
 
 def _nice_child() -> None:  # runs in the child between fork and exec
-    os.nice(NICENESS)
+    _yield_cpu(0)
 
 
 def widen(pipe) -> None:
