@@ -342,7 +342,7 @@ BACKUP_SIGNING_KEY = env.str("BACKUP_SIGNING_KEY", default="")
 BACKUP_SIGNING_KEYS_OLD = env.list("BACKUP_SIGNING_KEYS_OLD", default=[])
 # gzip level for pigz: 1 is fastest, 9 smallest. 5 is within 1 % of gzip -6's size for half its
 # CPU; 3 and 4 are 13 % and 7 % larger (docs/benchmarks.md).
-BACKUP_COMPRESSION_LEVEL = env.int("BACKUP_COMPRESSION_LEVEL", default=5)
+BACKUP_COMPRESSION_LEVEL = env.int("BACKUP_COMPRESSION_LEVEL", default=6)
 # A MariaDB restore loads this many tables at once, each on its own connection (1: the whole
 # dump on one connection, as ``gunzip | mariadb`` does); see docs/benchmarks.md.
 BACKUP_RESTORE_WORKERS = env.int("BACKUP_RESTORE_WORKERS", default=3)
