@@ -256,6 +256,16 @@ class _Streamed:
     def __len__(self) -> int:
         return self.count
 
+    @staticmethod
+    def _counted(rows) -> int:
+        """How many ``rows`` there are, read one at a time: past ``IMPORT_MAX_ROWS`` the file is
+        refused there, without reading the rest."""
+        count = 0
+        for count, _row in enumerate(rows, 1):
+            if count > settings.IMPORT_MAX_ROWS:
+                refuse_rows_beyond_limit(count)
+        return count
+
     def to_dataset(self) -> tablib.Dataset:
         """The whole file as a tablib dataset (for resources that import row by row)."""
         dataset = tablib.Dataset(headers=self.headers)
@@ -280,12 +290,7 @@ class StreamedRows(_Streamed):
         finally:
             first.detach()
         self.delimiter = CSV.sniff_delimiter(line)
-        count, limit = -1, settings.IMPORT_MAX_ROWS
-        for _row in self._records():
-            count += 1
-            if count > limit:
-                refuse_rows_beyond_limit(count)
-        self.count = max(count, 0)
+        self.count = self._counted(self)
 
     def _text(self):
         self.fh.seek(self.skip)
@@ -377,12 +382,7 @@ class StreamedObjects(_Streamed):
 
     def __init__(self, fh):
         self.fh = fh
-        count, limit = 0, settings.IMPORT_MAX_ROWS
-        for _row in self:
-            count += 1
-            if count > limit:
-                refuse_rows_beyond_limit(count)
-        self.count = count
+        self.count = self._counted(self)
 
     def __iter__(self):
         import ijson
@@ -501,9 +501,8 @@ class StreamedSheet(_Streamed):
             self.headers = list(next(sheet.iter_rows(max_row=1, values_only=True), ()))
         finally:
             book.close()
-        count = max(declared - 1, 0) if declared else sum(1 for _row in self)
-        refuse_rows_beyond_limit(count)
-        self.count = count
+        self.count = max(declared - 1, 0) if declared else self._counted(self)
+        refuse_rows_beyond_limit(self.count)
 
     def _open(self):
         self.fh.seek(0)
