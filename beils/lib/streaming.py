@@ -170,39 +170,31 @@ def csv_chunks(
     writer.writerow(headers)
     texts = [i for i, k in enumerate(kinds or []) if k == "text"]
     others = [(i, k) for i, k in enumerate(kinds or []) if k in ("datetime", "json", "bool")]
-    if kinds is not None and not texts and not others:  # nothing to convert (see csv_rows)
-        rows = iter(rows)
-        while batch := list(islice(rows, 500)):
-            writer.writerows(batch)
-            if buffer.tell() > 65536:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode()
-        return
-    batch = []
-    for row in rows:
+    rows = iter(rows)
+    while batch := list(islice(rows, 500)):
         if kinds is None:
-            batch.append([escape_formula(_text(value)) for value in row])
-        else:
-            row = list(row)
-            for i in texts:
-                value = row[i]
-                if value and needs_escape(value):
-                    row[i] = "'" + value
-            for i, kind in others:
-                if row[i] is not None:
-                    row[i] = _iso(row[i]) if kind == "datetime" else _text(bool(row[i]) if kind == "bool" else row[i])
-            batch.append(row)
-        if len(batch) >= 500:
-            writer.writerows(batch)
-            batch.clear()
-            if buffer.tell() > 65536:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-    writer.writerows(batch)
+            batch = [[escape_formula(_text(value)) for value in row] for row in batch]
+        elif texts or others:  # else nothing to convert (see csv_rows)
+            batch = [_csv_row(row, texts, others) for row in batch]
+        writer.writerows(batch)
+        if buffer.tell() > 65536:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def _csv_row(row: tuple, texts: list[int], others: list[tuple[int, str]]) -> list:
+    """``row`` with formulas escaped in its ``texts`` columns and its ``others`` as text."""
+    row = list(row)
+    for i in texts:
+        value = row[i]
+        if value and needs_escape(value):
+            row[i] = "'" + value
+    for i, kind in others:
+        if row[i] is not None:
+            row[i] = _iso(row[i]) if kind == "datetime" else _text(bool(row[i]) if kind == "bool" else row[i])
+    return row
 
 
 def json_chunks(headers: list[str], rows: Iterable[tuple], *, kinds: list[str] | None = None) -> Iterator[bytes]:
