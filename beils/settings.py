@@ -94,6 +94,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's language, else the language cookie, else the salon's LANGUAGE_CODE
+    # (never the browser's Accept-Language: a salon's shared computer speaks the salon's language).
+    "crm.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every response, with a fresh nonce for inline scripts/styles.
@@ -138,7 +141,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
+# --- Language -----------------------------------------------------------------------------
+# The salon's language (Spanish unless LANGUAGE_CODE says otherwise); each user may choose another
+# on their account (crm.middleware.UserLanguageMiddleware). Every string of Beils is in the
+# catalogues under each app's locale/ and ./locale (templates shared by several apps).
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="es")
+LANGUAGES = [("es", "Español"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 USE_I18N = True
 USE_TZ = True

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from beils.settings import *  # noqa: F403
 
+# The suite reads Beils in English; tests of the Spanish catalogue activate "es" themselves.
+LANGUAGE_CODE = "en-us"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Runtime files (the maintenance lock, the demo-admin file) and uploaded media private to this

@@ -18,6 +18,7 @@ from catalog.api import (
     TagViewSet,
 )
 from crm.api import ClientViewSet, ConsentViewSet, QuestionnaireViewSet, RevokeViewSet, TokenObtainView, UserViewSet
+from crm.views import set_language
 from maintenance.health import BeilsHealthView, LiveHealthView
 from marketing.api import BonusViewSet, ClientBonusViewSet, CouponViewSet, GiftCardViewSet
 from sales.api import CartViewSet, DebtViewSet, InvoiceViewSet
@@ -48,6 +49,7 @@ router.register("maintenance/backups", BackupViewSet, basename="backup")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/auth/token", TokenObtainView.as_view(), name="api-token"),
     path("api/schema", SchemaView.as_view(), name="schema"),

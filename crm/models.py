@@ -1,5 +1,6 @@
 from collections import Counter
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -161,6 +162,13 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     surname = models.CharField(_("surname"), max_length=150, blank=True)
     phone = models.CharField(_("phone"), max_length=30, null=True, blank=True)
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.STAFF)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The language Beils speaks to this user; empty for the salon's language."),
+    )
     # Derived from status on save: Django's auth backends and password reset read these columns.
     is_active = models.BooleanField(_("can log in"), default=True, editable=False)
     is_staff = models.BooleanField(_("can use the admin"), default=True, editable=False)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from beils.lib.models import Status
+from beils.lib.money import format_money
 
 
 class ActiveStatusFilter(admin.SimpleListFilter):
@@ -98,3 +99,16 @@ def admin_extend(site: admin.AdminSite, model, mixin: type, **attrs) -> None:
     site.unregister(model)
     attrs = {"__module__": original.__module__, **attrs}
     site.register(model, type(original.__name__, (mixin, original), attrs))
+
+
+def money_column(field_name: str, description=None, ordering: str | None = None):
+    """A list or read-only column showing ``field_name`` as money (``59,90 €``): Django's admin
+    shows a DecimalField as a bare number. Use as ``total_money = money_column("total")`` on the
+    ModelAdmin and name ``total_money`` in ``list_display``/``readonly_fields``."""
+
+    def column(self, obj):
+        return format_money(getattr(obj, field_name))
+
+    column.short_description = description or field_name.replace("_", " ")
+    column.admin_order_field = ordering or field_name
+    return column

@@ -5,6 +5,7 @@ from django.contrib.admin.templatetags.admin_list import date_hierarchy as djang
 from django.contrib.admin.templatetags.base import InclusionAdminNode
 
 from beils.lib.changelists import date_hierarchy_choices
+from beils.lib.money import format_money
 
 register = template.Library()
 
@@ -20,3 +21,10 @@ def date_hierarchy_tag(parser, token):
     return InclusionAdminNode(
         parser, token, func=date_hierarchy, template_name="date_hierarchy.html", takes_context=False
     )
+
+
+@register.filter
+def money(amount):
+    """``{{ sale.total|money }}`` → ``59,90 €``: two decimals and the currency, in the user's
+    language (``beils.lib.money.format_money``)."""
+    return format_money(amount)
