@@ -105,6 +105,7 @@ def cart_checkout(
     on_credit: bool = False,
     due_date: date | None = None,
     notes: str | None = None,
+    tip: Decimal = ZERO,
     actor=None,
 ) -> CheckoutResult:
     """Complete a sale in one transaction: lines priced from the catalogue, the coupon counted,
@@ -113,17 +114,18 @@ def cart_checkout(
 
     ``cart`` checks out an existing OPEN cart (a draft from the admin); with ``lines`` None its
     own lines are sold. Payments must add up to the total, except ``on_credit``, where what they
-    leave unpaid becomes the client's debt.
+    leave unpaid becomes the client's debt. A ``tip`` is paid on top of the total, now (never
+    owed), and stays out of the invoice and the revenue.
     """
     invoice_sequence_ensure(series=settings.INVOICE_SERIES)
     with transaction.atomic():
         return _checkout(
             lines=lines, payments=payments, client=client, cart=cart, booking=booking, coupon_code=coupon_code,
-            on_credit=on_credit, due_date=due_date, notes=notes, actor=actor,
+            on_credit=on_credit, due_date=due_date, notes=notes, tip=tip, actor=actor,
         )  # fmt: skip
 
 
-def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit, due_date, notes, actor):
+def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit, due_date, notes, tip, actor):
     cart = _open_cart(cart=cart, client=client, booking=booking, actor=actor)
     if lines is None:
         lines = cart_lines(cart)
@@ -145,6 +147,9 @@ def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit,
     _set_totals(cart, items, subtotal=subtotal, discount=discount)
     if notes:
         cart.notes = notes
+    if tip < 0:
+        raise SalesError("A tip cannot be negative.")
+    cart.tip = tip
     cart.status, cart.completed_at = CartStatus.COMPLETED, timezone.now()
     cart.save()
     debt = _record_payments(cart, payments, on_credit=on_credit, due_date=due_date)
@@ -157,6 +162,7 @@ def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit,
             "total": f"{cart.total:.2f}",
             "invoice": invoice.number,
             "debt": f"{debt.amount:.2f}" if debt else None,
+            "tip": f"{cart.tip:.2f}",
         },
     )
     return CheckoutResult(cart=cart, invoice=invoice, debt=debt, client_bonuses=sold_bonuses)
@@ -291,12 +297,14 @@ def _set_totals(cart: Cart, items: list[CartItem], *, subtotal: Decimal, discoun
 
 
 def _record_payments(cart: Cart, payments: list[PaymentRequest], *, on_credit: bool, due_date) -> Debt | None:
-    paid = ZERO
+    """The payments of the total plus the tip; on credit, what they leave of the total is owed
+    (the tip never is)."""
+    due, paid = cart.total + cart.tip, ZERO
     for request in payments:
         if request.method not in PaymentMethod.values:
             raise SalesError(f"{request.method} is not a payment method.")
         if request.amount is None:  # "the rest": the till's one-method payment
-            request = PaymentRequest(request.method, cart.total - paid, request.gift_card_code)
+            request = PaymentRequest(request.method, due - paid, request.gift_card_code)
             if request.amount <= 0:
                 continue
         if request.amount <= 0:
@@ -308,17 +316,19 @@ def _record_payments(cart: Cart, payments: list[PaymentRequest], *, on_credit: b
             card = gift_card_redeem(code=request.gift_card_code, amount=request.amount, cart=cart).gift_card
         Payment.objects.create(cart=cart, method=request.method, amount=request.amount, gift_card=card)
         paid += request.amount
-    if paid > cart.total:
-        raise SalesError(f"The payments add up to {paid} €, more than the total of {cart.total} €.")
+    if paid > due:
+        raise SalesError(f"The payments add up to {paid} €, more than the total of {due} €.")
     if not on_credit:
-        if paid != cart.total:
-            raise SalesError(f"The payments add up to {paid} €, not the total of {cart.total} €.")
+        if paid != due:
+            raise SalesError(f"The payments add up to {paid} €, not the total of {due} €.")
         return None
     if cart.client_id is None:
         raise SalesError("Only a known client can buy on credit.")
-    if paid == cart.total:
+    if paid < cart.tip:
+        raise SalesError("A tip is paid now, not owed: the payments must cover it.")
+    if paid == due:
         raise SalesError("Nothing is left to owe: this is not a sale on credit.")
-    owed = cart.total - paid
+    owed = due - paid
     return Debt.objects.create(client_id=cart.client_id, cart=cart, amount=owed, remaining=owed, due_date=due_date)
 
 
