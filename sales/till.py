@@ -107,6 +107,3 @@ def _state(bono: ClientBonus, today: date) -> BonoState:
         explanation += " · " + gettext("valid until %(day)s") % {"day": day}
     return BonoState(bono, True, explanation)
 
-
-def payments_due(total: Decimal, tip: Decimal | None) -> Decimal:
-    return total + (tip or ZERO)
