@@ -12,7 +12,6 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.money import ZERO
 from marketing.models import ClientBonus, ClientBonusStatus
 from sales.models import PaymentMethod
 from sales.services import PaymentRequest
