@@ -11,9 +11,11 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit_log
 from beils.lib.models import Status
@@ -45,6 +47,7 @@ from sales.models import (
     invoice_hash,
 )
 from sales.pricing import allocate_discount, line_amounts, tax_breakdown
+from sales.receipts import invoice_pdf
 
 TARGETS = ("product", "service", "pack", "bonus", "client_bonus")
 
@@ -538,3 +541,27 @@ def _invoice_append(*, series: str, **values) -> Invoice:
         ),
         **values,
     )
+
+
+# --- Sending an invoice ---------------------------------------------------------------------
+
+
+def invoice_recipient(invoice: Invoice) -> str | None:
+    """The e-mail address of the invoice's client, if the sale had one and they gave it."""
+    cart = Cart.objects.filter(pk=invoice.cart_id).select_related("client").first()
+    return cart.client.email if cart and cart.client_id and cart.client.email else None
+
+
+def invoice_email(*, invoice: Invoice, actor=None) -> str:
+    """E-mail ``invoice`` as a PDF to its client; returns the address. Audited, since it sends
+    personal data out of Beils."""
+    recipient = invoice_recipient(invoice)
+    if not recipient:
+        raise SalesError(gettext("This invoice's client has no e-mail address."))
+    subject = gettext("Invoice %(number)s from %(salon)s") % {"number": invoice.number, "salon": settings.SALON_NAME}
+    body = gettext("Please find attached invoice %(number)s. Thank you for your visit.") % {"number": invoice.number}
+    message = EmailMessage(subject, body, to=[recipient])
+    message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")
+    message.send()
+    audit_log(action="sales.invoice.emailed", actor=actor, target=invoice, detail={"number": invoice.number})
+    return recipient

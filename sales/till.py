@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketing.models import ClientBonus, ClientBonusStatus
 from sales.models import PaymentMethod
-from sales.services import PaymentRequest
+from sales.services import LineRequest, PaymentRequest
 
 PAYMENT_ROWS = 3
 
@@ -34,6 +34,36 @@ class TillForm(forms.Form):
         help_text=_("What the payments below leave unpaid becomes the client's debt."),
     )  # fmt: skip
     due_date = forms.DateField(label=_("Debt due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, lines: list[LineRequest] = (), bonos: list[ClientBonus] = (), **kwargs):
+        """``lines`` are the sale's; each service line that one of the usable ``bonos`` covers
+        gets a choice: charge it, or use a session of that bono."""
+        super().__init__(*args, **kwargs)
+        self.lines, self.bono_fields = list(lines), {}
+        for index, line in enumerate(self.lines):
+            covering = [bono for bono in bonos if line.service and line.service in bono.services.all()]
+            if not covering:
+                continue
+            name = f"bono_{index}"
+            choices = [("", _("Charge %(service)s") % {"service": line.service.name})]
+            choices += [(str(bono.pk), _("Use a session of %(bono)s") % {"bono": bono.name}) for bono in covering]
+            self.fields[name] = forms.ChoiceField(label=line.service.name, choices=choices, required=False)
+            self.bono_fields[name] = (index, {bono.pk: bono for bono in covering})
+
+    def lines_to_sell(self) -> list[LineRequest]:
+        """The sale's lines, with a bono session in place of each service paid by bono, and the
+        gift card to sell, if any."""
+        lines = list(self.lines)
+        for name, (index, covering) in self.bono_fields.items():
+            if self.cleaned_data.get(name):
+                bono = covering[int(self.cleaned_data[name])]
+                lines[index] = LineRequest(client_bonus=bono, quantity=lines[index].quantity)
+        if self.cleaned_data.get("gift_card_amount"):
+            lines.append(LineRequest(gift_card_amount=self.cleaned_data["gift_card_amount"]))
+        return lines
+
+    def bono_rows(self):
+        return [self[name] for name in self.bono_fields]
 
 
 class PaymentForm(forms.Form):
@@ -63,14 +93,20 @@ class BasePaymentFormSet(forms.BaseFormSet):
         if sum(1 for row in rows if row.get("amount") is None) > 1:
             raise forms.ValidationError(_("Only one payment may be left without an amount (it pays the rest)."))
 
-    def payment_requests(self) -> list[PaymentRequest]:
-        """The filled rows, the one without an amount last (it pays what the others leave)."""
+    def payment_requests(self, *, on_credit: bool = False) -> list[PaymentRequest]:
+        """The filled rows, the one without an amount last (it pays what the others leave). On
+        credit, a row without an amount is left out: what the others leave is owed."""
         rows = [form.cleaned_data for form in self.forms if form.cleaned_data.get("method")]
+        if on_credit:
+            rows = [row for row in rows if row.get("amount") is not None]
         rows.sort(key=lambda row: row.get("amount") is None)
         return [PaymentRequest(row["method"], row.get("amount"), row.get("gift_card_code") or None) for row in rows]
 
 
-PaymentFormSet = forms.formset_factory(PaymentForm, formset=BasePaymentFormSet, extra=PAYMENT_ROWS, max_num=10)
+# min_num=1: the first row comes filled in ("Card", pays the rest) and must count even unchanged.
+PaymentFormSet = forms.formset_factory(
+    PaymentForm, formset=BasePaymentFormSet, min_num=1, extra=PAYMENT_ROWS - 1, max_num=10
+)
 
 
 @dataclass(frozen=True)
@@ -105,4 +141,3 @@ def _state(bono: ClientBonus, today: date) -> BonoState:
         day = formats.date_format(bono.expires_on, "SHORT_DATE_FORMAT")
         explanation += " · " + gettext("valid until %(day)s") % {"day": day}
     return BonoState(bono, True, explanation)
-

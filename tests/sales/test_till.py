@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone, translation
 
-from sales.models import Cart, Payment, SalesError
-from sales.services import LineRequest, PaymentRequest, cart_checkout
+from marketing.services import gift_card_issue
+from sales.models import Cart, CartItem, Payment, SalesError
+from sales.services import LineRequest, PaymentRequest, cart_checkout, cart_reprice
 from sales.till import PaymentFormSet, bono_states
-from tests.factories import ClientBonusFactory, ClientFactory, ServiceFactory
+from tests.factories import PASSWORD, CartFactory, ClientBonusFactory, ClientFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +94,77 @@ def test_the_till_shows_every_bono_and_explains_the_ones_that_cannot_be_used():
     assert not by_bono[expired].usable and "Expired on 01/31/2020" in by_bono[expired].explanation
     assert not by_bono[used_up].usable and by_bono[used_up].explanation == "All 4 sessions used."
     assert bono_states(None) == []
+
+
+# --- the till screen -------------------------------------------------------------------------
+
+
+def _draft(client=None, *services):
+    cart = CartFactory(client=client)
+    for service in services:
+        CartItem.objects.create(cart=cart, service=service, name=service.name, unit_price=service.price)
+    return cart_reprice(cart=cart)
+
+
+def _post(browser, cart, rows, **fields):
+    data = {"payment-TOTAL_FORMS": str(len(rows)), "payment-INITIAL_FORMS": "0", **fields}
+    for index, row in enumerate(rows):
+        data.update({f"payment-{index}-{key}": value for key, value in row.items()})
+    return browser.post(f"/admin/sales/cart/{cart.pk}/checkout/", data, follow=True)
+
+
+def test_the_till_splits_a_sale_over_cash_card_and_a_gift_card_with_a_tip(staff_browser):
+    card = gift_card_issue(amount=D("20.00"))
+    cart = _draft(ClientFactory(), ServiceFactory(price=D("60.00")))
+    rows = [{"method": "GIFT_CARD", "amount": "20.00", "gift_card_code": card.code}, {"method": "CASH", "amount": "15"},
+            {"method": "CARD", "amount": ""}]  # fmt: skip
+    page = _post(staff_browser, cart, rows, tip="5.00")
+    cart.refresh_from_db()
+    assert cart.status == "COMPLETED" and cart.tip == D("5.00")
+    assert sorted(cart.payments.values_list("method", "amount")) == [
+        ("CARD", D("30.00")), ("CASH", D("15.00")), ("GIFT_CARD", D("20.00"))
+    ]  # fmt: skip
+    invoice = cart.invoices.get()
+    assert invoice.total == D("60.00")
+    assert page.redirect_chain[-1][0] == f"/admin/sales/invoice/{invoice.pk}/change/"
+    assert b"invoice-pdf" in page.content
+
+
+def test_the_till_uses_a_bono_session_for_a_service_it_covers(staff_browser):
+    client, service = ClientFactory(), ServiceFactory(price=D("40.00"))
+    bono = ClientBonusFactory(client=client, sessions_total=5, sessions_remaining=2)
+    bono.services.add(service)
+    cart = _draft(client, service)
+    form = staff_browser.get(f"/admin/sales/cart/{cart.pk}/checkout/")
+    assert form.status_code == 200 and b"Use a session of" in form.content
+    _post(staff_browser, cart, [{"method": "CARD"}], bono_0=str(bono.pk))
+    cart.refresh_from_db()
+    bono.refresh_from_db()
+    assert (cart.status, cart.total, bono.sessions_remaining) == ("COMPLETED", D("0.00"), 1)
+
+
+def test_the_till_shows_an_expired_bono_and_why_instead_of_hiding_it(staff_browser):
+    client, service = ClientFactory(), ServiceFactory()
+    expired = ClientBonusFactory(client=client, name="Bono 10 manicuras", expires_on=date(2020, 1, 31))
+    expired.services.add(service)
+    page = staff_browser.get(f"/admin/sales/cart/{_draft(client, service).pk}/checkout/")
+    text = page.content.decode()
+    assert "Bono 10 manicuras" in text and "Expired on 01/31/2020" in text
+    assert "Use a session of" not in text
+
+
+def test_a_refused_payment_at_the_till_says_why_and_writes_nothing(staff_browser):
+    cart = _draft(None, ServiceFactory(price=D("30.00")))
+    page = _post(staff_browser, cart, [{"method": "CASH", "amount": "10"}])
+    assert "not the total of 30.00" in page.content.decode()
+    cart.refresh_from_db()
+    assert cart.status == "OPEN" and not Payment.objects.exists()
+    page = _post(staff_browser, cart, [{"method": "GIFT_CARD", "amount": "10"}])
+    assert "needs the card&#x27;s code" in page.content.decode() and cart.payments.count() == 0
+
+
+def test_only_people_who_sell_open_the_till(anonymous_browser, outsider):
+    cart = _draft(None, ServiceFactory())
+    response = anonymous_browser.get(f"/admin/sales/cart/{cart.pk}/checkout/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert anonymous_browser.login(email=outsider.email, password=PASSWORD) is False
