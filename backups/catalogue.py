@@ -137,11 +137,16 @@ def read_signed_manifest(path: Path) -> dict:
         data = json.loads(manifest.read_text())
         signing.verify(data)
     except FileNotFoundError as exc:
-        raise BackupError(f"{path.name} has no manifest beside it, so no signature: it cannot be trusted.") from exc
+        raise BackupError(
+            _("%(name)s has no manifest beside it, so no signature: it cannot be trusted.") % {"name": path.name}
+        ) from exc
     except (ValueError, signing.SignatureError) as exc:
         raise BackupError(
-            f"The manifest of {path.name} fails its signature check ({exc}): the file or its manifest was "
-            "altered, or was signed with another key (see BACKUP_SIGNING_KEYS_OLD). Refused."
+            _(
+                "The manifest of %(name)s fails its signature check (%(error)s): the file or its manifest was "
+                "altered, or was signed with another key (see BACKUP_SIGNING_KEYS_OLD). Refused."
+            )
+            % {"name": path.name, "error": exc}
         ) from exc
     return data
 
@@ -154,8 +159,16 @@ def check_signature(backup: Backup) -> dict:
     for field in ("file_name", "sha256", "size_bytes"):
         if getattr(backup, field) and data.get(field) != getattr(backup, field):
             raise BackupError(
-                f"The signed manifest of {path.name} gives another {field} than the catalogue "
-                f"({data.get(field)!r}, not {getattr(backup, field)!r}): refused."
+                _(
+                    "The signed manifest of %(name)s gives another %(field)s than the catalogue "
+                    "(%(signed)s, not %(catalogued)s): refused."
+                )
+                % {
+                    "name": path.name,
+                    "field": field,
+                    "signed": repr(data.get(field)),
+                    "catalogued": repr(getattr(backup, field)),
+                }  # fmt: skip
             )
     return data
 
@@ -233,7 +246,8 @@ def resolve(id_or_file: str | int, alias: str = DEFAULT_DB_ALIAS) -> Backup:
         backup.location = path
         return backup
     raise BackupError(
-        f"No backup {text!r}: not in the catalogue and no manifest beside it (see manage.py listbackups)."
+        _("No backup %(name)s: not in the catalogue and no manifest beside it (see manage.py listbackups).")
+        % {"name": repr(text)}
     )
 
 

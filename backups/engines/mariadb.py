@@ -210,7 +210,10 @@ class MariaDBEngine(Engine):
             if code != 0:
                 errors.seek(0)
                 message = errors.read().decode(errors="replace").strip()[-2000:]
-                raise PipelineError(f"mariadb-dump exited with status {code}: {message}")
+                raise PipelineError(
+                    _("%(program)s exited with status %(code)s: %(message)s")
+                    % {"program": "mariadb-dump", "code": code, "message": message or _("no message")}
+                )
 
     def load(self, source: Iterable[bytes], database: str, *, watch: "Sentinel | None" = None) -> None:
         """Feed SQL into ``database`` with the mariadb client, on BACKUP_RESTORE_WORKERS
@@ -313,8 +316,11 @@ class MariaDBEngine(Engine):
         for table in tables:
             if self.columns(scratch, table) != self.columns(live, table):
                 raise PipelineError(
-                    f"The table {table} in the backup has other columns than the live one (the schema "
-                    "changed since). Restore the whole database instead, or migrate first."
+                    _(
+                        "The table %(table)s in the backup has other columns than the live one (the schema "
+                        "changed since). Restore the whole database instead, or migrate first."
+                    )
+                    % {"table": table}
                 )
         connection = connections[self.alias]
         with connection.cursor() as cursor:

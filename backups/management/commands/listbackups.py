@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 from django.db import DatabaseError
+from django.utils.translation import gettext as _
 
 from backups.models import Backup
 from backups.services import backup_dir
@@ -27,17 +28,20 @@ class Command(OperatorCommand):
             try:
                 rows = [self.row(b) for b in Backup.objects.order_by("-started_at")]
             except DatabaseError as exc:
-                self.stderr.write(f"The catalogue is unreachable ({exc}); reading the manifests instead.")
+                self.stderr.write(
+                    _("The catalogue is unreachable (%(error)s); reading the manifests instead.") % {"error": exc}
+                )
         if rows is None:
             rows = self.from_manifests(backup_dir())
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=2, default=str))
             return
         if not rows:
-            self.stdout.write("No backups yet. Take one with: manage.py backup")
+            self.stdout.write(_("No backups yet. Take one with: manage.py backup"))
             return
+        # The column heads stay as they are: scripts and the runbook read this table.
         self.stdout.write(
-            f"{'id':>5}  {'started':<19}  {'kind':<11}  {'status':<8}  {'size':>10}  {'verified':<8}  {'host':<16}  file"
+            f"{'id':>5}  {'started':<19}  {'kind':<11}  {'status':<8}  {'size':>10}  {'verified':<8}  {'host':<16}  file"  # i18n: technical
         )
         for r in rows:
             size = f"{r['size_bytes'] / 2**20:.1f} MiB" if r["size_bytes"] else "-"
