@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
+from import_export.forms import SelectableFieldsExportForm
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -28,6 +29,16 @@ from beils.lib.formats import FORMATS, UnreadableFileError, file_too_large_messa
 from beils.lib.net import client_ip
 from transfer.exports import export_stream
 from transfer.jobs import failing_rows_csv, job_export_create, job_import_create
+from transfer.resources.fields import column_label
+
+
+class ExportForm(SelectableFieldsExportForm):
+    """The library's export form, with each column's checkbox named once, in the reader's
+    language ("Correo electrónico"), not "Email (Email)" or "Id (ID)"."""
+
+    def _get_field_label(self, resource, field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        return column_label(resource._meta.model, field) if field is not None else field_name
 
 
 class ImportExportAdmin(ImportExportMixin):
@@ -41,6 +52,7 @@ class ImportExportAdmin(ImportExportMixin):
     """
 
     formats = FORMATS
+    export_form_class = ExportForm
     #: Apps whose models ``transfer.import_catalogue`` lets one import.
     CATALOGUE_APPS = frozenset({"catalog", "marketing"})
     # The admin shows invalid rows in its own table after the dry run.
@@ -239,6 +251,6 @@ def _refuse_import_export_overrides(original: type) -> None:
         clash = sorted(_IMPORT_EXPORT_HOOKS & set(vars(klass)))
         if clash:
             raise ImproperlyConfigured(
-                f"{klass.__qualname__} defines {', '.join(clash)}: import and export rules live in transfer "
+                f"{klass.__qualname__} defines {', '.join(clash)}: import and export rules live in transfer "  # i18n: technical
                 "(ImportExportAdmin, or the resource), which would shadow it."
             )

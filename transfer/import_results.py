@@ -10,6 +10,7 @@ import tempfile
 from array import array
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from import_export.results import InvalidRow, Result
 
 from beils.lib.spreadsheets import escape_formula
@@ -78,7 +79,7 @@ class FailingRows:
         self._text = io.TextIOWrapper(self.file, encoding="utf-8", newline="", write_through=True)
         self._text.write("\ufeff")
         self._writer = csv.writer(self._text)
-        self._writer.writerow(["Line", "Errors", *self.headers])
+        self._writer.writerow([_("Line"), _("Errors"), *self.headers])
 
     def add_invalid(self, number: int, row: dict, error: ValidationError) -> None:
         invalid, columns = InvalidRow(number, error, ()), self.columns

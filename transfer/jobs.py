@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 from import_export.results import Result
 
 from audit.models import Outcome
@@ -44,7 +45,7 @@ def _format(title: str):
     for cls in FORMATS:
         if cls().get_title() == title:
             return cls()
-    raise JobError(f"Unknown file format {title!r}.")
+    raise JobError(_("Unknown file format %(format)s.") % {"format": repr(title)})
 
 
 def _resource_path(resource_class) -> str:
@@ -76,7 +77,7 @@ def job_confirm(*, job: Job, actor, ip_address=None) -> Job:
     """Queue the real import of a file whose dry run passed."""
     job = Job.objects.select_for_update().get(pk=job.pk)
     if job.kind != JobKind.IMPORT or job.state != JobState.VALIDATED:
-        raise JobError("Only an import whose dry run found no invalid row can be confirmed.")
+        raise JobError(_("Only an import whose dry run found no invalid row can be confirmed."))
     job.state, job.dry_run, job.rows_done, job.error = JobState.QUEUED, False, 0, ""
     job.save(update_fields=["state", "dry_run", "rows_done", "error"])
     audit_log(action="maintenance.import.confirmed", actor=actor, target=job, ip_address=ip_address)
@@ -149,7 +150,8 @@ def _run_import(job: Job) -> None:
         if result.has_errors() or result.has_validation_errors():
             job.state = JobState.INVALID if not result.base_errors else JobState.FAILED
             count = failing.count if failing is not None else len(_failed(result))
-            job.error = "; ".join(job.summary["errors"]) or f"{count} row(s) are invalid; nothing was written."
+            invalid = _("%(count)s row(s) are invalid; nothing was written.") % {"count": count}
+            job.error = "; ".join(job.summary["errors"]) or invalid
             content = File(failing.open()) if failing is not None else ContentFile(failing_rows_csv(result))
             job.output_name = default_storage.save(job.input_name.rsplit("/", 1)[0] + "/failing-rows.csv", content)
         else:
@@ -182,7 +184,7 @@ def failing_rows_csv(result: Result) -> bytes:
     headers = getattr(result, "beils_headers", [])
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["Line", "Errors", *headers])
+    writer.writerow([_("Line"), _("Errors"), *headers])
     for number, values, message in _failed(result):
         # Line 1 is the header row of a CSV file.
         cells = [values.get(header) for header in headers]
