@@ -161,8 +161,9 @@ def _run_import(job: Job) -> None:
             failing.close()
 
 
-def _failed(result: Result) -> list[tuple[int, dict, str]]:
-    """(row number, {column: value}, "Column: message; …") of every failing row, in file order."""
+def failed_rows(result: Result) -> list[tuple[int, dict, list[str]]]:
+    """(row number, {column: value}, ["Column: message", …]) of every failing row, in file order:
+    what the import page and the failing rows file show, with the same numbers."""
     columns = getattr(result, "beils_columns", {})
     failed = []
     for row in result.invalid_rows:
@@ -171,24 +172,30 @@ def _failed(result: Result) -> list[tuple[int, dict, str]]:
         ]
         messages += list(row.non_field_specific_errors)
         # The library keeps the values in the order of its preview's columns.
-        failed.append((row.number, dict(zip(result.diff_headers, row.values, strict=False)), "; ".join(messages)))
+        failed.append((row.number, dict(zip(result.diff_headers, row.values, strict=False)), messages))
     for number, errors in result.row_errors():
         values = dict(errors[0].row or {}) if errors else {}
-        failed.append((number, values, "; ".join(str(e.error) for e in errors)))
+        failed.append((number, values, [str(e.error) for e in errors]))
     return sorted(failed, key=lambda item: item[0])
 
 
-def failing_rows_csv(result: Result) -> bytes:
-    """The rows a person must fix, as they were in the file, with the line number and the error
-    in front: fix them in a spreadsheet, then import the whole file again."""
+def _failed(result: Result) -> list[tuple[int, dict, str]]:
+    """(row number, {column: value}, "Column: message; …") of every failing row, in file order."""
+    return [(number, values, "; ".join(messages)) for number, values, messages in failed_rows(result)]
+
+
+def failing_rows_csv(result: Result, *, delimiter: str | None = None) -> bytes:
+    """The rows a person must fix, as they were in the file, with the row number (as the import
+    page numbers it: 1 is the first row under the headers) and the errors in front: fix them in a
+    spreadsheet, then import the whole file again. Written with the uploaded CSV's separator
+    (``delimiter``, else the one the import read), so that it opens in the same spreadsheet."""
     headers = getattr(result, "beils_headers", [])
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Line"), _("Errors"), *headers])
+    writer = csv.writer(out, delimiter=delimiter or getattr(result, "beils_delimiter", None) or ",")
+    writer.writerow([_("Row"), _("Errors"), *headers])
     for number, values, message in _failed(result):
-        # Line 1 is the header row of a CSV file.
         cells = [values.get(header) for header in headers]
-        writer.writerow([number + 1, escape_formula(message), *(escape_formula(v) for v in cells)])
+        writer.writerow([number, escape_formula(message), *(escape_formula(v) for v in cells)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -466,7 +466,7 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
             result.add_dataset_headers(dataset.headers)
         if isinstance(result, BoundedResult):
             columns = {name: field.column_name for name, field in self.fields.items()}
-            result.failing_rows = FailingRows(dataset.headers, columns)
+            result.failing_rows = FailingRows(dataset.headers, columns, getattr(dataset, "delimiter", None) or ",")
         batch = ImportBatch(
             self,
             result,
@@ -527,6 +527,7 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         # For the failing-rows file (transfer/jobs.py): the file's columns, and the column
         # each field is read from.
         result.beils_headers = list(dataset.headers or [])
+        result.beils_delimiter = getattr(dataset, "delimiter", None)  # a streamed CSV's separator
         result.beils_columns = {name: field.column_name for name, field in self.fields.items()}
         if self.invalid_rows_are_errors and result.has_validation_errors():
             self._report_invalid_rows_as_errors(result)
