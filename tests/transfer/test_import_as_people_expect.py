@@ -194,3 +194,28 @@ def test_a_column_read_by_a_business_key_names_the_record_and_the_key():
         email = str(Client._meta.get_field("email").verbose_name)
         assert column_label(ConsentResource._meta.model, field) == f"{client[:1].upper()}{client[1:]} ({email})"
     assert field.column_name == "Client email"  # the file's header does not change
+
+
+# --- In Spanish ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def spanish_admin(admin_user, admin_browser):
+    admin_user.language = "es"
+    admin_user.save(update_fields=["language"])
+    return admin_browser
+
+
+def test_the_import_export_and_job_pages_read_as_spanish(spanish_admin, admin_user):
+    from tests.test_admin_in_spanish import assert_reads_as_spanish
+
+    assert_reads_as_spanish(spanish_admin.get(admin_url(Client, "import")), "import")
+    assert_reads_as_spanish(spanish_admin.get(admin_url(Client, "export")), "export")
+    invalid = _post(spanish_admin, "clients.csv", BAD)
+    assert_reads_as_spanish(invalid, "invalid rows")
+    assert "Fila" in invalid.content.decode()
+    job = Job.objects.create(
+        kind="IMPORT", resource="transfer.resources.crm.ClientResource", model_label="crm.Client",
+        file_format="csv", actor=admin_user, state=JobState.VALIDATED, summary={"totals": {"new": 1}},
+    )  # fmt: skip
+    assert_reads_as_spanish(spanish_admin.get(reverse("admin:transfer_job_change", args=[job.pk])), "job")
