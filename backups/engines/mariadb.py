@@ -375,9 +375,10 @@ class MariaDBEngine(Engine):
                 for table, figures in expected.items():
                     if self.count_rows(scratch, table) != figures["rows"]:
                         raise CheckFailed(
-                            f"Restored table {table} has {self.count_rows(scratch, table)} rows, expected {figures['rows']}."
+                            _("Restored table %(table)s has %(found)s rows, expected %(expected)s.")
+                            % {"table": table, "found": self.count_rows(scratch, table), "expected": figures["rows"]}
                         )
-                tables_compare(expected, self.inspect(scratch, list(expected)).tables, "the restored database")
+                tables_compare(expected, self.inspect(scratch, list(expected)).tables, _("the restored database"))
                 if on_restored is not None:
                     with scratch_alias(self.alias, scratch) as scratch_db:
                         on_restored(scratch_db)
@@ -397,8 +398,12 @@ class MariaDBEngine(Engine):
             for table in tables or expected:
                 if self.count_rows(scratch, table) != expected[table]["rows"]:
                     raise CheckFailed(
-                        f"Table {table} came back with {self.count_rows(scratch, table)} rows instead of "
-                        f"{expected[table]['rows']}."
+                        _("Table %(table)s came back with %(found)s rows instead of %(expected)s.")
+                        % {
+                            "table": table,
+                            "found": self.count_rows(scratch, table),
+                            "expected": expected[table]["rows"],
+                        }
                     )
             before_swap()
             if tables:
@@ -518,8 +523,8 @@ SCRATCH_PURPOSES = ("restore", "rtest", "replaced")
 
 def _check_dump(stats: DumpStats, expected: dict) -> None:
     if not stats.trailer:
-        raise CheckFailed("The dump inside the file has no completion trailer: it is incomplete.")
-    tables_compare(expected, stats.tables, "the file")
+        raise CheckFailed(_("The dump inside the file has no completion trailer: it is incomplete."))
+    tables_compare(expected, stats.tables, _("the file"))
 
 
 def connection_failed(exc: BaseException) -> str:

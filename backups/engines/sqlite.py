@@ -67,7 +67,7 @@ class SQLiteEngine(Engine):
         with tempfile.TemporaryDirectory(prefix="beils-verify-") as scratch:
             copy = Path(scratch) / "restored.sqlite3"
             self.load(source(), str(copy))
-            tables_compare(expected, sqlite_table_stats(copy), "the restored copy")
+            tables_compare(expected, sqlite_table_stats(copy), _("the restored copy"))
             if on_restored is not None:
                 with scratch_alias(self.alias, str(copy)) as scratch_db:
                     on_restored(scratch_db)
@@ -77,7 +77,7 @@ class SQLiteEngine(Engine):
         with tempfile.TemporaryDirectory(prefix="beils-restore-", dir=live.parent) as scratch:
             copy = Path(scratch) / "restored.sqlite3"
             self.load(source(), str(copy))
-            tables_compare(expected, sqlite_table_stats(copy), "the restored copy")
+            tables_compare(expected, sqlite_table_stats(copy), _("the restored copy"))
             before_swap()
             connections[self.alias].close()
             if not tables:
