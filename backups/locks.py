@@ -63,7 +63,7 @@ def _acquire(alias: str, wait_seconds: int, job: str = "maintenance", busy: str 
         try:
             holding = stack.enter_context(engine.lock(job, wait_seconds))
         except LockBusy:
-            raise MaintenanceBusy(busy) from None
+            raise MaintenanceBusy(str(busy)) from None
         if job == "maintenance":
             _held.lock = holding
         try:
