@@ -32,6 +32,13 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """A request by a Spanish user leaves Spanish active in this thread: the next tests read English."""
+    yield
+    translation.deactivate()
+
+
 def _post(browser, name, raw, fmt=CSV_FORMAT):
     upload = SimpleUploadedFile(name, raw, content_type="application/octet-stream")
     return browser.post(admin_url(Client, "import"), {"format": fmt, "resource": "0", "import_file": upload})
@@ -66,6 +73,9 @@ def test_a_json_file_named_csv_with_csv_picked_imports_as_json(admin_browser):
 
     assert response.context["confirm_form"] is not None, response.context["form"].errors
     assert response.context["confirm_form"].initial["format"] == "1"  # JSON
+    confirm = admin_browser.post(admin_url(Client, "process_import"), {**response.context["confirm_form"].initial})
+    assert confirm.status_code == 302
+    assert Client.all_objects.get(email="ana@mail.example").name == "Ana"
 
 
 def test_an_xlsx_file_imports_without_a_format_picked(admin_browser):
