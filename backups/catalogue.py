@@ -14,7 +14,9 @@ from django.core.mail import mail_admins
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -26,6 +28,14 @@ from beils.lib.errors import DomainError
 from beils.lib.private import private_dir, write_private_text
 
 MANIFEST_VERSION = 1
+
+#: The operations whose failure is mailed, as the mail names them.
+OPERATIONS = {
+    "backup": gettext_lazy("backup"),
+    "verification": gettext_lazy("verification"),
+    "restore": gettext_lazy("restore"),
+    "copy": gettext_lazy("off-site copy"),
+}
 
 
 class BackupError(DomainError):
@@ -271,10 +281,17 @@ def report_failure(operation: str, backup: Backup, exc: BaseException, actor) ->
         action=f"maintenance.backup.{operation}_failed", actor=actor, outcome=Outcome.FAILURE,
         target=backup if backup.pk else None, detail={"file": backup.file_name, "error": str(exc)[:2000]},
     )  # fmt: skip
+    facts = {
+        "operation": OPERATIONS.get(operation, operation), "name": backup.file_name, "error": exc,
+        "when": date_format(timezone.localtime(), "SHORT_DATETIME_FORMAT"),
+    }  # fmt: skip
     mail_admins(
-        f"Beils: {operation} of {backup.file_name} failed",
-        f"The {operation} of {backup.file_name} failed at {timezone.now():%Y-%m-%d %H:%M %Z}:\n\n{exc}\n\n"
-        "Older backups were not touched. See the maintenance dashboard and the audit trail.",
+        _("Beils: the %(operation)s of %(name)s failed") % facts,
+        _(
+            "The %(operation)s of %(name)s failed at %(when)s:\n\n%(error)s\n\n"
+            "Older backups were not touched. See the maintenance dashboard and the audit trail."
+        )
+        % facts,
         fail_silently=True,
     )
 
