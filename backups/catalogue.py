@@ -16,7 +16,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -31,10 +31,10 @@ MANIFEST_VERSION = 1
 
 #: The operations whose failure is mailed, as the mail names them.
 OPERATIONS = {
-    "backup": gettext_lazy("backup"),
-    "verification": gettext_lazy("verification"),
-    "restore": gettext_lazy("restore"),
-    "copy": gettext_lazy("off-site copy"),
+    "backup": pgettext_lazy("failed operation", "backup"),
+    "verification": pgettext_lazy("failed operation", "verification"),
+    "restore": pgettext_lazy("failed operation", "restore"),
+    "copy": pgettext_lazy("failed operation", "off-site copy"),
 }
 
 
