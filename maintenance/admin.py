@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
+from django.utils import formats
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
@@ -61,21 +62,23 @@ class LifecycleRunAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     readonly_fields = [f.name for f in LifecycleRun._meta.fields]
 
-    @admin.display(description="rows")
+    @admin.display(description=_("rows"))
     def rows(self, obj):
         return sum(sum(figures.values()) for figures in obj.counts.values())
 
-    @admin.display(description="took")
+    @admin.display(description=_("took"))
     def took(self, obj):
-        return f"{obj.seconds:.1f} s" if obj.seconds is not None else "running"
+        if obj.seconds is None:
+            return gettext("running")
+        return gettext("%(seconds)s s") % {"seconds": formats.number_format(obj.seconds, 1)}
 
 
 class AlertStateFilter(admin.SimpleListFilter):
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("open", "Open"), ("resolved", "Resolved")]
+        return [("open", _("Open")), ("resolved", _("Resolved"))]
 
     def queryset(self, request, queryset):
         if self.value() == "open":
@@ -97,11 +100,11 @@ class AlertAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     readonly_fields = [f.name for f in Alert._meta.fields]
 
-    @admin.display(description="state", ordering="resolved_at")
+    @admin.display(description=_("state"), ordering="resolved_at")
     def state(self, obj):
         if obj.is_open:
-            return format_html('<strong style="color:#b91c1c">{}</strong>', "Open")
-        return format_html('<span style="color:#15803d">{}</span>', "Resolved")
+            return format_html('<strong style="color:#b91c1c">{}</strong>', gettext("Open"))
+        return format_html('<span style="color:#15803d">{}</span>', gettext("Resolved"))
 
 
 @admin.register(PeriodicTask)
