@@ -71,7 +71,7 @@ COUNT_LABELS = {
     "would delete": gettext_lazy("would delete"),
     "removed": gettext_lazy("removed"),
     "nulled": gettext_lazy("reference emptied"),
-    "needs a person": gettext_lazy("needs a person"),
+    "needs a person": gettext_lazy("left for a person to decide"),
     "kept: protected": gettext_lazy("kept: protected"),
     "kept: has invoices": gettext_lazy("kept: has invoices"),
 }

@@ -14,6 +14,7 @@ Alerts clear when their cause does, not at the next quarter hour:
 """
 
 import logging
+import os
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -99,8 +100,30 @@ def task_failed(sender=None, exception=None, **kwargs) -> None:
     _record(sender.name, finished_at=now, outcome="FAILURE", error=error, last_failure_at=now)
 
 
+def pool_process_started(sender=None, **kwargs) -> None:
+    """A prefork pool process leaves the worker's process group for one of its own.
+
+    ``honcho`` (``make run``) stops a process by sending SIGTERM to its whole group: the pool
+    processes died at once, mid-task, and the worker logged "Process 'ForkPoolWorker-1' exited
+    with 'signal 15 (SIGTERM)'" as an ERROR while its warm shutdown then hung until SIGKILL. In
+    a group of their own they get only what the worker sends them: the warm shutdown lets their
+    tasks finish and closes them. They still die with the worker (Celery sets their parent-death
+    signal to SIGKILL), and a terminal's Ctrl-C never reached them (Celery ignores SIGINT there)."""
+    try:
+        os.setpgid(0, 0)
+    except OSError:  # already a group leader, or a platform without process groups
+        log.debug("Pool process kept its process group", exc_info=True)
+
+
 def connect() -> None:
-    from celery.signals import beat_init, task_failure, task_prerun, task_success, worker_ready
+    from celery.signals import (
+        beat_init,
+        task_failure,
+        task_prerun,
+        task_success,
+        worker_process_init,
+        worker_ready,
+    )
     from django.db.models.signals import post_save
 
     task_prerun.connect(task_started, dispatch_uid="maintenance.task_started", weak=False)
@@ -108,4 +131,5 @@ def connect() -> None:
     task_failure.connect(task_failed, dispatch_uid="maintenance.task_failed", weak=False)
     worker_ready.connect(worker_started, dispatch_uid="maintenance.worker_started", weak=False)
     beat_init.connect(beat_started, dispatch_uid="maintenance.beat_started", weak=False)
+    worker_process_init.connect(pool_process_started, dispatch_uid="maintenance.pool_process", weak=False)
     post_save.connect(backup_saved, sender="backups.Backup", dispatch_uid="maintenance.backup_saved", weak=False)

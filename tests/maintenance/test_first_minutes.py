@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from celery.signals import beat_init, worker_ready
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from beils.celery import app
@@ -136,3 +137,51 @@ def test_the_health_page_names_its_checks_for_people_in_their_language(client, i
         assert check_title(BeatHeartbeat()) == "Tareas en segundo plano (latido)"
     keys = client.get("/health/?format=json").json()
     assert any(key.startswith("BackupFreshness") for key in keys)  # monitors keep their keys
+
+
+def test_a_new_installation_s_dashboard_says_what_is_under_way_instead_of_red(admin_browser, installed):
+    installed(timezone.now() - timedelta(minutes=2))
+
+    page = admin_browser.get(reverse("admin:maintenance_dashboard")).content.decode()
+
+    assert 'id="rpo-pending"' in page and 'id="rto-pending"' in page
+    assert "No good backup" not in page
+
+    installed(timezone.now() - timedelta(days=30))
+    page = admin_browser.get(reverse("admin:maintenance_dashboard")).content.decode()
+    assert "No good backup" in page and 'id="rto-pending"' not in page
+
+
+def test_the_dashboard_and_the_health_page_read_as_spanish(admin_user, admin_browser, client):
+    from tests.test_admin_in_spanish import assert_reads_as_spanish
+
+    admin_user.language = "es"
+    admin_user.save(update_fields=["language"])
+    f.BackupFactory(started_at=timezone.now() - timedelta(hours=3))
+    f.RestoreDrillFactory(seconds=42.0)
+    f.AlertFactory(code="disk.backups", message="el disco de copias de seguridad tiene un 3% libre")
+
+    assert_reads_as_spanish(admin_browser.get(reverse("admin:maintenance_dashboard")), "dashboard")
+    page = admin_browser.get(reverse("admin:maintenance_dashboard")).content.decode()
+    assert "Prueba de restauración semanal" in page and "Se ejecuta cada domingo a las 05:00" in page
+
+
+def test_a_pool_process_leaves_the_worker_s_process_group(tmp_path):
+    """honcho stops ``make run`` by sending SIGTERM to each process group: a prefork pool process
+    in a group of its own is stopped by its worker's warm shutdown, not killed mid-task."""
+    import os
+
+    from maintenance.monitoring import pool_process_started
+
+    report = tmp_path / "groups"
+    pid = os.fork()
+    if pid == 0:  # the child plays the pool process
+        try:
+            before = os.getpgid(0)
+            pool_process_started()
+            report.write_text(f"{before} {os.getpgid(0)} {os.getpid()}")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    before, after, child = map(int, report.read_text().split())
+    assert before == os.getpgid(0) and after == child != before
