@@ -1,16 +1,17 @@
 from django.contrib import admin, messages
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import ClockedSchedule, PeriodicTask, SolarSchedule
 
 from audit.services import audit_log
 from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, admin_extend
 from beils.lib.models import Status
 from beils.lib.net import client_ip
 from maintenance.models import Alert, Heartbeat, LifecycleRun, RetentionPolicy, ScheduleSlot
+from maintenance.schedules import job_label
 
 
 @admin.register(Heartbeat)
@@ -111,6 +112,23 @@ class AlertAdmin(ReadOnlyAdmin):
 class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
     """Schedules: MANAGER may look, only a holder of the change permission (ADMIN) may act."""
 
+    list_display = ["label", "enabled", "schedule", "start_time", "last_run_at", "one_off"]
+
+    @admin.display(description=_("name"), ordering="name")
+    def label(self, task):
+        """Beils' own jobs under their translated name (the stored name is the job's key)."""
+        return job_label(task.name)
+
+    @admin.display(description=_("schedule"))
+    def schedule(self, task):
+        scheduler = task.scheduler
+        if isinstance(scheduler, SolarSchedule):
+            # The stored coordinates have six decimals; a person reads them as a place, not a figure.
+            return f"{scheduler.get_event_display()} ({_coordinate(scheduler.latitude)}, {_coordinate(scheduler.longitude)})"
+        if isinstance(scheduler, ClockedSchedule):
+            return formats.date_format(timezone.localtime(scheduler.clocked_time), "SHORT_DATETIME_FORMAT")
+        return str(scheduler or "")
+
     def _acted(self, request, queryset, act, action: str) -> None:
         # The changelist filter may select on ``enabled`` itself, so take the rows before acting.
         pks = list(queryset.values_list("pk", flat=True))
@@ -139,6 +157,10 @@ class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
     @admin.action(description=_("Run selected tasks"), permissions=["change"])
     def run_tasks(self, request, queryset):
         self._acted(request, queryset, super().run_tasks, "maintenance.periodic_task.run")
+
+
+def _coordinate(value) -> str:
+    return formats.number_format(value.normalize()) if value is not None else "—"
 
 
 class PurgeTrashMixin:
