@@ -139,6 +139,17 @@ def test_the_health_page_names_its_checks_for_people_in_their_language(client, i
     assert any(key.startswith("BackupFreshness") for key in keys)  # monitors keep their keys
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_spanish_salon_s_health_page_is_in_spanish(client, installed, settings):
+    settings.LANGUAGE_CODE = "es"
+    installed(timezone.now() - timedelta(minutes=1))
+
+    page = client.get("/health/", HTTP_ACCEPT="text/html").content.decode()
+
+    assert "Estado del sistema" in page and "Vigencia de la copia de seguridad" in page
+    assert "Prueba de restauración" in page and "System status" not in page
+
+
 def test_a_new_installation_s_dashboard_says_what_is_under_way_instead_of_red(admin_browser, installed):
     installed(timezone.now() - timedelta(minutes=2))
 
