@@ -1,6 +1,8 @@
 import json
+from datetime import datetime
 
 from django.template.defaultfilters import filesizeformat
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -48,16 +50,16 @@ class Command(OperatorCommand):
             free = _("%(share)s free of %(total)s") % {
                 "share": f"{disk.free_share:.0%}", "total": filesizeformat(disk.total_bytes),
             }  # fmt: skip
-            self.stdout.write(f"  {disk_label(disk.label):<14} {free}  {disk.path}")
+            self.stdout.write(f"  {disk_label(disk.label):<20} {free}  {disk.path}")
         self.stdout.write(self.style.MIGRATE_HEADING(_("Backups, runs, background jobs")))
         figures = {
-            **{FIGURES.get(key, key): value for key, value in report.backups.items()},
+            **{FIGURES.get(key, key): _number(value) for key, value in report.backups.items()},
             **{RUNS.get(kind, kind): _run(run) for kind, run in report.runs.items()},
-            _("beat last seen"): report.heartbeat["last_seen"] or _("never"),
+            _("beat last seen"): _moment(report.heartbeat["last_seen"]) or _("never"),
             _("beat and worker alive"): _("yes") if report.heartbeat["alive"] else _("no"),
         }
         for label, value in figures.items():
-            self.stdout.write(f"  {label:<40} {'—' if value is None else value}")
+            self.stdout.write(f"  {label:<46} {'—' if value is None else value}")
         if report.alerts:
             self.stdout.write(self.style.ERROR(_("Alerts:")))
             for alert in report.alerts:
@@ -77,11 +79,22 @@ FIGURES = {
 RUNS = {"archive": gettext_lazy("last archive run"), "cleanup": gettext_lazy("last cleanup run")}
 
 
+def _number(value):
+    return formats.number_format(value, 1) if isinstance(value, float) else value
+
+
+def _moment(iso: str | None) -> str | None:
+    """An ISO moment of the report (kept ISO in --json) as the reader's locale writes it."""
+    if iso is None:
+        return None
+    return formats.date_format(timezone.localtime(datetime.fromisoformat(iso)), "SHORT_DATETIME_FORMAT")
+
+
 def _run(run: dict | None) -> str | None:
     if run is None:
         return None
-    seconds = "" if run["seconds"] is None else f", {run['seconds']:.1f} s"
-    return f"{run['started_at'][:16].replace('T', ' ')} ({run['outcome'] or _('running')}{seconds})"
+    seconds = "" if run["seconds"] is None else f", {formats.number_format(run['seconds'], 1)} s"
+    return f"{_moment(run['started_at'])} ({run['outcome'] or _('running')}{seconds})"
 
 
 def _size(value) -> str:
