@@ -7,12 +7,14 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
+from beils.lib.admin import money_column
 from beils.lib.changelists import BigListMixin
 from beils.lib.dates import day_bounds
 from beils.lib.history import HistoryAdmin
+from beils.lib.money import format_money
 from bookings.calendar import calendar_for
 from bookings.models import Booking, BookingError, BookingItem, BookingStatus
 from bookings.services import (
@@ -118,8 +120,8 @@ class ChargeForm(forms.Form):
             if not bonos.get(service.pk):
                 continue
             name = f"bono_{service.pk}"
-            choices = [("", _("Pay %(price)s €") % {"price": service.price})]
-            choices += [(str(b.pk), _("Use a session of %(bono)s") % {"bono": b}) for b in bonos[service.pk]]
+            choices = [("", gettext("Pay %(price)s") % {"price": format_money(service.price)})]
+            choices += [(str(b.pk), gettext("Use a session of %(bono)s") % {"bono": b}) for b in bonos[service.pk]]
             initial = chosen.get(service.pk)
             self.fields[name] = forms.ChoiceField(
                 label=service.name, choices=choices, required=False, initial=str(initial) if initial else ""
@@ -247,7 +249,7 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
             raise PermissionDenied
         change_url = reverse("admin:bookings_booking_change", args=[booking.pk])
         if booking.is_closed or booking_is_charged(booking):
-            self.message_user(request, _("%(booking)s is closed or already charged; it cannot be charged again.")
+            self.message_user(request, gettext("%(booking)s is closed or already charged; it cannot be charged again.")
                               % {"booking": booking}, messages.WARNING)  # fmt: skip
             return redirect(change_url)
         items = list(booking.items.select_related("service").order_by("pk"))
@@ -268,14 +270,14 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
             else:
                 self.message_user(
                     request,
-                    _("Booking charged and completed: %(total)s €, invoice %(number)s.")
-                    % {"total": result.cart.total, "number": result.invoice.number},
+                    gettext("Booking charged and completed: %(total)s, invoice %(number)s.")
+                    % {"total": format_money(result.cart.total), "number": result.invoice.number},
                     messages.SUCCESS,
                 )
                 return redirect("admin:sales_cart_change", result.cart.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Charge %(booking)s") % {"booking": booking},
+            "title": gettext("Charge %(booking)s") % {"booking": booking},
             "opts": self.opts,
             "booking": booking,
             "items": items,
@@ -290,7 +292,7 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
     def charge_selected(self, request, queryset):
         bookings = list(queryset[:2])
         if len(bookings) != 1:
-            self.message_user(request, _("Choose exactly one booking to charge."), messages.WARNING)
+            self.message_user(request, gettext("Choose exactly one booking to charge."), messages.WARNING)
             return None
         return redirect("admin:bookings_booking_charge", bookings[0].pk)
 
@@ -330,9 +332,11 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
 
 @admin.register(BookingItem)
 class BookingItemAdmin(BigListMixin, admin.ModelAdmin):
-    list_display = ["name", "booking", "duration_minutes", "price"]
+    list_display = ["name", "booking", "duration_minutes", "price_money"]
     list_select_related = ["booking__client"]
     search_fields = ["name", "^booking__client__name", "^booking__client__surname"]
     raw_id_fields = ["booking"]
     autocomplete_fields = ["service", "client_bonus"]
     ordering = ["-pk"]  # newest first; the model's order (by booking) would sort every line
+
+    price_money = money_column("price", _("price (VAT incl.)"))
