@@ -85,6 +85,49 @@ def booking_update(
     return booking
 
 
+@transaction.atomic
+def booking_reschedule(
+    *,
+    booking: Booking,
+    start: datetime,
+    end: datetime,
+    staff: User | None,
+    actor: User | None = None,
+) -> Booking:
+    """Move ``booking`` to [start, end) with ``staff`` (the calendar's drag and resize). A booking
+    with services lasts as long as they do, so a new length is taken by its last service: it
+    grows or shrinks by the difference (never to nothing). Refused like any change: a closed
+    booking, an overlap with the staff member's other bookings."""
+    stored = Booking.objects.select_for_update().get(pk=booking.pk)
+    if stored.is_closed:
+        stored.refuse_move_to(BookingStatus.PENDING)
+    items = list(stored.items.select_related("service").order_by("pk"))
+    minutes = int((end - start).total_seconds() // 60)
+    booked = sum(item.duration_minutes for item in items)
+    if items and minutes != booked:
+        last = items[-1]
+        last.duration_minutes += minutes - booked
+        if last.duration_minutes <= 0:
+            raise BookingError(
+                _("%(service)s cannot be that short: shorten the booking less, or edit its services.")
+                % {"service": last.name},
+                field="end",
+            )
+    old = {"start": stored.start.isoformat(), "end": stored.end.isoformat(), "staff_id": stored.staff_id}
+    booking_update(booking=booking, start=start, end=end, staff=staff, items=items or None, actor=actor)
+    audit_log(
+        action="bookings.booking.rescheduled",
+        actor=actor,
+        target=booking,
+        detail={
+            "booking_id": booking.pk,
+            "from": old,
+            "to": {"start": booking.start.isoformat(), "end": booking.end.isoformat(), "staff_id": booking.staff_id},
+        },
+    )
+    return booking
+
+
 def booking_check(*, booking: Booking, items: Sequence[BookingItem] | None = None) -> datetime:
     """Raise the :class:`BookingError` that saving ``booking`` (unsaved changes and all) with
     ``items`` would raise, without locking; return the end it would get. For forms, which show
