@@ -197,6 +197,13 @@
     pickerLabel.hidden = viewType !== WEEK_VIEW;
   }
 
+  async function loadColumns(info) {
+    const params = new URLSearchParams({start: wallClock(info.start), end: wallClock(info.end)});
+    const response = await fetch(`${options.urls.resources}?${params}`, {credentials: "same-origin"});
+    if (!response.ok) throw new Error(response.statusText);
+    return response.json();
+  }
+
   function labels(next, prev) {
     const own = {today: texts.today, [DAY_VIEW]: texts.day, [WEEK_VIEW]: texts.week, close: texts.close};
     return (defaults) => ({...defaults, ...own, ...(next ? {next, prev} : {})});
@@ -224,7 +231,7 @@
     scrollTime: options.opening,
     eventTimeFormat: {hour: "2-digit", minute: "2-digit"},
     slotLabelFormat: {hour: "2-digit", minute: "2-digit"},
-    resources: {url: options.urls.resources},
+    resources: loadColumns,
     refetchResourcesOnNavigate: true,
     eventSources: [{url: options.urls.events, extraParams: () => (isWeek() ? {staff: picker.value} : {})}],
     selectable: options.canAdd,
