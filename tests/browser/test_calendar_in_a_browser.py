@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from bookings.models import Booking
 from crm.models import Role, User
 from tests.browser.support import BROWSER, shot
-from tests.factories import BookingFactory, ClientFactory, ServiceFactory
+from tests.factories import BookingFactory, BookingItemFactory, ClientFactory, ServiceFactory
 
 pytestmark = BROWSER
 
@@ -143,16 +143,17 @@ def click_at(browser, x, y):
     actions.perform()
 
 
-def drag_booking(browser, booking, *, to):
-    """Press on the top of the booking, move in steps (the calendar starts a drag after a few
-    pixels) to ``to`` (viewport coordinates) and let go."""
+def drag_booking(browser, booking, *, to, edge=False):
+    """Press on the top of the booking (or on its lower ``edge``, to resize it), move in steps
+    (the calendar starts a drag after a few pixels) to ``to`` (viewport coordinates), let go."""
     x, y = browser.execute_script(
         "const r = document.querySelector(`[data-booking-id='${arguments[0]}']`).getBoundingClientRect();"
-        "return [r.left + r.width / 2, r.top + 6]",
+        "return [r.left + r.width / 2, arguments[1] ? r.bottom - 3 : r.top + 6]",
         str(booking.pk),
+        edge,
     )
     actions = ActionBuilder(browser, duration=40)
-    actions.pointer_action.move_to_location(round(x), round(y)).pointer_down()
+    actions.pointer_action.move_to_location(round(x), round(y)).pause(0.2).pointer_down()
     steps = 8
     for n in range(1, steps + 1):
         actions.pointer_action.move_to_location(round(x + (to[0] - x) * n / steps), round(y + (to[1] - y) * n / steps))
@@ -160,7 +161,62 @@ def drag_booking(browser, booking, *, to):
     actions.perform()
 
 
+def week_slot_point(browser, day, hour, minute=0):
+    """Viewport coordinates of ``day`` at ``hour:minute`` in the week view."""
+    return browser.execute_script(
+        """
+        const [iso, hour, minute] = arguments;
+        const cal = window.bookingCalendar;
+        for (const col of document.querySelectorAll('#booking-calendar .ec-body .ec-day')) {
+          const box = col.getBoundingClientRect();
+          const x = box.left + box.width / 2;
+          for (let y = Math.max(box.top, 0); y < Math.min(box.bottom, window.innerHeight); y += 2) {
+            const info = cal.dateFromPoint(x, y);
+            const d = info && info.date;
+            const day = d && `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+            if (day === iso && d.getHours() === hour && d.getMinutes() === minute) return [x, y + 4];
+          }
+        }
+        return null;
+        """,
+        day.isoformat(),
+        hour,
+        minute,
+    )
+
+
 def event_start_hour(browser, booking):
     return browser.execute_script(
         "return window.bookingCalendar.getEventById(arguments[0]).start.getHours()", str(booking.pk)
     )
+
+
+def test_a_spanish_receptionist_stretches_a_booking_in_a_staff_members_week(live_server, browser, salon):
+    sara, lucia = salon["sara"], salon["lucia"]
+    booking = BookingFactory(client=ClientFactory(name="Dora"), staff=sara, start=_at(10), end=_at(11))
+    BookingItemFactory(booking=booking, name="Tinte", duration_minutes=60)
+    BookingFactory(client=ClientFactory(name="Elena"), staff=lucia, start=_at(10), end=_at(11))
+    browser.set_window_size(1400, 1500)
+    sign_in(live_server, browser, lucia, language="es")
+    open_calendar(live_server, browser, view="week", staff=sara.pk)
+
+    # The calendar speaks Spanish, shows Monday to Sunday, and only Sara's week.
+    assert browser.find_element(By.CSS_SELECTOR, ".ec-button.ec-today").text == "Hoy"
+    assert browser.find_element(By.CSS_SELECTOR, ".ec-button.ec-timeGridWeek").text == "Semana"
+    assert browser.find_element(By.ID, "calendar-staff-picker").is_displayed()
+    assert "lun" in browser.find_elements(By.CSS_SELECTOR, ".ec-col-head")[0].text.lower()
+    assert [e.get_attribute("data-booking-id") for e in browser.find_elements(By.CSS_SELECTOR, ".ec-event")] == [
+        str(booking.pk)
+    ]
+    assert "Pendiente" in browser.find_element(By.CSS_SELECTOR, ".calendar-legend").text
+    shot(browser, "calendar-week-es")
+
+    # Stretch it by half an hour from its lower edge: its service now lasts 90 minutes.
+    # The edge ends where the slot under the pointer ends: let go inside the 11:15 slot.
+    x, y = week_slot_point(browser, DAY, 11, 30)
+    drag_booking(browser, booking, to=(x, y - 12), edge=True)
+    wait(browser, lambda d: Booking.objects.get(pk=booking.pk).end == _at(11, 30))
+    assert booking.items.get().duration_minutes == 90
+    wait(browser, ec.text_to_be_present_in_element((By.ID, "calendar-message"), "Cita movida."))
+    shot(browser, "calendar-week-resized")
+    assert violations(browser) == []
