@@ -96,11 +96,15 @@ def test_the_calendar_books_an_empty_slot_moves_a_booking_and_refuses_an_overlap
     ServiceFactory(name="Manicura", duration_minutes=45)
     ana = ClientFactory(name="Ana", surname="Ruiz")
     moved = BookingFactory(client=ClientFactory(name="Berta"), staff=sara, start=_at(9), end=_at(10))
-    BookingFactory(client=ClientFactory(name="Carmen"), staff=lucia, start=_at(11), end=_at(12))
+    # A client's name is shown as text, never as markup (the policy would refuse the handler too).
+    carmen = ClientFactory(name="Carmen", surname="<img src=x onerror=window.hacked=1>")
+    BookingFactory(client=carmen, staff=lucia, start=_at(11), end=_at(12))
     browser.set_window_size(1400, 1500)
     sign_in(live_server, browser, sara)
     open_calendar(live_server, browser)
     assert violations(browser) == []
+    assert "Carmen <img src=x" in browser.find_element(By.ID, "booking-calendar").text
+    assert browser.execute_script("return window.hacked") is None
     shot(browser, "calendar-day")
 
     # Book: click Sara's empty slot at 10:00, find the client, tick a service, save.
@@ -128,7 +132,7 @@ def test_the_calendar_books_an_empty_slot_moves_a_booking_and_refuses_an_overlap
     # Refused: drag it onto Carmen's 11:00 booking with Lucía; it goes back, the reason shows.
     drag_booking(browser, moved, to=slot_point(browser, lucia, 11, 30))
     message = wait(browser, ec.visibility_of_element_located((By.CSS_SELECTOR, "#calendar-message.error")))
-    assert "Lucía Mora already has a booking from 11:00 to 12:00" in message.text
+    assert "Lucía Mora already has a booking from 11:00 to 12:00 on 03/13/2030." in message.text
     moved.refresh_from_db()
     assert (moved.staff, moved.start, moved.end) == (lucia, _at(14), _at(15))
     wait(browser, lambda d: event_start_hour(d, moved) == 14)
