@@ -101,10 +101,11 @@ def booking_reschedule(
     stored = Booking.objects.select_for_update().get(pk=booking.pk)
     if stored.is_closed:
         stored.refuse_move_to(BookingStatus.PENDING)
-    items = list(stored.items.select_related("service").order_by("pk"))
+    items = list(stored.items.order_by("pk"))
     minutes = int((end - start).total_seconds() // 60)
     booked = sum(item.duration_minutes for item in items)
-    if items and minutes != booked:
+    stretched = bool(items) and minutes != booked
+    if stretched:
         last = items[-1]
         last.duration_minutes += minutes - booked
         if last.duration_minutes <= 0:
@@ -114,7 +115,7 @@ def booking_reschedule(
                 field="end",
             )
     old = {"start": stored.start.isoformat(), "end": stored.end.isoformat(), "staff_id": stored.staff_id}
-    booking_update(booking=booking, start=start, end=end, staff=staff, items=items or None, actor=actor)
+    booking_update(booking=booking, start=start, end=end, staff=staff, items=items if stretched else None, actor=actor)
     audit_log(
         action="bookings.booking.rescheduled",
         actor=actor,
