@@ -16,9 +16,9 @@ class ActiveStatusFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("yes", pgettext_lazy("status", "Active")),
-            ("no", pgettext_lazy("status", "Deactivated")),
-            ("all", _("All")),
+            ("yes", pgettext_lazy("rows", "Active")),
+            ("no", pgettext_lazy("rows", "Deactivated")),
+            ("all", pgettext_lazy("rows", "All")),
         ]
 
     def choices(self, changelist):
