@@ -36,6 +36,10 @@ def _today_sales():
     return {"completed_at__year": today.year, "completed_at__month": today.month, "completed_at__day": today.day}
 
 
+def _gdpr_erasures():
+    return {"action": "crm.client.erased"}  # crm.erasure.ERASED_ACTION (beils imports no app)
+
+
 SYSTEM = "system"
 # The admin index and its sidebar as the salon thinks, top to bottom: section key, heading and
 # what it holds (model labels and links), in the order shown. A registered model missing here
@@ -71,6 +75,8 @@ SECTIONS = [
              "admin:maintenance_dashboard", "backups.view_backup"),
         "backups.Backup", "backups.RestoreDrill", "transfer.Job", "sales.ArchivedCart", "maintenance.LifecycleRun",
         "maintenance.RetentionPolicy", "maintenance.Alert", "audit.AuditEntry",
+        Link("gdpr-erasures", pgettext_lazy("admin section", "GDPR erasures"),
+             "admin:audit_auditentry_changelist", "audit.view_auditentry", _gdpr_erasures),
     ]),
     (SYSTEM, pgettext_lazy("admin section", "System"), [
         "crm.User", "auth.Group", "crm.ApiToken", "axes.AccessAttempt", "axes.AccessFailureLog", "axes.AccessLog",

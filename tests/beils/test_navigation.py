@@ -84,6 +84,14 @@ def test_today_leads_to_todays_bookings_calendar_and_sales(admin_browser):
     assert response.context["cl"].result_count == 1
 
 
+def test_data_care_leads_to_the_dashboard_and_the_gdpr_erasures(admin_browser):
+    html = admin_browser.get(reverse("admin:index")).content.decode()
+    care = html.split('id="section-data-care"', 1)[1].split("</table>", 1)[0]
+    assert f'href="{reverse("admin:maintenance_dashboard")}"' in care
+    erasures = re.search(r'id="link-gdpr-erasures">\s*<a href="([^"]+)"', care).group(1)
+    assert admin_browser.get(erasures).status_code == 200
+
+
 def test_staff_see_only_the_sections_they_may_use(staff_browser):
     html = staff_browser.get(reverse("admin:index")).content.decode()
     assert headings(html)[:1] == ["Today"]
