@@ -1,4 +1,5 @@
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import admin
@@ -20,7 +21,7 @@ class Link:
     name: str
     url_name: str
     perm: str
-    query: object = None  # a callable returning the query string's parameters, or None
+    query: Callable[[], dict] | None = None  # the query string's parameters, computed per request
 
     def url(self) -> str:
         url = reverse(self.url_name)
