@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
+from django.utils.translation import gettext as _
 
 
 @register(Tags.security, deploy=True)
@@ -11,16 +12,16 @@ def check_production_services(app_configs, **kwargs):
     if settings.CELERY_BROKER_EMBEDDED:
         problems.append(
             Error(
-                "Celery uses the embedded filesystem broker.",
-                hint="Set CELERY_BROKER_URL to a Redis URL, e.g. redis://127.0.0.1:6379/0.",
+                _("Celery uses the embedded filesystem broker."),
+                hint=_("Set CELERY_BROKER_URL to a Redis URL, e.g. redis://127.0.0.1:6379/0."),
                 id="beils.E001",
             )
         )
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         problems.append(
             Warning(
-                "The database is SQLite, meant for demos and development.",
-                hint="Set DATABASE_URL to MariaDB, e.g. mysql://beils:secret@127.0.0.1:3306/beils.",
+                _("The database is SQLite, meant for demos and development."),
+                hint=_("Set DATABASE_URL to MariaDB, e.g. mysql://beils:secret@127.0.0.1:3306/beils."),
                 id="beils.W002",
             )
         )
@@ -40,8 +41,8 @@ def check_time_zone_tables(app_configs, databases=None, **kwargs):
             if cursor.fetchone()[0] is None:
                 problems.append(
                     Error(
-                        "MariaDB has no time-zone tables: admin date filters and reports by day will fail.",
-                        hint="Load them once: mariadb-tzinfo-to-sql /usr/share/zoneinfo | mariadb -u root mysql",
+                        _("MariaDB has no time-zone tables: admin date filters and reports by day will fail."),
+                        hint=_("Load them once: mariadb-tzinfo-to-sql /usr/share/zoneinfo | mariadb -u root mysql"),
                         id="beils.E002",
                     )
                 )

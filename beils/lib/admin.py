@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from beils.lib.models import Status
 from beils.lib.money import format_money
@@ -15,7 +15,11 @@ class ActiveStatusFilter(admin.SimpleListFilter):
     parameter_name = "active"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("Active")), ("no", _("Deactivated")), ("all", _("All"))]
+        return [
+            ("yes", pgettext_lazy("rows", "Active")),
+            ("no", pgettext_lazy("rows", "Deactivated")),
+            ("all", pgettext_lazy("rows", "All")),
+        ]
 
     def choices(self, changelist):
         value = self.value() or "yes"

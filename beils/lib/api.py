@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions, parsers, permissions, serializers, status
@@ -121,10 +122,10 @@ def exception_handler(exc, context):
         exc = Conflict(exc.args[0] if exc.args else str(exc))
     elif isinstance(exc, IntegrityError):
         # A race the serializer's checks could not see (two requests creating the same code).
-        exc = Conflict("The change conflicts with data already stored; reload and try again.")
+        exc = Conflict(_("The change conflicts with data already stored; reload and try again."))
     elif isinstance(exc, OverflowError):
         # SQLite refuses integers beyond 64 bits (an id of 10**20 in a filter): no such row.
-        exc = exceptions.ValidationError({"detail": "A number in the request is out of range."})
+        exc = exceptions.ValidationError({"detail": _("A number in the request is out of range.")})
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(serializers.as_serializer_error(exc))
     elif isinstance(exc, DomainError):
@@ -134,7 +135,7 @@ def exception_handler(exc, context):
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the record."
+    default_detail = _lazy("The request conflicts with the current state of the record.")
     default_code = "conflict"
 
 
@@ -241,7 +242,7 @@ class BulkCreateMixin:
         items = request.data
         if not items or len(items) > BULK_CREATE_LIMIT:
             raise exceptions.ValidationError(
-                {"detail": f"Send between 1 and {BULK_CREATE_LIMIT} objects in one request."}
+                {"detail": _("Send between 1 and %(limit)s objects in one request.") % {"limit": BULK_CREATE_LIMIT}}
             )
         created, errors = [], []
         with transaction.atomic():

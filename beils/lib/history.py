@@ -10,6 +10,7 @@ change made that way (a merge re-pointing rows, ``anonymise_customer``) leaves n
 
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.utils import get_history_model_for_model
 
@@ -31,7 +32,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
-            raise PermissionDenied("History is read-only: change the record itself instead.")
+            raise PermissionDenied(_("History is read-only: change the record itself instead."))
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 

@@ -11,11 +11,12 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Status(models.TextChoices):
-    ON = "ON", _("Active")
-    OFF = "OFF", _("Inactive")
+    ON = "ON", pgettext_lazy("status", "Active")
+    OFF = "OFF", pgettext_lazy("status", "Inactive")
 
 
 class BeilsModel(models.Model):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 
 from beils.admin_site import today_at_the_salon
 from sales.models import DebtStatus
@@ -122,3 +122,18 @@ def test_the_site_root_leads_to_the_admin(anonymous_browser):
     response = anonymous_browser.get("/")
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:index")
+
+
+def test_the_dashboard_speaks_the_users_language(admin_user, admin_browser):
+    CompletedCartFactory(total=Decimal("1234.50"), completed_at=_now_today())
+    DebtFactory(amount=Decimal("80.00"), remaining=Decimal("30.50"), status=DebtStatus.PARTIAL)
+    admin_user.language = "es"
+    admin_user.save(update_fields=["language"])
+
+    html = admin_browser.get(reverse("admin:index")).content.decode()
+
+    assert "Hoy en el salón" in html
+    assert "1\xa0234,50 €" in html.split('id="card-revenue"')[1].split("</section>")[0]
+    assert "30,50 €" in html.split('id="card-debts"')[1].split("</section>")[0]
+    with translation.override("es"):
+        assert formats.date_format(timezone.localdate(), "DATE_FORMAT") in html  # "3 de diciembre de 2026"
