@@ -154,6 +154,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env_dir("STATIC_ROOT", VAR_DIR / "static")
+# Beils' own static files (its icon): beils/ is wiring, not an app the app-directories finder reads.
+STATICFILES_DIRS = [BASE_DIR / "beils" / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_dir("MEDIA_ROOT", VAR_DIR / "media")
 
