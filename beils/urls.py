@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -47,8 +49,14 @@ router.register("sales/invoices", exporting(InvoiceViewSet), basename="invoice")
 router.register("bookings", exporting(BookingViewSet), basename="booking")
 router.register("maintenance/backups", BackupViewSet, basename="backup")
 
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (health, API docs)."""
+    return redirect(static("beils/favicon.svg"), permanent=True)
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("favicon.ico", favicon),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/auth/token", TokenObtainView.as_view(), name="api-token"),

@@ -110,3 +110,11 @@ def test_the_section_names_are_translated(language):
     with translation.override(language):
         names = [str(name) for _key, name, _entries in SECTIONS]
     assert names == (HEADINGS if language == "en" else HEADINGS_ES)
+
+
+def test_the_favicon_is_found_where_browsers_look_for_it(client):
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("/beils/favicon.svg")
+    assert finders.find("beils/favicon.svg")  # collected by collectstatic (STATICFILES_DIRS)
