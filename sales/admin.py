@@ -12,8 +12,9 @@ from audit.services import audit_log
 from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline
 from beils.lib.changelists import BigListMixin
 from beils.lib.history import HistoryAdmin
-from beils.lib.money import ZERO, round_money
+from beils.lib.money import ZERO, format_money, round_money
 from beils.lib.net import client_ip
+from catalog.admin import MoneyFieldsAdmin
 from crm.models import Role
 from marketing.models import MarketingError
 from sales.models import (
@@ -36,6 +37,7 @@ from sales.reports import chart_data, sales_report_cached
 from sales.services import LineRequest, PaymentRequest, cart_checkout, cart_lines, cart_reprice, debt_pay
 
 TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
+LINE_MONEY = ("unit_price", "discount", "net", "tax", "gross")
 
 
 DOMAIN_ERRORS = (SalesError, MarketingError)
@@ -81,7 +83,7 @@ class AdminRoleOnlyWrites:
         )  # fmt: skip
 
 
-class CartItemInline(admin.TabularInline):
+class CartItemInline(MoneyFieldsAdmin, admin.TabularInline):
     """The lines of an open cart: choose what is sold and how many; the prices come from the
     catalogue when the cart is saved."""
 
@@ -104,10 +106,12 @@ class CartItemInline(admin.TabularInline):
     ]
     readonly_fields = ["name", "unit_price", "tax_rate", "discount", "net", "tax", "gross"]
     autocomplete_fields = ["product", "service", "pack", "bonus", "client_bonus"]
+    money_fields = LINE_MONEY
 
 
-class PaymentInline(ReadOnlyInline):
+class PaymentInline(MoneyFieldsAdmin, ReadOnlyInline):
     model = Payment
+    money_fields = ("amount",)
     fields = ["method", "amount", "paid_at", "gift_card"]
 
 
@@ -145,7 +149,8 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cart)
-class CartAdmin(BigListMixin, admin.ModelAdmin):
+class CartAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
+    money_fields = tuple(TOTALS)
     list_display = ["__str__", "completed_at", "client", "status", "total", "paid"]
     list_filter = ["status"]
     list_select_related = ["client"]
@@ -215,7 +220,7 @@ class CartAdmin(BigListMixin, admin.ModelAdmin):
 
     @admin.display(description=_("paid"))
     def paid(self, obj):
-        return getattr(obj, "amount_paid_sum", None) or ZERO
+        return format_money(getattr(obj, "amount_paid_sum", None) or ZERO)
 
     def checkout_view(self, request, object_id):
         """Check out an open cart with its lines: one payment method for the whole total, or
@@ -248,8 +253,8 @@ class CartAdmin(BigListMixin, admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    _("Sale completed: %(total)s €, invoice %(number)s.")
-                    % {"total": result.cart.total, "number": result.invoice.number},
+                    _("Sale completed: %(total)s, invoice %(number)s.")
+                    % {"total": format_money(result.cart.total), "number": result.invoice.number},
                     messages.SUCCESS,
                 )
                 return redirect(change_url)
@@ -279,7 +284,8 @@ class CartAdmin(BigListMixin, admin.ModelAdmin):
 
 
 @admin.register(CartItem)
-class CartItemAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+class CartItemAdmin(MoneyFieldsAdmin, BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+    money_fields = LINE_MONEY
     list_display = ["name", "cart", "quantity", "unit_price", "tax_rate", "gross"]
     list_select_related = ["cart"]
     search_fields = ["name", "=cart__id"]
@@ -290,7 +296,8 @@ class CartItemAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+class PaymentAdmin(MoneyFieldsAdmin, BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+    money_fields = ("amount",)
     list_display = ["cart", "method", "amount", "paid_at"]
     ordering = ["-paid_at", "-pk"]  # newest first, along the paid_at index
     list_filter = ["method"]
@@ -301,13 +308,15 @@ class PaymentAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
     date_hierarchy = "paid_at"
 
 
-class DebtPaymentInline(ReadOnlyInline):
+class DebtPaymentInline(MoneyFieldsAdmin, ReadOnlyInline):
     model = DebtPayment
+    money_fields = ("amount",)
     fields = ["amount", "method", "paid_at"]
 
 
 @admin.register(Debt)
-class DebtAdmin(BigListMixin, admin.ModelAdmin):
+class DebtAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
+    money_fields = ("amount", "remaining")
     list_display = ["__str__", "client", "amount", "remaining", "status", "due_date"]
     list_filter = [OverdueFilter, "status"]
     list_select_related = ["client"]
@@ -364,8 +373,8 @@ class DebtAdmin(BigListMixin, admin.ModelAdmin):
                 debt.refresh_from_db()
                 self.message_user(
                     request,
-                    _("%(amount)s € recorded; %(remaining)s € remain.")
-                    % {"amount": payment.amount, "remaining": debt.remaining},
+                    _("%(amount)s recorded; %(remaining)s remain.")
+                    % {"amount": format_money(payment.amount), "remaining": format_money(debt.remaining)},
                     messages.SUCCESS,
                 )
                 return redirect(change_url)
@@ -381,7 +390,8 @@ class DebtAdmin(BigListMixin, admin.ModelAdmin):
 
 
 @admin.register(DebtPayment)
-class DebtPaymentAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+class DebtPaymentAdmin(MoneyFieldsAdmin, BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+    money_fields = ("amount",)
     list_display = ["debt", "amount", "method", "paid_at"]
     ordering = ["-paid_at", "-pk"]  # newest first, along the paid_at index
     list_filter = ["method"]
@@ -391,7 +401,8 @@ class DebtPaymentAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(BigListMixin, ReadOnlyAdmin, HistoryAdmin):
+class InvoiceAdmin(MoneyFieldsAdmin, BigListMixin, ReadOnlyAdmin, HistoryAdmin):
+    money_fields = ("net_total", "tax_total", "total")
     list_display = ["number", "kind", "issue_date", "customer_name", "net_total", "tax_total", "total"]
     list_filter = ["kind", "series", "year"]
     search_fields = ["=number", "customer_name", "customer_tax_id"]
@@ -409,20 +420,23 @@ class InvoiceSequenceAdmin(ReadOnlyAdmin):
 # --- The archive (read-only; maintenance/archive.py moves sales in and out) ------------------
 
 
-class ArchivedCartItemInline(ReadOnlyInline):
+class ArchivedCartItemInline(MoneyFieldsAdmin, ReadOnlyInline):
     model = ArchivedCartItem
+    money_fields = LINE_MONEY
     fields = ["name", "quantity", "unit_price", "tax_rate", "discount", "net", "tax", "gross"]
     can_delete = False
 
 
-class ArchivedPaymentInline(ReadOnlyInline):
+class ArchivedPaymentInline(MoneyFieldsAdmin, ReadOnlyInline):
     model = ArchivedPayment
+    money_fields = ("amount",)
     fields = ["method", "amount", "paid_at"]
     can_delete = False
 
 
 @admin.register(ArchivedCart)
-class ArchivedCartAdmin(BigListMixin, ReadOnlyAdmin):
+class ArchivedCartAdmin(MoneyFieldsAdmin, BigListMixin, ReadOnlyAdmin):
+    money_fields = tuple(TOTALS)
     """Completed sales moved out of the live tables by the retention policy: visible and
     exportable here, never edited; ``manage.py unarchive`` brings them back."""
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Case, Count, Q, Sum, Value, When
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from beils.lib.dates import day_bounds
 from beils.lib.money import ZERO
@@ -64,7 +65,8 @@ def revenue_by_payment_method(*, start, end) -> list[dict]:
         .order_by("-amount", "method")
     )
     labels = dict(PaymentMethod.choices)
-    return [{**row, "label": str(labels.get(row["method"], row["method"]))} for row in rows]
+    # The label stays lazy: a cached report is read in each reader's language.
+    return [{**row, "label": labels.get(row["method"], row["method"])} for row in rows]
 
 
 def top_sellers(*, start, end, limit: int = 10) -> dict[str, list[dict]]:
@@ -139,10 +141,10 @@ def sales_report_cached(*, today: date, refresh: bool = False) -> dict:
 def chart_data(report: dict) -> dict:
     """The report's series as the charts read them (``json_script``-safe: strings and numbers)."""
     return {
-        "days": [row["day"].strftime("%d/%m") for row in report["by_day"]],
+        "days": [date_format(row["day"], "SHORT_DATE_FORMAT") for row in report["by_day"]],
         "day_revenue": [str(row["revenue"]) for row in report["by_day"]],
-        "months": [row["month"].strftime("%m/%Y") for row in report["by_month"]],
+        "months": [date_format(row["month"], "YEAR_MONTH_FORMAT") for row in report["by_month"]],
         "month_revenue": [str(row["revenue"]) for row in report["by_month"]],
-        "methods": [row["label"] for row in report["by_method"]],
+        "methods": [str(row["label"]) for row in report["by_method"]],
         "method_amounts": [str(row["amount"]) for row in report["by_method"]],
     }
