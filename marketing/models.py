@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from beils.lib.errors import DomainError
 from beils.lib.models import (
@@ -126,9 +126,9 @@ class Bonus(SoftDeleteModel):
 
 
 class ClientBonusStatus(models.TextChoices):
-    ACTIVE = "ACTIVE", _("Active")
-    EXHAUSTED = "EXHAUSTED", _("Exhausted")
-    EXPIRED = "EXPIRED", _("Expired")
+    ACTIVE = "ACTIVE", pgettext_lazy("bono status", "Active")
+    EXHAUSTED = "EXHAUSTED", pgettext_lazy("bono status", "Exhausted")
+    EXPIRED = "EXPIRED", pgettext_lazy("bono status", "Expired")
 
 
 class ClientBonusQuerySet(models.QuerySet):
@@ -225,10 +225,11 @@ class BonusRedemption(BeilsModel):
 
 
 class GiftCardStatus(models.TextChoices):
-    ACTIVE = "ACTIVE", _("Active")
-    SPENT = "SPENT", _("Spent")
-    EXPIRED = "EXPIRED", _("Expired")
-    CANCELLED = "CANCELLED", _("Cancelled")
+    # A context of their own: Spanish agrees the word with "tarjeta" (feminine), not "bono".
+    ACTIVE = "ACTIVE", pgettext_lazy("gift card status", "Active")
+    SPENT = "SPENT", pgettext_lazy("gift card status", "Spent")
+    EXPIRED = "EXPIRED", pgettext_lazy("gift card status", "Expired")
+    CANCELLED = "CANCELLED", pgettext_lazy("gift card status", "Cancelled")
 
 
 class GiftCardQuerySet(models.QuerySet):

@@ -26,7 +26,7 @@ class SalesError(DomainError):
 class PaymentMethod(models.TextChoices):
     CASH = "CASH", _("Cash")
     CARD = "CARD", _("Card")
-    BIZUM = "BIZUM", "Bizum"
+    BIZUM = "BIZUM", _("Bizum")
     TRANSFER = "TRANSFER", _("Bank transfer")
     GIFT_CARD = "GIFT_CARD", _("Gift card")
 
