@@ -1,7 +1,12 @@
+import csv
+from datetime import timedelta
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -33,7 +38,7 @@ from sales.models import (
     PaymentMethod,
     SalesError,
 )
-from sales.reports import chart_data, sales_report_cached
+from sales.reports import CSV_TABLES, DEFAULT_DAYS, MAX_DAYS, chart_data, csv_table, default_range, sales_report_cached
 from sales.services import LineRequest, PaymentRequest, cart_checkout, cart_lines, cart_reprice, debt_pay
 
 TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
@@ -131,6 +136,41 @@ class CheckoutForm(forms.Form):
 class DebtPayForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2, min_value=0.01)
     method = forms.ChoiceField(label=_("Paid by"), choices=PAYMENT_CHOICES, initial=PaymentMethod.CASH)
+
+
+class ReportPeriodForm(forms.Form):
+    """The reports page's period, both days included; empty means the last 30 days."""
+
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        end = data.get("end") or self.today
+        start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            raise forms.ValidationError(_("The period starts after it ends: choose a start on or before the end."))
+        if start > self.today:
+            raise forms.ValidationError(_("The period starts in the future: there are no sales to report yet."))
+        if (end - start).days + 1 > MAX_DAYS:
+            raise forms.ValidationError(
+                _("Choose a period of at most %(days)s days.") % {"days": MAX_DAYS}, code="too_long"
+            )
+        data["start"], data["end"] = start, end
+        return data
+
+    @property
+    def period(self) -> tuple:
+        """The valid period chosen, or the default one."""
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data["start"], self.cleaned_data["end"]
+        return default_range(self.today)
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -270,17 +310,42 @@ class CartAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/sales/cart/checkout.html", context)
 
     def reports_view(self, request):
+        """The sales reports of a period (the last 30 days unless one is chosen), each table
+        also as CSV (``?export=<table>``). MANAGER and ADMIN (``sales.report_sales``) only."""
         if not request.user.has_perm("sales.report_sales"):
             raise PermissionDenied
-        report = sales_report_cached(today=timezone.localdate(), refresh="refresh" in request.GET)
+        today = timezone.localdate()
+        form = ReportPeriodForm(request.GET if {"start", "end"} & set(request.GET) else None, today=today)
+        start, end = form.period
+        export = request.GET.get("export")
+        if export is not None and export not in CSV_TABLES:
+            raise Http404(_("There is no such report table."))
+        report = sales_report_cached(today=today, start=start, end=end, refresh="refresh" in request.GET)
+        if export is not None and not form.errors:
+            return self._report_csv(request, report, export)
+        # The links keep the chosen period; the default one needs no parameters.
+        period = urlencode({"start": start, "end": end}) + "&" if form.is_bound and form.is_valid() else ""
         context = {
             **self.admin_site.each_context(request),
             "title": _("Sales reports"),
             "opts": self.opts,
             "report": report,
             "charts": chart_data(report),
+            "form": form,
+            "period": period,
         }
         return TemplateResponse(request, "admin/sales/reports.html", context)
+
+    def _report_csv(self, request, report, table: str) -> HttpResponse:
+        start, end = report["start"].isoformat(), report["end"].isoformat()
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="sales-{table}-{start}-{end}.csv"'
+        csv.writer(response).writerows(csv_table(report, table))
+        audit_log(
+            action="sales.report.exported", actor=request.user, ip_address=client_ip(request),
+            detail={"table": table, "start": start, "end": end},
+        )  # fmt: skip
+        return response
 
 
 @admin.register(CartItem)
