@@ -154,10 +154,10 @@ class ReportPeriodForm(forms.Form):
             return data
         end = data.get("end") or self.today
         start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
-        if start > end:
-            raise forms.ValidationError(_("The period starts after it ends: choose a start on or before the end."))
         if start > self.today:
             raise forms.ValidationError(_("The period starts in the future: there are no sales to report yet."))
+        if start > end:
+            raise forms.ValidationError(_("The period starts after it ends: choose a start on or before the end."))
         if (end - start).days + 1 > MAX_DAYS:
             raise forms.ValidationError(
                 _("Choose a period of at most %(days)s days.") % {"days": MAX_DAYS}, code="too_long"

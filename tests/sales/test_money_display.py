@@ -66,3 +66,28 @@ def test_a_refusal_names_amounts_as_money_in_the_readers_language():
     with translation.override("es"), pytest.raises(MarketingError) as refused:
         gift_card_redeem(gift_card=card, amount=D("1234.50"), on=timezone.localdate())
     assert spaced(str(refused.value)) == f"A la tarjeta regalo {card.code} le quedan 1 000,00 €, no 1 234,50 €."
+
+
+@pytest.fixture
+def spanish_admin(admin_user, admin_browser):
+    admin_user.language = "es"
+    admin_user.save(update_fields=["language"])
+    return admin_browser
+
+
+def test_the_reports_checkout_and_debt_payment_pages_read_as_spanish_with_money(spanish_admin):
+    from tests.test_admin import FACTORIES
+    from tests.test_admin_in_spanish import assert_reads_as_spanish
+
+    sell("19.90", "39.90", "0.10")
+    reports = spanish_admin.get(REPORTS + "?refresh=1")
+    assert_reads_as_spanish(reports, "reports")
+    assert "59,90 €" in spaced(visible_text(reports))
+    cart = Cart.objects.create()  # an open sale, as the till starts one
+    assert_reads_as_spanish(spanish_admin.get(f"/admin/sales/cart/{cart.pk}/checkout/"), "checkout")
+    debt = FACTORIES["sales.Debt"]()
+    pay = spanish_admin.get(f"/admin/sales/debt/{debt.pk}/pay/")
+    assert_reads_as_spanish(pay, "debt payment")
+    with translation.override("es"):
+        owed = spaced(format_money(debt.remaining))
+    assert f"debe {owed}" in spaced(visible_text(pay))
