@@ -120,13 +120,18 @@ class PaymentInline(MoneyFieldsAdmin, ReadOnlyInline):
     fields = ["method", "amount", "paid_at", "gift_card"]
 
 
+def date_input() -> forms.DateInput:
+    # The browser's date picker reads and writes ISO dates, whatever the reader's language.
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class CheckoutForm(forms.Form):
     method = forms.ChoiceField(label=_("Paid by"), choices=PAYMENT_CHOICES, initial=PaymentMethod.CARD)
     coupon = forms.CharField(label=_("Coupon code"), required=False, max_length=40)
     on_credit = forms.BooleanField(
         label=_("On credit"), required=False, help_text=_("Nothing is paid now: the whole total becomes a debt.")
     )
-    due_date = forms.DateField(label=_("Debt due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(label=_("Debt due on"), required=False, widget=date_input())
     gift_card_amount = forms.DecimalField(
         label=_("Also sell a gift card of"), required=False, max_digits=12, decimal_places=2, min_value=0.01,
         help_text=_("The sale creates the card; its code is on the sale's lines."),
@@ -141,8 +146,8 @@ class DebtPayForm(forms.Form):
 class ReportPeriodForm(forms.Form):
     """The reports page's period, both days included; empty means the last 30 days."""
 
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), required=False, widget=date_input())
+    end = forms.DateField(label=_("To"), required=False, widget=date_input())
 
     def __init__(self, *args, today, **kwargs):
         super().__init__(*args, **kwargs)
