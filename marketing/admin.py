@@ -2,13 +2,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
 from beils.lib.changelists import BigListMixin
+from beils.lib.money import format_money
 from beils.lib.net import client_ip
 from catalog.admin import MoneyFieldsAdmin
-from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
+from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, CouponKind, GiftCard, GiftCardMovement
 from marketing.services import client_bonus_grant_audit, gift_card_issue_comp
 
 
@@ -53,10 +55,17 @@ class ExpiringFilter(admin.SimpleListFilter):
 @admin.register(Coupon)
 class CouponAdmin(MoneyFieldsAdmin, SoftDeleteAdmin):
     money_fields = ("min_purchase",)
-    list_display = ["code", "kind", "value", "min_purchase", "uses", "max_uses", "valid_from", "valid_until"]
+    list_display = ["code", "kind", "value_shown", "min_purchase", "uses", "max_uses", "valid_from", "valid_until"]
     list_filter = [ValidityFilter, "kind"]
     search_fields = ["=code", "description"]
     readonly_fields = ["uses", "created_at"]
+
+    @admin.display(description=_("value"), ordering="value")
+    def value_shown(self, obj):
+        """``15 %`` off, or ``5,00 €`` off: the value means either, by the coupon's kind."""
+        if obj.kind == CouponKind.FIXED:
+            return format_money(obj.value)
+        return _("%(percent)s %%") % {"percent": number_format(obj.value.normalize(), use_l10n=True)}
 
 
 @admin.register(Bonus)
