@@ -35,7 +35,8 @@ setup: install
 	$(PY) manage.py demo_admin
 
 run: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
+	@# honcho exits 130 after Ctrl-C, however cleanly everything stopped: that is not a failure.
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start || [ $$? -eq 130 ]
 
 ## The whole test suite (against MariaDB and Redis when DATABASE_URL / CELERY_BROKER_URL say so).
 test: install-dev

@@ -11,7 +11,10 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django_celery_beat.models import PeriodicTask
 
 from audit.models import Outcome
@@ -65,15 +68,21 @@ class BackupAdmin(ReadOnlyAdmin):
 
         latest = Backup.objects.latest_good()
         if rpo_breached(latest=latest):
-            age = (
-                f"{(timezone.now() - latest.started_at).total_seconds() / 3600:.0f} hours old" if latest else "missing"
-            )
-            self.message_user(
-                request,
-                f"The last good backup is {age}: older than the recovery point objective "
-                f"({settings.BACKUP_RPO_HOURS} h). Back up now and check the nightly job.",
-                messages.WARNING,
-            )
+            if latest:
+                hours = round((timezone.now() - latest.started_at).total_seconds() / 3600)
+                message = ngettext(
+                    "The last good backup is %(hours)s hour old: older than the recovery point objective "
+                    "(%(rpo)s h). Back up now and check the nightly job.",
+                    "The last good backup is %(hours)s hours old: older than the recovery point objective "
+                    "(%(rpo)s h). Back up now and check the nightly job.",
+                    hours,
+                ) % {"hours": hours, "rpo": settings.BACKUP_RPO_HOURS}
+            else:
+                message = _(
+                    "There is no good backup: the recovery point objective (%(rpo)s h) is not met. "
+                    "Back up now and check the nightly job."
+                ) % {"rpo": settings.BACKUP_RPO_HOURS}
+            self.message_user(request, message, messages.WARNING)
         extra_context = {**(extra_context or {}), "can_run_backup": self.has_run_permission(request)}
         return super().changelist_view(request, extra_context)
 
@@ -86,7 +95,7 @@ class BackupAdmin(ReadOnlyAdmin):
         transaction.on_commit(lambda: run_backup.delay(user_id, BackupKind.MANUAL))
         audit_log(action="maintenance.backup.requested", actor=request.user, ip_address=client_ip(request))
         self.message_user(
-            request, "Backup queued: it appears here as Running, then Good, in a moment.", messages.SUCCESS
+            request, _("Backup queued: it appears here as Running, then Good, in a moment."), messages.SUCCESS
         )
         return redirect("admin:backups_backup_changelist")
 
@@ -110,7 +119,7 @@ class BackupAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Maintenance dashboard",
+            "title": _("Maintenance dashboard"),
             "d": data,
             "charts": {
                 "timeline": data["timeline"],
@@ -135,8 +144,8 @@ class BackupAdmin(ReadOnlyAdmin):
         params = {"tables": request.POST.getlist("tables")} if kind == OperationKind.OPTIMISE else {}
         if kind == OperationKind.OPTIMISE and maintenance_busy():
             audit_log(action="maintenance.optimise.refused", actor=request.user, outcome=Outcome.FAILURE,
-                      ip_address=client_ip(request), detail={**params, "reason": BUSY})  # fmt: skip
-            self.message_user(request, f"Not optimised: {BUSY}", messages.ERROR)
+                      ip_address=client_ip(request), detail={**params, "reason": str(BUSY)})  # fmt: skip
+            self.message_user(request, _("Not optimised: %(reason)s") % {"reason": BUSY}, messages.ERROR)
             return redirect("admin:maintenance_dashboard")
         try:
             operation = operation_start(kind=kind, actor=request.user, params=params, ip_address=client_ip(request))
@@ -144,7 +153,9 @@ class BackupAdmin(ReadOnlyAdmin):
             self.message_user(request, str(exc), messages.ERROR)
         else:
             self.message_user(
-                request, f"{operation.get_kind_display()} queued: its progress shows below.", messages.SUCCESS
+                request,
+                _("%(operation)s queued: its progress shows below.") % {"operation": operation.get_kind_display()},
+                messages.SUCCESS,
             )
         return redirect("admin:maintenance_dashboard")
 
@@ -161,14 +172,14 @@ class BackupAdmin(ReadOnlyAdmin):
         backup = get_object_or_404(Backup, pk=pk, status=BackupStatus.SUCCESS)
         path = backup_path(backup)
         if not path.exists():
-            raise Http404("The backup file is no longer on this server.")
+            raise Http404(_("The backup file is no longer on this server."))
         audit_log(
             action="maintenance.backup.downloaded", actor=request.user, target=backup, ip_address=client_ip(request),
             detail={"file": backup.file_name},
         )  # fmt: skip
         return FileResponse(open(path, "rb"), as_attachment=True, filename=backup.file_name)  # noqa: SIM115
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, obj):
         colours = {BackupStatus.SUCCESS: "#15803d", BackupStatus.FAILED: "#b91c1c", BackupStatus.RUNNING: "#2563eb"}
         return format_html(
@@ -176,50 +187,56 @@ class BackupAdmin(ReadOnlyAdmin):
             obj.get_status_display(),
         )  # fmt: skip
 
-    @admin.display(description="size", ordering="size_bytes")
+    @admin.display(description=gettext_lazy("size"), ordering="size_bytes")
     def size(self, obj):
         return filesizeformat(obj.size_bytes) if obj.size_bytes is not None else "—"
 
-    @admin.display(description="took")
+    @admin.display(description=gettext_lazy("took"))
     def took(self, obj):
-        return f"{obj.duration.total_seconds():.1f} s" if obj.duration else "—"
+        return f"{number_format(obj.duration.total_seconds(), 1)} s" if obj.duration else "—"
 
-    @admin.display(description="verified", ordering="verified_at")
+    @admin.display(description=gettext_lazy("verified"), ordering="verified_at")
     def verified_badge(self, obj):
         if obj.verify_ok is None:
             return "—"
-        label, colour = ("✔ verified", "#15803d") if obj.verify_ok else ("✘ failed", "#b91c1c")
-        return format_html('<span style="color:{}" title="{}">{}</span>', colour, obj.verified_at, label)
+        label, colour = (_("✔ verified"), "#15803d") if obj.verify_ok else (_("✘ failed"), "#b91c1c")
+        when = date_format(timezone.localtime(obj.verified_at), "SHORT_DATETIME_FORMAT") if obj.verified_at else ""
+        return format_html('<span style="color:{}" title="{}">{}</span>', colour, when, label)
 
-    @admin.display(description="file")
+    @admin.display(description=gettext_lazy("file"))
     def download(self, obj):
         if obj.status != BackupStatus.SUCCESS:
             return obj.file_name
         url = reverse("admin:backups_backup_download", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj.file_name)
 
-    @admin.action(description="Verify selected backups (checksums and contents)", permissions=["run"])
+    @admin.action(description=gettext_lazy("Verify selected backups (checksums and contents)"), permissions=["run"])
     def verify_selected(self, request, queryset):
         self._queue_verification(request, queryset, restore_test=False)
 
-    @admin.action(description="Restore-test selected backups (into a scratch database)", permissions=["run"])
+    @admin.action(
+        description=gettext_lazy("Restore-test selected backups (into a scratch database)"), permissions=["run"]
+    )
     def restore_test_selected(self, request, queryset):
         self._queue_verification(request, queryset, restore_test=True)
 
-    @admin.action(description="Copy selected backups off-site (second directory, S3)", permissions=["run"])
+    @admin.action(
+        description=gettext_lazy("Copy selected backups off-site (second directory, S3)"), permissions=["run"]
+    )
     def copy_offsite_selected(self, request, queryset):
         from backups.offsite import offsite_configured
         from backups.tasks import copy_backup_offsite
 
         if not offsite_configured():
             self.message_user(
-                request, "No off-site target is configured (BACKUP_COPY_DIR, BACKUP_S3_BUCKET).", messages.ERROR
+                request, _("No off-site target is configured (BACKUP_COPY_DIR, BACKUP_S3_BUCKET)."), messages.ERROR
             )
             return
         ids, user_id = list(queryset.filter(status=BackupStatus.SUCCESS).values_list("pk", flat=True)), request.user.pk
         for backup_id in ids:
             transaction.on_commit(lambda b=backup_id: copy_backup_offsite.delay(b, user_id))
-        self.message_user(request, f"{len(ids)} off-site copy(ies) queued.", messages.SUCCESS)
+        message = ngettext("%(count)s off-site copy queued.", "%(count)s off-site copies queued.", len(ids))
+        self.message_user(request, message % {"count": len(ids)}, messages.SUCCESS)
 
     def _queue_verification(self, request, queryset, *, restore_test: bool):
         from backups.tasks import verify_backup
@@ -227,7 +244,8 @@ class BackupAdmin(ReadOnlyAdmin):
         ids, user_id = list(queryset.filter(status=BackupStatus.SUCCESS).values_list("pk", flat=True)), request.user.pk
         for backup_id in ids:
             transaction.on_commit(lambda b=backup_id: verify_backup.delay(b, restore_test, user_id))
-        self.message_user(request, f"{len(ids)} verification(s) queued.", messages.SUCCESS)
+        message = ngettext("%(count)s verification queued.", "%(count)s verifications queued.", len(ids))
+        self.message_user(request, message % {"count": len(ids)}, messages.SUCCESS)
 
 
 @admin.register(RestoreDrill)
@@ -241,15 +259,15 @@ class RestoreDrillAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     readonly_fields = [f.name for f in RestoreDrill._meta.fields]
 
-    @admin.display(description="recovery time", ordering="seconds")
+    @admin.display(description=gettext_lazy("recovery time"), ordering="seconds")
     def recovery_time(self, obj):
-        return f"{obj.seconds:.1f} s" if obj.seconds is not None else "—"
+        return f"{number_format(obj.seconds, 1)} s" if obj.seconds is not None else "—"
 
-    @admin.display(description="RTO")
+    @admin.display(description=gettext_lazy("RTO"))
     def rto(self, obj):
         if obj.meets_rto is None:
             return "—"
-        label, colour = ("✔ within", "#15803d") if obj.meets_rto else ("✘ over", "#b91c1c")
+        label, colour = (_("✔ within"), "#15803d") if obj.meets_rto else (_("✘ over"), "#b91c1c")
         return format_html('<span style="color:{}">{} {} h</span>', colour, label, obj.rto_hours)
 
 

@@ -14,7 +14,9 @@ from django.core.mail import mail_admins
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -26,6 +28,14 @@ from beils.lib.errors import DomainError
 from beils.lib.private import private_dir, write_private_text
 
 MANIFEST_VERSION = 1
+
+#: The operations whose failure is mailed, as the mail names them.
+OPERATIONS = {
+    "backup": pgettext_lazy("failed operation", "backup"),
+    "verification": pgettext_lazy("failed operation", "verification"),
+    "restore": pgettext_lazy("failed operation", "restore"),
+    "copy": pgettext_lazy("failed operation", "off-site copy"),
+}
 
 
 class BackupError(DomainError):
@@ -137,11 +147,16 @@ def read_signed_manifest(path: Path) -> dict:
         data = json.loads(manifest.read_text())
         signing.verify(data)
     except FileNotFoundError as exc:
-        raise BackupError(f"{path.name} has no manifest beside it, so no signature: it cannot be trusted.") from exc
+        raise BackupError(
+            _("%(name)s has no manifest beside it, so no signature: it cannot be trusted.") % {"name": path.name}
+        ) from exc
     except (ValueError, signing.SignatureError) as exc:
         raise BackupError(
-            f"The manifest of {path.name} fails its signature check ({exc}): the file or its manifest was "
-            "altered, or was signed with another key (see BACKUP_SIGNING_KEYS_OLD). Refused."
+            _(
+                "The manifest of %(name)s fails its signature check (%(error)s): the file or its manifest was "
+                "altered, or was signed with another key (see BACKUP_SIGNING_KEYS_OLD). Refused."
+            )
+            % {"name": path.name, "error": exc}
         ) from exc
     return data
 
@@ -154,8 +169,16 @@ def check_signature(backup: Backup) -> dict:
     for field in ("file_name", "sha256", "size_bytes"):
         if getattr(backup, field) and data.get(field) != getattr(backup, field):
             raise BackupError(
-                f"The signed manifest of {path.name} gives another {field} than the catalogue "
-                f"({data.get(field)!r}, not {getattr(backup, field)!r}): refused."
+                _(
+                    "The signed manifest of %(name)s gives another %(field)s than the catalogue "
+                    "(%(signed)s, not %(catalogued)s): refused."
+                )
+                % {
+                    "name": path.name,
+                    "field": field,
+                    "signed": repr(data.get(field)),
+                    "catalogued": repr(getattr(backup, field)),
+                }  # fmt: skip
             )
     return data
 
@@ -233,7 +256,8 @@ def resolve(id_or_file: str | int, alias: str = DEFAULT_DB_ALIAS) -> Backup:
         backup.location = path
         return backup
     raise BackupError(
-        f"No backup {text!r}: not in the catalogue and no manifest beside it (see manage.py listbackups)."
+        _("No backup %(name)s: not in the catalogue and no manifest beside it (see manage.py listbackups).")
+        % {"name": repr(text)}
     )
 
 
@@ -257,10 +281,17 @@ def report_failure(operation: str, backup: Backup, exc: BaseException, actor) ->
         action=f"maintenance.backup.{operation}_failed", actor=actor, outcome=Outcome.FAILURE,
         target=backup if backup.pk else None, detail={"file": backup.file_name, "error": str(exc)[:2000]},
     )  # fmt: skip
+    facts = {
+        "operation": OPERATIONS.get(operation, operation), "name": backup.file_name, "error": exc,
+        "when": date_format(timezone.localtime(), "SHORT_DATETIME_FORMAT"),
+    }  # fmt: skip
     mail_admins(
-        f"Beils: {operation} of {backup.file_name} failed",
-        f"The {operation} of {backup.file_name} failed at {timezone.now():%Y-%m-%d %H:%M %Z}:\n\n{exc}\n\n"
-        "Older backups were not touched. See the maintenance dashboard and the audit trail.",
+        _("Beils: the %(operation)s of %(name)s failed") % facts,
+        _(
+            "The %(operation)s of %(name)s failed at %(when)s:\n\n%(error)s\n\n"
+            "Older backups were not touched. See the maintenance dashboard and the audit trail."
+        )
+        % facts,
         fail_silently=True,
     )
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from backups.pipeline import PipelineError
 from beils.lib.private import credentials_file
@@ -31,7 +32,7 @@ def enabled() -> bool:
 def _require_age() -> None:
     if not shutil.which("age"):
         raise PipelineError(
-            "Backups are set to be encrypted but the 'age' tool is not installed (apt-get install age)."
+            _("Backups are set to be encrypted but the 'age' tool is not installed (apt-get install age).")
         )
 
 
@@ -42,7 +43,9 @@ def recipient(key: str) -> str:
         return key
     result = subprocess.run(["age-keygen", "-y"], input=key.encode(), capture_output=True, check=False)  # noqa: S603, S607
     if result.returncode != 0:
-        raise PipelineError(f"BACKUP_ENCRYPTION_KEY is not a valid age key: {result.stderr.decode().strip()}")
+        raise PipelineError(
+            _("BACKUP_ENCRYPTION_KEY is not a valid age key: %(error)s") % {"error": result.stderr.decode().strip()}
+        )
     return result.stdout.decode().strip()
 
 
@@ -55,7 +58,7 @@ def decrypt_stage() -> Iterator[list[str]]:
     key = identity()
     if key is None or key.startswith("age1"):
         raise PipelineError(
-            "This backup is encrypted: set BACKUP_ENCRYPTION_KEY (or _FILE) to the age identity to read it."
+            _("This backup is encrypted: set BACKUP_ENCRYPTION_KEY (or _FILE) to the age identity to read it.")
         )
     _require_age()
     if settings.BACKUP_ENCRYPTION_KEY_FILE and not settings.BACKUP_ENCRYPTION_KEY:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from django.conf import settings
 from django.db import router
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -71,7 +72,10 @@ def _verify_invoices(alias: str, checks: dict) -> None:
     checks["invoice_problems"] = [problem.as_dict() for problem in report.problems[:20]]
     if not report.ok:
         first = report.first_broken
-        raise BackupError(f"the invoice chain in the restored copy is broken at {first.number}: {first.problem}")
+        raise BackupError(
+            _("the invoice chain in the restored copy is broken at %(number)s: %(problem)s")
+            % {"number": first.number, "problem": first.problem}
+        )
 
 
 def restore_drill(
@@ -82,7 +86,7 @@ def restore_drill(
     failure is recorded, audited and mailed first)."""
     backup = backup or latest_good_here()
     if backup is None:
-        raise BackupError("There is no good backup to drill with. Take one with: manage.py backup")
+        raise BackupError(_("There is no good backup to drill with. Take one with: manage.py backup"))
     check_held_here(backup)  # before the drill is recorded: another host's file proves nothing here
     drill = RestoreDrill.objects.create(
         backup=backup if backup.pk else None, backup_file=backup.file_name, engine=backup.engine,
@@ -94,11 +98,11 @@ def restore_drill(
     def restored(alias: str) -> None:
         checks["restored_seconds"] = round(clock() - started, 3)
         if progress:
-            progress(70, "Restored into a scratch database; checking the invoice chain")
+            progress(70, _("Restored into a scratch database; checking the invoice chain"))
         _verify_invoices(alias, checks)
 
     if progress:
-        progress(5, f"Restoring {backup.file_name} into a scratch database")
+        progress(5, _("Restoring %(name)s into a scratch database") % {"name": backup.file_name})
     try:
         with beating(drill):  # a killed drill stops beating: maintenance/reaper.py
             backup_verify(backup, restore_test=True, actor=actor, on_restored=restored)

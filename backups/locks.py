@@ -5,6 +5,9 @@ SQLite (one machine) a file lock does the same."""
 import contextlib
 from collections.abc import Iterator
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from backups.engines import LockBusy, engine_for
 from backups.engines.base import HELD as _held
 from backups.engines.base import held_lock  # noqa: F401 - importable from here as before
@@ -32,7 +35,7 @@ def maintenance_lock(alias: str = "default", *, wait_seconds: int = 0) -> Iterat
             _held.depth = 0
 
 
-BUSY = "A backup, restore or migration is already running; try again when it has finished."
+BUSY = gettext_lazy("A backup, restore or migration is already running; try again when it has finished.")
 
 
 def maintenance_busy(alias: str = "default") -> bool:
@@ -47,7 +50,7 @@ def maintenance_busy(alias: str = "default") -> bool:
 def single_run_lock(job: str, alias: str = "default") -> Iterator[None]:
     """One run of a scheduled job (``archive``, ``cleanup``) at a time, across processes and
     hosts; a second run refuses at once with :class:`MaintenanceBusy`."""
-    with _acquire(alias, 0, job, f"Another {job} run is in progress; this one did nothing."):
+    with _acquire(alias, 0, job, _("Another %(job)s run is in progress; this one did nothing.") % {"job": job}):
         yield
 
 
@@ -60,7 +63,7 @@ def _acquire(alias: str, wait_seconds: int, job: str = "maintenance", busy: str 
         try:
             holding = stack.enter_context(engine.lock(job, wait_seconds))
         except LockBusy:
-            raise MaintenanceBusy(busy) from None
+            raise MaintenanceBusy(str(busy)) from None
         if job == "maintenance":
             _held.lock = holding
         try:

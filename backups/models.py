@@ -5,6 +5,8 @@ they had in ``maintenance``."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Outcome
@@ -83,7 +85,12 @@ class Backup(models.Model):
     restore_tested_at = models.DateTimeField(_("restore-tested"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     objects = BackupQuerySet.as_manager()
@@ -91,6 +98,7 @@ class Backup(models.Model):
     class Meta:
         db_table = "maintenance_backup"
         verbose_name = _("backup")
+        verbose_name_plural = _("backups")
         ordering = ["-started_at"]
         permissions = [
             ("run_backup", _("Can start backups and verifications")),
@@ -114,7 +122,9 @@ class RestoreDrill(models.Model):
     """One restore drill: the newest good backup restored into a scratch database, verified, and
     the time it took measured against the recovery time objective."""
 
-    backup = models.ForeignKey(Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="drills")
+    backup = models.ForeignKey(
+        Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="drills", verbose_name=_("backup")
+    )
     backup_file = models.CharField(_("backup file"), max_length=255)
     engine = models.CharField(_("engine"), max_length=20)
     started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
@@ -132,16 +142,20 @@ class RestoreDrill(models.Model):
     invoices = models.PositiveIntegerField(_("invoices checked"), null=True, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("actor")
+    )
 
     class Meta:
         db_table = "maintenance_restoredrill"
         verbose_name = _("restore drill")
+        verbose_name_plural = _("restore drills")
         ordering = ["-started_at"]
         get_latest_by = "started_at"
 
     def __str__(self):
-        return f"Restore drill {self.started_at:%Y-%m-%d %H:%M}"
+        when = date_format(timezone.localtime(self.started_at), "SHORT_DATETIME_FORMAT")
+        return gettext("Restore drill %(when)s") % {"when": when}
 
     @property
     def meets_rto(self) -> bool | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.utils.translation import gettext as _
 
 from audit.models import AuditEntry, Outcome
 from audit.services import audit_log
@@ -76,8 +77,11 @@ def backup_copy_offsite(backup: Backup, *, actor=None) -> list[dict]:
         )  # fmt: skip
     if failures:
         error = BackupError(
-            f"The off-site copy of {backup.file_name} failed for {'; '.join(failures)}. "
-            "The local backup was not touched; fix the target and run manage.py copybackup again."
+            _(
+                "The off-site copy of %(name)s failed for %(failures)s. "
+                "The local backup was not touched; fix the target and run manage.py copybackup again."
+            )
+            % {"name": backup.file_name, "failures": "; ".join(failures)}
         )
         report_failure("copy", backup, error, actor)
         raise error
@@ -86,15 +90,20 @@ def backup_copy_offsite(backup: Backup, *, actor=None) -> list[dict]:
 
 def _checked_source(backup: Backup) -> Path:
     if backup.status != BackupStatus.SUCCESS:
-        raise BackupError(f"{backup.file_name} is not a good backup ({backup.status}); only good ones are copied.")
+        raise BackupError(
+            _("%(name)s is not a good backup (%(status)s); only good ones are copied.")
+            % {"name": backup.file_name, "status": backup.status}
+        )
     if not offsite_configured():
-        raise BackupError("No off-site target is configured: set BACKUP_COPY_DIR and/or BACKUP_S3_BUCKET.")
+        raise BackupError(_("No off-site target is configured: set BACKUP_COPY_DIR and/or BACKUP_S3_BUCKET."))
     check_held_here(backup)
     path = backup_path(backup)
     if not path.is_file():
-        raise BackupError(f"{path} is missing; there is nothing to copy.")
+        raise BackupError(_("%(path)s is missing; there is nothing to copy.") % {"path": path})
     if sha256_of(path) != backup.sha256:
-        raise BackupError(f"{path} does not match its SHA-256: it is damaged and was not copied anywhere.")
+        raise BackupError(
+            _("%(path)s does not match its SHA-256: it is damaged and was not copied anywhere.") % {"path": path}
+        )
     if backup.pk is None:
         # Known from its manifest alone: copying re-signs the manifest, so it must be genuine first.
         check_signature(backup)
@@ -104,9 +113,9 @@ def _checked_source(backup: Backup) -> Path:
 def _targets() -> list[tuple[str, Callable[[Backup, Path, Path], dict]]]:
     targets = []
     if settings.BACKUP_COPY_DIR:
-        targets.append((f"the second directory {settings.BACKUP_COPY_DIR}", _copy_to_dir))
+        targets.append((_second_directory_label(), _copy_to_dir))
     if settings.BACKUP_S3_BUCKET:
-        targets.append((f"S3 bucket {settings.BACKUP_S3_BUCKET} at {_endpoint_label()}", _copy_to_s3))
+        targets.append((_s3_label(), _copy_to_s3))
     return targets
 
 
@@ -126,11 +135,13 @@ def _record(backup: Backup, copies: list[dict]) -> None:
 def _copy_dir() -> Path:
     directory = Path(settings.BACKUP_COPY_DIR).expanduser()
     if directory.resolve() == backup_dir().resolve():
-        raise BackupError("BACKUP_COPY_DIR is the backup directory itself; it must be another location.")
+        raise BackupError(_("BACKUP_COPY_DIR is the backup directory itself; it must be another location."))
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise BackupError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+        raise BackupError(
+            _("cannot create %(path)s: %(error)s") % {"path": directory, "error": exc.strerror or exc}
+        ) from exc
     return directory
 
 
@@ -160,7 +171,10 @@ def _copy_verified(source: Path, target: Path, sha256: str) -> None:
             out.flush()
             os.fsync(out.fileno())
         if (copied := sha256_of(partial)) != sha256:
-            raise BackupError(f"the copy of {source.name} in {target.parent} has SHA-256 {copied}, not {sha256}")
+            raise BackupError(
+                _("the copy of %(name)s in %(path)s has SHA-256 %(copied)s, not %(expected)s")
+                % {"name": source.name, "path": target.parent, "copied": copied, "expected": sha256}
+            )
         os.replace(partial, target)
     fsync_dir(target.parent)
 
@@ -172,7 +186,9 @@ def _partial_in(directory: Path, name: str) -> Iterator[Path]:
     try:
         fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=directory)
     except OSError as exc:
-        raise BackupError(f"cannot write in {directory}: {exc.strerror or exc}") from exc
+        raise BackupError(
+            _("cannot write in %(path)s: %(error)s") % {"path": directory, "error": exc.strerror or exc}
+        ) from exc
     os.close(fd)
     try:
         yield Path(path)
@@ -203,6 +219,17 @@ def _endpoint_label() -> str:
     return settings.BACKUP_S3_ENDPOINT_URL or "AWS"
 
 
+def _second_directory_label() -> str:
+    return _("the second directory %(path)s") % {"path": settings.BACKUP_COPY_DIR}
+
+
+def _s3_label() -> str:
+    return _("S3 bucket %(bucket)s at %(endpoint)s") % {
+        "bucket": settings.BACKUP_S3_BUCKET,
+        "endpoint": _endpoint_label(),
+    }
+
+
 def _s3_key(file_name: str) -> str:
     return f"{settings.BACKUP_S3_PREFIX}{file_name}"
 
@@ -218,9 +245,10 @@ def _copy_to_s3(backup: Backup, source: Path, manifest: Path) -> dict:
         size = path.stat().st_size
         if head["ContentLength"] != size or head.get("Metadata", {}).get("sha256") != sha256:
             raise BackupError(
-                f"s3://{bucket}/{key} reads back as {head['ContentLength']} bytes with SHA-256 "
-                f"{head.get('Metadata', {}).get('sha256')!r}; expected {size} bytes and {sha256}"
-            )
+                _("%(url)s reads back as %(size)s bytes with SHA-256 %(sha256)s; expected %(expected_size)s bytes and %(expected)s")
+                % {"url": f"s3://{bucket}/{key}", "size": head["ContentLength"],
+                   "sha256": repr(head.get("Metadata", {}).get("sha256")), "expected_size": size, "expected": sha256}
+            )  # fmt: skip
     return {"kind": "s3", "bucket": bucket, "key": _s3_key(source.name), "endpoint": settings.BACKUP_S3_ENDPOINT_URL}
 
 
@@ -239,15 +267,18 @@ def fetch_from_offsite(file_name: str, destination_dir: Path, *, actor=None, wit
     without one is refused unless ``without_ledger`` (the operator's explicit choice).
     """
     if not file_name or Path(file_name).name != file_name or file_name.startswith("."):
-        raise BackupError(f"{file_name!r} is not a backup file name (give the name alone, without a directory).")
+        raise BackupError(
+            _("%(name)s is not a backup file name (give the name alone, without a directory).")
+            % {"name": repr(file_name)}
+        )
     destination_dir = Path(destination_dir)
     destination_dir.mkdir(parents=True, exist_ok=True)
     target = destination_dir / file_name
     if target.exists():
-        raise BackupError(f"{target} already exists; move it away first, it is never overwritten.")
+        raise BackupError(_("%(path)s already exists; move it away first, it is never overwritten.") % {"path": target})
     sources = _sources()
     if not sources:
-        raise BackupError("No off-site source is configured: set BACKUP_COPY_DIR and/or BACKUP_S3_BUCKET.")
+        raise BackupError(_("No off-site source is configured: set BACKUP_COPY_DIR and/or BACKUP_S3_BUCKET."))
     refused = []
     for label, fetch in sources:
         try:
@@ -257,7 +288,9 @@ def fetch_from_offsite(file_name: str, destination_dir: Path, *, actor=None, wit
             continue
         _audit_if_possible("maintenance.backup.fetched", actor, {"file": file_name, "from": label, "to": str(target)})
         return target
-    error = BackupError(f"{file_name} could not be fetched: {'; '.join(refused)}.")
+    error = BackupError(
+        _("%(name)s could not be fetched: %(reasons)s.") % {"name": file_name, "reasons": "; ".join(refused)}
+    )
     _audit_if_possible("maintenance.backup.fetch_failed", actor, {"file": file_name, "error": str(error)[:2000]})
     raise error
 
@@ -273,9 +306,9 @@ def _audit_if_possible(action: str, actor, detail: dict) -> None:
 def _sources() -> list[tuple[str, Callable[[str, Path], None]]]:
     sources = []
     if settings.BACKUP_COPY_DIR:
-        sources.append((f"the second directory {settings.BACKUP_COPY_DIR}", _fetch_from_dir))
+        sources.append((_second_directory_label(), _fetch_from_dir))
     if settings.BACKUP_S3_BUCKET:
-        sources.append((f"S3 bucket {settings.BACKUP_S3_BUCKET} at {_endpoint_label()}", _fetch_from_s3))
+        sources.append((_s3_label(), _fetch_from_s3))
     return sources
 
 
@@ -292,7 +325,10 @@ def _fetch_verified(fetch: Callable[[str, Path], None], file_name: str, target: 
         expected = _manifest_facts(manifest, file_name)
         fetch(file_name, partial)
         if (actual := sha256_of(partial)) != expected["sha256"]:
-            raise BackupError(f"the copy has SHA-256 {actual}, its manifest says {expected['sha256']}; refused")
+            raise BackupError(
+                _("the copy has SHA-256 %(actual)s, its manifest says %(expected)s; refused")
+                % {"actual": actual, "expected": expected["sha256"]}
+            )
         has_ledger = _fetch_ledger(fetch, ledger_name, ledger, expected.get("ledger"), without_ledger)
         media = _fetch_media(fetch, expected.get("media"), directory, stack)
         for path in (manifest, partial, ledger, *media):
@@ -313,14 +349,18 @@ def _fetch_media(fetch, facts: dict | None, directory: Path, stack: ExitStack) -
         return []
     name = facts.get("file", "")
     if Path(name).name != name or name.startswith("."):
-        raise BackupError(f"its manifest names {name!r} as its files archive; refused")
+        raise BackupError(_("its manifest names %(name)s as its files archive; refused") % {"name": repr(name)})
     destination = stack.enter_context(_partial_in(directory, name))
     try:
         fetch(name, destination)
     except Exception as exc:
-        raise BackupError(f"its files archive {name} could not be fetched ({exc}); refused") from exc
+        raise BackupError(
+            _("its files archive %(name)s could not be fetched (%(error)s); refused") % {"name": name, "error": exc}
+        ) from exc
     if sha256_of(destination) != facts.get("sha256"):
-        raise BackupError(f"its files archive {name} does not match the SHA-256 in the signed manifest; refused")
+        raise BackupError(
+            _("its files archive %(name)s does not match the SHA-256 in the signed manifest; refused") % {"name": name}
+        )
     return [destination]
 
 
@@ -329,19 +369,22 @@ def _fetch_ledger(fetch, name: str, destination: Path, facts: dict | None, witho
     operator chose to go on without it."""
     try:
         if not facts:
-            raise BackupError("its manifest names no erasure ledger copy (copied before ledgers travelled)")
+            raise BackupError(_("its manifest names no erasure ledger copy (copied before ledgers travelled)"))
         try:
             fetch(name, destination)
         except Exception as exc:
-            raise BackupError(f"its erasure ledger copy could not be fetched ({exc})") from exc
+            raise BackupError(_("its erasure ledger copy could not be fetched (%(error)s)") % {"error": exc}) from exc
         if sha256_of(destination) != facts.get("sha256"):
-            raise BackupError("its erasure ledger copy does not match the SHA-256 in the signed manifest")
+            raise BackupError(_("its erasure ledger copy does not match the SHA-256 in the signed manifest"))
     except BackupError as exc:
         if without_ledger:
             return False
         raise BackupError(
-            f"{exc}; refused: restored without it, clients erased since the backup would come back "
-            "(use --without-ledger to fetch it anyway)"
+            _(
+                "%(error)s; refused: restored without it, clients erased since the backup would come back "
+                "(use --without-ledger to fetch it anyway)"
+            )
+            % {"error": exc}
         ) from exc
     return True
 
@@ -350,20 +393,20 @@ def _manifest_facts(path: Path, file_name: str) -> dict:
     try:
         data = json.loads(path.read_text())
     except ValueError as exc:
-        raise BackupError(f"its manifest is not valid JSON ({exc})") from exc
+        raise BackupError(_("its manifest is not valid JSON (%(error)s)") % {"error": exc}) from exc
     if data.get("file_name") != file_name or not data.get("sha256"):
-        raise BackupError(f"its manifest does not describe {file_name} or has no SHA-256")
+        raise BackupError(_("its manifest does not describe %(name)s or has no SHA-256") % {"name": file_name})
     try:
         signing.verify(data)
     except signing.SignatureError as exc:
-        raise BackupError(f"its manifest fails the signature check ({exc}); refused") from exc
+        raise BackupError(_("its manifest fails the signature check (%(error)s); refused") % {"error": exc}) from exc
     return data
 
 
 def _fetch_from_dir(name: str, destination: Path) -> None:
     source = Path(settings.BACKUP_COPY_DIR).expanduser() / name
     if not source.is_file():
-        raise BackupError(f"{source} is missing")
+        raise BackupError(_("%(path)s is missing") % {"path": source})
     with open(source, "rb") as src, open(destination, "wb") as out:
         shutil.copyfileobj(src, out, CHUNK)
         out.flush()

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from django.utils.translation import gettext as _
+
 CHUNK = 1 << 20
 # Backups run beside the salon's own queries on a small machine: their helper processes and
 # pump threads yield the CPU to the database server (see docs/benchmarks.md, INSERT waits).
@@ -106,7 +108,10 @@ class Pipeline:
                     if code != 0:
                         log.seek(0)
                         message = log.read().decode(errors="replace").strip()[-2000:]
-                        raise PipelineError(f"{stage[0]} exited with status {code}: {message or 'no message'}")
+                        raise PipelineError(
+                            _("%(program)s exited with status %(code)s: %(message)s")
+                            % {"program": stage[0], "code": code, "message": message or _("no message")}
+                        )
             finally:
                 self.kill()
                 for log in logs:
@@ -498,7 +503,7 @@ class ParallelLoad:
                         lambda done=done: section.written > done or section.complete or self.error is not None
                     )
                     if self.error is not None:
-                        raise PipelineError("stopped: another connection of the load failed")
+                        raise PipelineError(_("stopped: another connection of the load failed"))
                     available, complete = section.written - done, section.complete
                 if not available and complete:
                     break
@@ -522,4 +527,4 @@ class ParallelLoad:
             pipeline.kill()
 
     def kill(self) -> None:
-        self.fail(PipelineError("the load was stopped"))
+        self.fail(PipelineError(_("the load was stopped")))

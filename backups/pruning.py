@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -41,7 +42,10 @@ from backups.media import media_path
 from backups.models import Backup, BackupKind, BackupStatus
 from backups.retention import retained
 
-SPECIAL_KINDS = {BackupKind.SAFETY: "safety copy", BackupKind.PRE_MIGRATE: "pre-migration backup"}
+SPECIAL_KINDS = {
+    BackupKind.SAFETY: gettext_lazy("safety copy"),
+    BackupKind.PRE_MIGRATE: gettext_lazy("pre-migration backup"),
+}
 
 
 @dataclass
@@ -78,7 +82,7 @@ def plan_prune(*, now: datetime) -> PruneReport:
     newest_good = next((b for b in backups if b.verify_ok is True and not b.tables_requested), None)
     if newest_good is None:
         for backup in backups:
-            _decide(report, backup, False, "no verified-good backup yet, so nothing is deleted")
+            _decide(report, backup, False, _("no verified-good backup yet, so nothing is deleted"))
         return report
     # Ordered newest first, so of two backups started in the same second the later row wins.
     pool = [b for b in backups if b.verify_ok is True and not _is_special(b)]
@@ -101,20 +105,21 @@ def _verdict(
     """Whether one SUCCESS backup goes, and why (rules 3 to 6 of the module docstring)."""
     days = settings.BACKUP_KEEP_SPECIAL_DAYS
     if backup.pk == newest_good.pk:
-        return False, "the newest verified-good backup"
+        return False, _("the newest verified-good backup")
     if backup.verify_ok is None:
-        return False, "not verified yet"
+        return False, _("not verified yet")
     if backup.verify_ok is False:
         if backup.started_at < newest_good.started_at:
-            return True, "failed verification"
-        return False, "failed verification, but no good backup is newer"
+            return True, _("failed verification")
+        return False, _("failed verification, but no good backup is newer")
     if _is_special(backup):
+        facts = {"kind": _special_label(backup), "days": days}
         if backup.started_at < special_limit:
-            return True, f"{_special_label(backup)} older than {days} days"
-        return False, f"{_special_label(backup)}, kept {days} days"
+            return True, _("%(kind)s older than %(days)s days") % facts
+        return False, _("%(kind)s, kept %(days)s days") % facts
     if backup.pk in kept_by_policy:
-        return False, "retention policy"
-    return True, "not needed by the retention policy"
+        return False, _("retention policy")
+    return True, _("not needed by the retention policy")
 
 
 def _decide(report: PruneReport, backup: Backup, delete: bool, reason: str) -> None:
@@ -127,7 +132,7 @@ def _is_special(backup: Backup) -> bool:
 
 
 def _special_label(backup: Backup) -> str:
-    return "partial backup" if backup.tables_requested else SPECIAL_KINDS[backup.kind]
+    return _("partial backup") if backup.tables_requested else str(SPECIAL_KINDS[backup.kind])
 
 
 def _manifest_path(backup: Backup) -> Path:
@@ -166,7 +171,8 @@ def _delete(report: PruneReport, actor) -> None:
         report.deleted = done
         _record(report, actor, error=f"{failed.file_name}: {exc}")
         raise BackupError(
-            f"Could not delete {failed.file_name} ({exc}); {len(done)} backup(s) were pruned before it."
+            _("Could not delete %(name)s (%(error)s); %(count)s backup(s) were pruned before it.")
+            % {"name": failed.file_name, "error": exc, "count": len(done)}
         ) from exc
     _record(report, actor)
 

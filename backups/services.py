@@ -91,7 +91,7 @@ def backup_create(
     is an estimate from the previous backup)."""
     if tables and not engine_for(alias).partial_backups:
         # Refused before the catalogue row is written: bad input writes nothing.
-        raise BackupError("Partial backups (--tables) need MariaDB; SQLite backups are always full.")
+        raise BackupError(_("Partial backups (--tables) need MariaDB; SQLite backups are always full."))
     with maintenance_lock(alias):
         return _create(kind=kind, tables=tables or [], actor=actor, alias=alias, progress=progress)
 
@@ -134,7 +134,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
             Pipeline(stages).run(stream, sink)
             figures = stats()
             if not figures.trailer:
-                raise PipelineError("The dump ended without its completion trailer: it is incomplete.")
+                raise PipelineError(_("The dump ended without its completion trailer: it is incomplete."))
             out.flush()
             os.fsync(out.fileno())
         media_archive(backup, directory / name, beat=pulse)
@@ -156,7 +156,7 @@ def _create(*, kind, tables, actor, alias, progress=None) -> Backup:
         if catalogued:
             backup.save(using=alias)
         report_failure("backup", backup, exc, actor)
-        raise BackupError(f"The backup failed and was discarded: {exc}") from exc
+        raise BackupError(_("The backup failed and was discarded: %(error)s") % {"error": exc}) from exc
     if catalogued:
         backup.save(using=alias)
     audit_log(
@@ -187,8 +187,11 @@ def _check_free_space(engine, directory: Path, *, catalogued: bool) -> int:
     needed = max(int(expected * 1.5), settings.BACKUP_MIN_FREE_BYTES)
     if free < needed:
         raise PipelineError(
-            f"Not enough free space in {directory}: {free // 2**20} MiB free, about {needed // 2**20} MiB needed. "
-            "Free some space or prune old backups (manage.py prunebackups)."
+            _(
+                "Not enough free space in %(directory)s: %(free)s MiB free, about %(needed)s MiB needed. "
+                "Free some space or prune old backups (manage.py prunebackups)."
+            )
+            % {"directory": directory, "free": free // 2**20, "needed": needed // 2**20}
         )
     return expected
 
@@ -246,14 +249,18 @@ class _Relay:
 def _check_file(backup: Backup) -> Path:
     path = backup_path(backup)
     if not path.exists():
-        raise BackupError(f"The file {path} is missing.")
+        raise BackupError(_("The file %(path)s is missing.") % {"path": path})
     check_signature(backup)
     if backup.size_bytes is not None and path.stat().st_size != backup.size_bytes:
         raise BackupError(
-            f"{path.name} is {path.stat().st_size} bytes, the catalogue says {backup.size_bytes}: truncated or replaced."
+            _("%(name)s is %(size)s bytes, the catalogue says %(expected)s: truncated or replaced.")
+            % {"name": path.name, "size": path.stat().st_size, "expected": backup.size_bytes}
         )
     if backup.sha256 and sha256_of(path) != backup.sha256:
-        raise BackupError(f"{path.name} does not match its SHA-256 checksum: the file is corrupted or was altered.")
+        raise BackupError(
+            _("%(name)s does not match its SHA-256 checksum: the file is corrupted or was altered.")
+            % {"name": path.name}
+        )
     media_check_file(backup)
     return path
 
@@ -292,7 +299,9 @@ def backup_verify(
         reconnect_if_lost(alias)
         _record_verification(backup, ok=False, restore_test=restore_test, alias=alias)
         report_failure("verification", backup, exc, actor)
-        raise BackupError(f"{backup.file_name} failed verification: {exc}") from exc
+        raise BackupError(
+            _("%(name)s failed verification: %(error)s") % {"name": backup.file_name, "error": exc}
+        ) from exc
     _record_verification(backup, ok=True, restore_test=restore_test, alias=alias)
     audit_log(
         action="maintenance.backup.restore_tested" if restore_test else "maintenance.backup.verified",
@@ -340,7 +349,9 @@ def backup_restore(
     tables = tables or []
     unknown = sorted(set(tables) - set(backup.tables)) if backup.tables else []
     if unknown:
-        raise BackupError(f"{backup.file_name} has no table(s) {', '.join(unknown)}.")
+        raise BackupError(
+            _("%(name)s has no table(s) %(tables)s.") % {"name": backup.file_name, "tables": ", ".join(unknown)}
+        )
     engine = engine_for(alias)
     with maintenance_lock(alias):
         engine.scratch_leftovers_drop()
@@ -351,7 +362,9 @@ def backup_restore(
         except BackupError as exc:
             _record_verification(backup, ok=False, restore_test=False, alias=alias)
             report_failure("verification", backup, exc, actor)
-            raise BackupError(f"{backup.file_name} failed verification: {exc}") from exc
+            raise BackupError(
+                _("%(name)s failed verification: %(error)s") % {"name": backup.file_name, "error": exc}
+            ) from exc
         # Once the manifest's signature is checked: the ledger facts come from it.
         ledger = ledger_for_restore(backup, without_ledger=without_ledger, actor=actor)
         checked = _verifications(alias)
@@ -371,12 +384,16 @@ def backup_restore(
         except Exception as exc:
             reconnect_if_lost(alias)
             report_failure("restore", backup, exc, actor)
-            raise BackupError(f"The restore failed; the live database was left as it was. {exc}") from exc
+            raise BackupError(
+                _("The restore failed; the live database was left as it was. %(error)s") % {"error": exc}
+            ) from exc
         try:
             carried = audit_entries_put_back(kept[0], backup_dir=backup_dir())
         except AuditTrailError as exc:
             report_failure("restore", backup, exc, actor)
-            raise BackupError(f"The data was restored, but not the audit entries since the backup. {exc}") from exc
+            raise BackupError(
+                _("The data was restored, but not the audit entries since the backup. %(error)s") % {"error": exc}
+            ) from exc
         if catalogue_exists(alias):
             catalogue_rescan(alias)
             _carry_verifications(checked, alias)
@@ -451,16 +468,16 @@ def backup_run(
     error is raised once the verification has run. Raises MaintenanceBusy, without writing
     anything, while another backup, restore or migration runs."""
     report = progress or _silent
-    report(2, "Dumping the database", force=True)
+    report(2, _("Dumping the database"), force=True)
     written = None if progress is None else _bytes_written(progress)
     backup = backup_create(kind=kind, tables=tables, actor=actor, alias=alias, progress=written)
     try:
         if offsite and offsite_configured():
-            report(91, "Copying off-site", force=True)
+            report(91, _("Copying off-site"), force=True)
             backup_copy_offsite(backup, actor=actor)
     finally:
         if verify:
-            report(95, "Verifying the new file", force=True)
+            report(95, _("Verifying the new file"), force=True)
             backup_verify(backup, actor=actor, alias=alias)
     return backup
 
@@ -473,6 +490,6 @@ def _bytes_written(progress: Progress) -> Callable[[int, int], None]:
     """The dump's progress (bytes written of bytes expected) as 0-90 % of the whole."""
 
     def written(done: int, expected: int) -> None:
-        progress(min(90, 90 * done // max(expected, 1)), f"{done // 1024:,} KiB written")
+        progress(min(90, 90 * done // max(expected, 1)), _("%(size)s KiB written") % {"size": f"{done // 1024:,}"})
 
     return written

@@ -14,6 +14,7 @@ import json
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 
 ALGORITHM = "hmac-sha256"
 FIELD = "signature"
@@ -63,9 +64,11 @@ def verify(data: dict) -> int:
     Raises :class:`SignatureError` when it is missing or matches no key."""
     signature = data.get(FIELD)
     if not isinstance(signature, str) or not signature.startswith(f"{ALGORITHM}:"):
-        raise SignatureError("it has no signature")
+        raise SignatureError(_("it has no signature"))
     given = signature.split(":", 1)[1]
     matches = [hmac.compare_digest(given, _mac(key, data)) for key in verifying_keys()]
     if not any(matches):
-        raise SignatureError("its signature does not match BACKUP_SIGNING_KEY (nor any key in BACKUP_SIGNING_KEYS_OLD)")
+        raise SignatureError(
+            _("its signature does not match BACKUP_SIGNING_KEY (nor any key in BACKUP_SIGNING_KEYS_OLD)")
+        )
     return matches.index(True)

@@ -441,6 +441,14 @@ ARCHIVE_BATCH_SIZE = env.int("ARCHIVE_BATCH_SIZE", default=1000)
 SALON_NAME = env.str("SALON_NAME", default="Beils Demo Salon")
 SALON_TAX_ID = env.str("SALON_TAX_ID", default="B00000000")
 INVOICE_SERIES = env.str("INVOICE_SERIES", default="F")
+# Where the QR code printed on every invoice sends the customer to check it at the tax office
+# (AEAT). Beils keeps the invoices' hash chain but does not send the records to the AEAT itself,
+# which makes it a "NO VERI*FACTU" system in the Orden HAC/1177/2024's terms: its invoices carry
+# this address. A salon that sends its records through another program sets the VERI*FACTU one
+# (https://www2.agenciatributaria.gob.es/wlpl/TIKE-CONT/ValidarQR).
+VERIFACTU_QR_URL = env.str(
+    "VERIFACTU_QR_URL", default="https://www2.agenciatributaria.gob.es/wlpl/TIKE-CONT/ValidarQRNoVerifactu"
+)
 
 # --- E-mail -------------------------------------------------------------------------------
 

@@ -2,18 +2,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
+from beils.lib.admin import money_column
 from beils.lib.changelists import BigListMixin
 from beils.lib.dates import day_bounds
 from beils.lib.history import HistoryAdmin
-from bookings.calendar import calendar_for
+from beils.lib.money import format_money
+from bookings import calendar
 from bookings.models import Booking, BookingError, BookingItem, BookingStatus
 from bookings.services import (
     BOOKING_FIELDS,
@@ -21,6 +23,7 @@ from bookings.services import (
     booking_check,
     booking_create,
     booking_is_charged,
+    booking_reschedule,
     booking_transition,
     booking_update,
     usable_bonos,
@@ -118,8 +121,8 @@ class ChargeForm(forms.Form):
             if not bonos.get(service.pk):
                 continue
             name = f"bono_{service.pk}"
-            choices = [("", _("Pay %(price)s €") % {"price": service.price})]
-            choices += [(str(b.pk), _("Use a session of %(bono)s") % {"bono": b}) for b in bonos[service.pk]]
+            choices = [("", gettext("Pay %(price)s") % {"price": format_money(service.price)})]
+            choices += [(str(b.pk), gettext("Use a session of %(bono)s") % {"bono": b}) for b in bonos[service.pk]]
             initial = chosen.get(service.pk)
             self.fields[name] = forms.ChoiceField(
                 label=service.name, choices=choices, required=False, initial=str(initial) if initial else ""
@@ -168,10 +171,16 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
     actions = ["charge_selected", "confirm_selected", "complete_selected", "cancel_selected", "mark_no_show_selected"]
 
     def get_urls(self):
-        calendar = self.admin_site.admin_view(self.calendar_view)
-        charge = self.admin_site.admin_view(self.charge_view)
+        view = self.admin_site.admin_view
+        charge = view(self.charge_view)
         return [
-            path("calendar/", calendar, name="bookings_booking_calendar"),
+            path("calendar/", view(self.calendar_view), name="bookings_booking_calendar"),
+            path("calendar/events/", view(self.calendar_events_view), name="bookings_booking_calendar_events"),
+            path("calendar/resources/", view(self.calendar_resources_view), name="bookings_booking_calendar_resources"),
+            path("calendar/book/", view(self.calendar_book_view), name="bookings_booking_calendar_book"),
+            path(
+                "calendar/<int:object_id>/move/", view(self.calendar_move_view), name="bookings_booking_calendar_move"
+            ),
             path("<path:object_id>/charge/", charge, name="bookings_booking_charge"),
             *super().get_urls(),
         ]
@@ -224,20 +233,116 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
                 self.save_formset(request, form, formset, change)
 
     def calendar_view(self, request):
+        """The appointment book as a calendar: a day with a column per bookable staff member, or
+        a staff member's week. Booking, moving and resizing go through the JSON views below."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        calendar = calendar_for(
-            view=request.GET.get("view"), day=request.GET.get("date"), staff=request.GET.get("staff")
-        )
+        people = list(calendar.bookable_staff())
+        mine = next((p for p in people if p.pk == request.user.pk), people[0] if people else None)
+        options = {
+            "view": calendar.WEEK if request.GET.get("view") == calendar.WEEK else calendar.DAY,
+            "date": calendar.parse_day(request.GET.get("date")).isoformat(),
+            "staff": str(request.GET.get("staff") or (mine.pk if mine else "")),
+            "locale": get_language(),
+            "opening": calendar.OPENING_TIME,
+            "closing": calendar.CLOSING_TIME,
+            "canAdd": self.has_add_permission(request),
+            "canChange": self.has_change_permission(request),
+            "urls": {
+                "events": reverse("admin:bookings_booking_calendar_events"),
+                "resources": reverse("admin:bookings_booking_calendar_resources"),
+                "book": reverse("admin:bookings_booking_calendar_book"),
+                "move": reverse("admin:bookings_booking_calendar_move", args=[0]),
+                "clients": reverse("admin:autocomplete"),
+            },
+        }
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": calendar.title,
-            "calendar": calendar,
+            "title": gettext("Appointment calendar"),
+            "options": options,
+            "staff_choices": people,
+            "services": calendar.services_catalogue() if options["canAdd"] else [],
+            "legend": calendar.legend(),
+            "texts": calendar.texts(),
             "changelist_url": reverse("admin:bookings_booking_changelist"),
-            "add_url": reverse("admin:bookings_booking_add") if self.has_add_permission(request) else None,
         }
         return TemplateResponse(request, "admin/bookings/booking/calendar.html", context)
+
+    def calendar_events_view(self, request):
+        """The bookings of ``start``–``end`` (the salon's wall-clock times), of everybody or of
+        one ``staff`` member, as calendar events."""
+        if not self.has_view_permission(request):
+            return _refused()
+        form = calendar.RangeForm(request.GET)
+        if not form.is_valid():
+            return _bad_request(calendar.form_error(form))
+        data = form.cleaned_data
+        can_change = self.has_change_permission(request)
+        events = calendar.events_for(start=data["start"], end=data["end"], staff=data["staff"], can_change=can_change)
+        return JsonResponse(events, safe=False)
+
+    def calendar_resources_view(self, request):
+        if not self.has_view_permission(request):
+            return _refused()
+        form = calendar.RangeForm(request.GET)
+        if not form.is_valid():
+            return _bad_request(calendar.form_error(form))
+        return JsonResponse(calendar.resources_for(start=form.cleaned_data["start"], end=form.cleaned_data["end"]),
+                            safe=False)  # fmt: skip
+
+    def calendar_book_view(self, request):
+        """Book from the calendar (POST): ``client``, ``staff``, ``start``, ``services`` (ids,
+        repeated) or ``end``, ``notes``. Answers the new event, or 400 with the refusal."""
+        if request.method != "POST":
+            return _bad_request(gettext("Send the booking with POST."), status=405)
+        if not self.has_add_permission(request):
+            return _refused()
+        form = calendar.BookForm(request.POST)
+        if not form.is_valid():
+            return _bad_request(calendar.form_error(form))
+        data = form.cleaned_data
+        items = [BookingItem(service=service) for service in data["services"]] or None
+        try:
+            booking = booking_create(
+                client=data["client"],
+                staff=data["staff"],
+                start=data["start"],
+                end=data["end"],
+                notes=data["notes"] or None,
+                items=items,
+                actor=request.user,
+            )
+        except BookingError as error:
+            return _bad_request(str(error))
+        return JsonResponse({"event": self._event(request, booking)}, status=201)
+
+    def calendar_move_view(self, request, object_id):
+        """A booking dragged or resized on the calendar (POST ``start``, ``end`` and, when it
+        changed column, ``staff`` with ``staff_changed=1``). A refusal (an overlap, a closed
+        booking) is a 400 with its message, and nothing is written."""
+        if request.method != "POST":
+            return _bad_request(gettext("Send the change with POST."), status=405)
+        if not self.has_change_permission(request):
+            return _refused()
+        booking = Booking.objects.select_related("staff").filter(pk=object_id).first()
+        if booking is None:
+            return _bad_request(gettext("This booking no longer exists."), status=404)
+        form = calendar.MoveForm(request.POST)
+        if not form.is_valid():
+            return _bad_request(calendar.form_error(form))
+        data = form.cleaned_data
+        staff = data["staff"] if data["staff_changed"] else booking.staff
+        try:
+            booking_reschedule(booking=booking, start=data["start"], end=data["end"], staff=staff, actor=request.user)
+        except BookingError as error:
+            return _bad_request(str(error))
+        return JsonResponse({"event": self._event(request, booking)})
+
+    def _event(self, request, booking):
+        booking = Booking.objects.select_related("client", "staff").prefetch_related("items").get(pk=booking.pk)
+        columns = set(calendar.bookable_staff().values_list("pk", flat=True))
+        return calendar.event(booking, columns=columns, can_change=self.has_change_permission(request))
 
     def charge_view(self, request, object_id):
         """Sell the booking's services (a bono session where the client chooses one) and
@@ -247,7 +352,7 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
             raise PermissionDenied
         change_url = reverse("admin:bookings_booking_change", args=[booking.pk])
         if booking.is_closed or booking_is_charged(booking):
-            self.message_user(request, _("%(booking)s is closed or already charged; it cannot be charged again.")
+            self.message_user(request, gettext("%(booking)s is closed or already charged; it cannot be charged again.")
                               % {"booking": booking}, messages.WARNING)  # fmt: skip
             return redirect(change_url)
         items = list(booking.items.select_related("service").order_by("pk"))
@@ -268,14 +373,14 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
             else:
                 self.message_user(
                     request,
-                    _("Booking charged and completed: %(total)s €, invoice %(number)s.")
-                    % {"total": result.cart.total, "number": result.invoice.number},
+                    gettext("Booking charged and completed: %(total)s, invoice %(number)s.")
+                    % {"total": format_money(result.cart.total), "number": result.invoice.number},
                     messages.SUCCESS,
                 )
                 return redirect("admin:sales_cart_change", result.cart.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Charge %(booking)s") % {"booking": booking},
+            "title": gettext("Charge %(booking)s") % {"booking": booking},
             "opts": self.opts,
             "booking": booking,
             "items": items,
@@ -290,7 +395,7 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
     def charge_selected(self, request, queryset):
         bookings = list(queryset[:2])
         if len(bookings) != 1:
-            self.message_user(request, _("Choose exactly one booking to charge."), messages.WARNING)
+            self.message_user(request, gettext("Choose exactly one booking to charge."), messages.WARNING)
             return None
         return redirect("admin:bookings_booking_charge", bookings[0].pk)
 
@@ -328,11 +433,21 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
             self.message_user(request, refusal, messages.ERROR)
 
 
+def _bad_request(message: str, *, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _refused() -> JsonResponse:
+    return JsonResponse({"error": gettext("You do not have permission to do this.")}, status=403)
+
+
 @admin.register(BookingItem)
 class BookingItemAdmin(BigListMixin, admin.ModelAdmin):
-    list_display = ["name", "booking", "duration_minutes", "price"]
+    list_display = ["name", "booking", "duration_minutes", "price_money"]
     list_select_related = ["booking__client"]
     search_fields = ["name", "^booking__client__name", "^booking__client__surname"]
     raw_id_fields = ["booking"]
     autocomplete_fields = ["service", "client_bonus"]
     ordering = ["-pk"]  # newest first; the model's order (by booking) would sort every line
+
+    price_money = money_column("price", _("price (VAT incl.)"))

@@ -1,181 +1,239 @@
-"""The appointment book laid out as a day (one column per staff member) or a week (one column
-per day), for the admin's calendar page. Two queries: the staff members and the bookings."""
+"""What the admin's calendar reads and accepts: the bookable staff (its columns), the bookings of a
+range as calendar events, and the forms that check what the calendar sends before the booking
+services (``bookings/services.py``) write anything.
 
-from dataclasses import dataclass, field
+Times travel as the salon's wall-clock time without an offset (``2030-03-13T10:00:00``): the
+calendar shows the salon's hours whatever the browser's time zone, and reads back what it shows.
+"""
+
+import re
 from datetime import date, datetime, timedelta
 
+from django import forms
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from beils.lib.dates import day_bounds
-from bookings.models import Booking
-from crm.models import User
+from bookings.models import Booking, BookingStatus
+from catalog.models import Service
+from crm.models import Client, Status, User
 
 DAY, WEEK = "day", "week"
-#: The hours shown when no booking falls outside them.
-OPENING_HOUR, CLOSING_HOUR = 8, 21
-PIXELS_PER_MINUTE = 1
+#: The hours the calendar opens on; bookings outside them stretch the grid (flexible limits).
+OPENING_TIME, CLOSING_TIME = "08:00:00", "21:00:00"
+#: The most days one request for events may span (a week view, with room for the edges).
+MAX_RANGE_DAYS = 42
+#: The id of the column for bookings of nobody bookable (unassigned, or a departed colleague).
+UNASSIGNED = "none"
+#: Each status's colours (background, text); the legend shows the same.
+STATUS_COLOURS = {
+    BookingStatus.PENDING: ("#f0b429", "#2b2000"),
+    BookingStatus.CONFIRMED: ("#2f6f9f", "#ffffff"),
+    BookingStatus.COMPLETED: ("#2e7d32", "#ffffff"),
+    BookingStatus.CANCELLED: ("#b0b0b0", "#333333"),
+    BookingStatus.NO_SHOW: ("#8d4b4b", "#ffffff"),
+}
 
 
-@dataclass
-class Block:
-    booking: Booking
-    top: int
-    height: int
-    lane: int = 0
-    lanes: int = 1
-
-    @property
-    def url(self) -> str:
-        return reverse("admin:bookings_booking_change", args=[self.booking.pk])
-
-    @property
-    def left_percent(self) -> int:
-        return self.lane * 100 // self.lanes
-
-    @property
-    def width_percent(self) -> int:
-        return 100 // self.lanes
+def bookable_staff():
+    """The staff members a client can be booked with: every account that can log in (status ON).
+    A switched-off account keeps its past bookings but gets no column."""
+    return User.objects.filter(status=Status.ON).order_by("name", "surname", "pk")
 
 
-@dataclass
-class Column:
-    title: str
-    day: date
-    staff: User | None = None
-    blocks: list[Block] = field(default_factory=list)
-    is_today: bool = False
+def legend() -> list[dict]:
+    return [
+        {"status": status.value, "label": status.label, "background": bg, "text": fg}
+        for status, (bg, fg) in STATUS_COLOURS.items()
+    ]
 
 
-@dataclass
-class Calendar:
-    view: str
-    day: date
-    first_day: date
-    days: int
-    staff: User | None
-    staff_choices: list[User]
-    columns: list[Column]
-    hours: list[int]
-    first_hour: int
-    height: int
-
-    @property
-    def title(self) -> str:
-        if self.view == DAY:
-            return f"Appointments · {self.day:%A %d %B %Y}"
-        last = self.first_day + timedelta(days=self.days - 1)
-        return f"Appointments · week of {self.first_day:%d %b} – {last:%d %b %Y}"
-
-    @property
-    def previous(self) -> date:
-        return self.day - timedelta(days=self.days)
-
-    @property
-    def next(self) -> date:
-        return self.day + timedelta(days=self.days)
-
-    @property
-    def hour_marks(self) -> list[tuple[int, int]]:
-        return [(hour, (hour - self.first_hour) * 60 * PIXELS_PER_MINUTE) for hour in self.hours]
+def wall_clock(value: datetime) -> str:
+    return timezone.localtime(value).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-def calendar_for(*, view: str | None = None, day: str | date | None = None, staff: str | None = None) -> Calendar:
-    """The calendar of ``day`` (ISO date; default today), as ``view`` (``day`` or ``week``),
-    for every staff member or only ``staff`` (a user id). Bad parameters fall back to defaults."""
-    view = WEEK if view == WEEK else DAY
-    day = _parse_day(day)
-    first_day = day - timedelta(days=day.weekday()) if view == WEEK else day
-    days = 7 if view == WEEK else 1
-    staff_choices = list(User.all_objects.filter(status="ON").order_by("name", "surname"))
-    chosen = next((user for user in staff_choices if str(user.pk) == str(staff)), None)
-    bookings = _bookings(first_day, days, chosen)
-    first_hour, last_hour = _hours(bookings)
-    columns = _columns(view, first_day, days, chosen, staff_choices, bookings)
-    for column, column_bookings in columns:
-        column.blocks = _blocks(column_bookings, first_hour)
-    return Calendar(
-        view=view,
-        day=day,
-        first_day=first_day,
-        days=days,
-        staff=chosen,
-        staff_choices=staff_choices,
-        columns=[column for column, _ in columns],
-        hours=list(range(first_hour, last_hour)),
-        first_hour=first_hour,
-        height=(last_hour - first_hour) * 60 * PIXELS_PER_MINUTE,
+def parse_wall_clock(value: str | None) -> datetime | None:
+    """The calendar's ``2030-03-13T10:00:00`` (or a date, or a time with an offset) as an aware
+    datetime in the salon's time zone; None when it is not one."""
+    try:
+        # A "+" left unencoded in a query string arrives as a space.
+        parsed = datetime.fromisoformat(re.sub(r" (\d\d:?\d\d)$", r"+\1", (value or "").strip()))
+    except ValueError:
+        return None
+    if timezone.is_naive(parsed):
+        return timezone.make_aware(parsed)
+    return timezone.localtime(parsed)
+
+
+class WallClockField(forms.Field):
+    default_error_messages = {"invalid": _("Enter a date and time such as 2030-03-13T10:00:00.")}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        parsed = parse_wall_clock(value)
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
+class StaffField(forms.ModelChoiceField):
+    """A column of the calendar: a bookable staff member's id, or ``none`` for no one."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=bookable_staff(), required=False, **kwargs)
+        self.error_messages["invalid_choice"] = _("Choose a staff member who takes bookings.")
+
+    def to_python(self, value):
+        return None if value == UNASSIGNED else super().to_python(value)
+
+
+class RangeForm(forms.Form):
+    """The events the calendar asks for: ``start`` to ``end``, of everybody or one ``staff``."""
+
+    start = WallClockField()
+    end = WallClockField()
+    staff = StaffField()
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and not start < end <= start + timedelta(days=MAX_RANGE_DAYS):
+            raise forms.ValidationError(
+                _("Ask for a range that ends after it starts and spans at most %(days)s days."),
+                params={"days": MAX_RANGE_DAYS},
+            )
+        return data
+
+
+class BookForm(forms.Form):
+    """A booking made on the calendar: who, with whom, when, and what for. With services the
+    booking lasts as long as they do; without, until ``end``."""
+
+    client = forms.ModelChoiceField(queryset=Client.objects.all(), label=_("client"))
+    staff = StaffField(label=_("staff member"))
+    start = WallClockField(label=_("start"))
+    end = WallClockField(label=_("end"), required=False)
+    services = forms.ModelMultipleChoiceField(queryset=Service.objects.all(), required=False, label=_("services"))
+    notes = forms.CharField(required=False, max_length=2000, label=_("notes"))
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("services") and not data.get("end"):
+            raise forms.ValidationError(_("Choose at least one service, or give the end time."))
+        return data
+
+
+class MoveForm(forms.Form):
+    """A booking dragged (new ``start`` and ``end``, perhaps a new column) or its edge resized."""
+
+    start = WallClockField()
+    end = WallClockField()
+    staff = StaffField()
+    staff_changed = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            raise forms.ValidationError(gettext("The booking must end after it starts."))
+        return data
+
+
+def form_error(form: forms.Form) -> str:
+    """Every error of ``form`` as one sentence a person can read."""
+    messages = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        prefix = f"{field.label or name}: " if field is not None and name != "__all__" else ""
+        messages += [f"{prefix}{error}" for error in errors]
+    return " ".join(messages)
+
+
+def events_for(*, start: datetime, end: datetime, staff: User | None, can_change: bool) -> list[dict]:
+    """The bookings that overlap [start, end) as calendar events, in three queries (bookings
+    with their client and staff member, their services, the bookable staff)."""
+    bookings = (
+        Booking.objects.filter(start__lt=end, end__gt=start)
+        .select_related("client", "staff")
+        .prefetch_related("items")
+        .order_by("start", "pk")
     )
+    if staff is not None:
+        bookings = bookings.filter(staff=staff)
+    columns = set(bookable_staff().values_list("pk", flat=True))
+    return [event(booking, columns=columns, can_change=can_change) for booking in bookings]
 
 
-def _parse_day(value) -> date:
+def event(booking: Booking, *, columns: set[int], can_change: bool) -> dict:
+    background, text = STATUS_COLOURS[BookingStatus(booking.status)]
+    services = [item.name for item in booking.items.all()]
+    title = " · ".join([str(booking.client), *services])
+    editable = can_change and not booking.is_closed
+    return {
+        "id": str(booking.pk),
+        "resourceId": str(booking.staff_id) if booking.staff_id in columns else UNASSIGNED,
+        "start": wall_clock(booking.start),
+        "end": wall_clock(booking.end),
+        "title": title,
+        "backgroundColor": background,
+        "textColor": text,
+        "classNames": [f"status-{booking.status}"],
+        "editable": editable,
+        "startEditable": editable,
+        "durationEditable": editable,
+        "extendedProps": {
+            "status": booking.status,
+            "statusLabel": BookingStatus(booking.status).label,
+            "staff": booking.staff.get_full_name() if booking.staff else "",
+            "url": reverse("admin:bookings_booking_change", args=[booking.pk]),
+        },
+    }
+
+
+def resources_for(*, start: datetime, end: datetime) -> list[dict]:
+    """The calendar's columns: each bookable staff member, and "Unassigned" when some booking
+    in [start, end) belongs to nobody bookable (no one, or a switched-off account)."""
+    people = list(bookable_staff())
+    columns = [{"id": str(person.pk), "title": person.get_full_name()} for person in people]
+    others = Booking.objects.filter(start__lt=end, end__gt=start).exclude(staff__in=[p.pk for p in people])
+    if others.exists():
+        columns.append({"id": UNASSIGNED, "title": gettext("Unassigned")})
+    return columns
+
+
+def texts() -> dict[str, str]:
+    """What the calendar's script says, in the reader's language."""
+    return {
+        "today": gettext("Today"),
+        "day": gettext("Day"),
+        "week": gettext("Week"),
+        "nextDay": gettext("Next day"),
+        "previousDay": gettext("Previous day"),
+        "nextWeek": gettext("Next week"),
+        "previousWeek": gettext("Previous week"),
+        "close": gettext("Close"),
+        "saving": gettext("Saving…"),
+        "moved": gettext("Booking moved."),
+        "booked": gettext("Booking saved."),
+        "failed": gettext("The change could not be saved: check your connection and try again."),
+        "minutes": gettext("min"),
+        "noClients": gettext("No client found."),
+        "chooseClient": gettext("Choose a client from the list."),
+    }
+
+
+def services_catalogue() -> list[dict]:
+    return [
+        {"id": service.pk, "name": service.name, "minutes": service.duration_minutes}
+        for service in Service.objects.order_by("name", "pk")
+    ]
+
+
+def parse_day(value) -> date:
     if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(value or "")
     except ValueError:
         return timezone.localdate()
-
-
-def _bookings(first_day: date, days: int, staff: User | None) -> list[Booking]:
-    start, end = day_bounds(first_day, days=days)
-    bookings = Booking.objects.filter(start__lt=end, end__gt=start).select_related("client", "staff")
-    if staff is not None:
-        bookings = bookings.filter(staff=staff)
-    return list(bookings.order_by("start", "pk"))
-
-
-def _hours(bookings: list[Booking]) -> tuple[int, int]:
-    first, last = OPENING_HOUR, CLOSING_HOUR
-    for booking in bookings:
-        start, end = timezone.localtime(booking.start), timezone.localtime(booking.end)
-        first = min(first, start.hour)
-        ends_at = end.hour + (1 if end.minute else 0) if end.date() == start.date() else 24
-        last = max(last, ends_at)
-    return first, min(last, 24)
-
-
-def _columns(view, first_day, days, staff, staff_choices, bookings):
-    today = timezone.localdate()
-    if view == WEEK:
-        by_day = {first_day + timedelta(days=n): [] for n in range(days)}
-        for booking in bookings:
-            by_day.setdefault(timezone.localtime(booking.start).date(), []).append(booking)
-        return [
-            (Column(title=f"{day:%a %d}", day=day, staff=staff, is_today=day == today), by_day[day])
-            for day in sorted(by_day)
-            if day in by_day and first_day <= day < first_day + timedelta(days=days)
-        ]
-    people = [staff] if staff is not None else list(staff_choices)
-    people += [b.staff for b in bookings if b.staff is not None and b.staff not in people]
-    columns = [
-        (Column(title=person.get_full_name(), day=first_day, staff=person, is_today=first_day == today), [])
-        for person in people
-    ]
-    by_staff = {column.staff.pk: column_bookings for column, column_bookings in columns}
-    unassigned = []
-    for booking in bookings:
-        by_staff.get(booking.staff_id, unassigned).append(booking)
-    if unassigned:
-        columns.append((Column(title="Unassigned", day=first_day, is_today=first_day == today), unassigned))
-    return columns
-
-
-def _blocks(bookings: list[Booking], first_hour: int) -> list[Block]:
-    """Place each booking at its time; bookings that overlap (a cancelled one and its
-    replacement) share the column's width side by side."""
-    blocks, lane_ends = [], []
-    for booking in bookings:
-        start, end = timezone.localtime(booking.start), timezone.localtime(booking.end)
-        day_start = datetime.combine(start.date(), datetime.min.time(), tzinfo=start.tzinfo)
-        minutes_from = (start - day_start).total_seconds() / 60 - first_hour * 60
-        minutes = (end - start).total_seconds() / 60
-        lane = next((n for n, lane_end in enumerate(lane_ends) if lane_end <= booking.start), len(lane_ends))
-        if lane == len(lane_ends):
-            lane_ends.append(booking.end)
-        lane_ends[lane] = booking.end
-        top = max(int(minutes_from * PIXELS_PER_MINUTE), 0)
-        blocks.append(Block(booking=booking, top=top, height=max(int(minutes * PIXELS_PER_MINUTE), 18), lane=lane))
-    for block in blocks:
-        block.lanes = max(len(lane_ends), 1)
-    return blocks

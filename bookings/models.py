@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -79,13 +81,14 @@ class Booking(BeilsModel):
     end = models.DateTimeField(_("end"))
     status = models.CharField(_("status"), max_length=10, choices=BookingStatus.choices, default=BookingStatus.PENDING)
     notes = models.TextField(_("notes"), null=True, blank=True)
-    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    legacy_id = models.CharField(_("legacy id"), max_length=100, null=True, blank=True, unique=True, editable=False)
 
     objects = BookingQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
         ordering = ["-start"]
         indexes = [
             models.Index(fields=["start"], name="bookings_booking_start"),
@@ -97,7 +100,7 @@ class Booking(BeilsModel):
         ]
 
     def __str__(self):
-        return f"{self.client} · {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
+        return f"{self.client} · {date_format(timezone.localtime(self.start), 'SHORT_DATETIME_FORMAT')}"
 
     @property
     def duration_minutes(self) -> int:
@@ -125,7 +128,7 @@ class Booking(BeilsModel):
 
     def mark_no_show(self, *, now=None) -> None:
         if self.start > (now or timezone.now()):
-            raise BookingError("A client cannot miss an appointment that has not started yet.", field="status")
+            raise BookingError(gettext("A client cannot miss an appointment that has not started yet."), field="status")
         self.move_to(BookingStatus.NO_SHOW)
 
     def move_to(self, status: str) -> None:
@@ -139,15 +142,22 @@ class Booking(BeilsModel):
             return
         current, wanted = BookingStatus(self.status).label, BookingStatus(status).label
         if self.is_closed:
-            message = f"This booking is {current.lower()}: it is closed and can no longer change."
+            message = gettext("This booking is %(status)s: it is closed and can no longer change.") % {
+                "status": current.lower()
+            }
         else:
-            message = f"A {current.lower()} booking cannot become {wanted.lower()}."
+            message = gettext("A %(current)s booking cannot become %(wanted)s.") % {
+                "current": current.lower(),
+                "wanted": wanted.lower(),
+            }
         raise BookingError(message, field="status")
 
 
 class BookingItem(BeilsModel):
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="items")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="booking_items")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="items", verbose_name=_("booking"))
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="booking_items", verbose_name=_("service")
+    )
     name = models.CharField(_("name"), max_length=150, help_text=_("Snapshot of the service name"))
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"))
     price = money(_("price (VAT incl.)"), null=True, blank=True)
@@ -157,11 +167,13 @@ class BookingItem(BeilsModel):
         null=True,
         blank=True,
         related_name="booking_items",
+        verbose_name=_("bono"),
         help_text=_("The bono this session will be taken from"),
     )
 
     class Meta:
-        verbose_name = _("booking item")
+        verbose_name = _("booking service")
+        verbose_name_plural = _("booking services")
         ordering = ["booking", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="bookings_bookingitem_duration_positive")

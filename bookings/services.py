@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
+from django.utils.translation import gettext as _
 
 from audit.services import audit_log
 from bookings.models import ACTIVE_STATUSES, Booking, BookingError, BookingItem, BookingStatus
@@ -62,7 +64,7 @@ def booking_update(
     cancelled, no-show) refuses any change; a status change must follow the transitions."""
     unknown = set(changes) - set(BOOKING_FIELDS)
     if unknown:
-        raise TypeError(f"booking_update() cannot change {sorted(unknown)}")
+        raise TypeError(f"booking_update() cannot change {sorted(unknown)}")  # i18n: technical
     stored = Booking.objects.select_for_update().get(pk=booking.pk)
     changed = _changed_fields(stored, changes)
     if not changed and items is None:
@@ -80,6 +82,50 @@ def booking_update(
     _save_items(booking, items)
     if "status" in changed:
         _audit_status(booking, old=stored.status, actor=actor)
+    return booking
+
+
+@transaction.atomic
+def booking_reschedule(
+    *,
+    booking: Booking,
+    start: datetime,
+    end: datetime,
+    staff: User | None,
+    actor: User | None = None,
+) -> Booking:
+    """Move ``booking`` to [start, end) with ``staff`` (the calendar's drag and resize). A booking
+    with services lasts as long as they do, so a new length is taken by its last service: it
+    grows or shrinks by the difference (never to nothing). Refused like any change: a closed
+    booking, an overlap with the staff member's other bookings."""
+    stored = Booking.objects.select_for_update().get(pk=booking.pk)
+    if stored.is_closed:
+        stored.refuse_move_to(BookingStatus.PENDING)
+    items = list(stored.items.order_by("pk"))
+    minutes = int((end - start).total_seconds() // 60)
+    booked = sum(item.duration_minutes for item in items)
+    stretched = bool(items) and minutes != booked
+    if stretched:
+        last = items[-1]
+        last.duration_minutes += minutes - booked
+        if last.duration_minutes <= 0:
+            raise BookingError(
+                _("%(service)s cannot be that short: shorten the booking less, or edit its services.")
+                % {"service": last.name},
+                field="end",
+            )
+    old = {"start": stored.start.isoformat(), "end": stored.end.isoformat(), "staff_id": stored.staff_id}
+    booking_update(booking=booking, start=start, end=end, staff=staff, items=items if stretched else None, actor=actor)
+    audit_log(
+        action="bookings.booking.rescheduled",
+        actor=actor,
+        target=booking,
+        detail={
+            "booking_id": booking.pk,
+            "from": old,
+            "to": {"start": booking.start.isoformat(), "end": booking.end.isoformat(), "staff_id": booking.staff_id},
+        },
+    )
     return booking
 
 
@@ -155,7 +201,7 @@ def charge_lines(*, booking: Booking, bono_for: Mapping[Service | int, ClientBon
     a bono is chosen for it; the same service (or bono) booked twice is one line of two."""
     items = list(booking.items.select_related("service", "client_bonus").order_by("pk"))
     if not items:
-        raise BookingError("This booking has no services to charge: add them first.")
+        raise BookingError(_("This booking has no services to charge: add them first."))
     chosen = (
         {item.service_id: item.client_bonus for item in items if item.client_bonus_id}
         if bono_for is None
@@ -214,9 +260,9 @@ def _end_for(booking: Booking, items: Sequence[BookingItem] | None) -> datetime:
         minutes = 0
     end = booking.start + timedelta(minutes=minutes) if minutes else booking.end
     if end is None:
-        raise BookingError("Give the end time, or the services booked.", field="end")
+        raise BookingError(_("Give the end time, or the services booked."), field="end")
     if end <= booking.start:
-        raise BookingError("The booking must end after it starts.", field="end")
+        raise BookingError(_("The booking must end after it starts."), field="end")
     return end
 
 
@@ -228,10 +274,15 @@ def _refuse_overlap(booking: Booking) -> None:
         clashes = clashes.exclude(pk=booking.pk)
     clash = clashes.select_related("staff").order_by("start").first()
     if clash is not None:
+        start, end = timezone.localtime(clash.start), timezone.localtime(clash.end)
         raise BookingError(
-            f"{clash.staff.get_full_name()} already has a booking from "
-            f"{timezone.localtime(clash.start):%H:%M} to {timezone.localtime(clash.end):%H:%M} "
-            f"on {timezone.localtime(clash.start):%Y-%m-%d}.",
+            _("%(staff)s already has a booking from %(start)s to %(end)s on %(day)s.")
+            % {
+                "staff": clash.staff.get_full_name(),
+                "start": time_format(start, "H:i"),
+                "end": time_format(end, "H:i"),
+                "day": date_format(start, "SHORT_DATE_FORMAT"),
+            },
             field="start",
         )
 
@@ -249,18 +300,20 @@ def _save_items(booking: Booking, items: Sequence[BookingItem] | None) -> None:
 def _refuse_charge(booking: Booking) -> None:
     charged = booking.carts.filter(status=CartStatus.COMPLETED).order_by("pk").first()
     if charged is not None:
-        raise BookingError(f"This booking was already charged: {charged}.")
+        raise BookingError(_("This booking was already charged: %(sale)s.") % {"sale": charged})
     if booking.is_closed:
         status = BookingStatus(booking.status).label.lower()
-        raise BookingError(f"This booking is {status}: it is closed and cannot be charged.")
+        raise BookingError(_("This booking is %(status)s: it is closed and cannot be charged.") % {"status": status})
 
 
 def _refuse_bono(bonus: ClientBonus, *, booking: Booking, service: Service) -> None:
     # The checkout checks sessions and expiry; whose bono it is and what it covers is ours.
     if bonus.client_id != booking.client_id:
-        raise BookingError(f"The bono {bonus.name} belongs to another client.")
+        raise BookingError(_("The bono %(bono)s belongs to another client.") % {"bono": bonus.name})
     if not bonus.services.filter(pk=service.pk).exists():
-        raise BookingError(f"The bono {bonus.name} does not cover {service.name}.")
+        raise BookingError(
+            _("The bono %(bono)s does not cover %(service)s.") % {"bono": bonus.name, "service": service.name}
+        )
 
 
 def _changed_fields(stored: Booking, changes: dict[str, Any]) -> set[str]:

@@ -7,27 +7,30 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
-from beils.lib.admin import ReadOnlyAdmin
+from beils.lib.admin import ReadOnlyAdmin, money_column
 from beils.lib.changelists import BigListMixin
 from legacy.models import LegacyError, LegacyImportRun, LegacyInvoice
 
 
 class LegacyImportForm(forms.Form):
     url = forms.CharField(
-        label="Legacy database",
+        label=gettext_lazy("Legacy database"),
         max_length=255,
-        help_text="mysql://user@host:3306/dbname — the old Beils Dashboard database, read only.",
+        help_text=gettext_lazy("mysql://user@host:3306/dbname — the old Beils Dashboard database, read only."),
         widget=forms.TextInput(attrs={"size": 60, "placeholder": "mysql://beils@db.example:3306/beils"}),
     )
     password = forms.CharField(
-        label="Password",
+        label=gettext_lazy("Password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Sent to the worker encrypted and never stored. Leave empty to use the worker's "
-        "LEGACY_DATABASE_PASSWORD.",
+        help_text=gettext_lazy(
+            "Sent to the worker encrypted and never stored. Leave empty to use the worker's LEGACY_DATABASE_PASSWORD."
+        ),
     )
 
     def clean_url(self):
@@ -81,9 +84,12 @@ class LegacyImportRunAdmin(ReadOnlyAdmin):
         }
         return TemplateResponse(request, "admin/legacy/legacyimportrun/detail.html", context)
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress(self, run: LegacyImportRun):
-        return format_html("{} % · {} of {} rows", run.percent, run.rows_done, run.rows_total)
+        return format_html(
+            "{} % · {}", run.percent,
+            _("%(done)s of %(total)s rows") % {"done": run.rows_done, "total": run.rows_total},
+        )  # fmt: skip
 
     def _can_start(self, request) -> bool:
         return request.user.is_active and request.user.has_perm("legacy.add_legacyimportrun")
@@ -113,10 +119,10 @@ class LegacyImportRunAdmin(ReadOnlyAdmin):
             except LegacyError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                self.message_user(request, "Import queued: this page follows it.", messages.SUCCESS)
+                self.message_user(request, _("Import queued: this page follows it."), messages.SUCCESS)
                 return redirect("admin:legacy_legacyimportrun_change", run.pk)
         context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                   "title": "Import from legacy database"}  # fmt: skip
+                   "title": _("Import from legacy database")}  # fmt: skip
         return TemplateResponse(request, "admin/legacy/legacyimportrun/start.html", context)
 
 
@@ -124,6 +130,8 @@ class LegacyImportRunAdmin(ReadOnlyAdmin):
 class LegacyInvoiceAdmin(BigListMixin, ReadOnlyAdmin):
     """The previous system's invoices: a closed series, kept as issued."""
 
-    list_display = ["number", "issued_at", "kind", "total", "payment_method", "aeat_status"]
+    list_display = ["number", "issued_at", "kind", "total_money", "payment_method", "aeat_status"]
     search_fields = ["=number", "=hash"]
     date_hierarchy = "issued_at"
+
+    total_money = money_column("total", gettext_lazy("total"))

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LegacyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "legacy"
-    verbose_name = "Legacy import (Beils Dashboard)"
+    verbose_name = _("Legacy import (Beils Dashboard)")
 
     def ready(self):
         from maintenance.reaper import STALE_WORK_FINDERS

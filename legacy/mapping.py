@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from bookings.models import BookingStatus
 from crm.models import ConsentStatus, ConsentType, DocumentType, Gender
@@ -33,7 +34,7 @@ def money(value) -> Decimal:
     try:
         return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation as exc:
-        raise ValueError(f"{value!r} is not an amount of money") from exc
+        raise ValueError(_("%(value)r is not an amount of money") % {"value": value}) from exc
 
 
 def text(value) -> str | None:
@@ -213,7 +214,7 @@ def booking_times(
     day = day.date() if isinstance(day, datetime) else day
     begins = clock(start)
     if begins is None:
-        raise ValueError(f"start time {start!r} is not HH:mm")
+        raise ValueError(_("start time %(start)r is not HH:mm") % {"start": start})
     starts = datetime.combine(day, begins, tzinfo=zone)
     ends_at, note = clock(end), None
     ends = datetime.combine(day, ends_at, tzinfo=zone) if ends_at else None

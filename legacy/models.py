@@ -21,12 +21,15 @@ class LegacyKey(models.Model):
 
     entity = models.CharField(_("entity"), max_length=40)
     legacy_id = models.CharField(_("legacy id"), max_length=100)
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    content_type = models.ForeignKey(
+        ContentType, verbose_name=_("content type"), on_delete=models.CASCADE, related_name="+"
+    )
     object_id = models.PositiveBigIntegerField(_("object id"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("legacy key")
+        verbose_name_plural = _("legacy keys")
         constraints = [models.UniqueConstraint(fields=["entity", "legacy_id"], name="legacy_key_unique_per_entity")]
         indexes = [models.Index(fields=["content_type", "object_id"], name="legacy_key_target")]
 
@@ -61,7 +64,12 @@ class LegacyImportRun(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     source = models.CharField(_("source"), max_length=255)
     dry_run = models.BooleanField(_("dry run"), default=False)
@@ -70,7 +78,9 @@ class LegacyImportRun(models.Model):
     current_entity = models.CharField(_("current entity"), max_length=40, blank=True, default="")
     rows_done = models.PositiveIntegerField(_("rows done"), default=0)
     rows_total = models.PositiveIntegerField(_("rows total"), default=0)
-    resumed_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    resumed_from = models.ForeignKey(
+        "self", verbose_name=_("resumed from"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     report = models.JSONField(_("report"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True, default="")
 
@@ -82,7 +92,7 @@ class LegacyImportRun(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"Import #{self.pk} from {self.source}"
+        return _("Import #%(number)s from %(source)s") % {"number": self.pk, "source": self.source}
 
     @property
     def is_active(self) -> bool:
@@ -109,14 +119,15 @@ class LegacyInvoice(models.Model):
     issued_at = models.DateTimeField(_("issued at"))
     total = money(_("total"))
     payment_method = models.CharField(_("payment method"), max_length=50, blank=True, default="")
-    hash = models.CharField(max_length=100, blank=True, default="")
-    previous_hash = models.CharField(max_length=100, null=True, blank=True)
-    qr_content = models.TextField(null=True, blank=True)
+    hash = models.CharField(_("hash"), max_length=100, blank=True, default="")
+    previous_hash = models.CharField(_("previous hash"), max_length=100, null=True, blank=True)
+    qr_content = models.TextField(_("QR content"), null=True, blank=True)
     aeat_status = models.CharField(_("AEAT status"), max_length=50, blank=True, default="")
     legacy_id = models.CharField(_("legacy cart id"), max_length=100, unique=True)
 
     class Meta:
         verbose_name = _("legacy invoice")
+        verbose_name_plural = _("legacy invoices")
         ordering = ["-issued_at"]
         indexes = [models.Index(fields=["issued_at"], name="legacy_invoice_issued_at")]
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from bookings.models import Booking
 from crm.models import DUPLICATE_KEY_MIN_LENGTH, Client
@@ -101,25 +102,27 @@ def reconcile(src: LegacySource) -> dict:
     checks = []
     legacy_years, beils_years = legacy_sales_per_year(src), beils_sales_per_year()
     for year in sorted(set(legacy_years) | set(beils_years)):
-        checks.append(_check(f"sales {year}", legacy_years.get(year, ZERO), beils_years.get(year, ZERO)))
+        name = gettext("sales %(year)s") % {"year": year}
+        checks.append(_check(name, legacy_years.get(year, ZERO), beils_years.get(year, ZERO)))
     open_debt = Debt.objects.filter(legacy_id__isnull=False).aggregate(s=Sum("remaining"))["s"] or ZERO
-    checks.append(_check("open debt", _legacy_sum(src, "debts", "remaining"), open_debt))
+    checks.append(_check(gettext("open debt"), _legacy_sum(src, "debts", "remaining"), open_debt))
     sessions = ClientBonus.objects.filter(legacy_id__isnull=False).aggregate(s=Sum("sessions_remaining"))["s"] or 0
     legacy_sessions = src.scalar("SELECT COALESCE(SUM(remaining_sessions), 0) FROM client_packages")
-    checks.append(_check("bono sessions outstanding", int(legacy_sessions), sessions, kind="count"))
+    checks.append(_check(gettext("bono sessions outstanding"), int(legacy_sessions), sessions, kind="count"))
     if src.has_table("giftcards"):
         cards = LegacyKey.objects.filter(entity="giftcards").values("object_id")
         balance = GiftCard.objects.filter(pk__in=cards).aggregate(s=Sum("current_balance"))["s"] or ZERO
-        checks.append(_check("gift card balances", _legacy_sum(src, "giftcards", "current_balance"), balance))
+        checks.append(_check(gettext("gift card balances"), _legacy_sum(src, "giftcards", "current_balance"), balance))
     invoiced = src.scalar("SELECT COUNT(*) FROM carts WHERE invoice_number IS NOT NULL")
-    checks.append(_check("legacy invoices kept", invoiced, LegacyInvoice.objects.count(), kind="count"))
+    checks.append(_check(gettext("legacy invoices kept"), invoiced, LegacyInvoice.objects.count(), kind="count"))
     legacy_future, beils_future = future_bookings(src, now)
-    checks.append(_check("future bookings", legacy_future, sum(beils_future.values()), kind="count"))
+    checks.append(_check(gettext("future bookings"), legacy_future, sum(beils_future.values()), kind="count"))
     collisions = Invoice.objects.filter(number__in=LegacyInvoice.objects.values("number")).count()
-    checks.append(_check("legacy and Beils invoice numbers never collide", 0, collisions, kind="count"))
+    checks.append(_check(gettext("legacy and Beils invoice numbers never collide"), 0, collisions, kind="count"))
     chain = invoice_chain_verify()
-    checks.append({"name": "Beils invoice chain (verifyinvoices)", "kind": "chain", "legacy": "-",
-                   "beils": f"{chain.invoices} invoices", "ok": chain.ok})  # fmt: skip
+    invoices = ngettext("%(count)s invoice", "%(count)s invoices", chain.invoices) % {"count": chain.invoices}
+    checks.append({"name": gettext("Beils invoice chain (verifyinvoices)"), "kind": "chain", "legacy": "-",
+                   "beils": invoices, "ok": chain.ok})  # fmt: skip
     return {
         "checks": checks,
         "reconciled": all(c["ok"] for c in checks),

@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -133,7 +134,10 @@ def _previous_unfinished(run: LegacyImportRun) -> LegacyImportRun | None:
     if latest is None or latest.state not in (RunState.FAILED, RunState.RUNNING):
         return None
     if latest.state == RunState.RUNNING and latest.updated_at > timezone.now() - STALE_AFTER:
-        raise LegacyError(f"Import #{latest.pk} from {latest.source} is still running; wait for it to finish.")
+        raise LegacyError(
+            _("Import #%(number)s from %(source)s is still running; wait for it to finish.")
+            % {"number": latest.pk, "source": latest.source}
+        )
     return latest
 
 

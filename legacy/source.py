@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from django.utils.translation import gettext as _
+
 from legacy.models import LegacyError
 
 BATCH = 1000
@@ -38,14 +40,14 @@ def source_config(
     ``LEGACY_DATABASE_URL``)."""
     url = url or os.environ.get("LEGACY_DATABASE_URL")
     if not url:
-        raise LegacyError("Name the legacy database: --from mysql://user@host/dbname (or set LEGACY_DATABASE_URL).")
+        raise LegacyError(_("Name the legacy database: --from mysql://user@host/dbname (or set LEGACY_DATABASE_URL)."))
     parts = urlsplit(url)
     if parts.scheme not in ("mysql", "mariadb") or not parts.path.strip("/"):
-        raise LegacyError("The legacy database URL looks like mysql://user@host:3306/dbname.")
+        raise LegacyError(_("The legacy database URL looks like mysql://user@host:3306/dbname."))
     try:
         port = parts.port or 3306
     except ValueError as exc:
-        raise LegacyError("The port of the legacy database URL is not a number.") from exc
+        raise LegacyError(_("The port of the legacy database URL is not a number.")) from exc
     return SourceConfig(
         host=parts.hostname or "127.0.0.1",
         port=port,
@@ -75,7 +77,10 @@ class LegacySource:
             self.db = MySQLdb.connect(**kwargs)
         except MySQLdb.Error as exc:
             # The driver's message names user and host, never the password.
-            raise LegacyError(f"Cannot open the legacy database {config.public_url}: {exc.args[-1]}") from exc
+            raise LegacyError(
+                _("Cannot open the legacy database %(url)s: %(error)s")
+                % {"url": config.public_url, "error": exc.args[-1]}
+            ) from exc
         self.config = config
         cursor = self.db.cursor()
         cursor.execute("SET SESSION TRANSACTION READ ONLY")

@@ -1,15 +1,17 @@
 from django.contrib import admin, messages
+from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import ClockedSchedule, PeriodicTask, SolarSchedule
 
 from audit.services import audit_log
 from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, admin_extend
 from beils.lib.models import Status
 from beils.lib.net import client_ip
 from maintenance.models import Alert, Heartbeat, LifecycleRun, RetentionPolicy, ScheduleSlot
+from maintenance.schedules import job_label
 
 
 @admin.register(Heartbeat)
@@ -61,21 +63,23 @@ class LifecycleRunAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     readonly_fields = [f.name for f in LifecycleRun._meta.fields]
 
-    @admin.display(description="rows")
+    @admin.display(description=_("rows"))
     def rows(self, obj):
         return sum(sum(figures.values()) for figures in obj.counts.values())
 
-    @admin.display(description="took")
+    @admin.display(description=_("took"))
     def took(self, obj):
-        return f"{obj.seconds:.1f} s" if obj.seconds is not None else "running"
+        if obj.seconds is None:
+            return gettext("running")
+        return gettext("%(seconds)s s") % {"seconds": formats.number_format(obj.seconds, 1)}
 
 
 class AlertStateFilter(admin.SimpleListFilter):
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("open", "Open"), ("resolved", "Resolved")]
+        return [("open", _("Open")), ("resolved", _("Resolved"))]
 
     def queryset(self, request, queryset):
         if self.value() == "open":
@@ -97,16 +101,33 @@ class AlertAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     readonly_fields = [f.name for f in Alert._meta.fields]
 
-    @admin.display(description="state", ordering="resolved_at")
+    @admin.display(description=_("state"), ordering="resolved_at")
     def state(self, obj):
         if obj.is_open:
-            return format_html('<strong style="color:#b91c1c">{}</strong>', "Open")
-        return format_html('<span style="color:#15803d">{}</span>', "Resolved")
+            return format_html('<strong style="color:#b91c1c">{}</strong>', gettext("Open"))
+        return format_html('<span style="color:#15803d">{}</span>', gettext("Resolved"))
 
 
 @admin.register(PeriodicTask)
 class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
     """Schedules: MANAGER may look, only a holder of the change permission (ADMIN) may act."""
+
+    list_display = ["label", "enabled", "schedule", "start_time", "last_run_at", "one_off"]
+
+    @admin.display(description=_("name"), ordering="name")
+    def label(self, task):
+        """Beils' own jobs under their translated name (the stored name is the job's key)."""
+        return job_label(task.name)
+
+    @admin.display(description=_("schedule"))
+    def schedule(self, task):
+        scheduler = task.scheduler
+        if isinstance(scheduler, SolarSchedule):
+            # The stored coordinates have six decimals; a person reads them as a place, not a figure.
+            return f"{scheduler.get_event_display()} ({_coordinate(scheduler.latitude)}, {_coordinate(scheduler.longitude)})"
+        if isinstance(scheduler, ClockedSchedule):
+            return formats.date_format(timezone.localtime(scheduler.clocked_time), "SHORT_DATETIME_FORMAT")
+        return str(scheduler or "")
 
     def _acted(self, request, queryset, act, action: str) -> None:
         # The changelist filter may select on ``enabled`` itself, so take the rows before acting.
@@ -136,6 +157,10 @@ class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
     @admin.action(description=_("Run selected tasks"), permissions=["change"])
     def run_tasks(self, request, queryset):
         self._acted(request, queryset, super().run_tasks, "maintenance.periodic_task.run")
+
+
+def _coordinate(value) -> str:
+    return formats.number_format(value.normalize()) if value is not None else "—"
 
 
 class PurgeTrashMixin:

@@ -16,7 +16,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_log
 from backups.locks import single_run_lock
@@ -87,7 +88,7 @@ def alerts_check(*, findings: list[Finding] | None = None, now=None) -> AlertChe
 def _open(finding: Finding, now) -> Alert:
     alert = Alert.objects.create(code=finding.code, message=finding.message, opened_at=now, last_seen_at=now)
     audit_log(action="maintenance.alert.opened", target=alert, detail={"code": alert.code, "message": alert.message})
-    admins_mail(f"Beils alert: {alert.message}", _body(alert, "needs attention"))
+    admins_mail(_("Beils alert: %(message)s") % {"message": alert.message}, _body(alert, _("needs attention")))
     alert.notified_at = now
     alert.save(update_fields=["notified_at"])
     return alert
@@ -98,7 +99,9 @@ def _refresh(alert: Alert, finding: Finding, now) -> None:
     fields = ["message", "last_seen_at"]
     remind = settings.ALERT_REMIND_HOURS
     if remind and (alert.notified_at is None or now - alert.notified_at >= timedelta(hours=remind)):
-        admins_mail(f"Beils alert (still open): {alert.message}", _body(alert, "is still open"))
+        admins_mail(
+            _("Beils alert (still open): %(message)s") % {"message": alert.message}, _body(alert, _("is still open"))
+        )
         alert.notified_at = now
         fields.append("notified_at")
     alert.save(update_fields=fields)
@@ -108,23 +111,23 @@ def _resolve(alert: Alert, now) -> Alert:
     alert.resolved_at = now
     alert.save(update_fields=["resolved_at"])
     audit_log(action="maintenance.alert.resolved", target=alert, detail={"code": alert.code})
-    admins_mail(f"Beils alert resolved: {alert.message}", _body(alert, "has cleared"))
+    admins_mail(_("Beils alert resolved: %(message)s") % {"message": alert.message}, _body(alert, _("has cleared")))
     return alert
 
 
 def _body(alert: Alert, what: str) -> str:
-    opened = timezone.localtime(alert.opened_at)
-    return (
-        f"This condition {what}:\n\n    {alert.message}\n\nFirst seen {opened:%Y-%m-%d %H:%M}. "
+    opened = formats.date_format(timezone.localtime(alert.opened_at), "SHORT_DATETIME_FORMAT")
+    return _(
+        "This condition %(what)s:\n\n    %(message)s\n\nFirst seen %(opened)s. "
         "See the maintenance dashboard in the admin (Data maintenance → Maintenance dashboard) and "
         "docs/disaster-recovery.md.\n"
-    )
+    ) % {"what": what, "message": alert.message, "opened": opened}
 
 
 def admins_mail(subject: str, body: str) -> None:
     """Mail the admins (ADMINS, else every active ADMIN user); never fails the caller."""
     recipients = alert_recipients()
     if not recipients:
-        log.warning("Not mailed (no ADMINS and no ADMIN user): %s", subject)
+        log.warning("Not mailed (no ADMINS and no ADMIN user): %s", subject)  # i18n: technical
         return
     send_mail(subject[:200], body, None, recipients, fail_silently=True)

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class MaintenanceConfig(AppConfig):
     name = "maintenance"
-    verbose_name = "Data maintenance"
+    verbose_name = _("Data maintenance")
 
     def ready(self):
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="maintenance.sync_schedules")

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.chain import chain_rotate
 from audit.models import AuditEntry
@@ -302,7 +303,7 @@ def archive_run(*, dry_run: bool, actor=None, now=None, progress: Progress | Non
         policies = list(RetentionPolicy.objects.filter(enabled=True))
         for done, policy in enumerate(policies):
             if progress:
-                progress(100 * done // len(policies), f"Applying {policy.name}")
+                progress(100 * done // len(policies), _("Applying %(policy)s") % {"policy": policy.name})
             apply = APPLY.get(policy.code)
             before = {table: dict(figures) for table, figures in run.counts.items()}
             if apply is not None and policy.after_days is not None:

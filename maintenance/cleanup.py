@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from beils.lib.models import SoftDeleteModel, Status
 from beils.lib.progress import Progress
@@ -487,22 +488,22 @@ def cleanup_run(
     action call it."""
     parts = []
     if test_data:
-        parts.append(("test_data", "Removing test data", lambda: cleanup_test_data(dry_run=dry_run, actor=actor)))
+        parts.append(("test_data", _("Removing test data"), lambda: cleanup_test_data(dry_run=dry_run, actor=actor)))
     if orphans:
         fix = fix_orphans and not dry_run
         parts.append(
-            ("orphans", "Fixing orphaned rows" if fix else "Looking for orphaned rows",
+            ("orphans", _("Fixing orphaned rows") if fix else _("Looking for orphaned rows"),
              lambda: orphans_fix(dry_run=not fix, actor=actor))
         )  # fmt: skip
     if trash is not None:
         parts.append(
-            ("trash", "Purging the trash",
+            ("trash", _("Purging the trash"),
              lambda: trash_purge(model=trash.model, older_than_days=trash.older_than_days, pks=trash.pks,
                                  dry_run=dry_run, actor=actor))
         )  # fmt: skip
     runs = {}
     for done, (part, message, run_part) in enumerate(parts):
         if progress:
-            progress(100 * done // len(parts), message + (" (dry run)" if dry_run else ""))
+            progress(100 * done // len(parts), _("%(step)s (dry run)") % {"step": message} if dry_run else message)
         runs[part] = run_part()
     return runs

@@ -10,13 +10,15 @@ from collections import OrderedDict
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from backups.drill import RTO_TIERS, rto_tier
 from backups.engines import engine_for
 from backups.models import Backup, BackupKind, BackupStatus, RestoreDrill
 from maintenance import dbhealth
+from maintenance.health import installed_within, starting_up
 from maintenance.models import Alert, HealthSnapshot, Operation, OperationState, TaskRun
+from maintenance.schedules import job_description, job_label
 
 TIMELINE_DAYS = 30
 TABLES_SHOWN = 25
@@ -61,7 +63,7 @@ def _timeline(backups: list[Backup], now) -> dict:
             day["size_mb"] = round(backup.size_bytes / 2**20, 3)
             day["seconds"] = round(backup.duration.total_seconds(), 1) if backup.duration else None
     return {
-        "labels": [day.strftime("%d %b") for day in days],
+        "labels": [formats.date_format(day, "j M") for day in days],
         "size_mb": [d["size_mb"] for d in days.values()],
         "seconds": [d["seconds"] for d in days.values()],
         "failures": [d["failures"] or None for d in days.values()],
@@ -85,7 +87,7 @@ def _tables() -> list[dict]:
 def _disks() -> list[dict]:
     minimum = settings.ALERT_DISK_FREE_PERCENT
     return [
-        {"label": disk.label, "path": disk.path, "total": disk.total_bytes, "free": disk.free_bytes,
+        {"label": disk.label, "name": dbhealth.disk_label(disk.label), "path": disk.path, "total": disk.total_bytes, "free": disk.free_bytes,
          "used_percent": round(100 - disk.free_share * 100, 1), "free_percent": round(disk.free_share * 100, 1),
          "low": disk.free_share * 100 < minimum}
         for disk in dbhealth._disks()
@@ -93,18 +95,23 @@ def _disks() -> list[dict]:
 
 
 def _rpo(latest: Backup | None, now) -> dict:
+    """``pending``: a new installation whose first backup has not happened yet (not a fault:
+    the worker takes it as it starts; maintenance/tasks.py ``startup``)."""
     hours = None if latest is None else round((now - latest.started_at).total_seconds() / 3600, 1)
     return {
         "objective_hours": settings.BACKUP_RPO_HOURS, "latest": latest, "age_hours": hours,
         "ok": hours is not None and hours <= settings.BACKUP_RPO_HOURS,
+        "pending": latest is None and starting_up(),
     }  # fmt: skip
 
 
 def _rto(drill: RestoreDrill | None) -> dict:
+    """``pending``: no drill yet on an installation younger than ALERT_RESTORE_TEST_DAYS."""
     return {
         "objective_hours": settings.BACKUP_RTO_HOURS, "drill": drill, "tiers": RTO_TIERS,
         "tier": rto_tier(drill.seconds) if drill and drill.outcome == "SUCCESS" else None,
         "ok": bool(drill and drill.meets_rto),
+        "pending": drill is None and installed_within(timedelta(days=settings.ALERT_RESTORE_TEST_DAYS)),
     }  # fmt: skip
 
 
@@ -115,8 +122,9 @@ def _jobs() -> list[dict]:
     runs = {run.task: run for run in TaskRun.objects.all()}
     tasks = PeriodicTask.objects.select_related("crontab", "interval", "solar", "clocked").order_by("name")
     return [
-        {"name": task.name, "task": task.task, "enabled": task.enabled, "schedule": str(task.scheduler or ""),
-         "description": task.description, "last_run_at": task.last_run_at, "run": runs.get(task.task)}
+        {"name": task.name, "label": job_label(task.name), "task": task.task, "enabled": task.enabled,
+         "schedule": str(task.scheduler or ""), "description": job_description(task.name, task.description),
+         "last_run_at": task.last_run_at, "run": runs.get(task.task)}
         for task in tasks
     ]  # fmt: skip
 

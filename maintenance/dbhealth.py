@@ -5,14 +5,16 @@ objective; the last archive and cleanup runs; whether Celery beat and a worker a
 
 import shutil
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backups.engines import engine_for
 from backups.models import Backup
-from maintenance.health import database_directory
+from maintenance.health import database_directory, installed_within, starting_up
 from maintenance.models import HealthSnapshot, Heartbeat, LifecycleKind, LifecycleRun
 
 
@@ -160,33 +162,44 @@ def _heartbeat() -> dict:
 
 
 def findings(report: HealthReport) -> list[Finding]:
-    """The alert thresholds, in one place: ``dbhealth``, the alert check and the dashboard use them."""
+    """The alert thresholds, in one place: ``dbhealth``, the alert check and the dashboard use them.
+
+    "Nothing has happened yet" is not a problem on a new installation: no backup and no heartbeat
+    during its first INSTALL_GRACE, no restore test during its first ALERT_RESTORE_TEST_DAYS (the
+    rule of the /health/ page, maintenance/health.py)."""
     found = []
     minimum = settings.ALERT_DISK_FREE_PERCENT
     for disk in report.disks:
         if disk.free_share * 100 < minimum:
-            found.append(
-                Finding(f"disk.{disk.label}", f"{disk.label} disk is {disk.free_share:.0%} free (below {minimum} %)")
-            )
+            message = _("%(disk)s disk is %(free)s free (below %(minimum)s %%)") % {
+                "disk": disk_label(disk.label), "free": f"{disk.free_share:.0%}", "minimum": minimum,
+            }  # fmt: skip
+            found.append(Finding(f"disk.{disk.label}", message))
     age = report.backups["last_good_age_hours"]
-    if age is None or age > report.backups["rpo_hours"]:
-        found.append(
-            Finding(
-                "backup.rpo", f"no good backup within the recovery point objective ({report.backups['rpo_hours']} h)"
-            )
-        )
+    never_backed_up = report.backups["last_good"] is None
+    if (age is None or age > report.backups["rpo_hours"]) and not (never_backed_up and starting_up()):
+        message = _("no good backup within the recovery point objective (%(hours)s h)") % {
+            "hours": report.backups["rpo_hours"]
+        }
+        found.append(Finding("backup.rpo", message))
     tested, days = report.backups["last_restore_test_age_hours"], settings.ALERT_RESTORE_TEST_DAYS
-    if tested is None or tested > days * 24:
-        found.append(Finding("backup.restore_test", f"no restore test within {days} days"))
-    if not report.heartbeat["alive"]:
-        found.append(Finding("beat.silent", "Celery beat or worker silent"))
+    if (tested is None or tested > days * 24) and not (tested is None and installed_within(timedelta(days=days))):
+        found.append(Finding("backup.restore_test", _("no restore test within %(days)s days") % {"days": days}))
+    if not report.heartbeat["alive"] and not (report.heartbeat["last_seen"] is None and starting_up()):
+        found.append(Finding("beat.silent", _("Celery beat or worker silent")))
     for table in report.tables:
         if _grew_abnormally(table):
-            found.append(Finding(f"growth.{table.name}", (
-                f"table {table.name} grew abnormally: {table.rows_growth:+,} rows to {table.rows:,} "
-                f"since {report.previous_snapshot[:16].replace('T', ' ')}"
-            )))  # fmt: skip
+            message = _("table %(table)s grew abnormally: %(growth)s rows to %(rows)s since %(since)s") % {
+                "table": table.name, "growth": f"{table.rows_growth:+,}", "rows": f"{table.rows:,}",
+                "since": report.previous_snapshot[:16].replace("T", " "),
+            }  # fmt: skip
+            found.append(Finding(f"growth.{table.name}", message))
     return found
+
+
+def disk_label(label: str) -> str:
+    """The disk's name for people ("database", "backups")."""
+    return {"database": _("database"), "backups": _("backups")}.get(label, label)
 
 
 def _grew_abnormally(table: TableFigures) -> bool:

@@ -10,7 +10,9 @@ import contextlib
 from collections.abc import Iterator
 
 from django.core.mail import mail_admins
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -35,11 +37,16 @@ def lifecycle_run(
             _finish(run, Outcome.FAILURE, error=str(exc) or type(exc).__name__)
             audit_log(action=f"{action}.failed", actor=actor, target=run, outcome=Outcome.FAILURE,
                       detail={"counts": run.counts, "error": run.error[:2000]})  # fmt: skip
+            what = {"kind": str(kind.label).lower()}
+            started = formats.date_format(timezone.localtime(run.started_at), "SHORT_DATETIME_FORMAT")
             mail_admins(
-                f"Beils: the {kind.label.lower()} run failed",
-                f"The {kind.label.lower()} run started at {timezone.localtime(run.started_at):%Y-%m-%d %H:%M} "
-                f"failed:\n\n{run.error}\n\nWhat it had done before failing: {run.counts}\n"
-                "Each batch is its own transaction, so nothing is half-moved; running it again continues.",
+                _("Beils: the %(kind)s run failed") % what,
+                _(
+                    "The %(kind)s run started at %(started)s failed:\n\n%(error)s\n\n"
+                    "What it had done before failing: %(counts)s\n"
+                    "Each batch is its own transaction, so nothing is half-moved; running it again continues."
+                )
+                % {**what, "started": started, "error": run.error, "counts": run.counts},
                 fail_silently=True,
             )
             raise
@@ -51,3 +58,26 @@ def lifecycle_run(
 def _finish(run: LifecycleRun, outcome: Outcome, *, error: str = "") -> None:
     run.outcome, run.error, run.finished_at = outcome, error, timezone.now()
     run.save()
+
+
+#: The keys of ``LifecycleRun.counts`` (kept in English: scripts read them) as people read them.
+COUNT_LABELS = {
+    "moved": gettext_lazy("moved"),
+    "restored": gettext_lazy("restored"),
+    "purged": gettext_lazy("purged"),
+    "deactivated": gettext_lazy("deactivated"),
+    "would deactivate": gettext_lazy("would deactivate"),
+    "deleted": gettext_lazy("deleted"),
+    "would delete": gettext_lazy("would delete"),
+    "removed": gettext_lazy("removed"),
+    "nulled": gettext_lazy("reference emptied"),
+    "needs a person": gettext_lazy("left for a person to decide"),
+    "kept: protected": gettext_lazy("kept: protected"),
+    "kept: has invoices": gettext_lazy("kept: has invoices"),
+}
+
+
+def count_label(key: str) -> str:
+    """``key`` of a run's counts for a person; a key without a label (a reason naming a model)
+    shows as it is."""
+    return str(COUNT_LABELS.get(key, key))

@@ -2,10 +2,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Outcome
+
+
+def _when(value) -> str:
+    """A moment as the reader's locale writes it (titles of the admin's change pages)."""
+    return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
 
 
 class Heartbeat(models.Model):
@@ -16,9 +21,10 @@ class Heartbeat(models.Model):
 
     class Meta:
         verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
 
     def __str__(self):
-        return f"{self.name} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+        return f"{self.name} @ {_when(self.last_seen)}"
 
     #: Beat sends a heartbeat every five minutes; two missed beats mean the background jobs are down.
     GRACE = timedelta(minutes=11)
@@ -88,7 +94,9 @@ class LifecycleRun(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=LifecycleKind.choices)
     dry_run = models.BooleanField(_("dry run"), default=False)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, null=True, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(
@@ -102,11 +110,12 @@ class LifecycleRun(models.Model):
 
     class Meta:
         verbose_name = _("archive / cleanup run")
+        verbose_name_plural = _("archive / cleanup runs")
         ordering = ["-started_at"]
         permissions = [("purge_trash", _("Can delete deactivated rows for good"))]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} {_when(self.started_at)}"
 
     @property
     def seconds(self) -> float | None:
@@ -128,12 +137,13 @@ class HealthSnapshot(models.Model):
 
     class Meta:
         verbose_name = _("database health snapshot")
+        verbose_name_plural = _("database health snapshots")
         ordering = ["-taken_at"]
         get_latest_by = "taken_at"
         permissions = [("optimise_database", _("Can optimise database tables (OPTIMIZE TABLE, VACUUM)"))]
 
     def __str__(self):
-        return f"{self.taken_at:%Y-%m-%d %H:%M}"
+        return _when(self.taken_at)
 
 
 # --- Monitoring: alerts, admin-started operations, restore drills, scheduled job runs ---------
@@ -165,6 +175,7 @@ class Alert(models.Model):
 
     class Meta:
         verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["-opened_at"]
 
     def __str__(self):
@@ -199,7 +210,9 @@ class Operation(models.Model):
     message = models.CharField(_("message"), max_length=300, blank=True)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     result = models.JSONField(_("result"), default=dict, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(
@@ -210,6 +223,7 @@ class Operation(models.Model):
 
     class Meta:
         verbose_name = _("maintenance operation")
+        verbose_name_plural = _("maintenance operations")
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -241,6 +255,7 @@ class TaskRun(models.Model):
 
     class Meta:
         verbose_name = _("task run")
+        verbose_name_plural = _("task runs")
 
     def __str__(self):
         return self.task
@@ -266,8 +281,9 @@ class ScheduleSlot(models.Model):
 
     class Meta:
         verbose_name = _("scheduled run")
+        verbose_name_plural = _("scheduled runs")
         constraints = [models.UniqueConstraint(fields=["name", "slot"], name="maintenance_scheduleslot_once")]
         indexes = [models.Index(fields=["slot"], name="maintenance_scheduleslot_slot")]
 
     def __str__(self):
-        return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M} ({self.host})"
+        return f"{self.name} @ {_when(self.slot)} ({self.host})"

@@ -9,7 +9,9 @@ import time
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -39,8 +41,10 @@ def operation_start(*, kind: str, actor, params: dict | None = None, ip_address:
     active = Operation.objects.filter(kind=kind, state__in=[OperationState.QUEUED, OperationState.RUNNING])
     # Older than any task's time limit: the worker died or never came; do not block for ever.
     if active.filter(created_at__gte=timezone.now() - STALE_AFTER).exists():
-        raise OperationError(f"A {OperationKind(kind).label.lower()} is already queued or running.")
-    operation = Operation.objects.create(kind=kind, actor=actor, params=params or {}, message="Waiting for a worker")
+        raise OperationError(
+            _("A %(operation)s is already queued or running.") % {"operation": str(OperationKind(kind).label).lower()}
+        )
+    operation = Operation.objects.create(kind=kind, actor=actor, params=params or {}, message=_("Waiting for a worker"))
     audit_log(action="maintenance.operation.requested", actor=actor, target=operation, ip_address=ip_address,
               detail={"kind": kind, "params": operation.params})  # fmt: skip
     _queue(operation)
@@ -87,33 +91,40 @@ def _backup(operation: Operation, progress) -> tuple[dict, str]:
     from backups.services import backup_run
 
     backup = backup_run(kind=BackupKind.MANUAL, actor=operation.actor, progress=progress)
-    return {"backup_id": backup.pk, "file": backup.file_name}, f"{backup.file_name} written and verified"
+    return {"backup_id": backup.pk, "file": backup.file_name}, _("%(file)s written and verified") % {
+        "file": backup.file_name
+    }
 
 
 def _restore_drill(operation: Operation, progress) -> tuple[dict, str]:
     from backups.drill import restore_drill
 
     drill = restore_drill(actor=operation.actor, progress=lambda p, m: progress(p, m, force=True))
-    verdict = "within" if drill.meets_rto else "OVER"
-    return (
-        {"drill_id": drill.pk, "seconds": drill.seconds},
-        f"Restored and verified in {drill.seconds:.1f} s ({verdict} the {drill.rto_hours} h objective)",
-    )
+    figures = {"seconds": formats.number_format(drill.seconds, 1), "hours": drill.rto_hours}
+    if drill.meets_rto:
+        message = _("Restored and verified in %(seconds)s s (within the %(hours)s h objective)") % figures
+    else:
+        message = _("Restored and verified in %(seconds)s s (OVER the %(hours)s h objective)") % figures
+    return {"drill_id": drill.pk, "seconds": drill.seconds}, message
 
 
 def _archive(dry_run: bool):
     def run(operation: Operation, progress) -> tuple[dict, str]:
         from maintenance.archive import archive_run
 
-        progress(10, "Applying the retention policies" + (" (dry run)" if dry_run else ""), force=True)
+        step = _("Applying the retention policies (dry run)") if dry_run else _("Applying the retention policies")
+        progress(10, step, force=True)
         lifecycle = archive_run(
             dry_run=dry_run,
             actor=operation.actor,
             progress=lambda percent, message: progress(10 + percent * 85 // 100, message),
         )
         rows = sum(sum(figures.values()) for figures in lifecycle.counts.values())
-        verb = "would change" if dry_run else "changed"
-        return {"run_id": lifecycle.pk, "counts": lifecycle.counts}, f"Archive {verb} {rows:,} row(s)"
+        if dry_run:
+            message = ngettext("Archive would change %(rows)s row", "Archive would change %(rows)s rows", rows)
+        else:
+            message = ngettext("Archive changed %(rows)s row", "Archive changed %(rows)s rows", rows)
+        return {"run_id": lifecycle.pk, "counts": lifecycle.counts}, message % {"rows": formats.number_format(rows)}
 
     return run
 
@@ -123,8 +134,11 @@ def _optimise(operation: Operation, progress) -> tuple[dict, str]:
 
     results = optimise_run(tables=operation.params.get("tables"), actor=operation.actor, progress=progress)
     if not results:
-        return {"results": {}}, "No table is fragmented enough to need optimising"
-    return {"results": results}, f"Optimised {len(results)} table(s)"
+        return {"results": {}}, _("No table is fragmented enough to need optimising")
+    count = len(results)
+    return {"results": results}, ngettext("Optimised %(count)s table", "Optimised %(count)s tables", count) % {
+        "count": count
+    }
 
 
 _RUNNERS = {

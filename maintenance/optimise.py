@@ -9,6 +9,7 @@ import time
 
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -36,7 +37,11 @@ def table_optimise(*, tables: list[str], actor=None, ip_address: str | None = No
     known = set(connection.introspection.table_names())
     unknown = sorted(set(tables) - known - {"*"})
     if unknown or not tables:
-        raise OptimiseError(f"No such table(s): {', '.join(unknown)}." if unknown else "No table to optimise.")
+        raise OptimiseError(
+            _("No such table(s): %(tables)s.") % {"tables": ", ".join(unknown)}
+            if unknown
+            else _("No table to optimise.")
+        )
     started = time.monotonic()
     try:
         with maintenance_lock():
@@ -44,7 +49,7 @@ def table_optimise(*, tables: list[str], actor=None, ip_address: str | None = No
     except MaintenanceBusy as exc:
         audit_log(action="maintenance.optimise.refused", actor=actor, outcome=Outcome.FAILURE,
                   ip_address=ip_address, detail={"tables": tables, "reason": str(exc)})  # fmt: skip
-        raise OptimiseError(f"Not optimised: {exc}") from exc
+        raise OptimiseError(_("Not optimised: %(reason)s") % {"reason": exc}) from exc
     failed = {table: message for table, message in results.items() if message.startswith("error")}
     audit_log(
         action="maintenance.optimise.done", actor=actor, ip_address=ip_address,

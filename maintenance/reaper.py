@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from audit.models import Outcome
@@ -103,7 +103,7 @@ def _reason(last) -> str:
     return _(
         "Stopped without finishing: no sign of life since %(when)s (the process was killed or its machine "
         "stopped). Marked failed by the stale-work check."
-    ) % {"when": f"{timezone.localtime(last):%Y-%m-%d %H:%M:%S}"}
+    ) % {"when": formats.date_format(timezone.localtime(last), "DATETIME_FORMAT")}
 
 
 def _backup_reap(backup: Backup, now) -> bool:

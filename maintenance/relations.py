@@ -78,7 +78,9 @@ def deletion_order(model_list: list[type[models.Model]]) -> list[type[models.Mod
     while len(order) < len(model_list):
         ready = sorted((m for m in model_list if m not in placed and parents[m] <= placed), key=_label)
         if not ready:
-            raise RuntimeError(f"Foreign keys form a cycle among {sorted(map(_label, members - placed))}")
+            raise RuntimeError(
+                f"Foreign keys form a cycle among {sorted(map(_label, members - placed))}"
+            )  # i18n: technical
         order.extend(ready)
         placed.update(ready)
     return order[::-1]

@@ -7,15 +7,18 @@ creates what is missing and never overwrites a schedule someone has edited in th
 
 from dataclasses import dataclass
 
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
 
 @dataclass(frozen=True)
 class ScheduledJob:
     """One periodic task as it is first written to django-celery-beat (not an import/export
     ``maintenance.models.Job``)."""
 
-    name: str
+    name: str  # the periodic task's key in django-celery-beat: stays English
     task: str
-    when: str  # in plain words, shown in the admin description
+    when: str  # in plain words, shown in the admin description (written in English, shown translated)
     minute: str = "0"
     hour: str = "*"
     day_of_week: str = "*"
@@ -25,29 +28,33 @@ class ScheduledJob:
 
 
 JOBS = [
-    ScheduledJob("Heartbeat", "maintenance.heartbeat", "every five minutes", minute="*/5"),
+    ScheduledJob("Heartbeat", "maintenance.heartbeat", _("every five minutes"), minute="*/5"),
     ScheduledJob(
         "Stale-work check",
         "maintenance.reap_stale_work",
-        "every five minutes: a backup or import/export job with no sign of life for STALE_WORK_MINUTES "
-        "(killed, or its machine stopped) is marked failed, its temporary files removed and the admins "
-        "mailed once (maintenance/reaper.py)",
+        _(
+            "every five minutes: a backup or import/export job with no sign of life for STALE_WORK_MINUTES "
+            "(killed, or its machine stopped) is marked failed, its temporary files removed and the admins "
+            "mailed once (maintenance/reaper.py)"
+        ),
         minute="*/5",
     ),
-    ScheduledJob("Nightly backup", "maintenance.backup", "every day at 02:00", minute="0", hour="2"),
-    ScheduledJob("Prune old backups", "maintenance.prune_backups", "every day at 02:45", minute="45", hour="2"),
+    ScheduledJob("Nightly backup", "maintenance.backup", _("every day at 02:00"), minute="0", hour="2"),
+    ScheduledJob("Prune old backups", "maintenance.prune_backups", _("every day at 02:45"), minute="45", hour="2"),
     ScheduledJob(
         "Nightly archive",
         "maintenance.archive",
-        "every day at 03:00: the retention policies (old sales to the archive, inactive accounts, rotation)",
+        _("every day at 03:00: the retention policies (old sales to the archive, inactive accounts, rotation)"),
         minute="0",
         hour="3",
     ),
     ScheduledJob(
         "Weekly restore test",
         "maintenance.restore_drill",
-        "every Sunday at 05:00: a restore drill (maintenance/drill.py) that restores the newest good backup into a "
-        "scratch database, checks it and the invoice chain there, and records the recovery time against the RTO",
+        _(
+            "every Sunday at 05:00: a restore drill (maintenance/drill.py) that restores the newest good backup into "
+            "a scratch database, checks it and the invoice chain there, and records the recovery time against the RTO"
+        ),
         minute="0",
         hour="5",
         day_of_week="0",
@@ -55,29 +62,69 @@ JOBS = [
     ScheduledJob(
         "Nightly cleanup",
         "maintenance.cleanup",
-        "every day at 04:00: reports orphaned rows (fixes none) and purges trash older than TRASH_PURGE_DAYS; "
-        "test data is never removed automatically (manage.py cleanup --test-data does that, by hand)",
+        _(
+            "every day at 04:00: reports orphaned rows (fixes none) and purges trash older than TRASH_PURGE_DAYS; "
+            "test data is never removed automatically (manage.py cleanup --test-data does that, by hand)"
+        ),
         minute="0",
         hour="4",
     ),
     ScheduledJob(
         "Alert check",
         "maintenance.check_alerts",
-        "every fifteen minutes: disk space, backup freshness, restore tests, table growth, beat; "
-        "mails the admins when an alert opens or clears (maintenance/alerts.py)",
+        _(
+            "every fifteen minutes: disk space, backup freshness, restore tests, table growth, beat; "
+            "mails the admins when an alert opens or clears (maintenance/alerts.py)"
+        ),
         minute="*/15",
     ),
     ScheduledJob(
         "Monthly optimise",
         "maintenance.optimise_tables",
-        "on the 1st of every month at 04:30: OPTIMIZE TABLE on the most fragmented tables (SQLite: VACUUM). "
-        "Off by default: a rebuild locks writes to big tables on older servers; switch it on here when wanted",
+        _(
+            "on the 1st of every month at 04:30: OPTIMIZE TABLE on the most fragmented tables (SQLite: VACUUM). "
+            "Off by default: a rebuild locks writes to big tables on older servers; switch it on here when wanted"
+        ),
         minute="30",
         hour="4",
         day_of_month="1",
         enabled=False,
     ),
 ]
+
+
+#: The jobs' names as people read them (the stored name is the job's key and stays English).
+LABELS = {
+    "Heartbeat": _("Heartbeat"),
+    "Stale-work check": _("Stale-work check"),
+    "Nightly backup": _("Nightly backup"),
+    "Prune old backups": _("Prune old backups"),
+    "Nightly archive": _("Nightly archive"),
+    "Weekly restore test": _("Weekly restore test"),
+    "Nightly cleanup": _("Nightly cleanup"),
+    "Alert check": _("Alert check"),
+    "Monthly optimise": _("Monthly optimise"),
+}
+BY_NAME = {job.name: job for job in JOBS}
+
+
+def stored_description(job: ScheduledJob) -> str:
+    """The description ``sync_schedules`` writes: English, like every value stored for machines."""
+    with translation.override("en"):
+        return f"Runs {job.when}."
+
+
+def job_label(name: str) -> str:
+    return str(LABELS.get(name, name))
+
+
+def job_description(name: str, description: str) -> str:
+    """A periodic task's description for a person: the translated default while nobody has
+    edited it in the admin, else what was written there."""
+    job = BY_NAME.get(name)
+    if job is not None and description == stored_description(job):
+        return _("Runs %(when)s.") % {"when": job.when}
+    return description
 
 
 def sync_schedules(using: str = "default") -> list[str]:
@@ -103,7 +150,7 @@ def sync_schedules(using: str = "default") -> list[str]:
             crontab=crontab,
             enabled=job.enabled,
             kwargs=job.kwargs,
-            description=f"Runs {job.when}.",
+            description=stored_description(job),
         )
         created.append(job.name)
     return created

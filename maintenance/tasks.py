@@ -20,8 +20,42 @@ HOUR = 3600
 
 @shared_task(name="maintenance.heartbeat", ignore_result=True, soft_time_limit=50, time_limit=60)
 def heartbeat() -> None:
-    """Sent by beat and run by a worker: a fresh row proves both are alive."""
+    """Sent by beat and run by a worker: a fresh row proves both are alive. A heartbeat that
+    ends a silence the alerts reported checks the alerts at once, so that the "beat silent"
+    alert clears now rather than at the next quarter hour."""
+    from maintenance.models import Alert
+    from maintenance.monitoring import queue_alert_check
+
     Heartbeat.beat("celery")
+    if Alert.objects.open().filter(code="beat.silent").exists():
+        queue_alert_check()
+
+
+@shared_task(name="maintenance.startup", ignore_result=True, soft_time_limit=600, time_limit=660)
+def startup() -> None:
+    """Queued by a worker as it starts (maintenance/monitoring.py): the heartbeat, a first backup
+    for an installation that has none yet, then the alert check, so that a fresh installation
+    shows what is true now instead of "nothing has happened yet"."""
+    from maintenance.alerts import alerts_check
+
+    Heartbeat.beat("celery")
+    first_backup_queue()
+    try:
+        alerts_check()
+    except MaintenanceBusy:
+        log.warning("Start-up alert check skipped: another check is running.")
+
+
+def first_backup_queue() -> bool:
+    """Queue a backup when there has never been a good one (and none is running): a new
+    installation is protected from its first minutes, not from the first night. True if queued."""
+    from backups.models import Backup, BackupStatus
+    from backups.tasks import run_backup
+
+    if Backup.objects.filter(status__in=[BackupStatus.SUCCESS, BackupStatus.RUNNING]).exists():
+        return False
+    run_backup.delay()
+    return True
 
 
 @shared_task(name="maintenance.archive", ignore_result=True, soft_time_limit=2 * HOUR, time_limit=2 * HOUR + 300)

@@ -33,13 +33,24 @@ from sales.models import (
     DebtPayment,
     DebtStatus,
     Invoice,
+    InvoiceKind,
     InvoiceSequence,
     Payment,
     PaymentMethod,
     SalesError,
 )
+from sales.receipts import invoice_pdf
 from sales.reports import CSV_TABLES, DEFAULT_DAYS, MAX_DAYS, chart_data, csv_table, default_range, sales_report_cached
-from sales.services import LineRequest, PaymentRequest, cart_checkout, cart_lines, cart_reprice, debt_pay
+from sales.services import (
+    cart_checkout,
+    cart_lines,
+    cart_reprice,
+    debt_pay,
+    invoice_email,
+    invoice_recipient,
+    invoice_rectify,
+)
+from sales.till import PaymentFormSet, TillForm, bono_states
 
 TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
 LINE_MONEY = ("unit_price", "discount", "net", "tax", "gross")
@@ -125,16 +136,10 @@ def date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class CheckoutForm(forms.Form):
-    method = forms.ChoiceField(label=_("Paid by"), choices=PAYMENT_CHOICES, initial=PaymentMethod.CARD)
-    coupon = forms.CharField(label=_("Coupon code"), required=False, max_length=40)
-    on_credit = forms.BooleanField(
-        label=_("On credit"), required=False, help_text=_("Nothing is paid now: the whole total becomes a debt.")
-    )
-    due_date = forms.DateField(label=_("Debt due on"), required=False, widget=date_input())
-    gift_card_amount = forms.DecimalField(
-        label=_("Also sell a gift card of"), required=False, max_digits=12, decimal_places=2, min_value=0.01,
-        help_text=_("The sale creates the card; its code is on the sale's lines."),
+class RectifyForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=255, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Printed on the rectifying invoice: a refund, a wrong price, a service not given…"),
     )  # fmt: skip
 
 
@@ -216,7 +221,7 @@ class CartAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path("reports/", self.admin_site.admin_view(self.reports_view), name="sales_cart_reports"),
-            path("<path:object_id>/checkout/", self.admin_site.admin_view(self.checkout_view),
+            path("<int:object_id>/checkout/", self.admin_site.admin_view(self.checkout_view),
                  name="sales_cart_checkout"),
             *super().get_urls(),
         ]  # fmt: skip
@@ -268,9 +273,10 @@ class CartAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
         return format_money(getattr(obj, "amount_paid_sum", None) or ZERO)
 
     def checkout_view(self, request, object_id):
-        """Check out an open cart with its lines: one payment method for the whole total, or
-        everything on credit."""
-        cart = get_object_or_404(Cart, pk=object_id)
+        """The till: the sale's lines (a bono session in place of any service a usable bono
+        covers), several payments (gift cards by code), a tip, a coupon, a gift card to sell, or
+        credit; every bono of the client shown with why it can or cannot be used."""
+        cart = get_object_or_404(Cart.objects.select_related("client"), pk=object_id)
         if not self._may_sell(request):
             raise PermissionDenied
         change_url = reverse("admin:sales_cart_change", args=[cart.pk])
@@ -278,41 +284,44 @@ class CartAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
             self.message_user(request, _("%(cart)s is not open; only an open sale can be checked out.") % {"cart": cart},
                               messages.WARNING)  # fmt: skip
             return redirect(change_url)
-        form = CheckoutForm(request.POST or None)
-        total = cart.total
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                total = cart_reprice(cart=cart).total
-                coupon = data["coupon"] or None
-                payments = [] if data["on_credit"] else [PaymentRequest(method=data["method"], amount=None)]
-                lines = None
-                if data["gift_card_amount"]:
-                    lines = [*cart_lines(cart), LineRequest(gift_card_amount=data["gift_card_amount"])]
-                result = cart_checkout(
-                    cart=cart, lines=lines, payments=payments, coupon_code=coupon, on_credit=data["on_credit"],
-                    due_date=data["due_date"], actor=request.user,
-                )  # fmt: skip
-            except DOMAIN_ERRORS as error:
-                self.message_user(request, str(error), messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("Sale completed: %(total)s, invoice %(number)s.")
-                    % {"total": format_money(result.cart.total), "number": result.invoice.number},
-                    messages.SUCCESS,
-                )
-                return redirect(change_url)
+        bonos = bono_states(cart.client)
+        data = request.POST or None
+        form = TillForm(data, lines=cart_lines(cart), bonos=[state.client_bonus for state in bonos if state.usable])
+        payments = PaymentFormSet(data, prefix="payment", initial=[{"method": PaymentMethod.CARD}])
+        if request.method == "POST" and form.is_valid() and payments.is_valid():
+            invoice = self._check_out(request, cart, form.cleaned_data, form.lines_to_sell(), payments)
+            if invoice is not None:
+                return redirect(reverse("admin:sales_invoice_change", args=[invoice.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Check out %(cart)s") % {"cart": cart},
             "opts": self.opts,
             "cart": cart,
-            "total": total,
+            "items": cart.items.order_by("pk"),
             "form": form,
+            "payments": payments,
+            "bonos": bonos,
             "change_url": change_url,
         }
-        return TemplateResponse(request, "admin/sales/cart/checkout.html", context)
+        return TemplateResponse(request, "admin/sales/cart/till.html", context)
+
+    def _check_out(self, request, cart, data, lines, payments):
+        try:
+            result = cart_checkout(
+                cart=cart, lines=lines, payments=payments.payment_requests(on_credit=data["on_credit"]),
+                coupon_code=data["coupon"] or None, on_credit=data["on_credit"], due_date=data["due_date"],
+                tip=data["tip"] or ZERO, actor=request.user,
+            )  # fmt: skip
+        except DOMAIN_ERRORS as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        self.message_user(
+            request,
+            _("Sale completed: %(total)s, invoice %(number)s.")
+            % {"total": format_money(result.cart.total), "number": result.invoice.number},
+            messages.SUCCESS,
+        )
+        return result.invoice
 
     def reports_view(self, request):
         """The sales reports of a period (the last 30 days unless one is chosen), each table
@@ -398,7 +407,7 @@ class DebtAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
     change_form_template = "admin/sales/debt/change_form.html"
 
     def get_urls(self):
-        pay = path("<path:object_id>/pay/", self.admin_site.admin_view(self.pay_view), name="sales_debt_pay")
+        pay = path("<int:object_id>/pay/", self.admin_site.admin_view(self.pay_view), name="sales_debt_pay")
         return [pay, *super().get_urls()]
 
     # A debt comes only from a credit sale and goes only by being paid: never added or deleted by
@@ -477,6 +486,81 @@ class InvoiceAdmin(MoneyFieldsAdmin, BigListMixin, ReadOnlyAdmin, HistoryAdmin):
     list_filter = ["kind", "series", "year"]
     search_fields = ["=number", "customer_name", "customer_tax_id"]
     date_hierarchy = "issue_date"
+    change_form_template = "admin/sales/invoice/change_form.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/pdf/", view(self.pdf_view), name="sales_invoice_pdf"),
+            path("<int:object_id>/email/", view(self.email_view), name="sales_invoice_email"),
+            path("<int:object_id>/rectify/", view(self.rectify_view), name="sales_invoice_rectify"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_rectify"] = bool(obj and obj.kind != InvoiceKind.RECTIFYING and self._may_rectify(request))
+        context["client_email"] = obj and obj.cart_id and invoice_recipient(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _may_rectify(self, request) -> bool:
+        return request.user.has_perm("sales.add_invoice")
+
+    def _invoice(self, request, object_id) -> Invoice:
+        invoice = get_object_or_404(Invoice, pk=object_id)
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        return invoice
+
+    def pdf_view(self, request, object_id):
+        """The invoice as the customer gets it, to print or save."""
+        invoice = self._invoice(request, object_id)
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+        return response
+
+    def email_view(self, request, object_id):
+        invoice = self._invoice(request, object_id)
+        change_url = reverse("admin:sales_invoice_change", args=[invoice.pk])
+        if request.method != "POST":
+            return redirect(change_url)
+        try:
+            recipient = invoice_email(invoice=invoice, actor=request.user)
+        except SalesError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.message_user(
+                request, _("Invoice %(number)s sent to %(email)s.") % {"number": invoice.number, "email": recipient},
+                messages.SUCCESS,
+            )  # fmt: skip
+        return redirect(change_url)
+
+    def rectify_view(self, request, object_id):
+        """A refund or correction: a rectifying invoice for the opposite amounts, with its reason."""
+        invoice = self._invoice(request, object_id)
+        if not self._may_rectify(request):
+            raise PermissionDenied
+        form = RectifyForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                rectifying = invoice_rectify(invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user)
+            except SalesError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Rectifying invoice %(number)s issued for %(total)s.")
+                    % {"number": rectifying.number, "total": format_money(rectifying.total)},
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:sales_invoice_change", args=[rectifying.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Rectify invoice %(number)s") % {"number": invoice.number},
+            "opts": self.opts,
+            "original": invoice,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/sales/invoice/rectify.html", context)
 
 
 @admin.register(InvoiceSequence)

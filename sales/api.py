@@ -1,4 +1,6 @@
 from django.db.models import Prefetch
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -6,6 +8,7 @@ from rest_framework.response import Response
 
 from beils.lib.api import ERROR_RESPONSE, AtomicWritesMixin
 from sales.models import Cart, CartItem, Debt, Invoice, Payment
+from sales.receipts import invoice_pdf
 from sales.serializers import (
     CartSerializer,
     CheckoutSerializer,
@@ -110,6 +113,15 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["series", "year", "kind", "issue_date", "cart"]
     search_fields = ["=number", "customer_name", "customer_tax_id"]
     ordering_fields = ["issue_date", "number", "total"]
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, pk=None):
+        """The invoice as its customer gets it (PDF, with the tax office's check QR code)."""
+        invoice = self.get_object()
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+        return response
 
     @extend_schema(request=RectifyRequestSerializer, responses={201: InvoiceSerializer, 400: ERROR_RESPONSE})
     @action(detail=True, methods=["post"], permission_classes=[CanRectifyInvoices])

@@ -84,6 +84,7 @@ class Cart(BeilsModel):
     net_total = money(_("net"), default=ZERO)
     tax_total = money(_("VAT"), default=ZERO)
     total = money(_("total"), default=ZERO)
+    tip = money(_("tip"), default=ZERO, help_text=_("Paid on top of the total at the client's wish; not invoiced."))
     notes = models.TextField(_("notes"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -110,7 +111,7 @@ class Cart(BeilsModel):
         permissions = [("report_sales", _("Can see the sales reports"))]
         constraints = [
             models.CheckConstraint(
-                condition=Q(total__gte=0, net_total__gte=0, tax_total__gte=0, discount_total__gte=0),
+                condition=Q(total__gte=0, net_total__gte=0, tax_total__gte=0, discount_total__gte=0, tip__gte=0),
                 name="sales_cart_totals_not_negative",
             ),
             models.CheckConstraint(

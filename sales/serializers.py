@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from beils.lib.api import ModelConstraintsMixin
+from beils.lib.money import ZERO
 from bookings.models import Booking
 from catalog.models import Pack, Product, Service
 from crm.models import Client
@@ -40,10 +41,10 @@ class CartSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
         model = Cart
         fields = [
             "id", "client", "booking", "status", "coupon", "subtotal", "discount_total", "net_total", "tax_total",
-            "total", "notes", "completed_at", "created_by", "created_at", "updated_at", "items", "payments",
+            "total", "tip", "notes", "completed_at", "created_by", "created_at", "updated_at", "items", "payments",
         ]  # fmt: skip
         read_only_fields = [
-            "status", "coupon", "subtotal", "discount_total", "net_total", "tax_total", "total", "completed_at",
+            "status", "coupon", "subtotal", "discount_total", "net_total", "tax_total", "total", "tip", "completed_at",
             "created_by", "created_at", "updated_at",
         ]  # fmt: skip
 
@@ -97,6 +98,7 @@ class CheckoutSerializer(serializers.Serializer):
     on_credit = serializers.BooleanField(default=False)
     due_date = serializers.DateField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True)
+    tip = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False)
 
     def validate(self, attrs):
         if not attrs.get("lines") and attrs.get("cart") is None:
@@ -118,6 +120,7 @@ class CheckoutSerializer(serializers.Serializer):
             on_credit=data["on_credit"],
             due_date=data.get("due_date"),
             notes=data.get("notes") or None,
+            tip=data.get("tip") or ZERO,
             actor=actor,
         )
 

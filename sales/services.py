@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -46,6 +47,7 @@ from sales.models import (
     invoice_hash,
 )
 from sales.pricing import allocate_discount, line_amounts, tax_breakdown
+from sales.receipts import invoice_pdf
 
 TARGETS = ("product", "service", "pack", "bonus", "client_bonus")
 
@@ -106,6 +108,7 @@ def cart_checkout(
     on_credit: bool = False,
     due_date: date | None = None,
     notes: str | None = None,
+    tip: Decimal = ZERO,
     actor=None,
 ) -> CheckoutResult:
     """Complete a sale in one transaction: lines priced from the catalogue, the coupon counted,
@@ -114,17 +117,18 @@ def cart_checkout(
 
     ``cart`` checks out an existing OPEN cart (a draft from the admin); with ``lines`` None its
     own lines are sold. Payments must add up to the total, except ``on_credit``, where what they
-    leave unpaid becomes the client's debt.
+    leave unpaid becomes the client's debt. A ``tip`` is paid on top of the total, now (never
+    owed), and stays out of the invoice and the revenue.
     """
     invoice_sequence_ensure(series=settings.INVOICE_SERIES)
     with transaction.atomic():
         return _checkout(
             lines=lines, payments=payments, client=client, cart=cart, booking=booking, coupon_code=coupon_code,
-            on_credit=on_credit, due_date=due_date, notes=notes, actor=actor,
+            on_credit=on_credit, due_date=due_date, notes=notes, tip=tip, actor=actor,
         )  # fmt: skip
 
 
-def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit, due_date, notes, actor):
+def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit, due_date, notes, tip, actor):
     cart = _open_cart(cart=cart, client=client, booking=booking, actor=actor)
     if lines is None:
         lines = cart_lines(cart)
@@ -146,6 +150,9 @@ def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit,
     _set_totals(cart, items, subtotal=subtotal, discount=discount)
     if notes:
         cart.notes = notes
+    if tip < 0:
+        raise SalesError(_("A tip cannot be negative."))
+    cart.tip = tip
     cart.status, cart.completed_at = CartStatus.COMPLETED, timezone.now()
     cart.save()
     debt = _record_payments(cart, payments, on_credit=on_credit, due_date=due_date)
@@ -158,6 +165,7 @@ def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit,
             "total": f"{cart.total:.2f}",
             "invoice": invoice.number,
             "debt": f"{debt.amount:.2f}" if debt else None,
+            "tip": f"{cart.tip:.2f}",
         },
     )
     return CheckoutResult(cart=cart, invoice=invoice, debt=debt, client_bonuses=sold_bonuses)
@@ -303,12 +311,14 @@ def _set_totals(cart: Cart, items: list[CartItem], *, subtotal: Decimal, discoun
 
 
 def _record_payments(cart: Cart, payments: list[PaymentRequest], *, on_credit: bool, due_date) -> Debt | None:
-    paid = ZERO
+    """The payments of the total plus the tip; on credit, what they leave of the total is owed
+    (the tip never is)."""
+    due, paid = cart.total + cart.tip, ZERO
     for request in payments:
         if request.method not in PaymentMethod.values:
             raise SalesError(_("%(method)s is not a payment method.") % {"method": request.method})
         if request.amount is None:  # "the rest": the till's one-method payment
-            request = PaymentRequest(request.method, cart.total - paid, request.gift_card_code)
+            request = PaymentRequest(request.method, due - paid, request.gift_card_code)
             if request.amount <= 0:
                 continue
         if request.amount <= 0:
@@ -320,23 +330,25 @@ def _record_payments(cart: Cart, payments: list[PaymentRequest], *, on_credit: b
             card = gift_card_redeem(code=request.gift_card_code, amount=request.amount, cart=cart).gift_card
         Payment.objects.create(cart=cart, method=request.method, amount=request.amount, gift_card=card)
         paid += request.amount
-    if paid > cart.total:
+    if paid > due:
         raise SalesError(
             _("The payments add up to %(paid)s, more than the total of %(total)s.")
-            % {"paid": format_money(paid), "total": format_money(cart.total)}
+            % {"paid": format_money(paid), "total": format_money(due)}
         )
     if not on_credit:
-        if paid != cart.total:
+        if paid != due:
             raise SalesError(
                 _("The payments add up to %(paid)s, not the total of %(total)s.")
-                % {"paid": format_money(paid), "total": format_money(cart.total)}
+                % {"paid": format_money(paid), "total": format_money(due)}
             )
         return None
     if cart.client_id is None:
         raise SalesError(_("Only a known client can buy on credit."))
-    if paid == cart.total:
+    if paid < cart.tip:
+        raise SalesError(_("A tip is paid now, not owed: the payments must cover it."))
+    if paid == due:
         raise SalesError(_("Nothing is left to owe: this is not a sale on credit."))
-    owed = cart.total - paid
+    owed = due - paid
     return Debt.objects.create(client_id=cart.client_id, cart=cart, amount=owed, remaining=owed, due_date=due_date)
 
 
@@ -554,3 +566,27 @@ def _invoice_append(*, series: str, **values) -> Invoice:
         ),
         **values,
     )
+
+
+# --- Sending an invoice ---------------------------------------------------------------------
+
+
+def invoice_recipient(invoice: Invoice) -> str | None:
+    """The e-mail address of the invoice's client, if the sale had one and they gave it."""
+    cart = Cart.objects.filter(pk=invoice.cart_id).select_related("client").first()
+    return cart.client.email if cart and cart.client_id and cart.client.email else None
+
+
+def invoice_email(*, invoice: Invoice, actor=None) -> str:
+    """E-mail ``invoice`` as a PDF to its client; returns the address. Audited, since it sends
+    personal data out of Beils."""
+    recipient = invoice_recipient(invoice)
+    if not recipient:
+        raise SalesError(_("This invoice's client has no e-mail address."))
+    subject = _("Invoice %(number)s from %(salon)s") % {"number": invoice.number, "salon": settings.SALON_NAME}
+    body = _("Please find attached invoice %(number)s. Thank you for your visit.") % {"number": invoice.number}
+    message = EmailMessage(subject, body, to=[recipient])
+    message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")
+    message.send()
+    audit_log(action="sales.invoice.emailed", actor=actor, target=invoice, detail={"number": invoice.number})
+    return recipient

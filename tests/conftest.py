@@ -8,6 +8,7 @@ assertion relies on comes from ``crm/roles.py``.
 import pytest
 from django.db import connection
 from django.test import Client as Browser
+from django.utils import translation
 
 from beils.lib.models import Status
 from crm.models import Role, User
@@ -32,6 +33,14 @@ def _private_backup_dir(settings, tmp_path):
     settings.BACKUP_DIR = tmp_path / "backups"
     settings.ERASURE_LEDGER_PATH = tmp_path / "backups" / "erasure-ledger.jsonl"
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request activates its user's language in this thread (crm.middleware), and nothing
+    switches it back between test-client requests: each test starts from the settings' language."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -15,8 +15,10 @@ from tests.test_admin import FACTORIES, MODELS, REGISTRY, label
 
 pytestmark = pytest.mark.django_db
 
-# 59.9000000000000, 806,200000000000 €: a Decimal or float printed unrounded.
-FLOAT_MONEY = re.compile(r"\d[.,]\d{4,}(?![\d\w])")
+# 59.9000000000000, 806,200000000000 €: a sum printed unrounded (SQLite's REAL arithmetic gives
+# twelve decimals or more), or any amount with more than two decimals before the euro sign. A
+# coordinate (40.416775) or a time's microseconds stay below seven decimals.
+FLOAT_MONEY = re.compile(r"\d[.,]\d{7,}(?!\d)|\d[.,]\d{3,}\s*€")
 TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S)
 
 

@@ -16,6 +16,8 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.services import audit_log
 from beils.lib.admin import ReadOnlyAdmin
@@ -39,7 +41,7 @@ class JobAdmin(ReadOnlyAdmin):
 
     Managers and admins see their own jobs; admins see everyone's."""
 
-    list_display = ["created_at", "kind", "model_label", "file_format", "state", "rows_total", "actor"]
+    list_display = ["created_at", "kind", "data", "file_format", "state", "rows_total", "actor"]
     list_filter = ["kind", "state"]
     list_select_related = ["actor"]
     show_full_result_count = False
@@ -85,6 +87,10 @@ class JobAdmin(ReadOnlyAdmin):
         }
         return TemplateResponse(request, "admin/transfer/job/detail.html", context)
 
+    @admin.display(description=gettext_lazy("data"), ordering="model_label")
+    def data(self, obj):
+        return obj.data_name
+
     def progress_view(self, request, pk):
         from transfer.jobs import job_progress
 
@@ -101,13 +107,13 @@ class JobAdmin(ReadOnlyAdmin):
         except JobError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
-            self.message_user(request, "Import confirmed: it runs now; this page follows it.", messages.SUCCESS)
+            self.message_user(request, _("Import confirmed: it runs now; this page follows it."), messages.SUCCESS)
         return redirect("admin:transfer_job_change", job.pk)
 
     def download_view(self, request, pk):
         job = self._job(request, pk)
         if not job.output_name or not default_storage.exists(job.output_name):
-            raise Http404("This job has no file to download.")
+            raise Http404(_("This job has no file to download."))
         audit_log(
             action="maintenance.job.downloaded", actor=request.user, target=job, ip_address=client_ip(request),
             detail={"file": job.output_name},

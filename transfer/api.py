@@ -4,6 +4,7 @@ registers each one through ``exporting``, which adds the action."""
 
 import json
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, renderers
@@ -38,7 +39,7 @@ class StreamingExportMixin:
     @action(detail=False, methods=["get"], renderer_classes=[CSVFileRenderer, JSONFileRenderer], pagination_class=None)
     def export(self, request, *args, **kwargs):
         if not request.user.has_perm("transfer.export_data"):
-            raise exceptions.PermissionDenied("Only managers and admins may export data.")
+            raise exceptions.PermissionDenied(_("Only managers and admins may export data."))
         queryset = self.filter_queryset(self.get_queryset()).order_by("pk")
         try:
             return export_stream(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -42,7 +43,10 @@ def export_stream(
     """A streaming download of ``queryset``; the audit entry is written when the last byte is
     sent (or the download is abandoned), with rows, bytes and the file's SHA-256."""
     if fmt not in FORMATS:
-        raise ExportError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}.")
+        raise ExportError(
+            _("Unknown format %(format)s: use one of %(formats)s.")
+            % {"format": repr(fmt), "formats": ", ".join(FORMATS)}
+        )
     columns = columns or default_columns(queryset.model)
     content_type, extension, writer = FORMATS[fmt]
     headers, lookups = list(columns), list(columns.values())

@@ -14,12 +14,14 @@ from django.contrib import admin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
+from import_export.forms import ImportForm as LibraryImportForm
+from import_export.forms import SelectableFieldsExportForm
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -27,7 +29,43 @@ from beils.lib.admin import admin_extend
 from beils.lib.formats import FORMATS, UnreadableFileError, file_too_large_message, max_import_bytes
 from beils.lib.net import client_ip
 from transfer.exports import export_stream
-from transfer.jobs import failing_rows_csv, job_export_create, job_import_create
+from transfer.import_templates import CONTENT_TYPES, import_template
+from transfer.jobs import failed_rows, failing_rows_csv, job_export_create, job_import_create
+from transfer.resources.fields import column_label
+from transfer.sniffing import csv_separator, detect_format, head_of
+
+
+class ImportForm(LibraryImportForm):
+    """The library's import form, where the file says what it is: the format is read from its
+    first bytes (a zip is XLSX, ``[`` or ``{`` is JSON, other text is CSV), whatever its name
+    or the format picked; the picker only decides for a file whose bytes do not say."""
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self.format_titles = [format_class().get_title() for format_class in formats]
+        self.fields["format"].required = False
+        self.fields["format"].help_text = _("Read from the file itself; choose one only if it cannot be told.")
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("import_file")
+        if upload is None:
+            return cleaned
+        detected = detect_format(head_of(upload))
+        if detected in self.format_titles:
+            cleaned["format"] = str(self.format_titles.index(detected))
+        elif cleaned.get("format") in (None, ""):
+            self.add_error("format", _("The file's format could not be told from its contents: choose it."))
+        return cleaned
+
+
+class ExportForm(SelectableFieldsExportForm):
+    """The library's export form, with each column's checkbox named once, in the reader's
+    language ("Correo electrónico"), not "Email (Email)" or "Id (ID)"."""
+
+    def _get_field_label(self, resource, field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        return column_label(resource._meta.model, field) if field is not None else field_name
 
 
 class ImportExportAdmin(ImportExportMixin):
@@ -41,6 +79,8 @@ class ImportExportAdmin(ImportExportMixin):
     """
 
     formats = FORMATS
+    import_form_class = ImportForm
+    export_form_class = ExportForm
     #: Apps whose models ``transfer.import_catalogue`` lets one import.
     CATALOGUE_APPS = frozenset({"catalog", "marketing"})
     # The admin shows invalid rows in its own table after the dry run.
@@ -140,8 +180,18 @@ class ImportExportAdmin(ImportExportMixin):
         result = context.get("result")
         if result is None or not (result.has_errors() or result.has_validation_errors()):
             return
+        # Every failing row with its errors in words, on the page (not behind a badge).
+        context["failed_rows"] = [
+            (number, messages, [values.get(header) for header in result.diff_headers])
+            for number, values, messages in failed_rows(result)
+        ]
         token = uuid.uuid4().hex
-        default_storage.save(f"import-errors/{token}/failing-rows.csv", ContentFile(failing_rows_csv(result)))
+        form = context.get("form")
+        upload = form.files.get("import_file") if form is not None and form.is_bound else None
+        # The separator of the file uploaded, so that the failing rows open like it (";" in, ";" out).
+        delimiter = csv_separator(head_of(upload)) if upload is not None else None
+        content = ContentFile(failing_rows_csv(result, delimiter=delimiter))
+        default_storage.save(f"import-errors/{token}/failing-rows.csv", content)
         # Only the person who uploaded the file may download its failing rows.
         request.session["beils_failing_rows"] = [*request.session.get("beils_failing_rows", [])[-9:], token]
         context["failing_rows_url"] = reverse(
@@ -156,12 +206,36 @@ class ImportExportAdmin(ImportExportMixin):
             raise Http404
         return FileResponse(default_storage.open(name, "rb"), as_attachment=True, filename="failing-rows.csv")
 
+    def import_template_view(self, request, fmt):
+        """The file to fill in: this list's import columns and one example row, in ``fmt``."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        if fmt not in CONTENT_TYPES:
+            raise Http404
+        resource_class = self.get_import_resource_classes(request)[0]
+        content = import_template(resource_class(**self.get_import_resource_kwargs(request)), fmt)
+        response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
+        name = f"{self.opts.model_name}-import-template.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def get_import_context_data(self, **kwargs):
+        context = super().get_import_context_data(**kwargs)
+        name = f"admin:{self.opts.app_label}_{self.opts.model_name}_import_template"
+        context["import_templates"] = [(fmt.upper(), reverse(name, args=[fmt])) for fmt in CONTENT_TYPES]
+        return context
+
     def get_urls(self):
         return [
             path(
                 "import/failing-rows/<str:token>/",
                 self.admin_site.admin_view(self.failing_rows_view),
                 name=f"{self.opts.app_label}_{self.opts.model_name}_failing_rows",
+            ),
+            path(
+                "import/template.<str:fmt>",
+                self.admin_site.admin_view(self.import_template_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_import_template",
             ),
             *super().get_urls(),
         ]
@@ -239,6 +313,6 @@ def _refuse_import_export_overrides(original: type) -> None:
         clash = sorted(_IMPORT_EXPORT_HOOKS & set(vars(klass)))
         if clash:
             raise ImproperlyConfigured(
-                f"{klass.__qualname__} defines {', '.join(clash)}: import and export rules live in transfer "
+                f"{klass.__qualname__} defines {', '.join(clash)}: import and export rules live in transfer "  # i18n: technical
                 "(ImportExportAdmin, or the resource), which would shadow it."
             )

@@ -10,6 +10,7 @@ import tempfile
 from array import array
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from import_export.results import InvalidRow, Result
 
 from beils.lib.spreadsheets import escape_formula
@@ -69,16 +70,16 @@ class SeenKeys:
 
 class FailingRows:
     """Every failing row of an import, written to a temporary file as it is found: the CSV a
-    person fixes in a spreadsheet (line number, errors, then the row as it was in the file; line
-    1 is the header row), without holding the rows in memory."""
+    person fixes in a spreadsheet (row number as the import page shows it, errors, then the row as
+    it was in the file, with the file's separator), without holding the rows in memory."""
 
-    def __init__(self, headers, columns):
+    def __init__(self, headers, columns, delimiter: str = ","):
         self.headers, self.columns, self.count = list(headers), columns, 0
         self.file = tempfile.TemporaryFile()  # noqa: SIM115 - open until the job has stored it (close())
         self._text = io.TextIOWrapper(self.file, encoding="utf-8", newline="", write_through=True)
         self._text.write("\ufeff")
-        self._writer = csv.writer(self._text)
-        self._writer.writerow(["Line", "Errors", *self.headers])
+        self._writer = csv.writer(self._text, delimiter=delimiter)
+        self._writer.writerow([_("Row"), _("Errors"), *self.headers])
 
     def add_invalid(self, number: int, row: dict, error: ValidationError) -> None:
         invalid, columns = InvalidRow(number, error, ()), self.columns
@@ -91,7 +92,7 @@ class FailingRows:
 
     def _add(self, number, values, message):
         cells = [escape_formula(values.get(header)) for header in self.headers]
-        self._writer.writerow([number + 1, escape_formula(message), *cells])
+        self._writer.writerow([number, escape_formula(message), *cells])
         self.count += 1
 
     def open(self):

@@ -36,6 +36,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, connections, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from import_export import exceptions
 from import_export.results import Error, RowResult
 
@@ -178,7 +179,7 @@ class ImportBatch:
         ]
         #: The values of each unique field seen so far in the file. The natural key's are the
         #: resource's (its duplicate rows never reach the batch: BeilsResource._find_duplicate_keys).
-        self.seen = {names: SeenKeys() for _, names in self.unique_checks}
+        self.seen = {names: SeenKeys() for _model, names in self.unique_checks}
         #: ``(field name, folded keys, {folded key: instance})``: the rows of the database that
         #: hold any of the keys the instance loader looked up for this batch, by one query per
         #: 1 000 keys (set by the resource before each batch's rows are added). A unique check
@@ -263,7 +264,8 @@ class ImportBatch:
                 first = self.seen[names].setdefault(key, entry.number)
                 if first != entry.number:
                     message = entry.instance.unique_error_message(model_class, names).messages[0]
-                    self._invalidate(entry, self._error(names, f"{message} (also on row {first} of this file)"))
+                    also = _("%(message)s (also on row %(row)s of this file)") % {"message": message, "row": first}
+                    self._invalidate(entry, self._error(names, also))
                     continue
             keyed[key] = entry
         attnames = [f.attname for f in fields]

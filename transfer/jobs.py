@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 from import_export.results import Result
 
 from audit.models import Outcome
@@ -44,7 +45,7 @@ def _format(title: str):
     for cls in FORMATS:
         if cls().get_title() == title:
             return cls()
-    raise JobError(f"Unknown file format {title!r}.")
+    raise JobError(_("Unknown file format %(format)s.") % {"format": repr(title)})
 
 
 def _resource_path(resource_class) -> str:
@@ -76,7 +77,7 @@ def job_confirm(*, job: Job, actor, ip_address=None) -> Job:
     """Queue the real import of a file whose dry run passed."""
     job = Job.objects.select_for_update().get(pk=job.pk)
     if job.kind != JobKind.IMPORT or job.state != JobState.VALIDATED:
-        raise JobError("Only an import whose dry run found no invalid row can be confirmed.")
+        raise JobError(_("Only an import whose dry run found no invalid row can be confirmed."))
     job.state, job.dry_run, job.rows_done, job.error = JobState.QUEUED, False, 0, ""
     job.save(update_fields=["state", "dry_run", "rows_done", "error"])
     audit_log(action="maintenance.import.confirmed", actor=actor, target=job, ip_address=ip_address)
@@ -149,7 +150,8 @@ def _run_import(job: Job) -> None:
         if result.has_errors() or result.has_validation_errors():
             job.state = JobState.INVALID if not result.base_errors else JobState.FAILED
             count = failing.count if failing is not None else len(_failed(result))
-            job.error = "; ".join(job.summary["errors"]) or f"{count} row(s) are invalid; nothing was written."
+            invalid = _("%(count)s row(s) are invalid; nothing was written.") % {"count": count}
+            job.error = "; ".join(job.summary["errors"]) or invalid
             content = File(failing.open()) if failing is not None else ContentFile(failing_rows_csv(result))
             job.output_name = default_storage.save(job.input_name.rsplit("/", 1)[0] + "/failing-rows.csv", content)
         else:
@@ -159,8 +161,9 @@ def _run_import(job: Job) -> None:
             failing.close()
 
 
-def _failed(result: Result) -> list[tuple[int, dict, str]]:
-    """(row number, {column: value}, "Column: message; …") of every failing row, in file order."""
+def failed_rows(result: Result) -> list[tuple[int, dict, list[str]]]:
+    """(row number, {column: value}, ["Column: message", …]) of every failing row, in file order:
+    what the import page and the failing rows file show, with the same numbers."""
     columns = getattr(result, "beils_columns", {})
     failed = []
     for row in result.invalid_rows:
@@ -169,24 +172,30 @@ def _failed(result: Result) -> list[tuple[int, dict, str]]:
         ]
         messages += list(row.non_field_specific_errors)
         # The library keeps the values in the order of its preview's columns.
-        failed.append((row.number, dict(zip(result.diff_headers, row.values, strict=False)), "; ".join(messages)))
+        failed.append((row.number, dict(zip(result.diff_headers, row.values, strict=False)), messages))
     for number, errors in result.row_errors():
         values = dict(errors[0].row or {}) if errors else {}
-        failed.append((number, values, "; ".join(str(e.error) for e in errors)))
+        failed.append((number, values, [str(e.error) for e in errors]))
     return sorted(failed, key=lambda item: item[0])
 
 
-def failing_rows_csv(result: Result) -> bytes:
-    """The rows a person must fix, as they were in the file, with the line number and the error
-    in front: fix them in a spreadsheet, then import the whole file again."""
+def _failed(result: Result) -> list[tuple[int, dict, str]]:
+    """(row number, {column: value}, "Column: message; …") of every failing row, in file order."""
+    return [(number, values, "; ".join(messages)) for number, values, messages in failed_rows(result)]
+
+
+def failing_rows_csv(result: Result, *, delimiter: str | None = None) -> bytes:
+    """The rows a person must fix, as they were in the file, with the row number (as the import
+    page numbers it: 1 is the first row under the headers) and the errors in front: fix them in a
+    spreadsheet, then import the whole file again. Written with the uploaded CSV's separator
+    (``delimiter``, else the one the import read), so that it opens in the same spreadsheet."""
     headers = getattr(result, "beils_headers", [])
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["Line", "Errors", *headers])
+    writer = csv.writer(out, delimiter=delimiter or getattr(result, "beils_delimiter", None) or ",")
+    writer.writerow([_("Row"), _("Errors"), *headers])
     for number, values, message in _failed(result):
-        # Line 1 is the header row of a CSV file.
         cells = [values.get(header) for header in headers]
-        writer.writerow([number + 1, escape_formula(message), *(escape_formula(v) for v in cells)])
+        writer.writerow([number, escape_formula(message), *(escape_formula(v) for v in cells)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

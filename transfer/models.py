@@ -2,9 +2,11 @@
 as a ``Job`` with its progress and files. The rights to import and export are this app's
 permissions (see ``crm/roles.py`` for who holds them)."""
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -42,7 +44,9 @@ class Job(models.Model):
     model_label = models.CharField(_("data"), max_length=100)
     file_format = models.CharField(_("format"), max_length=10)
     dry_run = models.BooleanField(_("dry run"), default=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("actor")
+    )
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     input_name = models.CharField(_("uploaded file"), max_length=300, blank=True)
     input_sha256 = models.CharField(_("uploaded file SHA-256"), max_length=64, blank=True)
@@ -66,6 +70,7 @@ class Job(models.Model):
     class Meta:
         db_table = "maintenance_job"
         verbose_name = _("import/export job")
+        verbose_name_plural = _("import/export jobs")
         ordering = ["-created_at"]
         permissions = [
             ("export_data", _("Can export data (CSV, JSON, XLSX)")),
@@ -75,7 +80,17 @@ class Job(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} of {self.model_label} #{self.pk}"
+        return gettext("%(kind)s of %(data)s #%(id)s") % {
+            "kind": self.get_kind_display(), "data": self.data_name, "id": self.pk,
+        }  # fmt: skip
+
+    @property
+    def data_name(self) -> str:
+        """What the job moves, as people call it ("clients"); the label when the model is gone."""
+        try:
+            return str(apps.get_model(self.model_label)._meta.verbose_name_plural)
+        except (LookupError, ValueError):
+            return self.model_label
 
     @property
     def is_active(self) -> bool:

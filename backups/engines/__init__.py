@@ -3,6 +3,7 @@ dump back, restore it, lock, measure and optimise. ``engine_for(alias)`` gives t
 database's engine; ``engine_class(vendor)`` the one a backup file was written by."""
 
 from django.db import connections
+from django.utils.translation import gettext as _
 
 from backups.engines.base import CheckFailed, Engine, LockBusy, scratch_alias, tables_compare
 from backups.engines.mariadb import (
@@ -30,7 +31,7 @@ def engine_for(alias: str = "default") -> Engine:
     """The engine of the database ``alias``."""
     vendor = connections[alias].vendor
     if vendor not in _BY_DJANGO_VENDOR:
-        raise PipelineError(f"No backup engine for {vendor} yet.")
+        raise PipelineError(_("No backup engine for %(vendor)s yet.") % {"vendor": vendor})
     return _BY_DJANGO_VENDOR[vendor](alias)
 
 
@@ -39,4 +40,4 @@ def engine_class(vendor: str) -> type[Engine]:
     for engine in _BY_DJANGO_VENDOR.values():
         if engine.vendor == vendor:
             return engine
-    raise PipelineError(f"No backup engine for {vendor} yet.")
+    raise PipelineError(_("No backup engine for %(vendor)s yet.") % {"vendor": vendor})

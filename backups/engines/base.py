@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.db import connections
 from django.db.utils import load_backend
+from django.utils.translation import gettext as _
 
 from backups.pipeline import DumpStats, PipelineError
 
@@ -153,12 +154,17 @@ def tables_compare(expected: dict, actual: dict, where: str) -> None:
     """Every table of the manifest is in ``actual`` with the same rows (and data checksum)."""
     for table, figures in expected.items():
         found = actual.get(table)
+        facts = {"table": table, "where": where, "found": found and found["rows"], "expected": figures["rows"]}
         if found is None:
-            raise CheckFailed(f"Table {table} is missing from {where}.")
+            raise CheckFailed(_("Table %(table)s is missing from %(where)s.") % facts)
         if found["rows"] != figures["rows"]:
-            raise CheckFailed(f"Table {table}: {found['rows']} rows in {where}, the manifest says {figures['rows']}.")
+            raise CheckFailed(
+                _("Table %(table)s: %(found)s rows in %(where)s, the manifest says %(expected)s.") % facts
+            )
         if figures.get("sha256") and found.get("sha256") and found["sha256"] != figures["sha256"]:
-            raise CheckFailed(f"Table {table}: its data in {where} does not match the manifest's checksum.")
+            raise CheckFailed(
+                _("Table %(table)s: its data in %(where)s does not match the manifest's checksum.") % facts
+            )
 
 
 @contextlib.contextmanager

@@ -210,7 +210,10 @@ class MariaDBEngine(Engine):
             if code != 0:
                 errors.seek(0)
                 message = errors.read().decode(errors="replace").strip()[-2000:]
-                raise PipelineError(f"mariadb-dump exited with status {code}: {message}")
+                raise PipelineError(
+                    _("%(program)s exited with status %(code)s: %(message)s")
+                    % {"program": "mariadb-dump", "code": code, "message": message or _("no message")}
+                )
 
     def load(self, source: Iterable[bytes], database: str, *, watch: "Sentinel | None" = None) -> None:
         """Feed SQL into ``database`` with the mariadb client, on BACKUP_RESTORE_WORKERS
@@ -313,8 +316,11 @@ class MariaDBEngine(Engine):
         for table in tables:
             if self.columns(scratch, table) != self.columns(live, table):
                 raise PipelineError(
-                    f"The table {table} in the backup has other columns than the live one (the schema "
-                    "changed since). Restore the whole database instead, or migrate first."
+                    _(
+                        "The table %(table)s in the backup has other columns than the live one (the schema "
+                        "changed since). Restore the whole database instead, or migrate first."
+                    )
+                    % {"table": table}
                 )
         connection = connections[self.alias]
         with connection.cursor() as cursor:
@@ -369,9 +375,10 @@ class MariaDBEngine(Engine):
                 for table, figures in expected.items():
                     if self.count_rows(scratch, table) != figures["rows"]:
                         raise CheckFailed(
-                            f"Restored table {table} has {self.count_rows(scratch, table)} rows, expected {figures['rows']}."
+                            _("Restored table %(table)s has %(found)s rows, expected %(expected)s.")
+                            % {"table": table, "found": self.count_rows(scratch, table), "expected": figures["rows"]}
                         )
-                tables_compare(expected, self.inspect(scratch, list(expected)).tables, "the restored database")
+                tables_compare(expected, self.inspect(scratch, list(expected)).tables, _("the restored database"))
                 if on_restored is not None:
                     with scratch_alias(self.alias, scratch) as scratch_db:
                         on_restored(scratch_db)
@@ -391,8 +398,12 @@ class MariaDBEngine(Engine):
             for table in tables or expected:
                 if self.count_rows(scratch, table) != expected[table]["rows"]:
                     raise CheckFailed(
-                        f"Table {table} came back with {self.count_rows(scratch, table)} rows instead of "
-                        f"{expected[table]['rows']}."
+                        _("Table %(table)s came back with %(found)s rows instead of %(expected)s.")
+                        % {
+                            "table": table,
+                            "found": self.count_rows(scratch, table),
+                            "expected": expected[table]["rows"],
+                        }
                     )
             before_swap()
             if tables:
@@ -512,8 +523,8 @@ SCRATCH_PURPOSES = ("restore", "rtest", "replaced")
 
 def _check_dump(stats: DumpStats, expected: dict) -> None:
     if not stats.trailer:
-        raise CheckFailed("The dump inside the file has no completion trailer: it is incomplete.")
-    tables_compare(expected, stats.tables, "the file")
+        raise CheckFailed(_("The dump inside the file has no completion trailer: it is incomplete."))
+    tables_compare(expected, stats.tables, _("the file"))
 
 
 def connection_failed(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
+from django.utils.translation import gettext as _
 
 from backups.engines.base import Engine, LockBusy, Sizes, Source, scratch_alias, tables_compare
 from backups.pipeline import CHUNK, DumpStats, PipelineError, read_chunks
@@ -31,7 +32,7 @@ class SQLiteEngine(Engine):
     @contextlib.contextmanager
     def backup_stream(self, tables: list[str] | None = None):
         if tables:
-            raise PipelineError("Partial backups need MariaDB; SQLite backups are always full.")
+            raise PipelineError(_("Partial backups need MariaDB; SQLite backups are always full."))
         with tempfile.TemporaryDirectory(prefix="beils-sqlite-") as directory:
             copy = Path(directory) / "snapshot.sqlite3"
             snapshot(self.database, copy)
@@ -66,7 +67,7 @@ class SQLiteEngine(Engine):
         with tempfile.TemporaryDirectory(prefix="beils-verify-") as scratch:
             copy = Path(scratch) / "restored.sqlite3"
             self.load(source(), str(copy))
-            tables_compare(expected, sqlite_table_stats(copy), "the restored copy")
+            tables_compare(expected, sqlite_table_stats(copy), _("the restored copy"))
             if on_restored is not None:
                 with scratch_alias(self.alias, str(copy)) as scratch_db:
                     on_restored(scratch_db)
@@ -76,7 +77,7 @@ class SQLiteEngine(Engine):
         with tempfile.TemporaryDirectory(prefix="beils-restore-", dir=live.parent) as scratch:
             copy = Path(scratch) / "restored.sqlite3"
             self.load(source(), str(copy))
-            tables_compare(expected, sqlite_table_stats(copy), "the restored copy")
+            tables_compare(expected, sqlite_table_stats(copy), _("the restored copy"))
             before_swap()
             connections[self.alias].close()
             if not tables:
@@ -165,7 +166,7 @@ def snapshot(source: str, destination: Path) -> None:
     with contextlib.closing(sqlite3.connect(source)) as src, contextlib.closing(sqlite3.connect(destination)) as dst:
         src.backup(dst)
         if dst.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            raise PipelineError("The SQLite snapshot failed its integrity check.")
+            raise PipelineError(_("The SQLite snapshot failed its integrity check."))
 
 
 def sqlite_table_stats(path: Path) -> dict[str, dict]:

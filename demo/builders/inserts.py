@@ -19,7 +19,9 @@ WHOLE_CHAIN = object()
 def insert(model, objs: list, *, batch_size: int) -> None:
     """INSERT ``objs`` (new instances of ``model``) in batches and set their primary keys."""
     if not connection.features.can_return_rows_from_bulk_insert:
-        raise NotImplementedError(f"The seed needs INSERT ... RETURNING, which {connection.vendor} lacks.")
+        raise NotImplementedError(
+            f"The seed needs INSERT ... RETURNING, which {connection.vendor} lacks."
+        )  # i18n: technical
     fields = [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     returning, _ = connection.ops.return_insert_columns([model._meta.pk])
@@ -77,6 +79,6 @@ def _related_pk(obj, field):
     if related is None:
         return None
     if related.pk is None:
-        raise ValueError(f"{obj!r}: {field.name} is not saved yet.")
+        raise ValueError(f"{obj!r}: {field.name} is not saved yet.")  # i18n: technical
     setattr(obj, field.attname, related.pk)
     return related.pk

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, reset_queries, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 
 from crm.erasure import erased_client_ids
 from legacy.models import LegacyImportRun, LegacyKey
@@ -66,9 +67,11 @@ class ImporterBase:
         if len(entry["examples"]) < EXAMPLES and legacy_id is not None:
             entry["examples"].append(f"{legacy_id} ({detail})" if detail else str(legacy_id))
 
-    def skip(self, entity: str, legacy_id, reason: str, action: str = "skipped", *, detail: str | None = None) -> None:
+    def skip(
+        self, entity: str, legacy_id, reason: str, action: str | None = None, *, detail: str | None = None
+    ) -> None:
         self.counts[entity].skipped += 1
-        self.problem(entity, legacy_id, reason, action, detail=detail)
+        self.problem(entity, legacy_id, reason, action or pgettext("legacy import action", "skipped"), detail=detail)
 
     @contextmanager
     def batch(self, entity: str, rows: list):
@@ -175,8 +178,10 @@ class ImporterBase:
                 lid = wanted[getattr(obj, field)]
                 adopted[lid] = obj
                 if field != "legacy_id":
-                    self.problem(entity, lid, f"an existing Beils {model._meta.verbose_name} has the same {field}",
-                                 "linked to it and updated", level="info")  # fmt: skip
+                    reason = gettext("an existing Beils %(record)s has the same %(field)s") % {
+                        "record": model._meta.verbose_name, "field": field,
+                    }  # fmt: skip
+                    self.problem(entity, lid, reason, gettext("linked to it and updated"), level="info")
         return adopted
 
     # --- running ----------------------------------------------------------------------------

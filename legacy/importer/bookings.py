@@ -1,5 +1,7 @@
 """Appointments: dates and HH:mm strings to aware datetimes, every status spelling to one."""
 
+from django.utils.translation import gettext
+
 from bookings.models import Booking, BookingItem, BookingStatus
 from catalog.models import Service
 from crm.models import Client, User
@@ -41,21 +43,29 @@ class BookingImport(ImporterBase):
         lid = row["booking_id"]
         client = clients.get(row["client_id"])
         if client is None:
-            self.skip("bookings", lid, "booking of someone who is not a client")
+            self.skip("bookings", lid, gettext("booking of someone who is not a client"))
             return None
         try:
             start, end, note = m.booking_times(row["booking_date"], row["start_time"], row["end_time"], row["duration"])
         except (ValueError, TypeError) as exc:
-            self.skip("bookings", lid, "impossible date or time", detail=str(exc))
+            self.skip("bookings", lid, gettext("impossible date or time"), detail=str(exc))
             return None
         if note:
-            self.problem("bookings", lid, "end time missing or not after the start", note)
+            self.problem("bookings", lid, gettext("end time missing or not after the start"), note)
         status = m.booking_status(row["status"])
         if status is None:
             status = BookingStatus.PENDING
-            self.problem("bookings", lid, f"unknown booking status {row['status']!r}", "imported as pending")
+            self.problem(
+                "bookings", lid, gettext("unknown booking status %(status)r") % {"status": row["status"]},
+                gettext("imported as pending"),
+            )  # fmt: skip
         if row["staff_id"] and row["staff_id"] not in staff:
-            self.problem("bookings", lid, "staff member is not a staff account", "imported without staff member")
+            self.problem(
+                "bookings",
+                lid,
+                gettext("staff member is not a staff account"),
+                gettext("imported without staff member"),
+            )
         return {"client_id": client, "staff_id": staff.get(row["staff_id"]), "start": start, "end": end,
                 "status": status, "notes": m.text(row["notes"]), "legacy_id": lid,
                 "created_at": m.aware(row["created_at"])}  # fmt: skip
@@ -67,10 +77,10 @@ class BookingImport(ImporterBase):
         for line in lines:
             lid, booking = line["booking_item_id"], bookings.get(line["booking_id"])
             if booking is None:
-                self.skip("booking_items", lid, "its booking was skipped")
+                self.skip("booking_items", lid, gettext("its booking was skipped"))
                 continue
             if line["item_type"].upper() != "SERVICE" or line["item_id"] not in services:
-                self.skip("booking_items", lid, "booking line points at nothing",
+                self.skip("booking_items", lid, gettext("booking line points at nothing"),
                           detail=f"{line['item_type']} {line['item_id']}")  # fmt: skip
                 continue
             minutes = (

@@ -4,6 +4,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog.models import Pack, PackItem, Product, Service
 from crm.models import Client
@@ -26,7 +27,8 @@ class CatalogueImport(ImporterBase):
                     sku = m.text(row["sku"])
                     if sku is None:
                         sku = f"LEGACY-{lid[:8].upper()}"
-                        self.problem("products", lid, "product without SKU", f"SKU set to {sku}", level="info")
+                        self.problem("products", lid, gettext("product without SKU"),
+                                     gettext("SKU set to %(sku)s") % {"sku": sku}, level="info")  # fmt: skip
                     items.append((lid, {
                         "name": m.text(row["name"]) or sku, "description": m.text(row["description"]), "sku": sku,
                         "barcode": m.text(row["barcode"]), "price": self._price("products", lid, row["price"]),
@@ -39,14 +41,14 @@ class CatalogueImport(ImporterBase):
     def _price(self, entity: str, lid: str, value) -> Decimal:
         price = m.money(value)
         if price < 0:
-            self.problem(entity, lid, "negative price", "price set to 0.00", detail=str(price))
+            self.problem(entity, lid, gettext("negative price"), gettext("price set to 0.00"), detail=str(price))
             return ZERO
         return price
 
     def _rate(self, entity: str, lid: str, value) -> Decimal:
         rate = m.money(value)
         if not ZERO <= rate <= 100:
-            self.problem(entity, lid, "VAT rate outside 0–100 %", "set to 21 %", detail=str(rate))
+            self.problem(entity, lid, gettext("VAT rate outside 0–100 %"), gettext("set to 21 %"), detail=str(rate))
             return Decimal("21.00")
         return rate
 
@@ -59,11 +61,16 @@ class CatalogueImport(ImporterBase):
                     code = m.text(row["code"])
                     if code is None:
                         code = f"LEGACY-{lid[:8].upper()}"
-                        self.problem("services", lid, "service without code", f"code set to {code}", level="info")
+                        self.problem("services", lid, gettext("service without code"),
+                                     gettext("code set to %(code)s") % {"code": code}, level="info")  # fmt: skip
                     duration = row["duration"] or 0
                     if duration <= 0:
                         self.problem(
-                            "services", lid, "duration not positive", "set to 30 minutes", detail=str(duration)
+                            "services",
+                            lid,
+                            gettext("duration not positive"),
+                            gettext("set to 30 minutes"),
+                            detail=str(duration),
                         )
                         duration = 30
                     items.append((lid, {
@@ -92,7 +99,9 @@ class CatalogueImport(ImporterBase):
                     lid = row["package_id"]
                     sessions = row["total_sessions"] or 0
                     if sessions < 1:
-                        self.problem("packages", lid, "no sessions", "set to 1 session", detail=str(sessions))
+                        self.problem(
+                            "packages", lid, gettext("no sessions"), gettext("set to 1 session"), detail=str(sessions)
+                        )
                     common = {"name": m.text(row["name"]) or lid, "price": self._price("packages", lid, row["price"]),
                               "status": m.on_off(row["status"]), "legacy_id": lid,
                               "created_at": m.aware(row["created_at"])}  # fmt: skip
@@ -110,14 +119,16 @@ class CatalogueImport(ImporterBase):
                     if row["service_id"] in services:
                         wanted.add(services[row["service_id"]])
                     if not wanted:
-                        self.problem("packages", lid, "bono without any service", "imported without services")
+                        self.problem(
+                            "packages", lid, gettext("bono without any service"), gettext("imported without services")
+                        )
                     Bonus.all_objects.get(pk=bonus_pks[lid]).services.set(wanted)
                 self._pack_items(by_package, pack_pks, services, products)
                 for package_id in set(by_package) - set(pack_pks):
                     for line in by_package[package_id]:
                         self.counts["package_items"].skipped += 1
-                        self.problem("package_items", line["package_item_id"], "line of an INDIVIDUAL package",
-                                     "not a pack: its service is the bono's service", level="info")  # fmt: skip
+                        self.problem("package_items", line["package_item_id"], gettext("line of an INDIVIDUAL package"),
+                                     gettext("not a pack: its service is the bono's service"), level="info")  # fmt: skip
 
     def _pack_items(self, by_package, pack_pks, services, products) -> None:
         items = []
@@ -126,7 +137,7 @@ class CatalogueImport(ImporterBase):
                 lid, kind = line["package_item_id"], line["item_type"].upper()
                 target = {"SERVICE": ("service_id", services), "PRODUCT": ("product_id", products)}.get(kind)
                 if target is None or line["item_id"] not in target[1]:
-                    self.skip("package_items", lid, "pack line points at nothing",
+                    self.skip("package_items", lid, gettext("pack line points at nothing"),
                               detail=f"{line['item_type']} {line['item_id']}")  # fmt: skip
                     continue
                 items.append((lid, {"pack_id": pack_pk, target[0]: target[1][line["item_id"]],
@@ -139,8 +150,8 @@ class CatalogueImport(ImporterBase):
             "client_package_items"
         )
         if self.counts["client_package_items"].read:
-            self.problem("client_package_items", None, "per-line session counts of a client package",
-                         "not carried: Beils counts the sessions of the whole bono", level="info")  # fmt: skip
+            self.problem("client_package_items", None, gettext("per-line session counts of a client package"),
+                         gettext("not carried: Beils counts the sessions of the whole bono"), level="info")  # fmt: skip
         for rows in self.batches("client_packages", "client_package_id"):
             with self.batch("client_packages", rows):
                 clients = self.keys("users", [r["user_id"] for r in rows], model=Client)
@@ -151,12 +162,12 @@ class CatalogueImport(ImporterBase):
                     lid = row["client_package_id"]
                     client, bonus = clients.get(row["user_id"]), bonuses.get(bonus_pks.get(row["package_id"]))
                     if client is None or bonus is None:
-                        self.skip("client_packages", lid, "client package of an unknown client or package")
+                        self.skip("client_packages", lid, gettext("client package of an unknown client or package"))
                         continue
                     total, left = row["total_sessions"] or 0, row["remaining_sessions"] or 0
                     if total < 1 or not 0 <= left <= total:
-                        self.problem("client_packages", lid, "sessions left outside 0..total",
-                                     "clamped into 0..total (total raised to what is left)",
+                        self.problem("client_packages", lid, gettext("sessions left outside 0..total"),
+                                     gettext("clamped into 0..total (total raised to what is left)"),
                                      detail=f"{left} of {total}")  # fmt: skip
                         left, total = max(0, left), max(1, total, left)
                     expires = m.aware(row["expiry_date"])

@@ -1,6 +1,7 @@
 """Coupons and gift cards, where the old installation still has the tables."""
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from crm.models import Client
 from legacy import mapping as m
@@ -24,17 +25,19 @@ class MarketingImport(ImporterBase):
                     lid, value = row["coupon_id"], m.money(row["discount_value"])
                     kind = m.COUPON_KINDS.get((row["discount_type"] or "").lower())
                     if kind is None or value <= 0 or (kind == CouponKind.PERCENT and value > 100):
-                        self.skip("coupons", lid, "coupon of an unknown kind or value",
+                        self.skip("coupons", lid, gettext("coupon of an unknown kind or value"),
                                   detail=f"{row['discount_type']} {value}")  # fmt: skip
                         continue
                     uses, most = row["current_uses"] or 0, row["max_uses"]
                     if most is not None and uses > most:
-                        self.problem("coupons", lid, "more uses than the maximum", "maximum raised to the uses",
+                        self.problem("coupons", lid, gettext("more uses than the maximum"), gettext("maximum raised to the uses"),
                                      detail=f"{uses} of {most}")  # fmt: skip
                         most = uses
                     start, until = m.aware(row["valid_from"]), m.aware(row["valid_until"])
                     if start and until and until < start:
-                        self.problem("coupons", lid, "valid until before valid from", "valid from dropped")
+                        self.problem(
+                            "coupons", lid, gettext("valid until before valid from"), gettext("valid from dropped")
+                        )
                         start = None
                     items.append((lid, {"code": row["code"].strip().upper(), "description": m.text(row["description"]),
                                         "kind": kind, "value": value, "min_purchase": m.money(row["min_purchase"]),
@@ -53,13 +56,14 @@ class MarketingImport(ImporterBase):
                     lid = row["giftcard_id"]
                     initial, balance = m.money(row["initial_balance"]), m.money(row["current_balance"])
                     if initial <= 0 or not ZERO <= balance <= initial:
-                        self.skip("giftcards", lid, "balance outside 0..initial", "skipped: will not reconcile",
+                        self.skip("giftcards", lid, gettext("balance outside 0..initial"), gettext("skipped: will not reconcile"),
                                   detail=f"{balance} of {initial}")  # fmt: skip
                         continue
                     status = m.GIFT_CARD_STATUSES.get((row["status"] or "").lower())
                     if status is None:
                         status = GiftCardStatus.ACTIVE if balance else GiftCardStatus.SPENT
-                        self.problem("giftcards", lid, f"unknown status {row['status']!r}", f"set to {status.lower()}")
+                        self.problem("giftcards", lid, gettext("unknown status %(status)r") % {"status": row["status"]},
+                                     gettext("set to %(status)s") % {"status": status.label.lower()})  # fmt: skip
                     issued, expires = m.aware(row["issue_date"]), m.aware(row["expiration_date"])
                     items.append((lid, {"code": row["code"].strip().upper(), "initial_balance": initial,
                                         "current_balance": balance, "status": status,

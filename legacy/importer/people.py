@@ -4,13 +4,14 @@ import json
 
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from crm.models import Client, Consent, ConsentStatus, ConsentType, Questionnaire, Revoke, Role, User
 from legacy import mapping as m
 from legacy.importer.base import ImporterBase
 from legacy.models import LegacyKey
 
-ERASED = "the client was erased in Beils (GDPR)"
+ERASED = gettext_lazy("the client was erased in Beils (GDPR)")
 
 
 class PeopleImport(ImporterBase):
@@ -28,19 +29,24 @@ class PeopleImport(ImporterBase):
         for row in rows:
             lid, created = row["user_id"], m.aware(row["created_at"])
             if known.get(lid) in self.erased:
-                self.skip("users", lid, ERASED, "not imported again: the client stays erased")
+                self.skip("users", lid, str(ERASED), gettext("not imported again: the client stays erased"))
                 continue
             if (row["role"] or "").upper() != "CLIENT":
-                self.problem("users", lid, f"unknown role {row['role']!r}", "imported as a client")
+                self.problem("users", lid, gettext("unknown role %(role)r") % {"role": row["role"]},
+                             gettext("imported as a client"))  # fmt: skip
             email = m.email(row["email"])
             if email is None and m.text(row["email"]):
-                self.problem("users", lid, "placeholder email (@cliente.local)", "imported without email", level="info")
+                self.problem("users", lid, gettext("placeholder email (@cliente.local)"), gettext("imported without email"),
+                             level="info")  # fmt: skip
             born, why = m.birth_date(row["birth_date"], created=row["created_at"])
             if why:
-                self.problem("users", lid, "impossible birth date", "birth date left unknown", detail=why)
+                self.problem(
+                    "users", lid, gettext("impossible birth date"), gettext("birth date left unknown"), detail=why
+                )
             country = m.country(row["country"])
             if country is None and m.text(row["country"]):
-                self.problem("users", lid, f"country {row['country']!r} is not a known country", "country left unknown")
+                self.problem("users", lid, gettext("country %(country)r is not a known country") % {"country": row["country"]},
+                             gettext("country left unknown"))  # fmt: skip
             number = m.text(row["document_number"])
             status = m.on_off(row["status"])
             items.append((lid, {
@@ -63,7 +69,8 @@ class PeopleImport(ImporterBase):
             email = m.email(row["email"])
             if email is None:
                 email = f"staff-{lid[:8].lower()}@legacy.invalid"
-                self.problem("users", lid, "staff account without a real email", f"login email set to {email}")
+                self.problem("users", lid, gettext("staff account without a real email"),
+                             gettext("login email set to %(email)s") % {"email": email})  # fmt: skip
             values = {"name": m.text(row["name"]) or email, "surname": m.text(row["surname"]) or "",
                       "phone": m.text(row["phone"]), "status": m.on_off(row["status"]),
                       "role": Role.ADMIN if row["role"].upper() == "ADMIN" else Role.STAFF}  # fmt: skip
@@ -104,26 +111,34 @@ class PeopleImport(ImporterBase):
                 for row in rows:
                     lid, client = row["consent_id"], clients.get(row["user_id"])
                     if client is None:
-                        self.skip("consents", lid, "consent of nobody (no client with that id)")
+                        self.skip("consents", lid, gettext("consent of nobody (no client with that id)"))
                         continue
                     if client in self.erased:
-                        self.skip("consents", lid, ERASED, "not imported again: personal data of an erased client")
+                        self.skip(
+                            "consents",
+                            lid,
+                            str(ERASED),
+                            gettext("not imported again: personal data of an erased client"),
+                        )
                         continue
                     kind = m.CONSENT_TYPES.get((row["consent_type"] or "").upper())
                     if kind is None:
                         kind = ConsentType.DATA_PROTECTION
-                        self.problem("consents", lid, "consent without a type", "recorded as data protection (LGPD)",
+                        self.problem("consents", lid, gettext("consent without a type"), gettext("recorded as data protection (LGPD)"),
                                      level="info")  # fmt: skip
                     if taken.get((client, kind), mine.get(lid)) != mine.get(lid):
-                        self.skip("consents", lid, "a second consent of the same type for one client",
-                                  "skipped: Beils keeps one consent per client and type; review it by hand")  # fmt: skip
+                        self.skip("consents", lid, gettext("a second consent of the same type for one client"),
+                                  gettext("skipped: Beils keeps one consent per client and type; review it by hand"))  # fmt: skip
                         continue
                     taken[(client, kind)] = mine.get(lid, -1)
                     status = m.CONSENT_STATUSES.get((row["status"] or "").lower())
                     if status is None:
                         status = ConsentStatus.UNSIGNED
                         self.problem(
-                            "consents", lid, f"unknown consent status {row['status']!r}", "imported as unsigned"
+                            "consents",
+                            lid,
+                            gettext("unknown consent status %(status)r") % {"status": row["status"]},
+                            gettext("imported as unsigned"),
                         )
                     signed = m.aware(row["signed_date"]) if status != ConsentStatus.UNSIGNED else None
                     items.append((lid, {
@@ -142,18 +157,23 @@ class PeopleImport(ImporterBase):
                 for row in rows:
                     lid, client = row["questionnaire_id"], clients.get(row["user_id"])
                     if client is None:
-                        self.skip("questionnaires", lid, "questionnaire of nobody (no client with that id)")
+                        self.skip("questionnaires", lid, gettext("questionnaire of nobody (no client with that id)"))
                         continue
                     if client in self.erased:
                         self.skip(
-                            "questionnaires", lid, ERASED, "not imported again: personal data of an erased client"
+                            "questionnaires",
+                            lid,
+                            str(ERASED),
+                            gettext("not imported again: personal data of an erased client"),
                         )
                         continue
                     try:
                         answers = json.loads(row["data"] or "{}")
                     except ValueError:
                         answers = {"text": row["data"]}
-                        self.problem("questionnaires", lid, "answers are not JSON", "kept as text under 'text'")
+                        self.problem(
+                            "questionnaires", lid, gettext("answers are not JSON"), gettext("kept as text under 'text'")
+                        )
                     items.append((lid, {"client_id": client, "title": m.text(row["title"]) or "Questionnaire",
                                         "answers": answers, "created_at": m.aware(row["created_at"])}))  # fmt: skip
                 if items:
@@ -167,14 +187,19 @@ class PeopleImport(ImporterBase):
                 for row in rows:
                     lid, client = row["revoke_id"], clients.get(row["user_id"])
                     if client is None:
-                        self.skip("revokes", lid, "revocation of nobody (no client with that id)")
+                        self.skip("revokes", lid, gettext("revocation of nobody (no client with that id)"))
                         continue
                     if client in self.erased:
-                        self.skip("revokes", lid, ERASED, "not imported again: personal data of an erased client")
+                        self.skip(
+                            "revokes",
+                            lid,
+                            str(ERASED),
+                            gettext("not imported again: personal data of an erased client"),
+                        )
                         continue
                     # The old table does not say which consent was revoked, and the old app left
                     # the consent's status alone: kept as written, for a person to review.
-                    self.problem("revokes", lid, "the revocation names no consent", "kept unlinked; consents unchanged",
+                    self.problem("revokes", lid, gettext("the revocation names no consent"), gettext("kept unlinked; consents unchanged"),
                                  level="info")  # fmt: skip
                     items.append((lid, {"client_id": client, "reason": m.text(row["reason"]),
                                         "revoked_at": m.aware(row["date_revoked"]),

@@ -4,6 +4,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from beils.lib.money import split_vat
 from crm.models import Client
@@ -43,10 +44,13 @@ class SalesImport(ImporterBase):
                 row["status"], has_debt=lid in on_credit, invoiced=bool(row["invoice_number"])
             )
             if not known:
-                self.problem("carts", lid, f"unknown sale status {row['status']!r}", f"imported as {status.lower()}")
+                self.problem("carts", lid, gettext("unknown sale status %(status)r") % {"status": row["status"]},
+                             gettext("imported as %(status)s") % {"status": status.label.lower()})  # fmt: skip
             client = clients.get(row["user_id"])
             if row["user_id"] and client is None:
-                self.problem("carts", lid, "sale to someone who is not a client", "imported as a walk-in sale")
+                self.problem(
+                    "carts", lid, gettext("sale to someone who is not a client"), gettext("imported as a walk-in sale")
+                )
             kept = self._cart_lines(lid, by_cart[lid], targets)
             values, cart_lines[lid] = self._cart_totals(row, kept)
             created = m.aware(row["created_at"])
@@ -79,12 +83,12 @@ class SalesImport(ImporterBase):
             lid, kind = line["cart_item_id"], line["item_type"].lower()
             field, found = targets.get(kind, (None, {}))
             if line["item_id"] not in found:
-                self.skip("cart_items", lid, "sale line points at nothing", "line skipped; the sale keeps its total",
+                self.skip("cart_items", lid, gettext("sale line points at nothing"), gettext("line skipped; the sale keeps its total"),
                           detail=f"{line['item_type']} {line['item_id']}")  # fmt: skip
                 continue
             if (line["quantity"] or 0) < 1 or m.money(line["total"]) < 0:
-                self.skip("cart_items", lid, "sale line with no quantity or a negative total",
-                          "line skipped; the sale keeps its total")  # fmt: skip
+                self.skip("cart_items", lid, gettext("sale line with no quantity or a negative total"),
+                          gettext("line skipped; the sale keeps its total"))  # fmt: skip
                 continue
             kept.append((line, field, found[line["item_id"]]))
         return kept
@@ -93,10 +97,13 @@ class SalesImport(ImporterBase):
         lid = row["cart_id"]
         total, subtotal, discount = m.money(row["total"]), m.money(row["subtotal"]), m.money(row["discount"])
         if discount < 0:
-            self.problem("carts", lid, "negative discount", "discount set to 0.00", detail=str(discount))
+            self.problem(
+                "carts", lid, gettext("negative discount"), gettext("discount set to 0.00"), detail=str(discount)
+            )
             discount = ZERO
         if total < 0:
-            self.problem("carts", lid, "negative total", "total set to 0.00: will not reconcile", detail=str(total))
+            self.problem("carts", lid, gettext("negative total"), gettext("total set to 0.00: will not reconcile"),
+                         detail=str(total))  # fmt: skip
             total = ZERO
         befores = [m.money(line["total"]) for line, _, _ in kept]
         discount_lines = min(discount, sum(befores, ZERO))
@@ -112,8 +119,8 @@ class SalesImport(ImporterBase):
                                    "created_at": m.aware(line["created_at"])}))  # fmt: skip
         gross_sum = sum((v["gross"] for _, v in written), ZERO)
         if gross_sum != total:
-            self.problem("carts", lid, "the lines do not add up to the sale's total",
-                         "the sale keeps the old total; VAT is taken from the lines")  # fmt: skip
+            self.problem("carts", lid, gettext("the lines do not add up to the sale's total"),
+                         gettext("the sale keeps the old total; VAT is taken from the lines"))  # fmt: skip
         tax_total = min(total, sum((v["tax"] for _, v in written), ZERO))
         values = {"subtotal": subtotal, "discount_total": discount, "total": total, "tax_total": tax_total,
                   "net_total": total - tax_total}  # fmt: skip
@@ -125,11 +132,11 @@ class SalesImport(ImporterBase):
             method = PaymentMethod.CASH
             spelled = (row["payment_method"] or "").lower()
             reason = (
-                "mixed payment: the split is not in the old database"
+                gettext("mixed payment: the split is not in the old database")
                 if spelled == "mixed"
-                else (f"unknown payment method {row['payment_method']!r}")
+                else gettext("unknown payment method %(method)r") % {"method": row["payment_method"]}
             )
-            self.problem("carts", row["cart_id"], reason, "recorded as one cash payment", level="info")
+            self.problem("carts", row["cart_id"], reason, gettext("recorded as one cash payment"), level="info")
         if method == PaymentMethod.GIFT_CARD:
             method = PaymentMethod.CASH  # the old sale does not say which card: Payment needs one
         return {"method": method, "amount": total, "paid_at": when, "created_at": when}

@@ -329,3 +329,21 @@ def test_the_api_refuses_someone_who_cannot_sell_with_a_403(db):
     body = {"payments": [{"method": "CASH", "amount": "30.00"}]}
     assert api_as(clerk).post(f"/api/bookings/{booking.pk}/charge", body, format="json").status_code == 403
     assert _nothing_was_sold()
+
+
+def test_the_charge_page_reads_as_spanish_with_money_as_money(staff_browser, staff_user):
+    from tests.test_admin_in_spanish import assert_reads_as_spanish
+
+    staff_user.language = "es"
+    staff_user.save(update_fields=["language"])
+    booking = _booking("1234.50")
+    _bono(booking.client, booking.items.get().service)
+
+    page = staff_browser.get(admin_url(Booking, "charge", booking.pk))
+
+    assert_reads_as_spanish(page, "charge")
+    html = page.content.decode()
+    assert "1\xa0234,50 €" in html  # the service's price, as a Spanish reader writes it
+    assert "Pagar 1\xa0234,50 €" in html and "Cobrar, completar la cita y emitir la factura" in html
+    charged = staff_browser.post(admin_url(Booking, "charge", booking.pk), {"method": "CARD"}, follow=True)
+    assert "Cita cobrada y completada: 1\xa0234,50 €, factura" in charged.content.decode()

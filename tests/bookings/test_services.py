@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from bookings.models import Booking, BookingError, BookingItem, BookingStatus
-from bookings.services import booking_check, booking_create, booking_transition, booking_update
+from bookings.services import booking_check, booking_create, booking_reschedule, booking_transition, booking_update
 from tests.factories import BookingFactory, BookingItemFactory, ClientFactory, ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +129,35 @@ def test_moving_a_booking_with_services_keeps_their_length():
     booking_update(booking=booking, start=_tomorrow_at(16))
     booking.refresh_from_db()
     assert (booking.start, booking.end) == (_tomorrow_at(16), _tomorrow_at(16, 45))
+
+
+def test_rescheduling_moves_and_stretches_the_last_service_and_is_audited(staff_user):
+    booking = BookingFactory(start=_tomorrow_at(10), end=_tomorrow_at(11))
+    first, last = (BookingItemFactory(booking=booking, duration_minutes=m) for m in (30, 30))
+
+    booking_reschedule(booking=booking, start=_tomorrow_at(12), end=_tomorrow_at(13, 15), staff=booking.staff,
+                       actor=staff_user)  # fmt: skip
+
+    booking.refresh_from_db()
+    assert (booking.start, booking.end) == (_tomorrow_at(12), _tomorrow_at(13, 15))
+    assert [i.duration_minutes for i in booking.items.order_by("pk")] == [30, 45]
+    entry = AuditEntry.objects.get(action="bookings.booking.rescheduled")
+    assert (entry.actor, entry.detail["booking_id"]) == (staff_user, booking.pk)
+
+
+def test_a_refused_reschedule_changes_neither_the_booking_nor_its_services():
+    staff = UserFactory(name="Lucía", surname="Mora")
+    BookingFactory(staff=staff, start=_tomorrow_at(12), end=_tomorrow_at(13))
+    booking = BookingFactory(staff=staff, start=_tomorrow_at(10), end=_tomorrow_at(11))
+    BookingItemFactory(booking=booking, duration_minutes=60)
+
+    with pytest.raises(BookingError, match="Lucía Mora already has a booking from 12:00 to 13:00"):
+        booking_reschedule(booking=booking, start=_tomorrow_at(10), end=_tomorrow_at(12, 30), staff=staff)
+
+    booking.refresh_from_db()
+    assert (booking.start, booking.end) == (_tomorrow_at(10), _tomorrow_at(11))
+    assert booking.items.get().duration_minutes == 60
+    assert not AuditEntry.objects.filter(action="bookings.booking.rescheduled").exists()
 
 
 def test_the_check_for_forms_refuses_what_the_write_would_refuse_and_writes_nothing():

@@ -81,13 +81,13 @@ def test_the_bookings_calendar_loads_without_violations(live_server, signed_in):
     browser = signed_in
     BookingFactory()
     open_page(browser, f"{live_server.url}{reverse('admin:bookings_booking_calendar')}", "calendar")
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#booking-calendar .ec-resource"))
     assert violations(browser) == []
     assert admin_css_applied(browser)
-    # Its own <style> block applied (hour lines absolutely positioned), and so did the inline
-    # style attributes that place them (style-src-attr).
-    line = browser.find_element(By.CSS_SELECTOR, ".calendar .hour-line")
-    assert line.value_of_css_property("position") == "absolute"
-    assert line.value_of_css_property("top") == line.get_attribute("style").split("top:")[1].split(";")[0].strip()
+    # The vendored calendar's stylesheet applied (its grid), and so did the legend's own styles.
+    assert browser.find_element(By.CSS_SELECTOR, "#booking-calendar .ec-body").value_of_css_property("display") == "grid"
+    swatch = browser.find_element(By.CSS_SELECTOR, ".calendar-legend .swatch")
+    assert swatch.value_of_css_property("background-color") not in ("rgba(0, 0, 0, 0)", "transparent")
 
 
 def test_the_swagger_ui_renders_without_violations(live_server, signed_in):

@@ -206,7 +206,8 @@ def test_make_runs_setup_steps_work_from_an_empty_var_dir(tmp_path):
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
     }
-    env.update(VAR_DIR=str(tmp_path / "var"), CLIENTS="20", MAKEFLAGS="")
+    # The salon speaks Spanish by default; this test reads the commands' English output.
+    env.update(VAR_DIR=str(tmp_path / "var"), CLIENTS="20", MAKEFLAGS="", LANGUAGE_CODE="en")
 
     first = subprocess.run(["make", "-s", "setup"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr

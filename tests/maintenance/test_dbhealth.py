@@ -36,7 +36,8 @@ def test_rows_sizes_and_growth_since_the_last_run():
     assert {d.label for d in second.disks} >= {"backups"}
 
 
-def test_a_salon_without_a_recent_backup_or_beat_gets_alerts_and_a_non_zero_exit(capsys):
+def test_a_salon_without_a_recent_backup_or_beat_gets_alerts_and_a_non_zero_exit(capsys, installed):
+    installed(timezone.now() - timedelta(days=30))  # past the new installation's grace
     with pytest.raises(SystemExit) as exit_:
         call_command("dbhealth", "--json")
 

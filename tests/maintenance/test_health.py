@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from beils.celery import app
@@ -22,21 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def healthy():
     f.BackupFactory(started_at=timezone.now() - timedelta(hours=2), restore_tested_at=timezone.now())
     Heartbeat.beat("celery")
-
-
-@pytest.fixture
-def installed():
-    """Sets when the installation was created (its first migration); put back afterwards, since
-    the migrations table outlives each test."""
-    migrations = MigrationRecorder.Migration.objects
-    before = dict(migrations.values_list("pk", "applied"))
-
-    def at(when):
-        migrations.update(applied=when)
-
-    yield at
-    for pk, applied in before.items():
-        migrations.filter(pk=pk).update(applied=applied)
 
 
 def _json(client, page="/health/"):

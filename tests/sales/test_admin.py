@@ -16,6 +16,16 @@ from tests.helpers import admin_url, inline_management_data
 
 pytestmark = pytest.mark.django_db
 
+
+def till_data(*methods_and_amounts, **fields):
+    """What the till posts: one payment row per method (an amount, or the rest), and ``fields``."""
+    rows = [item if isinstance(item, tuple) else (item, "") for item in methods_and_amounts]
+    data = {"payment-TOTAL_FORMS": str(len(rows)), "payment-INITIAL_FORMS": "0", **fields}
+    for index, (method, amount) in enumerate(rows):
+        data.update({f"payment-{index}-method": method, f"payment-{index}-amount": amount})
+    return data
+
+
 D = Decimal
 
 
@@ -49,7 +59,7 @@ def test_a_draft_cart_is_priced_from_the_catalogue_and_checked_out_in_the_admin(
 
     page = staff_browser.get(admin_url(Cart, "change", cart.pk))
     assert b'id="check-out"' in page.content
-    done = staff_browser.post(f"/admin/sales/cart/{cart.pk}/checkout/", {"method": "CARD"})
+    done = staff_browser.post(f"/admin/sales/cart/{cart.pk}/checkout/", till_data("CARD"))
     assert done.status_code == 302
     cart.refresh_from_db()
     assert cart.status == CartStatus.COMPLETED
@@ -61,7 +71,7 @@ def test_a_draft_cart_is_priced_from_the_catalogue_and_checked_out_in_the_admin(
 def test_an_admin_checkout_that_is_refused_says_why_and_keeps_the_draft(staff_browser):
     cart = CartFactory(client=None)
     CartItem.objects.create(cart=cart, product=ProductFactory(stock=0), name="x", unit_price=D("0"))
-    response = staff_browser.post(f"/admin/sales/cart/{cart.pk}/checkout/", {"method": "CASH"}, follow=True)
+    response = staff_browser.post(f"/admin/sales/cart/{cart.pk}/checkout/", till_data("CASH"), follow=True)
     assert "Only 0 of" in response.content.decode()
     cart.refresh_from_db()
     assert cart.status == CartStatus.OPEN and not Invoice.objects.exists()
@@ -73,7 +83,7 @@ def test_a_completed_sale_is_read_only_in_the_admin(manager_browser):
     assert page.status_code == 200 and b'id="check-out"' not in page.content
     url, data = cart_form(manager_browser, cart, notes="changed")
     assert manager_browser.post(url, data).status_code == 403
-    again = manager_browser.post(f"/admin/sales/cart/{cart.pk}/checkout/", {"method": "CASH"}, follow=True)
+    again = manager_browser.post(f"/admin/sales/cart/{cart.pk}/checkout/", till_data("CASH"), follow=True)
     assert "only an open sale" in again.content.decode()
 
 

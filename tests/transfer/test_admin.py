@@ -132,8 +132,9 @@ def test_the_failing_rows_of_a_dry_run_download_as_csv_for_their_uploader_only(
     download = admin_browser.get(url)
 
     lines = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
-    assert lines[0] == "Line,Errors,Email,Name"
-    assert lines[1].startswith("3,Email: Enter a valid email address.,not-an-email,'=Bad")
+    assert lines[0] == "Row,Errors,Email,Name"
+    # The same number as the page's table of invalid rows (1: the first row under the headers).
+    assert lines[1].startswith("2,Email: Enter a valid email address.,not-an-email,'=Bad")
     assert len(lines) == 2
     other_admin = f.UserFactory(role="ADMIN")
     client.force_login(other_admin)

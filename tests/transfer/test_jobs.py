@@ -92,7 +92,7 @@ def test_a_large_file_with_an_invalid_row_is_refused_with_its_failing_rows_to_do
     assert b'id="job-confirm"' not in page.content
     download = admin_browser.get(reverse("admin:transfer_job_download", args=[job.pk]))
     lines = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
-    assert lines == ["Line,Errors,Email,Name", "851,Email: Enter a valid email address.,not-an-email,Client 850"]
+    assert lines == ["Row,Errors,Email,Name", "850,Email: Enter a valid email address.,not-an-email,Client 850"]
     with pytest.raises(Exception, match="Only an import whose dry run"):
         from transfer.jobs import job_confirm
 

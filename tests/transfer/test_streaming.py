@@ -74,9 +74,10 @@ def test_every_bad_row_goes_to_the_failing_rows_file_and_nothing_is_written(monk
     assert result.totals["invalid"] == 5
     assert [row.number for row in result.invalid_rows] == [5, 17, 18]  # the first few, for the screen
     lines = result.failing_rows.open().read().decode("utf-8-sig").splitlines()
-    assert lines[0] == "Line,Errors,Email,Name"
-    assert [line.split(",")[0] for line in lines[1:]] == [str(n + 1) for n in sorted(bad)]
-    assert lines[1] == "6,Email: Enter a valid email address.,not-an-email,Client 5"
+    # Numbered as the import page numbers them (1: the first row under the headers).
+    assert lines[0] == "Row,Errors,Email,Name"
+    assert [line.split(",")[0] for line in lines[1:]] == [str(n) for n in sorted(bad)]
+    assert lines[1] == "5,Email: Enter a valid email address.,not-an-email,Client 5"
 
 
 def test_a_duplicate_key_in_a_later_batch_names_both_rows():

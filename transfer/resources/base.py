@@ -23,6 +23,7 @@ from itertools import islice
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from import_export import resources, widgets
 from import_export.fields import NOT_PROVIDED
@@ -166,14 +167,17 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
 
     def before_import(self, dataset, **kwargs):
         if not self.importable:
-            raise ImportRefused(f"{self._meta.model._meta.verbose_name_plural} are exported only, never imported.")
+            raise ImportRefused(
+                _("%(models)s are exported only, never imported.")
+                % {"models": capfirst(self._meta.model._meta.verbose_name_plural)}
+            )
         if not dataset.headers:
-            raise ValueError("The file is empty: it has no header row.")
+            raise ValueError(_("The file is empty: it has no header row."))
         dataset.headers = self._canonical_headers(dataset.headers)
         self._file_headers = frozenset(dataset.headers)
         missing = [column for column in self.required_columns() if column not in dataset.headers]
         if missing:
-            raise ValueError(f"Missing required column(s): {', '.join(missing)}.")
+            raise ValueError(_("Missing required column(s): %(columns)s.") % {"columns": ", ".join(missing)})
         self._seen_keys = SeenKeys(expected=len(dataset))
         if not self._meta.use_bulk:
             # Row by row (the library's path): the whole file at once. A batched import does
@@ -462,7 +466,7 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
             result.add_dataset_headers(dataset.headers)
         if isinstance(result, BoundedResult):
             columns = {name: field.column_name for name, field in self.fields.items()}
-            result.failing_rows = FailingRows(dataset.headers, columns)
+            result.failing_rows = FailingRows(dataset.headers, columns, getattr(dataset, "delimiter", None) or ",")
         batch = ImportBatch(
             self,
             result,
@@ -523,6 +527,7 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         # For the failing-rows file (transfer/jobs.py): the file's columns, and the column
         # each field is read from.
         result.beils_headers = list(dataset.headers or [])
+        result.beils_delimiter = getattr(dataset, "delimiter", None)  # a streamed CSV's separator
         result.beils_columns = {name: field.column_name for name, field in self.fields.items()}
         if self.invalid_rows_are_errors and result.has_validation_errors():
             self._report_invalid_rows_as_errors(result)
@@ -543,7 +548,8 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
                 prefix = "" if field == NON_FIELD_ERRORS else f"{column}: "
                 messages.extend(f"{prefix}{message}" for message in errors)
             row.errors.append(Error(ValueError("; ".join(messages))))
-        result.append_base_error(Error(ValueError(f"{count} invalid row(s): nothing was written.")))
+        message = _("%(count)s invalid row(s): nothing was written.") % {"count": count}
+        result.append_base_error(Error(ValueError(message)))
 
     def _audit_import(self, dataset, result, *, dry_run, actor, file_name):
         from audit.models import Outcome

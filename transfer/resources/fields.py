@@ -5,8 +5,10 @@ that declare a resource's fields with them."""
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import MultipleObjectsReturned
+from django.core.exceptions import FieldDoesNotExist, MultipleObjectsReturned
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 from import_export import fields, widgets
 
 from beils.lib.spreadsheets import unescape_formula
@@ -14,8 +16,31 @@ from transfer.validation import fold
 
 
 def header_for(field_name: str) -> str:
+    """The column's header in files: English and stable (scripts and the README name them)."""
     special = {"id": "ID", "sku": "SKU", "legacy_id": "Legacy ID", "is_demo": "Demo"}
     return special.get(field_name, field_name.replace("_", " ").capitalize())
+
+
+def column_label(model, field: fields.Field) -> str:
+    """What a person calls the column ``field`` of a ``model`` file, in their language, said once:
+    the model field's verbose name ("Correo electrónico"), and for a foreign key read by a
+    business key, the key too ("Cliente (email)"). The file's header stays ``field.column_name``."""
+    target, names = model, (field.attribute or "").split("__")
+    labels = []
+    for name in names:
+        try:
+            model_field = target._meta.get_field(name)
+        except FieldDoesNotExist:
+            return field.column_name
+        labels.append(str(getattr(model_field, "verbose_name", name)))
+        target = model_field.related_model or target
+    widget = field.widget
+    key = getattr(widget, "field", None) if isinstance(widget, NaturalKeyWidget | NaturalKeysWidget) else None
+    if key is not None and model_field.is_relation:
+        labels.append("ID" if key == "pk" else str(target._meta.get_field(key).verbose_name))
+    if len(labels) == 1:
+        return capfirst(labels[0])
+    return _("%(field)s (%(key)s)") % {"field": capfirst(labels[0]), "key": labels[-1]}
 
 
 # --- Widgets --------------------------------------------------------------------------------
@@ -36,9 +61,9 @@ class DecimalWidget(widgets.DecimalWidget):
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"'{value}' is not a number; write it like 12.50.") from None
+            raise ValueError(_("'%(value)s' is not a number; write it like 12.50.") % {"value": value}) from None
         if not number.is_finite():
-            raise ValueError(f"'{value}' is not a number; write it like 12.50.")
+            raise ValueError(_("'%(value)s' is not a number; write it like 12.50.") % {"value": value})
         return number
 
 
@@ -125,9 +150,15 @@ class NaturalKeyWidget(widgets.ForeignKeyWidget):
         try:
             return self.get_instance_by_lookup_fields(value, row, **kwargs)
         except self.model.DoesNotExist:
-            raise ValueError(f"There is no {self.model._meta.verbose_name} with {self.field} '{value}'.") from None
+            raise ValueError(
+                _("There is no %(model)s with %(field)s '%(value)s'.")
+                % {"model": self.model._meta.verbose_name, "field": self.field, "value": value}
+            ) from None
         except MultipleObjectsReturned:
-            raise ValueError(f"More than one {self.model._meta.verbose_name} has {self.field} '{value}'.") from None
+            raise ValueError(
+                _("More than one %(model)s has %(field)s '%(value)s'.")
+                % {"model": self.model._meta.verbose_name, "field": self.field, "value": value}
+            ) from None
 
 
 class IdWidget(NaturalKeyWidget):
@@ -138,7 +169,9 @@ class IdWidget(NaturalKeyWidget):
 
     def clean(self, value, row=None, **kwargs):
         if value not in (None, "") and not str(value).strip().isdigit():
-            raise ValueError(f"'{value}' is not a {self.model._meta.verbose_name} ID.")
+            raise ValueError(
+                _("'%(value)s' is not a %(model)s ID.") % {"value": value, "model": self.model._meta.verbose_name}
+            )
         if isinstance(value, float):
             value = int(value)
         return super().clean(value, row, **kwargs)
@@ -155,7 +188,10 @@ class NaturalKeysWidget(widgets.ManyToManyWidget):
         missing = sorted(set(keys) - {str(getattr(obj, self.field)) for obj in found})
         if missing:
             names = ", ".join(f"'{key}'" for key in missing)
-            raise ValueError(f"There is no {self.model._meta.verbose_name} with {self.field} {names}.")
+            raise ValueError(
+                _("There is no %(model)s with %(field)s %(values)s.")
+                % {"model": self.model._meta.verbose_name, "field": self.field, "values": names}
+            )
         return found
 
     def render(self, value, obj=None, **kwargs):

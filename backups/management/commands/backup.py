@@ -1,6 +1,8 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from backups.locks import MaintenanceBusy
 from backups.models import BackupKind
@@ -41,10 +43,17 @@ class Command(OperatorCommand):
                 "encrypted": backup.encrypted, "verified": backup.verify_ok,
             }, indent=2))  # fmt: skip
             return
-        self.stdout.write(self.style.SUCCESS(f"Backup {backup.pk or '(not catalogued yet)'}: {path}"))
-        self.stdout.write(
-            f"  {backup.size_bytes:,} bytes, {len(backup.tables)} tables, {backup.row_count:,} rows, "
-            f"{backup.duration.total_seconds():.1f} s{', encrypted' if backup.encrypted else ''}"
-            f"{', verified' if backup.verify_ok else ''}"
-        )
-        self.stdout.write(f"  sha256 {backup.sha256}")
+        name = backup.pk or _("(not catalogued yet)")
+        self.stdout.write(self.style.SUCCESS(_("Backup %(id)s: %(path)s") % {"id": name, "path": path}))
+        facts = _("%(size)s bytes, %(tables)s tables, %(rows)s rows, %(seconds)s s") % {
+            "size": number_format(backup.size_bytes, force_grouping=True),
+            "tables": len(backup.tables),
+            "rows": number_format(backup.row_count, force_grouping=True),
+            "seconds": number_format(backup.duration.total_seconds(), 1),
+        }
+        if backup.encrypted:
+            facts += _(", encrypted")
+        if backup.verify_ok:
+            facts += _(", verified")
+        self.stdout.write(f"  {facts}")
+        self.stdout.write(f"  sha256 {backup.sha256}")  # i18n: technical

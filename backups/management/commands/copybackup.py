@@ -1,6 +1,7 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from backups.offsite import backup_copy_offsite
 from backups.services import BackupError, resolve
@@ -28,7 +29,11 @@ class Command(OperatorCommand):
         if options["json"]:
             self.stdout.write(json.dumps({"file": found.file_name, "copies": copies}, indent=2))
             return
-        self.stdout.write(self.style.SUCCESS(f"Copied {found.file_name} to {len(copies)} target(s):"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("Copied %(name)s to %(count)s target(s):") % {"name": found.file_name, "count": len(copies)}
+            )
+        )
         for copy in copies:
             where = copy["path"] if copy["kind"] == "dir" else f"s3://{copy['bucket']}/{copy['key']}"
             self.stdout.write(f"  {copy['kind']:<4} {where}")

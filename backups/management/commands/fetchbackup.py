@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from backups.offsite import fetch_from_offsite
 from backups.services import BackupError, backup_dir
@@ -35,5 +36,10 @@ class Command(OperatorCommand):
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
         manifest = json.loads(Path(f"{path}.json").read_text())
-        self.stdout.write(self.style.SUCCESS(f"Fetched {path} (SHA-256 checked against its manifest)."))
-        self.stdout.write(f"Restore it with: manage.py restore {path}  (or by hand: {manifest['restore_with']})")
+        self.stdout.write(
+            self.style.SUCCESS(_("Fetched %(path)s (SHA-256 checked against its manifest).") % {"path": path})
+        )
+        self.stdout.write(
+            _("Restore it with: manage.py restore %(path)s  (or by hand: %(by_hand)s)")
+            % {"path": path, "by_hand": manifest["restore_with"]}
+        )

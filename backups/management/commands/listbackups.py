@@ -2,11 +2,17 @@ import json
 from pathlib import Path
 
 from django.db import DatabaseError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from backups.models import Backup
+from backups.models import Backup, BackupKind, BackupStatus
 from backups.services import backup_dir
 from beils.lib.commands import OperatorCommand
 
+VERIFIED = {"yes": gettext_lazy("yes"), "FAILED": gettext_lazy("FAILED"), "no": gettext_lazy("no")}
 COLUMNS = ["id", "started_at", "kind", "status", "size_bytes", "verified", "file_name", "sha256"]
 
 
@@ -27,23 +33,29 @@ class Command(OperatorCommand):
             try:
                 rows = [self.row(b) for b in Backup.objects.order_by("-started_at")]
             except DatabaseError as exc:
-                self.stderr.write(f"The catalogue is unreachable ({exc}); reading the manifests instead.")
+                self.stderr.write(
+                    _("The catalogue is unreachable (%(error)s); reading the manifests instead.") % {"error": exc}
+                )
         if rows is None:
             rows = self.from_manifests(backup_dir())
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=2, default=str))
             return
         if not rows:
-            self.stdout.write("No backups yet. Take one with: manage.py backup")
+            self.stdout.write(_("No backups yet. Take one with: manage.py backup"))
             return
+        # For people; scripts read --json, whose keys and values stay as they are.
+        heads = [_("id"), _("started"), _("kind"), _("status"), _("size"), _("verified"), _("host"), _("file")]
         self.stdout.write(
-            f"{'id':>5}  {'started':<19}  {'kind':<11}  {'status':<8}  {'size':>10}  {'verified':<8}  {'host':<16}  file"
+            f"{heads[0]:>5}  {heads[1]:<19}  {heads[2]:<11}  {heads[3]:<8}  {heads[4]:>10}  {heads[5]:<8}  "
+            f"{heads[6]:<16}  {heads[7]}"
         )
         for r in rows:
-            size = f"{r['size_bytes'] / 2**20:.1f} MiB" if r["size_bytes"] else "-"
+            size = f"{number_format(r['size_bytes'] / 2**20, 1)} MiB" if r["size_bytes"] else "-"
             self.stdout.write(
-                f"{r['id'] or '-':>5}  {str(r['started_at'])[:19]:<19}  {r['kind']:<11}  {r['status']:<8}  "
-                f"{size:>10}  {r['verified']:<8}  {(r.get('host') or '-')[:16]:<16}  {r['file_name']}"
+                f"{r['id'] or '-':>5}  {_when(r['started_at']):<19}  {_label(BackupKind, r['kind']):<11}  "
+                f"{_label(BackupStatus, r['status']):<8}  {size:>10}  {VERIFIED.get(r['verified'], r['verified']):<8}  "
+                f"{(r.get('host') or '-')[:16]:<16}  {r['file_name']}"
             )
 
     @staticmethod
@@ -70,3 +82,19 @@ class Command(OperatorCommand):
                 "host": data.get("host", ""), "files": (data.get("media") or {}).get("files"),
             })  # fmt: skip
         return sorted(rows, key=lambda r: r["started_at"], reverse=True)
+
+
+def _label(choices, value: str) -> str:
+    """The status or kind as people read it ("Correcta"); a value the choices lack as it is."""
+    if value == "MISSING":  # a manifest whose file is gone (--from-manifests)
+        return _("MISSING")
+    return str(choices(value).label) if value in choices.values else value
+
+
+def _when(value) -> str:
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if moment is None:
+        return str(value)[:19]
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return date_format(moment, "SHORT_DATETIME_FORMAT")

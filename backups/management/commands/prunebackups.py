@@ -3,6 +3,8 @@ import json
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
 
 from backups.locks import MaintenanceBusy
 from backups.models import Backup
@@ -39,19 +41,27 @@ class Command(OperatorCommand):
         self.print_report(report)
 
     def print_report(self, report: PruneReport) -> None:
-        years = "every year" if settings.BACKUP_KEEP_YEARLY is None else f"{settings.BACKUP_KEEP_YEARLY} years"
+        years = (
+            _("every year")
+            if settings.BACKUP_KEEP_YEARLY is None
+            else _("%(count)s years") % {"count": settings.BACKUP_KEEP_YEARLY}
+        )
         self.stdout.write(
-            f"Policy: the newest good backup of the last {settings.BACKUP_KEEP_DAILY} days, "
-            f"{settings.BACKUP_KEEP_WEEKLY} weeks, {settings.BACKUP_KEEP_MONTHLY} months and {years}; "
-            f"partial, safety and pre-migration backups for {settings.BACKUP_KEEP_SPECIAL_DAYS} days."
-        )
-        goes = "Would delete" if report.dry_run else "Deleted"
-        self.section(f"Kept ({len(report.kept)})", report.kept, report)
-        self.section(f"{goes} ({len(report.deleted)})", report.deleted, report)
-        freed = "would be freed" if report.dry_run else "freed"
-        summary = (
-            f"{goes} {len(report.deleted)} backup(s), kept {len(report.kept)}; {_size(report.freed_bytes)} {freed}."
-        )
+            _(
+                "Policy: the newest good backup of the last %(days)s days, %(weeks)s weeks, %(months)s months and "
+                "%(years)s; partial, safety and pre-migration backups for %(special)s days."
+            )
+            % {"days": settings.BACKUP_KEEP_DAILY, "weeks": settings.BACKUP_KEEP_WEEKLY,
+               "months": settings.BACKUP_KEEP_MONTHLY, "years": years, "special": settings.BACKUP_KEEP_SPECIAL_DAYS}
+        )  # fmt: skip
+        counts = {"deleted": len(report.deleted), "kept": len(report.kept), "size": _size(report.freed_bytes)}
+        self.section(_("Kept (%(kept)s)") % counts, report.kept, report)
+        if report.dry_run:
+            self.section(_("Would delete (%(deleted)s)") % counts, report.deleted, report)
+            summary = _("Would delete %(deleted)s backup(s), kept %(kept)s; %(size)s would be freed.") % counts
+        else:
+            self.section(_("Deleted (%(deleted)s)") % counts, report.deleted, report)
+            summary = _("Deleted %(deleted)s backup(s), kept %(kept)s; %(size)s freed.") % counts
         self.stdout.write(self.style.WARNING(summary) if report.dry_run else self.style.SUCCESS(summary))
 
     def section(self, title: str, backups: list[Backup], report: PruneReport) -> None:
@@ -62,7 +72,8 @@ class Command(OperatorCommand):
     @staticmethod
     def line(backup: Backup) -> str:
         started = timezone.localtime(backup.started_at)
-        return f"{backup.pk:>5}  {started:%Y-%m-%d %H:%M}  {backup.kind:<11}  {_size(backup.size_bytes):>10}  {backup.file_name}"
+        started = date_format(started, "SHORT_DATETIME_FORMAT")
+        return f"{backup.pk:>5}  {started:<16}  {backup.kind:<11}  {_size(backup.size_bytes):>10}  {backup.file_name}"
 
     @staticmethod
     def as_dict(report: PruneReport) -> dict:
@@ -87,4 +98,4 @@ def _size(size: int | None) -> str:
         return "-"
     if size < 2**10:
         return f"{size} B"
-    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.1f} KiB"
+    return f"{number_format(size / 2**20, 1)} MiB" if size >= 2**20 else f"{number_format(size / 2**10, 1)} KiB"

@@ -1,4 +1,6 @@
 from django.core.management.base import CommandError
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from backups.locks import MaintenanceBusy
@@ -33,24 +35,28 @@ class Command(OperatorCommand):
             target = resolve(backup)
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
-        scope = f"the tables {', '.join(tables)}" if tables else "the WHOLE database"
+        scope = _("the tables %(tables)s") % {"tables": ", ".join(tables)} if tables else _("the WHOLE database")
         if not database_is_empty() and interactive:
+            taken = date_format(timezone.localtime(target.started_at), "SHORT_DATETIME_FORMAT")
             self.stdout.write(self.style.WARNING(
-                f"This replaces {scope} with the contents of {target.file_name} "
-                f"(taken {target.started_at}). A safety backup is taken first."
+                _("This replaces %(scope)s with the contents of %(name)s (taken %(taken)s). A safety backup is "
+                  "taken first.") % {"scope": scope, "name": target.file_name, "taken": taken}
             ))  # fmt: skip
-            if input("Type 'yes' to continue: ").strip().lower() != "yes":
-                raise CommandError("Restore cancelled; nothing was changed.")
+            # The operator types the English word whatever the language: the runbook says "yes".
+            if input(_("Type 'yes' to continue: ")).strip().lower() not in ("yes", _("yes")):
+                raise CommandError(_("Restore cancelled; nothing was changed."))
         try:
             safety = backup_restore(
                 target, tables=tables, safety_backup=not no_safety_backup, without_ledger=without_ledger
             )
         except (BackupError, MaintenanceBusy) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(self.style.SUCCESS(f"Restored {scope} from {target.file_name}."))
+        self.stdout.write(
+            self.style.SUCCESS(_("Restored %(scope)s from %(name)s.") % {"scope": scope, "name": target.file_name})
+        )
         self.stdout.write(self.files_note(target, tables))
         if safety:
-            self.stdout.write(f"Safety backup of the data it replaced: {safety.file_name}")
+            self.stdout.write(_("Safety backup of the data it replaced: %(name)s") % {"name": safety.file_name})
 
     def files_note(self, target, tables) -> str:
         if tables:

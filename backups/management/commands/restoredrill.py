@@ -1,6 +1,8 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from backups.drill import rto_tier
@@ -42,10 +44,21 @@ class Command(OperatorCommand):
             self.stdout.write(json.dumps(result))
         else:
             style = self.style.SUCCESS if drill.meets_rto else self.style.ERROR
-            self.stdout.write(style(
-                f"{drill.backup_file}: restored and verified in {drill.seconds:.1f} s "
-                f"({drill.tables} tables, {drill.rows:,} rows, {drill.invoices} invoices in an intact chain); "
-                f"RTO {drill.rto_hours} h {'met' if drill.meets_rto else 'MISSED'}."
-            ))  # fmt: skip
+            facts = {
+                "name": drill.backup_file, "seconds": number_format(drill.seconds, 1), "tables": drill.tables,
+                "rows": number_format(drill.rows, force_grouping=True), "invoices": drill.invoices,
+                "rto": drill.rto_hours,
+            }  # fmt: skip
+            if drill.meets_rto:
+                message = _(
+                    "%(name)s: restored and verified in %(seconds)s s (%(tables)s tables, %(rows)s rows, %(invoices)s "
+                    "invoices in an intact chain); RTO %(rto)s h met."
+                )
+            else:
+                message = _(
+                    "%(name)s: restored and verified in %(seconds)s s (%(tables)s tables, %(rows)s rows, %(invoices)s "
+                    "invoices in an intact chain); RTO %(rto)s h MISSED."
+                )
+            self.stdout.write(style(message % facts))
         if not drill.meets_rto:
             raise SystemExit(1)

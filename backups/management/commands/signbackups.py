@@ -1,6 +1,7 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from backups import signing
 from backups.models import Backup
@@ -35,15 +36,26 @@ class Command(OperatorCommand):
         if options["json"]:
             self.stdout.write(json.dumps({"dry_run": dry_run, **report}, indent=2))
         else:
-            verb = "would be" if dry_run else "were"
-            self.stdout.write(
-                f"{len(report['resigned'])} manifest(s) {verb} signed again, {len(report['adopted'])} unsigned "
-                f"one(s) {verb} signed, {len(report['current'])} already carry the current key."
-            )
+            counts = {key: len(report[key]) for key in ("resigned", "adopted", "current")}
+            if dry_run:
+                message = _(
+                    "%(resigned)s manifest(s) would be signed again, %(adopted)s unsigned one(s) would be signed, "
+                    "%(current)s already carry the current key."
+                )
+            else:
+                message = _(
+                    "%(resigned)s manifest(s) were signed again, %(adopted)s unsigned one(s) were signed, "
+                    "%(current)s already carry the current key."
+                )
+            self.stdout.write(message % counts)
             for name, reason in report["refused"].items():
-                self.stdout.write(self.style.ERROR(f"  refused {name}: {reason}"))
+                self.stdout.write(
+                    self.style.ERROR(_("  refused %(name)s: %(reason)s") % {"name": name, "reason": reason})
+                )
         if report["refused"]:
-            raise CommandError(f"{len(report['refused'])} manifest(s) were left alone (see above).")
+            raise CommandError(
+                _("%(count)s manifest(s) were left alone (see above).") % {"count": len(report["refused"])}
+            )
 
     def _one(self, path, data, adopt_unsigned, dry_run) -> str:
         if data.get(signing.FIELD):
@@ -52,15 +64,15 @@ class Command(OperatorCommand):
             outcome = "resigned"
         elif adopt_unsigned:
             if not path.exists() or sha256_of(path) != data.get("sha256"):
-                raise BackupError("its file is missing or does not match the manifest's SHA-256")
+                raise BackupError(_("its file is missing or does not match the manifest's SHA-256"))
             # The catalogue is the witness: an unsigned manifest it does not vouch for may have been
             # planted together with its file.
             known = Backup.objects.filter(file_name=path.name).first()
             if known is None or known.sha256 != data.get("sha256"):
-                raise BackupError("the catalogue does not record this file with the manifest's SHA-256")
+                raise BackupError(_("the catalogue does not record this file with the manifest's SHA-256"))
             outcome = "adopted"
         else:
-            raise BackupError("unsigned (written before manifests were signed): see --adopt-unsigned")
+            raise BackupError(_("unsigned (written before manifests were signed): see --adopt-unsigned"))
         if not dry_run:
             # Re-written from the manifest's own contents (resolve rebuilds the row from it when
             # the catalogue does not know the file), signed with the current key.

@@ -1,6 +1,8 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from backups.locks import MaintenanceBusy
 from backups.services import BackupError, backup_verify, latest_good_here, resolve
@@ -25,7 +27,7 @@ class Command(OperatorCommand):
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
         if target is None:
-            raise CommandError("There is no good backup to verify. Take one with: manage.py backup")
+            raise CommandError(_("There is no good backup to verify. Take one with: manage.py backup"))
         try:
             backup_verify(target, restore_test=restore_test)
         except (BackupError, MaintenanceBusy) as exc:
@@ -38,8 +40,25 @@ class Command(OperatorCommand):
                 "rows": target.row_count, "files": (target.media or {}).get("files"),
             }))  # fmt: skip
             return
-        what = "restore-tested" if restore_test else "verified"
-        files = f", {target.media['files']:,} uploaded files" if target.media else ""
-        self.stdout.write(self.style.SUCCESS(
-            f"{target.file_name} {what}: {len(target.tables)} tables, {target.row_count:,} rows{files} match the manifest."
-        ))  # fmt: skip
+        facts = {
+            "name": target.file_name, "tables": len(target.tables),
+            "rows": number_format(target.row_count, force_grouping=True),
+            "files": number_format((target.media or {}).get("files", 0), force_grouping=True),
+        }  # fmt: skip
+        if target.media:
+            message = (
+                _(
+                    "%(name)s restore-tested: %(tables)s tables, %(rows)s rows, %(files)s uploaded files match the manifest."
+                )
+                if restore_test
+                else _(
+                    "%(name)s verified: %(tables)s tables, %(rows)s rows, %(files)s uploaded files match the manifest."
+                )
+            )
+        else:
+            message = (
+                _("%(name)s restore-tested: %(tables)s tables, %(rows)s rows match the manifest.")
+                if restore_test
+                else _("%(name)s verified: %(tables)s tables, %(rows)s rows match the manifest.")
+            )
+        self.stdout.write(self.style.SUCCESS(message % facts))

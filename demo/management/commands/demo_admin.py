@@ -2,6 +2,7 @@ import secrets
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from beils.lib.commands import OperatorCommand
 from beils.lib.private import write_private_text
@@ -31,8 +32,8 @@ class Command(OperatorCommand):
             user.save()
         CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
         write_private_text(CREDENTIALS_FILE, f"{email}\n{password}\n")
-        self.stdout.write(self.style.SUCCESS("Demo admin ready at http://localhost:8000/admin/"))
-        self.stdout.write(f"  email:    {email}\n  password: {password}")
+        self.stdout.write(self.style.SUCCESS(_("Demo admin ready at http://localhost:8000/admin/")))
+        self.stdout.write(_("  email:    %(email)s\n  password: %(password)s") % {"email": email, "password": password})
 
     def stored_password(self) -> str | None:
         if CREDENTIALS_FILE.exists():

@@ -3,6 +3,8 @@ import time
 from datetime import date
 
 from django.core.management.base import CommandError
+from django.utils import formats
+from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
@@ -28,13 +30,13 @@ class Command(OperatorCommand):
 
     def handle(self, *args, clients, flush, random_seed, anchor, **options):
         if clients < 0:
-            raise CommandError("--clients cannot be negative.")
+            raise CommandError(_("--clients cannot be negative."))
         started = time.monotonic()
         try:
             report = demo_data_seed(clients=clients, random_seed=random_seed, anchor=anchor, flush=flush)
         except Exception as exc:
             audit_log(action="maintenance.seed.failed", outcome=Outcome.FAILURE, detail={"error": str(exc)})
-            raise CommandError(f"Seeding failed, nothing was written: {exc}") from exc
+            raise CommandError(_("Seeding failed, nothing was written: %(error)s") % {"error": exc}) from exc
         result = {**report.as_dict(), "seconds": round(time.monotonic() - started, 2)}
         if not report.skipped:
             audit_log(action="maintenance.seed.created", detail=result)
@@ -44,13 +46,21 @@ class Command(OperatorCommand):
         if as_json:
             self.stdout.write(json.dumps(result, indent=2))
         elif report.skipped:
-            self.stdout.write("Demo data is already loaded; nothing to do (use --flush to recreate it).")
+            self.stdout.write(_("Demo data is already loaded; nothing to do (use --flush to recreate it)."))
         else:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Seeded {result['total_rows']:,} rows for {report.clients:,} clients in {result['seconds']} s "
-                    f"(random seed {report.random_seed}, anchor {report.anchor})."
+                    _(
+                        "Seeded %(rows)s rows for %(clients)s clients in %(seconds)s s "
+                        "(random seed %(seed)s, anchor %(anchor)s)."
+                    ) % {
+                        "rows": formats.number_format(result["total_rows"], force_grouping=True),
+                        "clients": formats.number_format(report.clients, force_grouping=True),
+                        "seconds": formats.number_format(result["seconds"], 2),
+                        "seed": report.random_seed,
+                        "anchor": formats.date_format(report.anchor, "SHORT_DATE_FORMAT"),
+                    }
                 )
-            )
+            )  # fmt: skip
             for label, count in result["rows"].items():
                 self.stdout.write(f"  {label:<32} {count:>10,}")

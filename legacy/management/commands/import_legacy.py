@@ -2,6 +2,8 @@ import json
 from urllib.parse import urlsplit
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from beils.lib.commands import OperatorCommand
 from legacy.models import LegacyError
@@ -37,66 +39,83 @@ class Command(OperatorCommand):
     def handle(self, *args, url, defaults_file, dry_run, batch_size, **options):
         if url and urlsplit(url).password:
             self.stderr.write(
-                self.style.WARNING("The password in --from shows in the process list and shell history; "
-                                   "prefer LEGACY_DATABASE_PASSWORD or --defaults-file.")
+                self.style.WARNING(_("The password in --from shows in the process list and shell history; "
+                                     "prefer LEGACY_DATABASE_PASSWORD or --defaults-file."))
             )  # fmt: skip
         try:
             report = legacy_import(url=url, defaults_file=defaults_file, dry_run=dry_run, batch_size=batch_size)
         except LegacyError as exc:
             raise CommandError(str(exc)) from exc
         except Exception as exc:
-            raise CommandError(f"The import failed and can be resumed by running it again: {exc}") from exc
+            raise CommandError(
+                _("The import failed and can be resumed by running it again: %(error)s") % {"error": exc}
+            ) from exc
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2, default=str))
         else:
             self.print_report(report)
         if not report["reconciled"]:
-            raise CommandError("Some totals do not reconcile with the legacy database (see above).")
+            raise CommandError(_("Some totals do not reconcile with the legacy database (see above)."))
 
     def print_report(self, r: dict) -> None:
         out, style = self.stdout, self.style
-        out.write(
-            style.MIGRATE_HEADING(f"{'Dry run (nothing written)' if r['dry_run'] else 'Import'} from {r['source']}")
-        )
+        heading = _("Dry run (nothing written) from %(source)s") if r["dry_run"] else _("Import from %(source)s")
+        out.write(style.MIGRATE_HEADING(heading % {"source": r["source"]}))
         if r["resumed"]:
-            out.write(f"Resumed: {', '.join(r['resumed'])} were done by the interrupted run.")
-        out.write(f"{'entity':<24}{'read':>9}{'created':>9}{'updated':>9}{'same':>9}{'skipped':>9}")
+            out.write(
+                _("Resumed: %(entities)s were done by the interrupted run.") % {"entities": ", ".join(r["resumed"])}
+            )
+        columns = (_("entity"), _("read"), _("created"), _("updated"), _("same"), _("skipped"))
+        out.write(f"{columns[0]:<24}" + "".join(f"{column:>10}" for column in columns[1:]))
         for entity, c in r["counts"].items():
             out.write(
-                f"{entity:<24}{c['read']:>9}{c['created']:>9}{c['updated']:>9}{c['unchanged']:>9}{c['skipped']:>9}"
+                f"{entity:<24}{c['read']:>10}{c['created']:>10}{c['updated']:>10}{c['unchanged']:>10}{c['skipped']:>10}"
             )
-        out.write(style.MIGRATE_HEADING("Reconciliation"))
+        out.write(style.MIGRATE_HEADING(_("Reconciliation")))
         for check in r["checks"]:
-            mark = style.SUCCESS("ok") if check["ok"] else style.ERROR("DIFFERS")
-            out.write(f"  {check['name']:<48} legacy {check['legacy']:>14}  beils {check['beils']:>14}  {mark}")
+            mark = style.SUCCESS(_("ok")) if check["ok"] else style.ERROR(_("DIFFERS"))
+            out.write(
+                f"  {check['name']:<48} " + _("legacy") + f" {check['legacy']:>14}  beils {check['beils']:>14}  {mark}"
+            )
         series = r["legacy_series"]
-        out.write(f"Legacy invoices kept as a closed series: {series['invoices']}, seal {series['seal_sha256'][:16]}…"
-                  + (f"; numbers missing in the old series: {', '.join(series['gaps'][:10])}" if series["gaps"] else ""))  # fmt: skip
+        line = _("Legacy invoices kept as a closed series: %(invoices)s, seal %(seal)s…") % {
+            "invoices": series["invoices"], "seal": series["seal_sha256"][:16],
+        }  # fmt: skip
+        if series["gaps"]:
+            line += "; " + _("numbers missing in the old series: %(gaps)s") % {"gaps": ", ".join(series["gaps"][:10])}
+        out.write(line)
         future = r["future_bookings"]
         out.write(
-            f"Future bookings: {future['legacy']} in the old database; imported by status: {future['beils_by_status']}"
+            _("Future bookings: %(legacy)s in the old database; imported by status: %(beils)s")
+            % {"legacy": future["legacy"], "beils": future["beils_by_status"]}
         )
         if r["problems"]:
-            out.write(style.MIGRATE_HEADING("Rows to look at"))
+            out.write(style.MIGRATE_HEADING(_("Rows to look at")))
             for p in r["problems"]:
                 examples = ", ".join(p["examples"][:3])
                 out.write(f"  [{p['level']}] {p['entity']}: {p['reason']} × {p['count']} → {p['action']}"
-                          + (f" (e.g. {examples})" if examples else ""))  # fmt: skip
+                          + ((" (" + _("e.g. %(examples)s") % {"examples": examples} + ")") if examples else ""))  # fmt: skip
         if r["duplicates"]:
+            groups = len(r["duplicates"])
             out.write(
                 style.MIGRATE_HEADING(
-                    f"Likely duplicate clients ({len(r['duplicates'])} groups; merge them in the admin)"
+                    ngettext(
+                        "Likely duplicate clients (%(count)s group; merge them in the admin)",
+                        "Likely duplicate clients (%(count)s groups; merge them in the admin)",
+                        groups,
+                    ) % {"count": groups}
                 )
-            )
+            )  # fmt: skip
             for group in r["duplicates"][:20]:
                 people = ", ".join(f"#{pk}" for pk in group["clients"])
-                out.write(f"  same {group['by']}: {people}")
+                out.write("  " + _("same %(field)s: %(clients)s") % {"field": group["by"], "clients": people})
         if r["password_steps"]:
-            out.write(style.MIGRATE_HEADING("Staff accounts: passwords were not carried over; set one for each"))
+            out.write(style.MIGRATE_HEADING(_("Staff accounts: passwords were not carried over; set one for each")))
             for step in r["password_steps"]:
-                out.write(
-                    f"  {step['email']}: {step['command']}" + (f"  or {step['admin_url']}" if step["admin_url"] else "")
-                )
-        out.write(f"{r['seconds']:.1f} s.")
+                line = f"  {step['email']}: {step['command']}"
+                if step["admin_url"]:
+                    line += "  " + _("or %(url)s") % {"url": step["admin_url"]}
+                out.write(line)
+        out.write(_("%(seconds)s s.") % {"seconds": f"{r['seconds']:.1f}"})
         if r["reconciled"]:
-            out.write(style.SUCCESS("Every total reconciles to the cent."))
+            out.write(style.SUCCESS(_("Every total reconciles to the cent.")))

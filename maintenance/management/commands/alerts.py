@@ -1,5 +1,7 @@
 import json
 
+from django.utils.translation import gettext as _
+
 from beils.lib.commands import OperatorCommand
 from maintenance.alerts import alerts_check
 
@@ -22,13 +24,13 @@ class Command(OperatorCommand):
             self.stdout.write(json.dumps(result.as_dict(), indent=2))
         else:
             for alert in result.opened:
-                self.stdout.write(self.style.ERROR(f"opened:   {alert.message}"))
+                self.stdout.write(self.style.ERROR(_("opened: %(message)s") % {"message": alert.message}))
             for alert in result.resolved:
-                self.stdout.write(self.style.SUCCESS(f"resolved: {alert.message}"))
+                self.stdout.write(self.style.SUCCESS(_("resolved: %(message)s") % {"message": alert.message}))
             for alert in result.still_open:
                 if alert not in result.opened:
-                    self.stdout.write(self.style.WARNING(f"open:     {alert.message}"))
+                    self.stdout.write(self.style.WARNING(_("open: %(message)s") % {"message": alert.message}))
             if not result.still_open:
-                self.stdout.write(self.style.SUCCESS("No open alerts."))
+                self.stdout.write(self.style.SUCCESS(_("No open alerts.")))
         if result.still_open:
             raise SystemExit(1)

@@ -1,10 +1,14 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from backups.locks import MaintenanceBusy
 from beils.lib.commands import OperatorCommand
 from maintenance.archive import archive_run
+from maintenance.lifecycle import count_label
 from maintenance.models import LifecycleRun
 
 
@@ -32,8 +36,8 @@ class Command(OperatorCommand):
                 return self.report(preview, options["json"])
             if interactive and not options["json"]:
                 self.report(preview, False)
-                if input("Apply these policies? [y/N] ").strip().lower() not in ("y", "yes"):
-                    raise CommandError("Nothing was changed.")
+                if not confirmed(input(_("Apply these policies? [y/N] "))):
+                    raise CommandError(_("Nothing was changed."))
             self.report(archive_run(dry_run=False), options["json"])
         except MaintenanceBusy as exc:
             raise CommandError(str(exc)) from exc
@@ -47,19 +51,39 @@ def write_run(command: BaseCommand, run: LifecycleRun, as_json: bool) -> None:
     if as_json:
         command.stdout.write(json.dumps(run_as_dict(run), indent=2))
         return
-    heading = "Dry run: nothing was changed." if run.dry_run else f"Done in {run.seconds:.1f} s."
+    if run.dry_run:
+        heading = _("Dry run: nothing was changed.")
+    else:
+        heading = _("Done in %(seconds)s s.") % {"seconds": formats.number_format(run.seconds, 1)}
     sections = run.detail.get("policies") or {"": run.counts}
     for name, tables in sections.items():
         if name:
             command.stdout.write(command.style.MIGRATE_HEADING(name))
         for table, figures in tables.items():
             for what, rows in figures.items():
-                command.stdout.write(f"  {table:<32} {what:<18} {rows:>10,}")
+                command.stdout.write(f"  {table:<32} {count_label(what):<22} {rows:>10,}")
         if not tables:
-            command.stdout.write("  nothing to do")
+            command.stdout.write("  " + _("nothing to do"))
     for label, count in run.detail.get("review", {}).items():
-        command.stdout.write(f"  to review: {count} {label}")
+        command.stdout.write("  " + _("to review: %(count)s %(what)s") % {"count": count, "what": review_label(label)})
     command.stdout.write(command.style.SUCCESS(heading) if not run.dry_run else command.style.WARNING(heading))
+
+
+def confirmed(answer: str) -> bool:
+    """A yes in English or Spanish ("y", "yes", "s", "sí", "si")."""
+    return answer.strip().lower() in ("y", "yes", "s", "si", "sí")
+
+
+#: The archive's review list (``run.detail["review"]``, English keys for scripts) for people.
+REVIEW_LABELS = {
+    "expired coupons": gettext_lazy("expired coupons"),
+    "used-up or expired bonos": gettext_lazy("used-up or expired bonos"),
+    "spent or expired gift cards": gettext_lazy("spent or expired gift cards"),
+}
+
+
+def review_label(key: str) -> str:
+    return str(REVIEW_LABELS.get(key, key))
 
 
 def run_as_dict(run: LifecycleRun) -> dict:

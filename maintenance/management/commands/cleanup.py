@@ -2,10 +2,13 @@ import json
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backups.locks import MaintenanceBusy
 from beils.lib.commands import OperatorCommand
 from maintenance.cleanup import REMOVED, Trash, cleanup_run
+from maintenance.lifecycle import count_label
 from maintenance.models import LifecycleRun
 
 
@@ -34,19 +37,20 @@ class Command(OperatorCommand):
     def handle(self, *args, test_data, orphans, fix, purge_trash, dry_run, noinput, **options):
         as_json = options["json"]
         if not (test_data or orphans or purge_trash):
-            raise CommandError("Say what to clean: --test-data, --orphans and/or --purge-trash.")
+            raise CommandError(_("Say what to clean: --test-data, --orphans and/or --purge-trash."))
         if fix and not orphans:
-            raise CommandError("--fix goes with --orphans.")
+            raise CommandError(_("--fix goes with --orphans."))
         if as_json and not (dry_run or noinput):
-            raise CommandError("--json cannot ask for confirmation: add --dry-run or --noinput.")
+            raise CommandError(_("--json cannot ask for confirmation: add --dry-run or --noinput."))
         # Each part is previewed, confirmed and run on its own: (key, title, what to ask cleanup_run, changes?).
         parts = []
         if test_data:
-            parts.append(("test_data", "Test data", {"test_data": True}, True))
+            parts.append(("test_data", _("Test data"), {"test_data": True}, True))
         if orphans:
-            parts.append(("orphans", "Orphaned rows", {"orphans": True, "fix_orphans": fix}, fix))
+            parts.append(("orphans", _("Orphaned rows"), {"orphans": True, "fix_orphans": fix}, fix))
         if purge_trash:
-            parts.append(("trash", f"Trash older than {settings.TRASH_PURGE_DAYS} days", {"trash": Trash()}, True))
+            title = _("Trash older than %(days)s days") % {"days": settings.TRASH_PURGE_DAYS}
+            parts.append(("trash", title, {"trash": Trash()}, True))
         report, failed = {}, None
         try:
             for key, title, part, changes in parts:
@@ -59,24 +63,24 @@ class Command(OperatorCommand):
         if isinstance(failed, CommandError):
             raise failed
         if failed is not None:
-            raise CommandError(f"Cleanup failed: {failed}") from failed
+            raise CommandError(_("Cleanup failed: %(error)s") % {"error": failed}) from failed
 
     def run(self, key: str, title: str, part: dict, *, changes: bool, dry_run: bool, noinput: bool) -> dict:
         preview = cleanup_run(dry_run=True, **part)[key]
         result = {"preview": self.as_dict(preview)}
-        self.show(f"{title}: preview", preview)
+        self.show(_("%(part)s: preview") % {"part": title}, preview)
         if dry_run or not changes:
             return result
         if not self.to_change(preview):
-            self.say("Nothing to change.")
+            self.say(_("Nothing to change."))
             return result
-        if not noinput and input("Type 'yes' to go ahead: ").strip().lower() != "yes":
-            self.say(self.style.WARNING("Cancelled: nothing changed."))
+        if not noinput and input(_("Type 'yes' to go ahead: ")).strip().lower() not in ("yes", str(_("yes"))):
+            self.say(self.style.WARNING(_("Cancelled: nothing changed.")))
             result["cancelled"] = True
             return result
         done = cleanup_run(dry_run=False, **part)[key]
         result["result"] = self.as_dict(done)
-        self.show(f"{title}: done", done)
+        self.show(_("%(part)s: done") % {"part": title}, done)
         return result
 
     @staticmethod
@@ -90,12 +94,16 @@ class Command(OperatorCommand):
     def show(self, title: str, run: LifecycleRun) -> None:
         self.say(self.style.MIGRATE_HEADING(title))
         for orphans in run.detail.get("orphans", []):
-            self.say(f"  {orphans['relation']:<40} {orphans['rows']:>8} row(s) missing their {orphans['parent']}  "
-                     f"-> {orphans['rule']}")  # fmt: skip
+            missing = ngettext(
+                "%(rows)s row missing its %(parent)s", "%(rows)s rows missing their %(parent)s", orphans["rows"]
+            ) % {"rows": orphans["rows"], "parent": orphans["parent"]}
+            self.say(f"  {orphans['relation']:<40} {missing}  -> {count_label(orphans['rule'])}")
         if not run.counts:
-            self.say("  nothing")
+            self.say("  " + _("nothing"))
         for table, figures in sorted(run.counts.items()):
-            self.say(f"  {table:<40} " + ", ".join(f"{what} {rows}" for what, rows in sorted(figures.items())))
+            self.say(
+                f"  {table:<40} " + ", ".join(f"{count_label(what)} {rows}" for what, rows in sorted(figures.items()))
+            )
 
     def execute(self, *args, **options):
         self.as_json = options.get("json", False)

@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 from django.core.management.commands.migrate import Command as DjangoMigrate
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
+from django.utils.translation import gettext as _
 
 from backups.locks import MaintenanceBusy, maintenance_lock
 from backups.models import BackupKind
@@ -25,13 +26,13 @@ class Command(DjangoMigrate):
                 if settings.BACKUP_BEFORE_MIGRATE and not options["plan"] and self.has_work(alias, options):
                     backup = backup_create(kind=BackupKind.PRE_MIGRATE, alias=alias)
                     if options["verbosity"]:
-                        self.stdout.write(f"Backed up before migrating: {backup.file_name}")
+                        self.stdout.write(_("Backed up before migrating: %(file)s") % {"file": backup.file_name})
                 result = super().handle(*args, **options)
                 if "maintenance_backup" in connections[alias].introspection.table_names():
                     catalogue_rescan(alias)  # backups known only from their manifests (taken pre-migrate)
                 return result
         except (MaintenanceBusy, BackupError) as exc:
-            raise CommandError(f"Not migrating: {exc}") from exc
+            raise CommandError(_("Not migrating: %(reason)s") % {"reason": exc}) from exc
 
     @staticmethod
     def has_work(alias: str, options) -> bool:

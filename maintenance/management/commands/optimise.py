@@ -1,6 +1,7 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from beils.lib.commands import OperatorCommand
 from maintenance.optimise import OptimiseError, fragmented_tables, optimise_run
@@ -25,7 +26,10 @@ class Command(OperatorCommand):
             if options["json"]:
                 self.stdout.write(json.dumps({"dry_run": True, "tables": tables, "fragmented": candidates}))
             else:
-                self.stdout.write(f"Would optimise: {', '.join(tables) or 'nothing (no table is fragmented)'}")
+                if tables:
+                    self.stdout.write(_("Would optimise: %(tables)s") % {"tables": ", ".join(tables)})
+                else:
+                    self.stdout.write(_("Would optimise: nothing (no table is fragmented)"))
             return
         try:
             results = optimise_run(tables=tables)

@@ -1,6 +1,7 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from backups.locks import MaintenanceBusy
 from beils.lib.commands import OperatorCommand
@@ -27,12 +28,10 @@ class Command(OperatorCommand):
             self.stdout.write(json.dumps(reaped.as_dict(), indent=2))
             return
         for backup in reaped.backups:
-            self.stdout.write(self.style.WARNING(f"backup {backup.file_name}: marked failed"))
-        for job in reaped.jobs:
-            self.stdout.write(self.style.WARNING(f"{job}: marked failed"))
-        for run in reaped.runs:
-            self.stdout.write(self.style.WARNING(f"{run}: marked failed"))
+            self.stdout.write(self.style.WARNING(_("backup %(file)s: marked failed") % {"file": backup.file_name}))
+        for work in [*reaped.jobs, *reaped.runs]:
+            self.stdout.write(self.style.WARNING(_("%(work)s: marked failed") % {"work": work}))
         for path in reaped.files:
-            self.stdout.write(f"removed {path}")
+            self.stdout.write(_("removed %(path)s") % {"path": path})
         if not (reaped.backups or reaped.jobs or reaped.runs or reaped.files):
-            self.stdout.write(self.style.SUCCESS("No stranded work."))
+            self.stdout.write(self.style.SUCCESS(_("No stranded work.")))

@@ -2,11 +2,12 @@ from datetime import datetime
 
 from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backups.locks import MaintenanceBusy
 from beils.lib.commands import OperatorCommand
 from maintenance.archive import archive_restore
-from maintenance.management.commands.archive import write_run
+from maintenance.management.commands.archive import confirmed, write_run
 
 
 class Command(OperatorCommand):
@@ -27,7 +28,7 @@ class Command(OperatorCommand):
 
     def handle(self, *args, ids, after, before, dry_run, interactive, **options):
         if not (ids or after or before or options["all"]):
-            raise CommandError("Say which sales to restore: --sale ID, --from/--to, or --all.")
+            raise CommandError(_("Say which sales to restore: --sale ID, --from/--to, or --all."))
         choice = {"ids": ids, "after": after, "before": before}
         try:
             preview = archive_restore(dry_run=True, **choice)
@@ -35,8 +36,8 @@ class Command(OperatorCommand):
                 return write_run(self, preview, options["json"])
             if interactive and not options["json"]:
                 write_run(self, preview, False)
-                if input("Move these back to the live tables? [y/N] ").strip().lower() not in ("y", "yes"):
-                    raise CommandError("Nothing was changed.")
+                if not confirmed(input(_("Move these back to the live tables? [y/N] "))):
+                    raise CommandError(_("Nothing was changed."))
             write_run(self, archive_restore(dry_run=False, **choice), options["json"])
         except MaintenanceBusy as exc:
             raise CommandError(str(exc)) from exc
