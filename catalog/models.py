@@ -37,7 +37,9 @@ class Category(BeilsModel):
 
 
 class Subcategory(BeilsModel):
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="subcategories")
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="subcategories", verbose_name=_("category")
+    )
     name = models.CharField(_("name"), max_length=100)
 
     class Meta:
@@ -57,6 +59,7 @@ class Brand(BeilsModel):
 
     class Meta:
         verbose_name = _("brand")
+        verbose_name_plural = _("brands")
         ordering = ["name"]
 
     def __str__(self):
@@ -74,6 +77,7 @@ class Tag(BeilsModel):
 
     class Meta:
         verbose_name = _("tag")
+        verbose_name_plural = _("tags")
         ordering = ["name"]
 
     def __str__(self):
@@ -91,25 +95,40 @@ class Product(SoftDeleteModel):
     description = models.TextField(_("description"), null=True, blank=True)
     sku = models.CharField(_("SKU"), max_length=50, unique=True)
     barcode = models.CharField(_("barcode"), max_length=50, unique=True, null=True, blank=True)
-    category = models.ForeignKey(Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="products")
-    subcategory = models.ForeignKey(
-        Subcategory, on_delete=models.SET_NULL, null=True, blank=True, related_name="products"
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="products",
+        verbose_name=_("category"),
     )
-    brand = models.ForeignKey(Brand, on_delete=models.SET_NULL, null=True, blank=True, related_name="products")
-    tags = models.ManyToManyField(Tag, blank=True, related_name="products")
+    subcategory = models.ForeignKey(
+        Subcategory,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="products",
+        verbose_name=_("subcategory"),
+    )
+    brand = models.ForeignKey(
+        Brand, on_delete=models.SET_NULL, null=True, blank=True, related_name="products", verbose_name=_("brand")
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="products", verbose_name=_("tags"))
     price = money(_("price (VAT incl.)"), validators=[MinValueValidator(Decimal("0"))])
     tax_rate = tax_rate()
     cost = money(_("cost"), null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
     stock = models.IntegerField(_("stock"), default=0, validators=[MinValueValidator(0)])
     min_stock = models.PositiveIntegerField(_("minimum stock"), default=0)
     image = models.ImageField(_("image"), upload_to="products/", null=True, blank=True)
-    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    legacy_id = models.CharField(_("legacy id"), max_length=100, null=True, blank=True, unique=True, editable=False)
 
     all_objects = AllObjectsManager.from_queryset(ProductQuerySet)()
     objects = ActiveManager.from_queryset(ProductQuerySet)()
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["name"]
         indexes = [
             models.Index(fields=["name"], name="catalog_product_name"),
@@ -138,7 +157,14 @@ class Service(SoftDeleteModel):
     name = models.CharField(_("name"), max_length=150)
     description = models.TextField(_("description"), null=True, blank=True)
     code = models.CharField(_("code"), max_length=50, unique=True)
-    category = models.ForeignKey(Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="services")
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="services",
+        verbose_name=_("category"),
+    )
     price = money(_("price (VAT incl.)"), validators=[MinValueValidator(Decimal("0"))])
     tax_rate = tax_rate()
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), default=30)
@@ -150,10 +176,11 @@ class Service(SoftDeleteModel):
         blank=True,
         help_text=_("The consent a client must have signed before receiving this service (e.g. laser)."),
     )
-    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    legacy_id = models.CharField(_("legacy id"), max_length=100, null=True, blank=True, unique=True, editable=False)
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("service")
+        verbose_name_plural = _("services")
         ordering = ["name"]
         constraints = [
             *price_constraints("catalog_service"),
@@ -173,10 +200,11 @@ class Pack(SoftDeleteModel):
     code = models.CharField(_("code"), max_length=50, unique=True)
     price = money(_("price (VAT incl.)"), validators=[MinValueValidator(Decimal("0"))])
     tax_rate = tax_rate()
-    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    legacy_id = models.CharField(_("legacy id"), max_length=100, null=True, blank=True, unique=True, editable=False)
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("pack")
+        verbose_name_plural = _("packs")
         ordering = ["name"]
         constraints = [
             *price_constraints("catalog_pack"),
@@ -190,13 +218,18 @@ class Pack(SoftDeleteModel):
 class PackItem(BeilsModel):
     """One line of a pack: a product or a service (exactly one), with a quantity."""
 
-    pack = models.ForeignKey(Pack, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    pack = models.ForeignKey(Pack, on_delete=models.CASCADE, related_name="items", verbose_name=_("pack"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("product")
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("service")
+    )
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
 
     class Meta:
         verbose_name = _("pack line")
+        verbose_name_plural = _("pack lines")
         constraints = [
             models.CheckConstraint(
                 condition=(

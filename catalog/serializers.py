@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from beils.lib.api import ActiveStatusField, ModelConstraintsMixin
@@ -49,7 +50,7 @@ class ProductSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
         category = attrs.get("category", getattr(self.instance, "category", None))
         subcategory = attrs.get("subcategory", getattr(self.instance, "subcategory", None))
         if subcategory is not None and category is not None and subcategory.category_id != category.pk:
-            raise serializers.ValidationError({"subcategory": ["This subcategory belongs to another category."]})
+            raise serializers.ValidationError({"subcategory": [_("This subcategory belongs to another category.")]})
         return super().validate(attrs)
 
 

@@ -2,12 +2,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
 from beils.lib.changelists import BigListMixin
+from beils.lib.money import format_money
 from beils.lib.net import client_ip
-from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, GiftCard, GiftCardMovement
+from catalog.admin import MoneyFieldsAdmin
+from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, CouponKind, GiftCard, GiftCardMovement
 from marketing.services import client_bonus_grant_audit, gift_card_issue_comp
 
 
@@ -50,15 +53,24 @@ class ExpiringFilter(admin.SimpleListFilter):
 
 
 @admin.register(Coupon)
-class CouponAdmin(SoftDeleteAdmin):
-    list_display = ["code", "kind", "value", "min_purchase", "uses", "max_uses", "valid_from", "valid_until"]
+class CouponAdmin(MoneyFieldsAdmin, SoftDeleteAdmin):
+    money_fields = ("min_purchase",)
+    list_display = ["code", "kind", "value_shown", "min_purchase", "uses", "max_uses", "valid_from", "valid_until"]
     list_filter = [ValidityFilter, "kind"]
     search_fields = ["=code", "description"]
     readonly_fields = ["uses", "created_at"]
 
+    @admin.display(description=_("value"), ordering="value")
+    def value_shown(self, obj):
+        """``15 %`` off, or ``5,00 €`` off: the value means either, by the coupon's kind."""
+        if obj.kind == CouponKind.FIXED:
+            return format_money(obj.value)
+        return _("%(percent)s %%") % {"percent": number_format(obj.value.normalize(), use_l10n=True)}
+
 
 @admin.register(Bonus)
-class BonusAdmin(SoftDeleteAdmin):
+class BonusAdmin(MoneyFieldsAdmin, SoftDeleteAdmin):
+    money_fields = ("price",)
     list_display = ["name", "code", "total_sessions", "price", "validity_months"]
     search_fields = ["name", "=code"]
     filter_horizontal = ["services"]
@@ -70,7 +82,8 @@ class BonusRedemptionInline(ReadOnlyInline):
 
 
 @admin.register(ClientBonus)
-class ClientBonusAdmin(BigListMixin, admin.ModelAdmin):
+class ClientBonusAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
+    money_fields = ("price_paid",)
     list_display = ["name", "client", "sessions_remaining", "sessions_total", "purchased_on", "expires_on", "status"]
     list_filter = ["status", ExpiringFilter]
     list_select_related = ["client"]
@@ -100,7 +113,8 @@ class BonusRedemptionAdmin(BigListMixin, ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-class GiftCardMovementInline(ReadOnlyInline):
+class GiftCardMovementInline(MoneyFieldsAdmin, ReadOnlyInline):
+    money_fields = ("amount", "balance_after")
     model = GiftCardMovement
     fields = ["created_at", "kind", "amount", "balance_after", "cart"]
 
@@ -142,7 +156,8 @@ class GiftCardIssueForm(forms.ModelForm):
 
 
 @admin.register(GiftCard)
-class GiftCardAdmin(BigListMixin, admin.ModelAdmin):
+class GiftCardAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
+    money_fields = ("initial_balance", "current_balance")
     list_display = ["code", "owner", "initial_balance", "current_balance", "issued_on", "expires_on", "status"]
     list_filter = ["status", ExpiringFilter]
     list_select_related = ["owner"]
@@ -178,7 +193,8 @@ class GiftCardAdmin(BigListMixin, admin.ModelAdmin):
 
 
 @admin.register(GiftCardMovement)
-class GiftCardMovementAdmin(BigListMixin, ReadOnlyAdmin):
+class GiftCardMovementAdmin(MoneyFieldsAdmin, BigListMixin, ReadOnlyAdmin):
+    money_fields = ("amount", "balance_after")
     """The gift-card ledger: written by issues, payments and refunds, never by hand."""
 
     list_display = ["gift_card", "kind", "amount", "balance_after", "created_at"]

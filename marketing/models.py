@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 from beils.lib.errors import DomainError
 from beils.lib.models import (
@@ -17,6 +18,7 @@ from beils.lib.models import (
     money,
     tax_rate,
 )
+from beils.lib.money import format_money
 from catalog.models import Service
 from crm.models import Client
 
@@ -64,6 +66,7 @@ class Coupon(SoftDeleteModel):
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(value__gt=0), name="marketing_coupon_value_positive"),
@@ -103,7 +106,7 @@ class Bonus(SoftDeleteModel):
     price = money(_("price (VAT incl.)"), validators=POSITIVE_MONEY)
     tax_rate = tax_rate()
     validity_months = models.PositiveIntegerField(_("validity (months)"), default=12)
-    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    legacy_id = models.CharField(_("legacy id"), max_length=100, null=True, blank=True, unique=True, editable=False)
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("bono")
@@ -116,13 +119,16 @@ class Bonus(SoftDeleteModel):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.total_sessions} sessions)"
+        return ngettext("%(name)s (%(count)s session)", "%(name)s (%(count)s sessions)", self.total_sessions) % {
+            "name": self.name,
+            "count": self.total_sessions,
+        }
 
 
 class ClientBonusStatus(models.TextChoices):
-    ACTIVE = "ACTIVE", _("Active")
-    EXHAUSTED = "EXHAUSTED", _("Exhausted")
-    EXPIRED = "EXPIRED", _("Expired")
+    ACTIVE = "ACTIVE", pgettext_lazy("bono status", "Active")
+    EXHAUSTED = "EXHAUSTED", pgettext_lazy("bono status", "Exhausted")
+    EXPIRED = "EXPIRED", pgettext_lazy("bono status", "Expired")
 
 
 class ClientBonusQuerySet(models.QuerySet):
@@ -148,7 +154,7 @@ class ClientBonus(BeilsModel):
     status = models.CharField(
         _("status"), max_length=10, choices=ClientBonusStatus.choices, default=ClientBonusStatus.ACTIVE
     )
-    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    legacy_id = models.CharField(_("legacy id"), max_length=100, null=True, blank=True, unique=True, editable=False)
 
     objects = ClientBonusQuerySet.as_manager()
 
@@ -178,7 +184,9 @@ class ClientBonus(BeilsModel):
 class BonusRedemption(BeilsModel):
     """The ledger of a client bono: one row per session used (or given back)."""
 
-    client_bonus = models.ForeignKey(ClientBonus, on_delete=models.CASCADE, related_name="redemptions")
+    client_bonus = models.ForeignKey(
+        ClientBonus, on_delete=models.CASCADE, related_name="redemptions", verbose_name=_("client bono")
+    )
     sessions = models.IntegerField(_("sessions"), default=1, help_text=_("Positive when used, negative when returned"))
     # db_constraint=False: the sale may have moved to the archive tables (same id).
     cart_item = models.ForeignKey(
@@ -188,29 +196,40 @@ class BonusRedemption(BeilsModel):
         blank=True,
         related_name="bonus_redemptions",
         db_constraint=False,
+        verbose_name=_("sale line"),
     )
     booking = models.ForeignKey(
-        "bookings.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="bonus_redemptions"
+        "bookings.Booking",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="bonus_redemptions",
+        verbose_name=_("booking"),
     )
     note = models.CharField(_("note"), max_length=255, null=True, blank=True)
 
     class Meta:
         verbose_name = _("bono redemption")
+        verbose_name_plural = _("bono redemptions")
         ordering = ["-created_at"]
         constraints = [models.CheckConstraint(condition=~Q(sessions=0), name="marketing_redemption_sessions_nonzero")]
 
     def __str__(self):
-        return f"{self.sessions:+d} session(s) of {self.client_bonus}"
+        return ngettext("%(sessions)s session of %(bono)s", "%(sessions)s sessions of %(bono)s", abs(self.sessions)) % {
+            "sessions": f"{self.sessions:+d}",
+            "bono": self.client_bonus,
+        }
 
 
 # --- Gift cards ---------------------------------------------------------------------------
 
 
 class GiftCardStatus(models.TextChoices):
-    ACTIVE = "ACTIVE", _("Active")
-    SPENT = "SPENT", _("Spent")
-    EXPIRED = "EXPIRED", _("Expired")
-    CANCELLED = "CANCELLED", _("Cancelled")
+    # A context of their own: Spanish agrees the word with "tarjeta" (feminine), not "bono".
+    ACTIVE = "ACTIVE", pgettext_lazy("gift card status", "Active")
+    SPENT = "SPENT", pgettext_lazy("gift card status", "Spent")
+    EXPIRED = "EXPIRED", pgettext_lazy("gift card status", "Expired")
+    CANCELLED = "CANCELLED", pgettext_lazy("gift card status", "Cancelled")
 
 
 class GiftCardQuerySet(models.QuerySet):
@@ -247,6 +266,7 @@ class GiftCard(BeilsModel):
 
     class Meta:
         verbose_name = _("gift card")
+        verbose_name_plural = _("gift cards")
         ordering = ["-issued_on"]
         indexes = [models.Index(fields=["issued_on"], name="mkt_giftcard_issued_on")]
         constraints = [
@@ -277,7 +297,9 @@ class GiftCardMovementKind(models.TextChoices):
 class GiftCardMovement(BeilsModel):
     """The gift card ledger: the balance moves only through these rows."""
 
-    gift_card = models.ForeignKey(GiftCard, on_delete=models.CASCADE, related_name="movements")
+    gift_card = models.ForeignKey(
+        GiftCard, on_delete=models.CASCADE, related_name="movements", verbose_name=_("gift card")
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=GiftCardMovementKind.choices)
     amount = money(_("amount"), help_text=_("Positive adds to the balance, negative takes from it"))
     balance_after = money(_("balance after"))
@@ -289,10 +311,12 @@ class GiftCardMovement(BeilsModel):
         blank=True,
         related_name="gift_card_movements",
         db_constraint=False,
+        verbose_name=_("sale"),
     )
 
     class Meta:
         verbose_name = _("gift card movement")
+        verbose_name_plural = _("gift card movements")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="marketing_giftcardmovement_amount_nonzero"),
@@ -302,4 +326,8 @@ class GiftCardMovement(BeilsModel):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.amount} on {self.gift_card}"
+        return _("%(kind)s %(amount)s on %(card)s") % {
+            "kind": self.get_kind_display(),
+            "amount": format_money(self.amount),
+            "card": self.gift_card,
+        }

@@ -21,7 +21,9 @@ def unique_code(serializer, value: str) -> str:
     if serializer.instance is not None:
         others = others.exclude(pk=serializer.instance.pk)
     if others.exists():
-        raise serializers.ValidationError(f"A {model._meta.verbose_name} with this code already exists.")
+        raise serializers.ValidationError(
+            _("A %(kind)s with this code already exists.") % {"kind": model._meta.verbose_name}
+        )
     return value
 
 
@@ -101,7 +103,7 @@ class GiftCardSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
     checkout (a ``gift_card_amount`` line)."""
 
     reason = serializers.CharField(
-        write_only=True, required=False, max_length=500, help_text="Why the card is given away (creation only)"
+        write_only=True, required=False, max_length=500, help_text=_("Why the card is given away (creation only)")
     )
 
     class Meta:
@@ -111,14 +113,14 @@ class GiftCardSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
             "created_at", "updated_at", "reason",
         ]  # fmt: skip
         read_only_fields = ["current_balance", "created_at", "updated_at"]
-        extra_kwargs = {"code": {"required": False, "help_text": "Generated when not given"}}
+        extra_kwargs = {"code": {"required": False, "help_text": _("Generated when not given")}}
 
     def validate_code(self, value):
         return unique_code(self, value)
 
     def validate_initial_balance(self, value):
         if self.instance is not None and value != self.instance.initial_balance:
-            raise serializers.ValidationError("The initial balance of an issued gift card cannot change.")
+            raise serializers.ValidationError(_("The initial balance of an issued gift card cannot change."))
         return value
 
     def validate(self, attrs):

@@ -13,11 +13,13 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.services import audit_log
 from beils.lib.models import Status
-from beils.lib.money import ZERO, round_money
+from beils.lib.money import ZERO, format_money, round_money
 from crm.models import Client
 from marketing.models import (
     Bonus,
@@ -41,6 +43,13 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def _day(value) -> str:
+    """A date (or a moment, on the salon's local day) as the reader writes it: 31/03/2026."""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).date()
+    return date_format(value, "SHORT_DATE_FORMAT")
+
+
 # --- Coupons ------------------------------------------------------------------------------
 
 
@@ -55,15 +64,29 @@ def coupon_check(*, coupon: Coupon, subtotal: Decimal, when: datetime | None = N
     """The discount ``coupon`` gives on ``subtotal`` now, or ``MarketingError`` saying why not."""
     when = when or timezone.now()
     if coupon.status != Status.ON:
-        raise MarketingError(f"Coupon {coupon.code} is not active.")
+        raise MarketingError(_("Coupon %(code)s is not active.") % {"code": coupon.code})
     if coupon.valid_from and when < coupon.valid_from:
-        raise MarketingError(f"Coupon {coupon.code} is valid from {timezone.localtime(coupon.valid_from):%d/%m/%Y}.")
+        raise MarketingError(
+            _("Coupon %(code)s is valid from %(date)s.") % {"code": coupon.code, "date": _day(coupon.valid_from)}
+        )
     if coupon.valid_until and when > coupon.valid_until:
-        raise MarketingError(f"Coupon {coupon.code} expired on {timezone.localtime(coupon.valid_until):%d/%m/%Y}.")
+        raise MarketingError(
+            _("Coupon %(code)s expired on %(date)s.") % {"code": coupon.code, "date": _day(coupon.valid_until)}
+        )
     if subtotal < coupon.min_purchase:
-        raise MarketingError(f"Coupon {coupon.code} needs a purchase of at least {coupon.min_purchase} €.")
+        raise MarketingError(
+            _("Coupon %(code)s needs a purchase of at least %(amount)s.")
+            % {"code": coupon.code, "amount": format_money(coupon.min_purchase)}
+        )
     if coupon.max_uses is not None and coupon.uses >= coupon.max_uses:
-        raise MarketingError(f"Coupon {coupon.code} has been used its maximum of {coupon.max_uses} times.")
+        raise MarketingError(
+            ngettext(
+                "Coupon %(code)s has been used its maximum of %(count)s time.",
+                "Coupon %(code)s has been used its maximum of %(count)s times.",
+                coupon.max_uses,
+            )
+            % {"code": coupon.code, "count": coupon.max_uses}
+        )
     return coupon_discount(kind=coupon.kind, value=coupon.value, subtotal=subtotal)
 
 
@@ -75,7 +98,7 @@ def coupon_use(*, code: str, subtotal: Decimal, when: datetime | None = None) ->
     """
     coupon = Coupon.all_objects.select_for_update().filter(code=code.strip().upper()).first()
     if coupon is None:
-        raise MarketingError(f"There is no coupon {code.strip().upper()}.")
+        raise MarketingError(_("There is no coupon %(code)s.") % {"code": code.strip().upper()})
     discount = coupon_check(coupon=coupon, subtotal=subtotal, when=when)
     Coupon.all_objects.filter(pk=coupon.pk).update(uses=F("uses") + 1, updated_at=timezone.now())
     coupon.refresh_from_db(fields=["uses"])
@@ -90,7 +113,7 @@ def bonus_sell(*, bonus: Bonus, client: Client, price_paid: Decimal, on: date | 
     """What the client bought: a snapshot of the catalogue bono (name, services, sessions, expiry)
     that later edits of the bono never change."""
     if bonus.status != Status.ON:
-        raise MarketingError(f"The bono {bonus.name} is no longer sold.")
+        raise MarketingError(_("The bono %(name)s is no longer sold.") % {"name": bonus.name})
     purchased_on = on or timezone.localdate()
     sold = ClientBonus.objects.create(
         client=client,
@@ -109,12 +132,21 @@ def bonus_sell(*, bonus: Bonus, client: Client, price_paid: Decimal, on: date | 
 def client_bonus_check(*, client_bonus: ClientBonus, sessions: int = 1, on: date | None = None) -> None:
     today = on or timezone.localdate()
     if client_bonus.expires_on and client_bonus.expires_on < today:
-        raise MarketingError(f"The bono {client_bonus.name} expired on {client_bonus.expires_on:%d/%m/%Y}.")
-    if client_bonus.status == ClientBonusStatus.EXPIRED:
-        raise MarketingError(f"The bono {client_bonus.name} has expired.")
-    if client_bonus.status == ClientBonusStatus.EXHAUSTED or client_bonus.sessions_remaining < sessions:
         raise MarketingError(
-            f"The bono {client_bonus.name} has {client_bonus.sessions_remaining} session(s) left, not {sessions}."
+            _("The bono %(name)s expired on %(date)s.")
+            % {"name": client_bonus.name, "date": _day(client_bonus.expires_on)}
+        )
+    if client_bonus.status == ClientBonusStatus.EXPIRED:
+        raise MarketingError(_("The bono %(name)s has expired.") % {"name": client_bonus.name})
+    if client_bonus.status == ClientBonusStatus.EXHAUSTED or client_bonus.sessions_remaining < sessions:
+        left = client_bonus.sessions_remaining
+        raise MarketingError(
+            ngettext(
+                "The bono %(name)s has %(left)s session left, not %(wanted)s.",
+                "The bono %(name)s has %(left)s sessions left, not %(wanted)s.",
+                left,
+            )
+            % {"name": client_bonus.name, "left": left, "wanted": sessions}
         )
 
 
@@ -130,7 +162,7 @@ def client_bonus_redeem(
 ) -> BonusRedemption:
     """Use ``sessions`` of a client's bono: one ledger row, and the balance goes down with it."""
     if sessions < 1:
-        raise MarketingError("Redeem at least one session.")
+        raise MarketingError(_("Redeem at least one session."))
     locked = ClientBonus.objects.select_for_update().get(pk=client_bonus.pk)
     client_bonus_check(client_bonus=locked, sessions=sessions, on=on)
     locked.sessions_remaining -= sessions
@@ -151,7 +183,9 @@ def client_bonus_return(
     sessions bought."""
     locked = ClientBonus.objects.select_for_update().get(pk=client_bonus.pk)
     if sessions < 1 or locked.sessions_remaining + sessions > locked.sessions_total:
-        raise MarketingError(f"The bono {locked.name} cannot get back more sessions than were used.")
+        raise MarketingError(
+            _("The bono %(name)s cannot get back more sessions than were used.") % {"name": locked.name}
+        )
     locked.sessions_remaining += sessions
     if locked.status == ClientBonusStatus.EXHAUSTED:
         locked.status = ClientBonusStatus.ACTIVE
@@ -176,12 +210,12 @@ def gift_card_issue(
 ) -> GiftCard:
     """A new gift card with a unique code (generated unless given) and its ISSUE ledger row."""
     if amount <= 0:
-        raise MarketingError("A gift card must be issued for a positive amount.")
+        raise MarketingError(_("A gift card must be issued for a positive amount."))
     if expires_on and expires_on < timezone.localdate():
-        raise MarketingError("A gift card cannot be issued already expired.")
+        raise MarketingError(_("A gift card cannot be issued already expired."))
     code = (code or "").strip().upper() or None
     if code is not None and GiftCard.objects.filter(code=code.strip().upper()).exists():
-        raise MarketingError(f"A gift card with code {code.strip().upper()} already exists.")
+        raise MarketingError(_("A gift card with code %(code)s already exists.") % {"code": code.strip().upper()})
     for _attempt in range(5):
         try:
             # A savepoint per attempt: a generated code that collides is retried, not fatal.
@@ -202,7 +236,7 @@ def gift_card_issue(
         )
         audit_log(action="marketing.giftcard.issued", actor=actor, target=card, detail={"amount": f"{amount:.2f}"})
         return card
-    raise MarketingError("Could not find a free gift card code; try again.")
+    raise MarketingError(_("Could not find a free gift card code; try again."))
 
 
 #: Who may give a gift card away (a comp): MANAGER and ADMIN hold it, STAFF never.
@@ -240,7 +274,7 @@ def _locked_gift_card(gift_card: GiftCard | None, code: str | None) -> GiftCard:
         query.filter(pk=gift_card.pk).first() if gift_card else query.filter(code=(code or "").strip().upper()).first()
     )
     if card is None:
-        raise MarketingError(f"There is no gift card {(code or '').strip().upper()}.")
+        raise MarketingError(_("There is no gift card %(code)s.") % {"code": (code or "").strip().upper()})
     return card
 
 
@@ -252,13 +286,20 @@ def gift_card_redeem(
     card = _locked_gift_card(gift_card, code)
     today = on or timezone.localdate()
     if amount <= 0:
-        raise MarketingError("A gift card payment must be a positive amount.")
+        raise MarketingError(_("A gift card payment must be a positive amount."))
     if card.expires_on and card.expires_on < today:
-        raise MarketingError(f"Gift card {card.code} expired on {card.expires_on:%d/%m/%Y}.")
+        raise MarketingError(
+            _("Gift card %(code)s expired on %(date)s.") % {"code": card.code, "date": _day(card.expires_on)}
+        )
     if card.status not in (GiftCardStatus.ACTIVE,):
-        raise MarketingError(f"Gift card {card.code} is {card.get_status_display().lower()}.")
+        raise MarketingError(
+            _("Gift card %(code)s is %(status)s.") % {"code": card.code, "status": card.get_status_display().lower()}
+        )
     if amount > card.current_balance:
-        raise MarketingError(f"Gift card {card.code} has {card.current_balance} € left, not {amount} €.")
+        raise MarketingError(
+            _("Gift card %(code)s has %(balance)s left, not %(amount)s.")
+            % {"code": card.code, "balance": format_money(card.current_balance), "amount": format_money(amount)}
+        )
     return _move(card, kind=GiftCardMovementKind.REDEEM, amount=-amount, cart=cart)
 
 
@@ -269,7 +310,10 @@ def gift_card_refund(
     """Put ``amount`` back on a gift card (a returned sale), never beyond its initial balance."""
     card = _locked_gift_card(gift_card, code)
     if amount <= 0 or card.current_balance + amount > card.initial_balance:
-        raise MarketingError(f"Gift card {card.code} cannot hold more than its initial {card.initial_balance} €.")
+        raise MarketingError(
+            _("Gift card %(code)s cannot hold more than its initial %(amount)s.")
+            % {"code": card.code, "amount": format_money(card.initial_balance)}
+        )
     return _move(card, kind=GiftCardMovementKind.REFUND, amount=amount, cart=cart)
 
 

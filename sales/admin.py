@@ -1,8 +1,12 @@
+import csv
+from datetime import timedelta
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -15,6 +19,7 @@ from beils.lib.changelists import BigListMixin
 from beils.lib.history import HistoryAdmin
 from beils.lib.money import ZERO, format_money, round_money
 from beils.lib.net import client_ip
+from catalog.admin import MoneyFieldsAdmin
 from crm.models import Role
 from marketing.models import MarketingError
 from sales.models import (
@@ -35,7 +40,7 @@ from sales.models import (
     SalesError,
 )
 from sales.receipts import invoice_pdf
-from sales.reports import chart_data, sales_report_cached
+from sales.reports import CSV_TABLES, DEFAULT_DAYS, MAX_DAYS, chart_data, csv_table, default_range, sales_report_cached
 from sales.services import (
     cart_checkout,
     cart_lines,
@@ -48,6 +53,7 @@ from sales.services import (
 from sales.till import PaymentFormSet, TillForm, bono_states
 
 TOTALS = ["subtotal", "discount_total", "net_total", "tax_total", "total"]
+LINE_MONEY = ("unit_price", "discount", "net", "tax", "gross")
 
 
 DOMAIN_ERRORS = (SalesError, MarketingError)
@@ -93,7 +99,7 @@ class AdminRoleOnlyWrites:
         )  # fmt: skip
 
 
-class CartItemInline(admin.TabularInline):
+class CartItemInline(MoneyFieldsAdmin, admin.TabularInline):
     """The lines of an open cart: choose what is sold and how many; the prices come from the
     catalogue when the cart is saved."""
 
@@ -116,11 +122,18 @@ class CartItemInline(admin.TabularInline):
     ]
     readonly_fields = ["name", "unit_price", "tax_rate", "discount", "net", "tax", "gross"]
     autocomplete_fields = ["product", "service", "pack", "bonus", "client_bonus"]
+    money_fields = LINE_MONEY
 
 
-class PaymentInline(ReadOnlyInline):
+class PaymentInline(MoneyFieldsAdmin, ReadOnlyInline):
     model = Payment
+    money_fields = ("amount",)
     fields = ["method", "amount", "paid_at", "gift_card"]
+
+
+def date_input() -> forms.DateInput:
+    # The browser's date picker reads and writes ISO dates, whatever the reader's language.
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class RectifyForm(forms.Form):
@@ -133,6 +146,41 @@ class RectifyForm(forms.Form):
 class DebtPayForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2, min_value=0.01)
     method = forms.ChoiceField(label=_("Paid by"), choices=PAYMENT_CHOICES, initial=PaymentMethod.CASH)
+
+
+class ReportPeriodForm(forms.Form):
+    """The reports page's period, both days included; empty means the last 30 days."""
+
+    start = forms.DateField(label=_("From"), required=False, widget=date_input())
+    end = forms.DateField(label=_("To"), required=False, widget=date_input())
+
+    def __init__(self, *args, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        end = data.get("end") or self.today
+        start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > self.today:
+            raise forms.ValidationError(_("The period starts in the future: there are no sales to report yet."))
+        if start > end:
+            raise forms.ValidationError(_("The period starts after it ends: choose a start on or before the end."))
+        if (end - start).days + 1 > MAX_DAYS:
+            raise forms.ValidationError(
+                _("Choose a period of at most %(days)s days.") % {"days": MAX_DAYS}, code="too_long"
+            )
+        data["start"], data["end"] = start, end
+        return data
+
+    @property
+    def period(self) -> tuple:
+        """The valid period chosen, or the default one."""
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data["start"], self.cleaned_data["end"]
+        return default_range(self.today)
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -151,7 +199,8 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cart)
-class CartAdmin(BigListMixin, admin.ModelAdmin):
+class CartAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
+    money_fields = tuple(TOTALS)
     list_display = ["__str__", "completed_at", "client", "status", "total", "paid"]
     list_filter = ["status"]
     list_select_related = ["client"]
@@ -221,7 +270,7 @@ class CartAdmin(BigListMixin, admin.ModelAdmin):
 
     @admin.display(description=_("paid"))
     def paid(self, obj):
-        return getattr(obj, "amount_paid_sum", None) or ZERO
+        return format_money(getattr(obj, "amount_paid_sum", None) or ZERO)
 
     def checkout_view(self, request, object_id):
         """The till: the sale's lines (a bono session in place of any service a usable bono
@@ -275,21 +324,47 @@ class CartAdmin(BigListMixin, admin.ModelAdmin):
         return result.invoice
 
     def reports_view(self, request):
+        """The sales reports of a period (the last 30 days unless one is chosen), each table
+        also as CSV (``?export=<table>``). MANAGER and ADMIN (``sales.report_sales``) only."""
         if not request.user.has_perm("sales.report_sales"):
             raise PermissionDenied
-        report = sales_report_cached(today=timezone.localdate(), refresh="refresh" in request.GET)
+        today = timezone.localdate()
+        form = ReportPeriodForm(request.GET if {"start", "end"} & set(request.GET) else None, today=today)
+        start, end = form.period
+        export = request.GET.get("export")
+        if export is not None and export not in CSV_TABLES:
+            raise Http404(_("There is no such report table."))
+        report = sales_report_cached(today=today, start=start, end=end, refresh="refresh" in request.GET)
+        if export is not None and not form.errors:
+            return self._report_csv(request, report, export)
+        # The links keep the chosen period; the default one needs no parameters.
+        period = urlencode({"start": start, "end": end}) + "&" if form.is_bound and form.is_valid() else ""
         context = {
             **self.admin_site.each_context(request),
             "title": _("Sales reports"),
             "opts": self.opts,
             "report": report,
             "charts": chart_data(report),
+            "form": form,
+            "period": period,
         }
         return TemplateResponse(request, "admin/sales/reports.html", context)
 
+    def _report_csv(self, request, report, table: str) -> HttpResponse:
+        start, end = report["start"].isoformat(), report["end"].isoformat()
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="sales-{table}-{start}-{end}.csv"'
+        csv.writer(response).writerows(csv_table(report, table))
+        audit_log(
+            action="sales.report.exported", actor=request.user, ip_address=client_ip(request),
+            detail={"table": table, "start": start, "end": end},
+        )  # fmt: skip
+        return response
+
 
 @admin.register(CartItem)
-class CartItemAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+class CartItemAdmin(MoneyFieldsAdmin, BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+    money_fields = LINE_MONEY
     list_display = ["name", "cart", "quantity", "unit_price", "tax_rate", "gross"]
     list_select_related = ["cart"]
     search_fields = ["name", "=cart__id"]
@@ -300,7 +375,8 @@ class CartItemAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+class PaymentAdmin(MoneyFieldsAdmin, BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+    money_fields = ("amount",)
     list_display = ["cart", "method", "amount", "paid_at"]
     ordering = ["-paid_at", "-pk"]  # newest first, along the paid_at index
     list_filter = ["method"]
@@ -311,13 +387,15 @@ class PaymentAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
     date_hierarchy = "paid_at"
 
 
-class DebtPaymentInline(ReadOnlyInline):
+class DebtPaymentInline(MoneyFieldsAdmin, ReadOnlyInline):
     model = DebtPayment
+    money_fields = ("amount",)
     fields = ["amount", "method", "paid_at"]
 
 
 @admin.register(Debt)
-class DebtAdmin(BigListMixin, admin.ModelAdmin):
+class DebtAdmin(MoneyFieldsAdmin, BigListMixin, admin.ModelAdmin):
+    money_fields = ("amount", "remaining")
     list_display = ["__str__", "client", "amount", "remaining", "status", "due_date"]
     list_filter = [OverdueFilter, "status"]
     list_select_related = ["client"]
@@ -374,8 +452,8 @@ class DebtAdmin(BigListMixin, admin.ModelAdmin):
                 debt.refresh_from_db()
                 self.message_user(
                     request,
-                    _("%(amount)s € recorded; %(remaining)s € remain.")
-                    % {"amount": payment.amount, "remaining": debt.remaining},
+                    _("%(amount)s recorded; %(remaining)s remain.")
+                    % {"amount": format_money(payment.amount), "remaining": format_money(debt.remaining)},
                     messages.SUCCESS,
                 )
                 return redirect(change_url)
@@ -391,7 +469,8 @@ class DebtAdmin(BigListMixin, admin.ModelAdmin):
 
 
 @admin.register(DebtPayment)
-class DebtPaymentAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+class DebtPaymentAdmin(MoneyFieldsAdmin, BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
+    money_fields = ("amount",)
     list_display = ["debt", "amount", "method", "paid_at"]
     ordering = ["-paid_at", "-pk"]  # newest first, along the paid_at index
     list_filter = ["method"]
@@ -401,7 +480,8 @@ class DebtPaymentAdmin(BigListMixin, AdminRoleOnlyWrites, admin.ModelAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(BigListMixin, ReadOnlyAdmin, HistoryAdmin):
+class InvoiceAdmin(MoneyFieldsAdmin, BigListMixin, ReadOnlyAdmin, HistoryAdmin):
+    money_fields = ("net_total", "tax_total", "total")
     list_display = ["number", "kind", "issue_date", "customer_name", "net_total", "tax_total", "total"]
     list_filter = ["kind", "series", "year"]
     search_fields = ["=number", "customer_name", "customer_tax_id"]
@@ -494,20 +574,23 @@ class InvoiceSequenceAdmin(ReadOnlyAdmin):
 # --- The archive (read-only; maintenance/archive.py moves sales in and out) ------------------
 
 
-class ArchivedCartItemInline(ReadOnlyInline):
+class ArchivedCartItemInline(MoneyFieldsAdmin, ReadOnlyInline):
     model = ArchivedCartItem
+    money_fields = LINE_MONEY
     fields = ["name", "quantity", "unit_price", "tax_rate", "discount", "net", "tax", "gross"]
     can_delete = False
 
 
-class ArchivedPaymentInline(ReadOnlyInline):
+class ArchivedPaymentInline(MoneyFieldsAdmin, ReadOnlyInline):
     model = ArchivedPayment
+    money_fields = ("amount",)
     fields = ["method", "amount", "paid_at"]
     can_delete = False
 
 
 @admin.register(ArchivedCart)
-class ArchivedCartAdmin(BigListMixin, ReadOnlyAdmin):
+class ArchivedCartAdmin(MoneyFieldsAdmin, BigListMixin, ReadOnlyAdmin):
+    money_fields = tuple(TOTALS)
     """Completed sales moved out of the live tables by the retention policy: visible and
     exportable here, never edited; ``manage.py unarchive`` brings them back."""
 

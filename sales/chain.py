@@ -4,6 +4,8 @@ its fields and the previous invoice's hash, and each series' numbers run without
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from sales.models import Invoice, InvoiceSequence, invoice_hash
 from sales.services import invoice_number
 
@@ -55,13 +57,17 @@ def invoice_chain_verify() -> ChainReport:
         report.invoices += 1
         seen.setdefault((series, year), []).append(seq)
         if number != invoice_number(series, year, seq):
-            report.problems.append(ChainProblem(number, f"its number does not match series {series}, {year}, #{seq}"))
+            problem = _("its number does not match series %(series)s, %(year)s, #%(seq)s")
+            report.problems.append(ChainProblem(number, problem % {"series": series, "year": year, "seq": seq}))
         if (prev or None) != (previous_hash or None):
-            after = f"the hash of {previous_number}" if previous_number else "empty (the first invoice)"
-            report.problems.append(ChainProblem(number, f"its previous hash should be {after}: the chain is broken"))
+            if previous_number:
+                problem = _("its previous hash should be the hash of %(number)s: the chain is broken")
+            else:
+                problem = _("its previous hash should be empty (the first invoice): the chain is broken")
+            report.problems.append(ChainProblem(number, problem % {"number": previous_number}))
         expected = invoice_hash(issuer_tax_id=issuer, number=number, issue_date=issued, total=total, previous_hash=prev)
         if stored != expected:
-            report.problems.append(ChainProblem(number, "its hash does not match its contents: it was altered"))
+            report.problems.append(ChainProblem(number, _("its hash does not match its contents: it was altered")))
         previous_hash, previous_number = stored, number
     report.problems += _numbering_problems(seen)
     return report
@@ -73,9 +79,9 @@ def _numbering_problems(seen: dict[tuple[str, int], list[int]]) -> list[ChainPro
     for (series, year), numbers in sorted(seen.items()):
         duplicates = sorted(n for n, count in Counter(numbers).items() if count > 1)
         for n in duplicates:
-            problems.append(ChainProblem(invoice_number(series, year, n), "this number is used more than once"))
+            problems.append(ChainProblem(invoice_number(series, year, n), _("this number is used more than once")))
         expected_last = max(max(numbers), last_taken.get((series, year), 0))
         missing = sorted(set(range(1, expected_last + 1)) - set(numbers))
         for n in missing:
-            problems.append(ChainProblem(invoice_number(series, year, n), "this number is missing: a gap"))
+            problems.append(ChainProblem(invoice_number(series, year, n), _("this number is missing: a gap")))
     return problems

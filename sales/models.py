@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from beils.lib.errors import DomainError
 from beils.lib.models import BeilsModel, money, tax_rate
+from beils.lib.money import format_money
 from catalog.models import Pack, Product, Service
 from crm.models import Client
 from marketing.models import Bonus, ClientBonus, Coupon, GiftCard
@@ -25,7 +26,7 @@ class SalesError(DomainError):
 class PaymentMethod(models.TextChoices):
     CASH = "CASH", _("Cash")
     CARD = "CARD", _("Card")
-    BIZUM = "BIZUM", "Bizum"
+    BIZUM = "BIZUM", _("Bizum")
     TRANSFER = "TRANSFER", _("Bank transfer")
     GIFT_CARD = "GIFT_CARD", _("Gift card")
 
@@ -67,10 +68,17 @@ class Cart(BeilsModel):
         help_text=_("Empty for a walk-in sale"),
     )
     booking = models.ForeignKey(
-        "bookings.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="carts"
+        "bookings.Booking",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="carts",
+        verbose_name=_("booking"),
     )
     status = models.CharField(_("status"), max_length=10, choices=CartStatus.choices, default=CartStatus.OPEN)
-    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="carts")
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="carts", verbose_name=_("coupon")
+    )
     subtotal = money(_("subtotal"), default=ZERO, help_text=_("Lines before the cart discount, VAT incl."))
     discount_total = money(_("discount"), default=ZERO)
     net_total = money(_("net"), default=ZERO)
@@ -80,14 +88,20 @@ class Cart(BeilsModel):
     notes = models.TextField(_("notes"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    legacy_id = models.CharField(_("legacy id"), max_length=100, null=True, blank=True, unique=True, editable=False)
 
     objects = CartQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("sale")
+        verbose_name_plural = _("sales")
         ordering = ["-created_at"]
         indexes = [
             # Covers the revenue sums (reports, the dashboard): read off the index, no row lookups.
@@ -107,7 +121,7 @@ class Cart(BeilsModel):
         ]
 
     def __str__(self):
-        return f"Sale #{self.pk}"
+        return _("Sale #%(id)s") % {"id": self.pk}
 
     @property
     def amount_paid(self) -> Decimal:
@@ -137,12 +151,24 @@ class CartItem(BeilsModel):
     """One line of a sale: a product, service, pack, a bono sold, a bono session redeemed, or a
     gift card sold."""
 
-    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items")
-    pack = models.ForeignKey(Pack, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items")
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items", verbose_name=_("sale"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items", verbose_name=_("product")
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items", verbose_name=_("service")
+    )
+    pack = models.ForeignKey(
+        Pack, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items", verbose_name=_("pack")
+    )
     bonus = models.ForeignKey(
-        Bonus, on_delete=models.PROTECT, null=True, blank=True, related_name="cart_items", help_text=_("A bono sold")
+        Bonus,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cart_items",
+        verbose_name=_("bono"),
+        help_text=_("A bono sold"),
     )
     client_bonus = models.ForeignKey(
         ClientBonus,
@@ -150,6 +176,7 @@ class CartItem(BeilsModel):
         null=True,
         blank=True,
         related_name="cart_items",
+        verbose_name=_("client bono"),
         help_text=_("A session redeemed from a client's bono"),
     )
     gift_card = models.ForeignKey(
@@ -158,6 +185,7 @@ class CartItem(BeilsModel):
         null=True,
         blank=True,
         related_name="cart_items",
+        verbose_name=_("gift card"),
         help_text=_("A gift card sold: the sale creates it"),
     )
     name = models.CharField(_("name"), max_length=150, help_text=_("Snapshot at the time of sale"))
@@ -171,6 +199,7 @@ class CartItem(BeilsModel):
 
     class Meta:
         verbose_name = _("sale line")
+        verbose_name_plural = _("sale lines")
         ordering = ["cart", "pk"]
         constraints = [
             models.CheckConstraint(condition=_exactly_one(_LINE_TARGETS), name="sales_cartitem_exactly_one_target"),
@@ -193,14 +222,17 @@ class CartItem(BeilsModel):
 
 
 class Payment(BeilsModel):
-    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="payments")
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="payments", verbose_name=_("sale"))
     method = models.CharField(_("method"), max_length=10, choices=PaymentMethod.choices)
     amount = money(_("amount"))
     paid_at = models.DateTimeField(_("paid at"), default=timezone.now)
-    gift_card = models.ForeignKey(GiftCard, on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
+    gift_card = models.ForeignKey(
+        GiftCard, on_delete=models.PROTECT, null=True, blank=True, related_name="payments", verbose_name=_("gift card")
+    )
 
     class Meta:
         verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["paid_at"]
         indexes = [
             models.Index(fields=["paid_at", "method"], name="sales_payment_paid_method"),
@@ -215,7 +247,7 @@ class Payment(BeilsModel):
         ]
 
     def __str__(self):
-        return f"{self.get_method_display()} {self.amount}"
+        return f"{self.get_method_display()} {format_money(self.amount)}"
 
 
 # --- Debts --------------------------------------------------------------------------------
@@ -244,19 +276,26 @@ class Debt(BeilsModel):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="debts", verbose_name=_("client"))
     # db_constraint=False: the sale may have moved to the archive tables (same id); see ArchivedCart.
     cart = models.ForeignKey(
-        Cart, on_delete=models.PROTECT, null=True, blank=True, related_name="debts", db_constraint=False
+        Cart,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="debts",
+        db_constraint=False,
+        verbose_name=_("sale"),
     )
     amount = money(_("amount"))
     remaining = money(_("remaining"))
     status = models.CharField(_("status"), max_length=10, choices=DebtStatus.choices, default=DebtStatus.PENDING)
     due_date = models.DateField(_("due date"), null=True, blank=True)
     notes = models.TextField(_("notes"), null=True, blank=True)
-    legacy_id = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    legacy_id = models.CharField(_("legacy id"), max_length=100, null=True, blank=True, unique=True, editable=False)
 
     objects = DebtQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("debt")
+        verbose_name_plural = _("debts")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "due_date"], name="sales_debt_status_due")]
         constraints = [
@@ -270,23 +309,28 @@ class Debt(BeilsModel):
         ]
 
     def __str__(self):
-        return f"Debt #{self.pk} · {self.remaining} of {self.amount}"
+        return _("Debt #%(id)s · %(remaining)s of %(amount)s") % {
+            "id": self.pk,
+            "remaining": format_money(self.remaining),
+            "amount": format_money(self.amount),
+        }
 
 
 class DebtPayment(BeilsModel):
-    debt = models.ForeignKey(Debt, on_delete=models.CASCADE, related_name="payments")
+    debt = models.ForeignKey(Debt, on_delete=models.CASCADE, related_name="payments", verbose_name=_("debt"))
     amount = money(_("amount"))
     method = models.CharField(_("method"), max_length=10, choices=PaymentMethod.choices)
     paid_at = models.DateTimeField(_("paid at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("debt payment")
+        verbose_name_plural = _("debt payments")
         ordering = ["paid_at"]
         indexes = [models.Index(fields=["paid_at"], name="sales_debtpayment_paid_at")]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="sales_debtpayment_amount_positive")]
 
     def __str__(self):
-        return f"{self.get_method_display()} {self.amount}"
+        return f"{self.get_method_display()} {format_money(self.amount)}"
 
 
 # --- Invoices -----------------------------------------------------------------------------
@@ -307,6 +351,7 @@ class InvoiceSequence(models.Model):
 
     class Meta:
         verbose_name = _("invoice sequence")
+        verbose_name_plural = _("invoice sequences")
         constraints = [models.UniqueConstraint(fields=["series", "year"], name="sales_invoicesequence_series_year")]
 
     def __str__(self):
@@ -316,7 +361,9 @@ class InvoiceSequence(models.Model):
     def take_next(cls, *, series: str, year: int) -> int:
         """The next gap-free number of a series and year; call inside the issuing transaction."""
         if not transaction.get_connection().in_atomic_block:
-            raise SalesError("Invoice numbers must be taken inside the transaction that issues the invoice.")
+            raise SalesError(
+                "Invoice numbers must be taken inside the transaction that issues the invoice."
+            )  # i18n: technical
         cls.objects.get_or_create(series=series, year=year)
         sequence = cls.objects.select_for_update().get(series=series, year=year)
         sequence.last_number = F("last_number") + 1
@@ -336,10 +383,10 @@ class InvoiceQuerySet(models.QuerySet):
     refuse on the instance). A tamperer with SQL access is caught by ``verifyinvoices``."""
 
     def update(self, **kwargs):
-        raise SalesError(IMMUTABLE_MESSAGE)
+        raise SalesError(str(IMMUTABLE_MESSAGE))
 
     def delete(self):
-        raise SalesError(IMMUTABLE_MESSAGE)
+        raise SalesError(str(IMMUTABLE_MESSAGE))
 
     def anonymise_customer(self) -> int:
         """Erase the customer's name and tax id (GDPR erasure). The hash chain does not cover
@@ -347,7 +394,7 @@ class InvoiceQuerySet(models.QuerySet):
         return super().update(customer_name=None, customer_tax_id=None, updated_at=timezone.now())
 
 
-IMMUTABLE_MESSAGE = "An issued invoice cannot be changed or deleted; issue a rectifying invoice instead."
+IMMUTABLE_MESSAGE = _("An issued invoice cannot be changed or deleted; issue a rectifying invoice instead.")
 
 
 class Invoice(BeilsModel):
@@ -355,10 +402,21 @@ class Invoice(BeilsModel):
 
     # db_constraint=False: the sale may have moved to the archive tables (same id); see ArchivedCart.
     cart = models.ForeignKey(
-        Cart, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices", db_constraint=False
+        Cart,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+        db_constraint=False,
+        verbose_name=_("sale"),
     )
     rectifies = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="rectifications"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rectifications",
+        verbose_name=_("rectifies"),
     )
     series = models.CharField(_("series"), max_length=20)
     year = models.PositiveIntegerField(_("year"))
@@ -376,8 +434,8 @@ class Invoice(BeilsModel):
     reason = models.CharField(
         _("reason"), max_length=255, null=True, blank=True, help_text=_("Why a rectifying invoice was issued")
     )
-    hash = models.CharField(max_length=64, unique=True)
-    previous_hash = models.CharField(max_length=64, null=True, blank=True)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+    previous_hash = models.CharField(_("previous hash"), max_length=64, null=True, blank=True)
 
     objects = InvoiceQuerySet.as_manager()
     # Creation records only: save() refuses any change after issue.
@@ -385,6 +443,7 @@ class Invoice(BeilsModel):
 
     class Meta:
         verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
         ordering = ["-issue_date", "-sequence_number"]
         # The list's order, newest first, read backwards off the index (ending in the primary key).
         indexes = [models.Index(fields=["issue_date", "sequence_number"], name="sales_invoice_issue_seq")]
@@ -404,11 +463,11 @@ class Invoice(BeilsModel):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise SalesError(IMMUTABLE_MESSAGE)
+            raise SalesError(str(IMMUTABLE_MESSAGE))
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise SalesError(IMMUTABLE_MESSAGE)
+        raise SalesError(str(IMMUTABLE_MESSAGE))
 
     def compute_hash(self) -> str:
         return invoice_hash(
@@ -428,7 +487,7 @@ def _archived_field(field, targets: dict):
     its column but no database constraint (the archive outlives what it points at) and no
     reverse accessor; a key into another archived table points at that archive instead."""
     if field.primary_key:
-        return models.BigIntegerField(primary_key=True, serialize=False, verbose_name="ID")
+        return models.BigIntegerField(primary_key=True, serialize=False, verbose_name=_("ID"))
     if field.is_relation:
         remote = field.remote_field.model
         related_name = "archived_carts" if remote is Client and field.model is Cart else "+"
@@ -445,7 +504,7 @@ def _archived_field(field, targets: dict):
     return field.__class__(*args, **kwargs)
 
 
-def archive_of(model, *, name: str, verbose_name, targets: dict | None = None, indexes=()):
+def archive_of(model, *, name: str, verbose_name, verbose_name_plural, targets: dict | None = None, indexes=()):
     """An archive model for ``model``: every column of it, plus ``archived_at``, in
     ``<table>_archive``. Rows keep their id, so invoices, debts and ledgers that refer to a sale
     still name it after it moved."""
@@ -455,6 +514,7 @@ def archive_of(model, *, name: str, verbose_name, targets: dict | None = None, i
         {
             "db_table": f"{model._meta.db_table}_archive",
             "verbose_name": verbose_name,
+            "verbose_name_plural": verbose_name_plural,
             "ordering": ["-id"],
             "indexes": list(indexes),
         },
@@ -470,12 +530,21 @@ ArchivedCart = archive_of(
     Cart,
     name="ArchivedCart",
     verbose_name=_("archived sale"),
+    verbose_name_plural=_("archived sales"),
     # The archived sales list drills down by the day of the sale.
     indexes=[models.Index(fields=["completed_at"], name="sales_cartarch_completed")],
 )
 ArchivedCartItem = archive_of(
-    CartItem, name="ArchivedCartItem", verbose_name=_("archived sale line"), targets={Cart: ArchivedCart}
+    CartItem,
+    name="ArchivedCartItem",
+    verbose_name=_("archived sale line"),
+    verbose_name_plural=_("archived sale lines"),
+    targets={Cart: ArchivedCart},
 )
 ArchivedPayment = archive_of(
-    Payment, name="ArchivedPayment", verbose_name=_("archived payment"), targets={Cart: ArchivedCart}
+    Payment,
+    name="ArchivedPayment",
+    verbose_name=_("archived payment"),
+    verbose_name_plural=_("archived payments"),
+    targets={Cart: ArchivedCart},
 )

@@ -27,7 +27,7 @@ def line_amounts(*, unit_price: Decimal, quantity: int, tax_rate: Decimal, disco
     """
     before = round_money(unit_price * quantity)
     if discount < 0 or discount > before:
-        raise ValueError(f"A line discount must be between 0 and {before}, not {discount}.")
+        raise ValueError(f"A line discount must be between 0 and {before}, not {discount}.")  # i18n: technical
     gross = before - discount
     net, tax = split_vat(gross, tax_rate)
     return LineAmounts(discount=discount, net=net, tax=tax, gross=gross)
@@ -41,7 +41,9 @@ def allocate_discount(discount: Decimal, grosses: list[Decimal]) -> list[Decimal
     """
     total = sum(grosses, ZERO)
     if discount < 0 or discount > total:
-        raise ValueError(f"A discount must be between 0 and the lines' total {total}, not {discount}.")
+        raise ValueError(
+            f"A discount must be between 0 and the lines' total {total}, not {discount}."
+        )  # i18n: technical
     if discount == 0 or total == 0:
         return [ZERO for _ in grosses]
     cents = int(discount / CENT)

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 from django.conf import settings
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from beils.lib.money import format_money
 from sales.models import ArchivedCartItem, ArchivedPayment, CartItem, Invoice, InvoiceKind, Payment, PaymentMethod
@@ -144,7 +145,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     story = [header, Spacer(1, 8 * mm), line_table, Spacer(1, 6 * mm), tax_table]
     payments = receipt_payments(invoice)
     if payments:
-        story += [Spacer(1, 6 * mm), Paragraph(f"<b>{escape(_('Paid'))}</b>", text)]
+        story += [Spacer(1, 6 * mm), Paragraph(f"<b>{escape(pgettext('receipt', 'Paid'))}</b>", text)]
         story += [para(f"{method}: {format_money(amount)}") for method, amount in payments]
     story += [
         Spacer(1, 10 * mm),

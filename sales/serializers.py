@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from beils.lib.api import ModelConstraintsMixin
@@ -50,7 +51,7 @@ class CartSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
     def validate(self, attrs):
         if self.instance is not None and self.instance.status != CartStatus.OPEN and set(attrs) - {"notes"}:
             raise serializers.ValidationError(
-                {"detail": ["A completed or cancelled sale cannot be changed; corrections are rectifying invoices."]}
+                {"detail": [_("A completed or cancelled sale cannot be changed; corrections are rectifying invoices.")]}
             )
         return super().validate(attrs)
 
@@ -66,14 +67,14 @@ class CheckoutLineSerializer(serializers.Serializer):
     client_bonus = serializers.PrimaryKeyRelatedField(queryset=ClientBonus.objects.all(), required=False)
     gift_card_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False,
-        help_text="Sell a gift card of this value: the sale creates the card.",
+        help_text=_("Sell a gift card of this value: the sale creates the card."),
     )  # fmt: skip
     quantity = serializers.IntegerField(min_value=1, max_value=999, default=1)
 
     def validate(self, attrs):
         if sum(1 for name in (*TARGETS, "gift_card_amount") if attrs.get(name) is not None) != 1:
             raise serializers.ValidationError(
-                "Give exactly one of product, service, pack, bonus, client_bonus or gift_card_amount per line."
+                _("Give exactly one of product, service, pack, bonus, client_bonus or gift_card_amount per line.")
             )
         return attrs
 
@@ -81,7 +82,7 @@ class CheckoutLineSerializer(serializers.Serializer):
 class CheckoutPaymentSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    gift_card = serializers.CharField(required=False, max_length=40, help_text="The gift card's code (GIFT_CARD)")
+    gift_card = serializers.CharField(required=False, max_length=40, help_text=_("The gift card's code (GIFT_CARD)"))
 
 
 class CheckoutSerializer(serializers.Serializer):
@@ -101,7 +102,7 @@ class CheckoutSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs.get("lines") and attrs.get("cart") is None:
-            raise serializers.ValidationError({"lines": ["A sale needs at least one line."]})
+            raise serializers.ValidationError({"lines": [_("A sale needs at least one line.")]})
         return attrs
 
     def checkout(self, *, actor):

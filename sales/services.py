@@ -15,11 +15,11 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from audit.services import audit_log
 from beils.lib.models import Status
-from beils.lib.money import ZERO
+from beils.lib.money import ZERO, format_money
 from catalog.models import Pack, PackItem, Product, Service
 from crm.models import Client
 from marketing.models import Bonus, ClientBonus
@@ -73,7 +73,7 @@ class LineRequest:
         if self.gift_card_amount is not None:
             chosen.append("gift_card")
         if len(chosen) != 1:
-            raise SalesError("Each line sells exactly one product, service, pack, bono, bono session or gift card.")
+            raise SalesError(_("Each line sells exactly one product, service, pack, bono, bono session or gift card."))
         return chosen[0]
 
 
@@ -135,7 +135,7 @@ def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit,
     cart.items.all().delete()
     client = cart.client
     if not lines:
-        raise SalesError("A sale needs at least one line.")
+        raise SalesError(_("A sale needs at least one line."))
     priced = _price_lines(lines, client=client)
     subtotal = sum((p["before"] for p in priced), ZERO)
     # A coupon never discounts a gift card: the card would hold more than was paid for it.
@@ -151,7 +151,7 @@ def _checkout(*, lines, payments, client, cart, booking, coupon_code, on_credit,
     if notes:
         cart.notes = notes
     if tip < 0:
-        raise SalesError("A tip cannot be negative.")
+        raise SalesError(_("A tip cannot be negative."))
     cart.tip = tip
     cart.status, cart.completed_at = CartStatus.COMPLETED, timezone.now()
     cart.save()
@@ -176,14 +176,22 @@ def _open_cart(*, cart: Cart | None, client: Client | None, booking, actor) -> C
         return Cart.objects.create(client=client, booking=booking, created_by=actor)
     cart = Cart.objects.select_for_update().get(pk=cart.pk)
     if cart.status != CartStatus.OPEN:
-        raise SalesError(f"{cart} is {cart.get_status_display().lower()}; only an open sale can be checked out.")
+        raise SalesError(
+            _("%(cart)s is %(status)s; only an open sale can be checked out.")
+            % {"cart": cart, "status": cart.get_status_display().lower()}
+        )
     if client is not None and cart.client_id not in (None, client.pk):
-        raise SalesError(f"{cart} belongs to another client.")
+        raise SalesError(_("%(cart)s belongs to another client.") % {"cart": cart})
     if client is not None:
         cart.client = client
     if booking is not None:
         cart.booking = booking
     return cart
+
+
+def session_name(bono_name: str) -> str:
+    """The name of a line that redeems a session of a client's bono."""
+    return _("Session of %(bono)s") % {"bono": bono_name}
 
 
 def cart_lines(cart: Cart) -> list[LineRequest]:
@@ -201,21 +209,21 @@ def _price_lines(lines: list[LineRequest], *, client: Client | None) -> list[dic
     for line in lines:
         target = line.target_name
         if line.quantity < 1:
-            raise SalesError("A line's quantity must be at least 1.")
+            raise SalesError(_("A line's quantity must be at least 1."))
         if target == "gift_card":
             priced.append(_price_gift_card(line))
             continue
         obj = products[line.product.pk] if target == "product" else getattr(line, target)
         if target == "client_bonus":
             if client is None or obj.client_id != client.pk:
-                raise SalesError(f"The bono {obj.name} belongs to another client.")
+                raise SalesError(_("The bono %(name)s belongs to another client.") % {"name": obj.name})
             client_bonus_check(client_bonus=obj, sessions=line.quantity)
-            name, unit, rate = f"Session of {obj.name}", ZERO, obj.bonus.tax_rate
+            name, unit, rate = session_name(obj.name), ZERO, obj.bonus.tax_rate
         else:
             if obj.status != Status.ON:
-                raise SalesError(f"{obj} is no longer sold.")
+                raise SalesError(_("%(item)s is no longer sold.") % {"item": obj})
             if target == "bonus" and client is None:
-                raise SalesError("A bono is sold to a client: choose the client first.")
+                raise SalesError(_("A bono is sold to a client: choose the client first."))
             name, unit, rate = obj.name, obj.price, obj.tax_rate
         before = line_amounts(unit_price=unit, quantity=line.quantity, tax_rate=rate).gross
         priced.append({"target": target, "obj": obj, "name": name[:150], "unit": unit, "rate": rate,
@@ -226,11 +234,11 @@ def _price_lines(lines: list[LineRequest], *, client: Client | None) -> list[dic
 def _price_gift_card(line: LineRequest) -> dict:
     amount = line.gift_card_amount
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise SalesError("A gift card is sold for a positive amount in euros and cents.")
+        raise SalesError(_("A gift card is sold for a positive amount in euros and cents."))
     if line.quantity != 1:
-        raise SalesError("Sell one gift card per line.")
+        raise SalesError(_("Sell one gift card per line."))
     # A voucher that can pay for anything is not taxed when sold: VAT is due on what it pays for.
-    return {"target": "gift_card", "obj": None, "name": "Gift card", "unit": amount, "rate": ZERO,
+    return {"target": "gift_card", "obj": None, "name": _("Gift card"), "unit": amount, "rate": ZERO,
             "quantity": 1, "before": amount}  # fmt: skip
 
 
@@ -250,7 +258,7 @@ def _write_lines(cart: Cart, priced: list[dict], shares: list[Decimal], *, actor
         if line["target"] == "gift_card":
             # The sale is what brings the card into being, with its ISSUE ledger row on this cart.
             line["obj"] = gift_card_issue(amount=line["unit"], owner=cart.client, cart=cart, actor=actor)
-            line["name"] = f"Gift card {line['obj'].code}"
+            line["name"] = _("Gift card %(code)s") % {"code": line["obj"].code}
         amounts = line_amounts(
             unit_price=line["unit"], quantity=line["quantity"], tax_rate=line["rate"], discount=share
         )
@@ -278,7 +286,10 @@ def _take_stock(items: list[CartItem]) -> None:
         )
         if not taken:
             product = Product.all_objects.get(pk=product_id)
-            raise SalesError(f"Only {product.stock} of {product.name} left in stock, not {quantity}.")
+            raise SalesError(
+                _("Only %(stock)s of %(name)s left in stock, not %(wanted)s.")
+                % {"stock": product.stock, "name": product.name, "wanted": quantity}
+            )
 
 
 def _sell_and_redeem_bonuses(items: list[CartItem], *, client: Client | None, booking) -> list[ClientBonus]:
@@ -305,32 +316,38 @@ def _record_payments(cart: Cart, payments: list[PaymentRequest], *, on_credit: b
     due, paid = cart.total + cart.tip, ZERO
     for request in payments:
         if request.method not in PaymentMethod.values:
-            raise SalesError(f"{request.method} is not a payment method.")
+            raise SalesError(_("%(method)s is not a payment method.") % {"method": request.method})
         if request.amount is None:  # "the rest": the till's one-method payment
             request = PaymentRequest(request.method, due - paid, request.gift_card_code)
             if request.amount <= 0:
                 continue
         if request.amount <= 0:
-            raise SalesError("Every payment must be a positive amount.")
+            raise SalesError(_("Every payment must be a positive amount."))
         card = None
         if request.method == PaymentMethod.GIFT_CARD:
             if not request.gift_card_code:
-                raise SalesError("A gift card payment names the gift card's code.")
+                raise SalesError(_("A gift card payment names the gift card's code."))
             card = gift_card_redeem(code=request.gift_card_code, amount=request.amount, cart=cart).gift_card
         Payment.objects.create(cart=cart, method=request.method, amount=request.amount, gift_card=card)
         paid += request.amount
     if paid > due:
-        raise SalesError(f"The payments add up to {paid} €, more than the total of {due} €.")
+        raise SalesError(
+            _("The payments add up to %(paid)s, more than the total of %(total)s.")
+            % {"paid": format_money(paid), "total": format_money(due)}
+        )
     if not on_credit:
         if paid != due:
-            raise SalesError(f"The payments add up to {paid} €, not the total of {due} €.")
+            raise SalesError(
+                _("The payments add up to %(paid)s, not the total of %(total)s.")
+                % {"paid": format_money(paid), "total": format_money(due)}
+            )
         return None
     if cart.client_id is None:
-        raise SalesError("Only a known client can buy on credit.")
+        raise SalesError(_("Only a known client can buy on credit."))
     if paid < cart.tip:
-        raise SalesError("A tip is paid now, not owed: the payments must cover it.")
+        raise SalesError(_("A tip is paid now, not owed: the payments must cover it."))
     if paid == due:
-        raise SalesError("Nothing is left to owe: this is not a sale on credit.")
+        raise SalesError(_("Nothing is left to owe: this is not a sale on credit."))
     owed = due - paid
     return Debt.objects.create(client_id=cart.client_id, cart=cart, amount=owed, remaining=owed, due_date=due_date)
 
@@ -340,7 +357,10 @@ def cart_cancel(*, cart: Cart, actor=None) -> Cart:
     """Cancel an open sale. A completed sale is corrected with a rectifying invoice instead."""
     cart = Cart.objects.select_for_update().get(pk=cart.pk)
     if cart.status != CartStatus.OPEN:
-        raise SalesError(f"{cart} is {cart.get_status_display().lower()}; only an open sale can be cancelled.")
+        raise SalesError(
+            _("%(cart)s is %(status)s; only an open sale can be cancelled.")
+            % {"cart": cart, "status": cart.get_status_display().lower()}
+        )
     cart.status = CartStatus.CANCELLED
     cart.save(update_fields=["status", "updated_at"])
     audit_log(action="sales.cart.cancelled", actor=actor, target=cart)
@@ -352,12 +372,15 @@ def cart_reprice(*, cart: Cart) -> Cart:
     """Price an open cart's lines from the catalogue (a draft edited in the admin), without
     taking stock, coupons or sessions: that happens at checkout."""
     if cart.status != CartStatus.OPEN:
-        raise SalesError(f"{cart} is {cart.get_status_display().lower()}; its lines are fixed.")
+        raise SalesError(
+            _("%(cart)s is %(status)s; its lines are fixed.")
+            % {"cart": cart, "status": cart.get_status_display().lower()}
+        )
     items = list(cart.items.select_related(*TARGETS).order_by("pk"))
     for item in items:
         obj = getattr(item, LineRequest(**{n: getattr(item, n) for n in TARGETS}).target_name)
         is_session = item.client_bonus_id is not None
-        item.name = f"Session of {obj.name}" if is_session else obj.name
+        item.name = session_name(obj.name) if is_session else obj.name
         item.unit_price = ZERO if is_session else obj.price
         item.tax_rate = obj.bonus.tax_rate if is_session else obj.tax_rate
         amounts = line_amounts(unit_price=item.unit_price, quantity=item.quantity, tax_rate=item.tax_rate)
@@ -379,11 +402,11 @@ def debt_pay(*, debt: Debt, amount: Decimal, method: str, actor=None) -> DebtPay
     """
     debt = Debt.objects.select_for_update().get(pk=debt.pk)
     if debt.status == DebtStatus.PAID:
-        raise SalesError(f"{debt} is already paid.")
+        raise SalesError(_("%(debt)s is already paid.") % {"debt": debt})
     if amount is None or amount <= 0:
-        raise SalesError("A payment must be a positive amount.")
+        raise SalesError(_("A payment must be a positive amount."))
     if method not in PaymentMethod.values or method == PaymentMethod.GIFT_CARD:
-        raise SalesError("Debts are paid in cash, by card, Bizum or bank transfer.")
+        raise SalesError(_("Debts are paid in cash, by card, Bizum or bank transfer."))
     applied = min(amount, debt.remaining)
     debt.remaining -= applied
     debt.status = DebtStatus.PAID if debt.remaining == 0 else DebtStatus.PARTIAL
@@ -422,9 +445,9 @@ def invoice_issue(*, cart: Cart, actor=None) -> Invoice:
     """The invoice of a completed sale: F1 (full) when the client has a tax id, else F2
     (simplified); numbered and chained under the invoice chain's lock."""
     if cart.status != CartStatus.COMPLETED:
-        raise SalesError(f"{cart} is not completed; only a completed sale is invoiced.")
+        raise SalesError(_("%(cart)s is not completed; only a completed sale is invoiced.") % {"cart": cart})
     if cart.invoices.exclude(kind=InvoiceKind.RECTIFYING).exists():
-        raise SalesError(f"{cart} already has an invoice.")
+        raise SalesError(_("%(cart)s already has an invoice.") % {"cart": cart})
     tax_id = client_tax_id(cart.client)
     lines = cart.items.values_list("tax_rate", "net", "tax", "gross")
     invoice = _invoice_append(
@@ -454,12 +477,14 @@ def invoice_rectify(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
 
 def _rectify(*, invoice: Invoice, reason: str, actor) -> Invoice:
     if invoice.kind == InvoiceKind.RECTIFYING:
-        raise SalesError(f"{invoice} is itself a rectifying invoice; rectify the original instead.")
+        raise SalesError(
+            _("%(invoice)s is itself a rectifying invoice; rectify the original instead.") % {"invoice": invoice}
+        )
     if not reason or not reason.strip():
-        raise SalesError("A rectifying invoice states its reason.")
+        raise SalesError(_("A rectifying invoice states its reason."))
     _lock_invoice_chain()
     if invoice.rectifications.exists():
-        raise SalesError(f"{invoice} has already been rectified.")
+        raise SalesError(_("%(invoice)s has already been rectified.") % {"invoice": invoice})
     negated = {
         rate: {key: f"{ZERO - Decimal(value):.2f}" for key, value in sums.items()}
         for rate, sums in (invoice.tax_breakdown or {}).items()
@@ -557,9 +582,9 @@ def invoice_email(*, invoice: Invoice, actor=None) -> str:
     personal data out of Beils."""
     recipient = invoice_recipient(invoice)
     if not recipient:
-        raise SalesError(gettext("This invoice's client has no e-mail address."))
-    subject = gettext("Invoice %(number)s from %(salon)s") % {"number": invoice.number, "salon": settings.SALON_NAME}
-    body = gettext("Please find attached invoice %(number)s. Thank you for your visit.") % {"number": invoice.number}
+        raise SalesError(_("This invoice's client has no e-mail address."))
+    subject = _("Invoice %(number)s from %(salon)s") % {"number": invoice.number, "salon": settings.SALON_NAME}
+    body = _("Please find attached invoice %(number)s. Thank you for your visit.") % {"number": invoice.number}
     message = EmailMessage(subject, body, to=[recipient])
     message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")
     message.send()

@@ -33,7 +33,9 @@ class TillForm(forms.Form):
         label=_("On credit"), required=False,
         help_text=_("What the payments below leave unpaid becomes the client's debt."),
     )  # fmt: skip
-    due_date = forms.DateField(label=_("Debt due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(
+        label=_("Debt due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args, lines: list[LineRequest] = (), bonos: list[ClientBonus] = (), **kwargs):
         """``lines`` are the sale's; each service line that one of the usable ``bonos`` covers

@@ -25,6 +25,7 @@ def till_data(*methods_and_amounts, **fields):
         data.update({f"payment-{index}-method": method, f"payment-{index}-amount": amount})
     return data
 
+
 D = Decimal
 
 

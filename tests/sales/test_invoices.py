@@ -72,7 +72,7 @@ def test_verifyinvoices_accepts_an_intact_chain():
 def test_verifyinvoices_prints_a_plain_summary(capsys):
     sell()
     call_command("verifyinvoices")
-    assert "1 invoices: numbering gap-free and the hash chain intact." in capsys.readouterr().out
+    assert "1 invoice: numbering gap-free and the hash chain intact." in capsys.readouterr().out
 
 
 def test_verifyinvoices_detects_a_tampered_total_and_names_the_invoice():

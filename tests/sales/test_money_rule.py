@@ -197,9 +197,8 @@ def test_managers_write_no_ledger_row_by_hand(perm):
 
 def test_staff_sell_a_gift_card_with_a_draft_sale_in_the_admin(staff_browser):
     cart = f_cart_with_service(D("30.00"))
-    response = staff_browser.post(
-        f"/admin/sales/cart/{cart.pk}/checkout/", {"method": "CARD", "gift_card_amount": "25.00"}
-    )
+    till = {"payment-TOTAL_FORMS": "1", "payment-INITIAL_FORMS": "0", "payment-0-method": "CARD"}
+    response = staff_browser.post(f"/admin/sales/cart/{cart.pk}/checkout/", {**till, "gift_card_amount": "25.00"})
     assert response.status_code == 302
     cart.refresh_from_db()
     card = GiftCard.objects.get()

@@ -29,8 +29,8 @@ def invoice():
     cart = f.CompletedCartFactory(client__name="Zoë", client__surname="Peña")
     f.CartItemFactory(cart=cart, name=HOSTILE, quantity=2, unit_price=Decimal("1234.50"), gross=Decimal("2469.00"),
                       net=Decimal("2040.50"), tax=Decimal("428.50"))  # fmt: skip
-    f.PaymentFactory(cart=cart, method="cash", amount=Decimal("69.00"))
-    f.PaymentFactory(cart=cart, method="card", amount=Decimal("2400.00"))
+    f.PaymentFactory(cart=cart, method="CASH", amount=Decimal("69.00"))
+    f.PaymentFactory(cart=cart, method="CARD", amount=Decimal("2400.00"))
     return f.InvoiceFactory(
         cart=cart,
         customer_name=HOSTILE,

@@ -1,6 +1,7 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.translation import ngettext
 
 from beils.lib.commands import OperatorCommand
 from sales.chain import invoice_chain_verify
@@ -23,14 +24,31 @@ class Command(OperatorCommand):
             self.stdout.write(json.dumps(report.as_dict()))
         elif report.ok:
             self.stdout.write(
-                self.style.SUCCESS(f"{report.invoices} invoices: numbering gap-free and the hash chain intact.")
+                self.style.SUCCESS(
+                    ngettext(
+                        "%(count)s invoice: numbering gap-free and the hash chain intact.",
+                        "%(count)s invoices: numbering gap-free and the hash chain intact.",
+                        report.invoices,
+                    )
+                    % {"count": report.invoices}
+                )
             )
         else:
             for problem in report.problems:
                 self.stdout.write(self.style.ERROR(f"{problem.number}: {problem.problem}"))
         if not report.ok:
             first = report.first_broken
+            problems = ngettext(
+                "%(count)s problem in %(invoices)s invoices; first broken link: %(number)s (%(problem)s).",
+                "%(count)s problems in %(invoices)s invoices; first broken link: %(number)s (%(problem)s).",
+                len(report.problems),
+            )
             raise CommandError(
-                f"{len(report.problems)} problem(s) in {report.invoices} invoices; "
-                f"first broken link: {first.number} ({first.problem})."
+                problems
+                % {
+                    "count": len(report.problems),
+                    "invoices": report.invoices,
+                    "number": first.number,
+                    "problem": first.problem,
+                }
             )
