@@ -7,6 +7,7 @@ assertion relies on comes from ``crm/roles.py``.
 
 import pytest
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 from django.test import Client as Browser
 from django.utils import translation
 
@@ -96,3 +97,18 @@ def anonymous_browser():
 @pytest.fixture
 def on_mariadb():
     return connection.vendor == "mysql"
+
+
+@pytest.fixture
+def installed():
+    """Sets when the installation was created (its first migration); put back afterwards, since
+    the migrations table outlives each test."""
+    migrations = MigrationRecorder.Migration.objects
+    before = dict(migrations.values_list("pk", "applied"))
+
+    def at(when):
+        migrations.update(applied=when)
+
+    yield at
+    for pk, applied in before.items():
+        migrations.filter(pk=pk).update(applied=applied)

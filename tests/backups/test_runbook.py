@@ -4,11 +4,13 @@
 
 import re
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from backups.services import backup_create, backup_path
 from crm.models import Client
@@ -109,7 +111,8 @@ def test_a_tampered_file_fails_the_runbook_checksum_line(salon, tmp_path):
     assert "checksum OK" not in result.stdout
 
 
-def test_the_beils_steps_restore_verify_replay_and_resume(salon, capsys):
+def test_the_beils_steps_restore_verify_replay_and_resume(salon, capsys, installed):
+    installed(timezone.now() - timedelta(days=30))  # past the first minutes' grace: alerts count
     backup = backup_create()
     client = Client.all_objects.order_by("pk").first()
     Client.all_objects.filter(pk=client.pk).update(name="Damaged")
