@@ -8,7 +8,7 @@ CLIENTS ?= 300
 # MariaDB's driver compiles against its client headers: installed only when the database is MariaDB.
 MYSQL_REQS := $(if $(filter mysql%,$(DATABASE_URL)),requirements-mysql.txt,)
 
-.PHONY: run setup install install-dev test check lint bench bench-scale clean
+.PHONY: run setup install install-dev test check lint bench bench-scale screens clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Beils needs Python 3.11 or newer (python3.11+ on PATH)." >&2; exit 1; }
@@ -61,6 +61,13 @@ bench: install-dev
 ## Every screen and data operation at 100 000 clients, beside its budget (issue 17; seeds once).
 bench-scale: install-dev
 	$(PY) bench/scale.py $(BENCH_ARGS)
+
+## The screenshots in docs/screens.md, taken by the browser tests (Debian's chromium and chromium-driver).
+screens: install-dev
+	$(PY) -m pytest tests/browser -q -p no:cacheprovider
+	@mkdir -p docs/screens
+	@for name in $$(grep -o 'screens/[a-z0-9-]*\.png' docs/screens.md | sed 's|screens/||' | sort -u); do \
+		cp test-artifacts/$$name docs/screens/$$name; done
 
 clean:
 	rm -rf $(VENV) var/celery var/test-media var/test-backups
