@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import SoftDeleteAdmin
@@ -121,10 +122,12 @@ class ClientForm(forms.ModelForm):
                 url = reverse("admin:crm_client_change", args=[other.pk])
                 raise forms.ValidationError(
                     format_html(
-                        'A deactivated client, {}, already has this email. <a href="{}">Open and reactivate them</a> '
-                        "instead of creating a duplicate.",
-                        other,
-                        url,
+                        gettext(
+                            'A deactivated client, {client}, already has this email. <a href="{url}">Open and '
+                            "reactivate them</a> instead of creating a duplicate."
+                        ),
+                        client=other,
+                        url=url,
                     )
                 )
         return email
@@ -335,6 +338,7 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
             "survivor": survivor,
             "preview": preview,
             "moves": [(_verbose_name_plural(label), count) for label, count in preview.moved.items()],
+            "filled_fields": [str(Client._meta.get_field(name).verbose_name) for name in preview.filled_fields],
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action": "merge_selected",
         }
@@ -381,21 +385,35 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
 
     def _merged_message(self, survivor, result):
         rows = sum(result.moved.values())
-        return _("%(count)d client(s) merged into %(client)s; %(rows)d record(s) moved.") % {
-            "count": len(result.merged_ids),
-            "client": survivor,
-            "rows": rows,
-        }
+        merged = ngettext(
+            "%(count)d client merged into %(client)s",
+            "%(count)d clients merged into %(client)s",
+            len(result.merged_ids),
+        ) % {"count": len(result.merged_ids), "client": survivor}
+        moved = ngettext("%(rows)d record moved.", "%(rows)d records moved.", rows) % {"rows": rows}
+        return gettext("%(merged)s; %(moved)s") % {"merged": merged, "moved": moved}
 
 
 def _erased_message(plan) -> str:
-    fate = _("deleted") if plan.client_deleted else _("anonymised; sales and invoices kept")
     rows = sum(plan.deleted.values())
-    return _("Client #%(id)d erased: %(fate)s, %(rows)d personal record(s) deleted.") % {
-        "id": plan.client_id,
-        "fate": fate,
-        "rows": rows,
-    }
+    values = {"id": plan.client_id, "rows": rows}
+    if plan.client_deleted:
+        return (
+            ngettext(
+                "Client #%(id)d erased: the client record was deleted, with %(rows)d personal record.",
+                "Client #%(id)d erased: the client record was deleted, with %(rows)d personal records.",
+                rows,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "Client #%(id)d erased: anonymised, sales and invoices kept; %(rows)d personal record deleted.",
+            "Client #%(id)d erased: anonymised, sales and invoices kept; %(rows)d personal records deleted.",
+            rows,
+        )
+        % values
+    )
 
 
 def _verbose_name_plural(label: str) -> str:
@@ -420,12 +438,21 @@ class ConsentAdmin(BigListMixin, HistoryAdmin):
         for consent in consents:
             consent_sign(consent=consent, actor=request.user)
         skipped = queryset.count() - len(consents)
-        self.message_user(request, _("%d consent(s) signed.") % len(consents), messages.SUCCESS)
+        signed = len(consents)
+        self.message_user(
+            request,
+            ngettext("%(count)d consent signed.", "%(count)d consents signed.", signed) % {"count": signed},
+            messages.SUCCESS,
+        )
         if skipped:
             self.message_user(
                 request,
-                _("%d consent(s) left as they were: already signed, or revoked (a new signed form is needed).")
-                % skipped,
+                ngettext(
+                    "%(count)d consent left as it was: already signed, or revoked (a new signed form is needed).",
+                    "%(count)d consents left as they were: already signed, or revoked (a new signed form is needed).",
+                    skipped,
+                )
+                % {"count": skipped},
                 messages.WARNING,
             )
 

@@ -1,6 +1,5 @@
 from collections import Counter
 
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -8,6 +7,8 @@ from django.db import models, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Length, Lower, Replace, Right, Trim, Upper
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken, AuthTokenManager
 from simple_history.models import HistoricalRecords
@@ -137,7 +138,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
 
     def create_user(self, email, password=None, **extra):
         if not email:
-            raise ValueError("Staff accounts need an email address to log in.")
+            raise ValueError(gettext("Staff accounts need an email address to log in."))
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
@@ -154,6 +155,14 @@ class ActiveUserManager(UserManager):
         return super().get_queryset().active()
 
 
+class Language(models.TextChoices):
+    """The languages of ``settings.LANGUAGES`` (tests/crm/test_models.py keeps the two lists
+    equal), named in the reader's language as Django names languages."""
+
+    SPANISH = "es", _("Spanish")
+    ENGLISH = "en", _("English")
+
+
 class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     """A staff account. Clients never log in; they are :class:`Client` rows."""
 
@@ -165,7 +174,7 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     language = models.CharField(
         _("language"),
         max_length=10,
-        choices=settings.LANGUAGES,
+        choices=Language.choices,
         blank=True,
         help_text=_("The language Beils speaks to this user; empty for the salon's language."),
     )
@@ -182,6 +191,7 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["name", "surname"]
         constraints = [models.CheckConstraint(condition=~Q(email=""), name="crm_user_email_not_blank")]
 
@@ -300,8 +310,8 @@ class Gender(models.TextChoices):
 
 
 class DocumentType(models.TextChoices):
-    DNI = "DNI", "DNI"
-    NIE = "NIE", "NIE"
+    DNI = "DNI", _("DNI")
+    NIE = "NIE", _("NIE")
     PASSPORT = "PASSPORT", _("Passport")
 
 
@@ -416,6 +426,7 @@ class Client(SoftDeleteModel):
 
     class Meta(SoftDeleteModel.Meta):
         verbose_name = _("client")
+        verbose_name_plural = _("clients")
         ordering = ["name", "surname"]
         indexes = [
             models.Index(fields=["name", "surname"], name="crm_client_name_surname"),  # the list's order
@@ -463,9 +474,12 @@ class Client(SoftDeleteModel):
     def delete(self, *args, **kwargs):
         if self.has_history():
             raise ClientHasHistory(
-                f"{self} has sales, bookings or debts, which are the salon's business history and "
-                "cannot be deleted. Deactivate the client instead, or erase their personal data "
-                "(GDPR erasure) to keep the records anonymised.",
+                gettext(
+                    "%(client)s has sales, bookings or debts, which are the salon's business history and "
+                    "cannot be deleted. Deactivate the client instead, or erase their personal data "
+                    "(GDPR erasure) to keep the records anonymised."
+                )
+                % {"client": self},
                 set(),
             )
         return super().delete(*args, **kwargs)
@@ -507,6 +521,7 @@ class Consent(BeilsModel):
 
     class Meta:
         verbose_name = _("consent")
+        verbose_name_plural = _("consents")
         ordering = ["client", "kind"]
         indexes = [models.Index(fields=["signed_at"], name="crm_consent_signed_at")]
         constraints = [
@@ -528,11 +543,12 @@ class Consent(BeilsModel):
         stays one row per client and type; its revocations stay linked to it and its history keeps
         the earlier signature."""
         if self.status == ConsentStatus.SIGNED:
-            raise CrmError(f"{self.get_kind_display()} is already signed.")
+            raise CrmError(gettext("%(consent)s is already signed.") % {"consent": self.get_kind_display()})
         is_new_form = bool(document) or bool(document_url and document_url != self.document_url)
         if self.status == ConsentStatus.REVOKED and not is_new_form:
             raise CrmError(
-                f"{self.get_kind_display()} was revoked: attach the newly signed form to record a new consent."
+                gettext("%(consent)s was revoked: attach the newly signed form to record a new consent.")
+                % {"consent": self.get_kind_display()}
             )
         if document:
             self.document = document
@@ -546,7 +562,7 @@ class Consent(BeilsModel):
         """Revoke the consent and record why, in one transaction. An unsigned consent may be
         revoked too (the client refuses before signing); a revoked one may not, twice."""
         if self.status == ConsentStatus.REVOKED:
-            raise CrmError(f"{self.get_kind_display()} is already revoked.")
+            raise CrmError(gettext("%(consent)s is already revoked.") % {"consent": self.get_kind_display()})
         when = when or timezone.now()
         revoke = Revoke.objects.create(client=self.client, consent=self, reason=reason or None, revoked_at=when)
         self.status = ConsentStatus.REVOKED
@@ -578,11 +594,15 @@ class Revoke(BeilsModel):
 
     class Meta:
         verbose_name = _("revocation")
+        verbose_name_plural = _("revocations")
         ordering = ["-revoked_at"]
         indexes = [models.Index(fields=["revoked_at"], name="crm_revoke_revoked_at")]
 
     def __str__(self):
-        return f"Revocation of {self.consent or 'consent'} on {self.revoked_at:%Y-%m-%d}"
+        when = date_format(timezone.localtime(self.revoked_at), "SHORT_DATE_FORMAT") if self.revoked_at else "—"
+        if self.consent_id is None:
+            return gettext("Revocation of %(date)s") % {"date": when}
+        return gettext("Revocation of %(consent)s on %(date)s") % {"consent": self.consent, "date": when}
 
 
 class Questionnaire(BeilsModel):
@@ -596,6 +616,7 @@ class Questionnaire(BeilsModel):
 
     class Meta:
         verbose_name = _("questionnaire")
+        verbose_name_plural = _("questionnaires")
         ordering = ["-created_at"]
 
     def __str__(self):
