@@ -3,7 +3,9 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse
@@ -34,6 +36,7 @@ from crm.models import (
     Role,
     User,
 )
+from crm.roles import permission_label
 from crm.services import (
     api_token_revoke,
     client_merge,
@@ -104,6 +107,22 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
     @admin.display(description=_("name"), ordering="name")
     def full_name(self, obj):
         return obj.get_full_name()
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """The role groups (crm/roles.py keeps ADMIN, MANAGER and STAFF in line with the policy).
+    Their permissions are listed in the reader's language, not by the English names Django
+    stored for them."""
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "permissions":
+            field.label_from_instance = permission_label
+        return field
 
 
 # --- Clients ------------------------------------------------------------------------------
