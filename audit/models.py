@@ -183,6 +183,11 @@ class AuditEntry(models.Model):
             super().save(*args, **kwargs)
             AuditChainHead.objects.using(using).filter(pk=head.pk).update(last_id=self.pk, last_hash=self.hash)
 
+    @property
+    def action_words(self) -> str:
+        """The action in words (``audit.actions``), for people; ``action`` stays the code."""
+        return action_label(self.action)
+
     def compute_hash(self) -> str:
         """This entry's hash from its fields as the database holds them."""
         ip_field = self._meta.get_field("ip_address")

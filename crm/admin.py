@@ -45,6 +45,7 @@ from crm.services import (
     consent_sign,
     user_role_audit,
 )
+from crm.story import client_story
 
 
 class UserCreationForm(auth_forms.BaseUserCreationForm):
@@ -231,6 +232,7 @@ class QuestionnaireInline(admin.StackedInline):
 @admin.register(Client)
 class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
     form = ClientForm
+    change_form_template = "admin/crm/client/change_form.html"
     list_display = ["full_name", "email", "phone", "document", "city", "missing_consents", "created_at"]
     list_filter = [PossibleDuplicatesFilter, MissingConsentFilter, "gender", "document_type", "country"]
     # "Starts with", which the name, surname, e-mail and phone indexes serve (accents and case
@@ -283,6 +285,11 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
         if client is not None:
             self.annotate_page(request, [client])
         return client
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            context["story"] = client_story(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Revoke:
