@@ -36,6 +36,7 @@ ACTIONS: dict[str, Promise] = {
     "sales.debt.paid": _("Debt payment recorded"),
     "sales.invoice.issued": _("Invoice issued"),
     "sales.invoice.rectified": _("Rectifying invoice issued"),
+    "sales.invoice.emailed": _("Invoice sent by e-mail"),
     "sales.cartitem.added_by_hand": _("Sale line added by hand"),
     "sales.cartitem.changed_by_hand": _("Sale line changed by hand"),
     "sales.cartitem.deleted_by_hand": _("Sale line deleted by hand"),
@@ -52,6 +53,7 @@ ACTIONS: dict[str, Promise] = {
     "bookings.booking.cancelled": _("Booking cancelled"),
     "bookings.booking.no_show": _("Booking marked as a no-show"),
     "bookings.booking.charged": _("Booking charged"),
+    "bookings.booking.rescheduled": _("Booking moved to another time"),
     # backups (recorded under "maintenance", where they began)
     "maintenance.backup.requested": _("Backup requested"),
     "maintenance.backup.created": _("Backup created"),

@@ -9,6 +9,8 @@ exports.
 every ``migrate`` so that a model added later gets its permissions on the right roles.
 """
 
+from functools import cache
+
 from django.apps import apps as global_apps
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -116,12 +118,21 @@ def permission_label(permission) -> str:
     in the reader's language: a model's own permissions by its ``Meta.permissions`` (marked for
     translation), Django's four by ``_CAN``; anything else by its stored name. Expects the
     permission's content type loaded (``select_related``)."""
-    model = permission.content_type.model_class()
+    content_type = permission.content_type
+    model = content_type.model_class()
     if model is None:
-        return str(permission)
+        # A content type left behind by a model that moved apps (maintenance.Backup → backups):
+        # its permissions are still those of the model's ``Meta.permissions``, wherever it is now.
+        name = _custom_permission_names().get(permission.codename, permission.name)
+        return f"{content_type.app_label} | {content_type.model} | {name}"
     action, _sep, model_name = permission.codename.partition("_")
     name = dict(model._meta.permissions).get(permission.codename)
     if name is None and model_name == model._meta.model_name and action in _CAN:
         name = _CAN[action] % {"thing": model._meta.verbose_name}
     app, thing = capfirst(model._meta.app_config.verbose_name), capfirst(model._meta.verbose_name)
     return f"{app} | {thing} | {name or permission.name}"
+
+
+@cache
+def _custom_permission_names() -> dict:
+    return {codename: name for model in global_apps.get_models() for codename, name in model._meta.permissions}
