@@ -18,6 +18,7 @@ from pathlib import Path
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from audit.models import AuditChainGap, AuditChainHead, AuditEntry
@@ -126,7 +127,10 @@ class AuditChainProblem:
         }
 
     def __str__(self):
-        when = f" {self.created_at:%Y-%m-%d %H:%M:%S}" if self.created_at else ""
+        when = ""
+        if self.created_at:
+            moment = timezone.localtime(self.created_at)
+            when = f" {date_format(moment, 'SHORT_DATE_FORMAT')} {time_format(moment, 'H:i:s')}"
         return f"#{self.entry_id}{when} {self.action}: {self.problem}"
 
 

@@ -11,7 +11,10 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import models, router, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+
+from audit.actions import action_label
 
 
 class Outcome(models.TextChoices):
@@ -22,10 +25,12 @@ class Outcome(models.TextChoices):
 
 class AuditEntryQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise PermissionError("Audit entries are append-only.")
+        raise PermissionError("Audit entries are append-only.")  # i18n: technical
 
     def delete(self):
-        raise PermissionError("Audit entries are append-only; old entries are rotated (audit.chain.chain_rotate).")
+        raise PermissionError(  # i18n: technical
+            "Audit entries are append-only; old entries are rotated (audit.chain.chain_rotate)."
+        )
 
     def redact(self, *, target_label: str) -> int:
         """Replace these entries' target label: GDPR erasure (``crm.erasure``), because the label
@@ -78,6 +83,7 @@ class AuditChainHead(models.Model):
     class Meta:
         db_table = "maintenance_auditchainhead"
         verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain heads")
 
     def __str__(self):
         return f"#{self.last_id} {self.last_hash[:12]}"
@@ -113,6 +119,7 @@ class AuditChainGap(models.Model):
     class Meta:
         db_table = "maintenance_auditchaingap"
         verbose_name = _("rotated stretch of the audit trail")
+        verbose_name_plural = _("rotated stretches of the audit trail")
         ordering = ["first_id"]
 
     def __str__(self):
@@ -125,7 +132,12 @@ class AuditEntry(models.Model):
 
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     actor_label = models.CharField(
         _("actor"), max_length=255, help_text=_("Kept when the account is gone; 'system' for scheduled jobs")
@@ -155,11 +167,12 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.get_outcome_display()}"
+        when = date_format(timezone.localtime(self.created_at), "SHORT_DATETIME_FORMAT")
+        return f"{when} {self.actor_label} · {action_label(self.action)} · {self.get_outcome_display()}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise PermissionError("Audit entries are append-only.")
+            raise PermissionError("Audit entries are append-only.")  # i18n: technical
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         # The head stays locked until the caller's transaction commits: an entry written inside a
         # longer transaction holds the chain until then, so the next one links to it, not past it.
@@ -169,6 +182,11 @@ class AuditEntry(models.Model):
             self.hash = self.compute_hash()
             super().save(*args, **kwargs)
             AuditChainHead.objects.using(using).filter(pk=head.pk).update(last_id=self.pk, last_hash=self.hash)
+
+    @property
+    def action_words(self) -> str:
+        """The action in words (``audit.actions``), for people; ``action`` stays the code."""
+        return action_label(self.action)
 
     def compute_hash(self) -> str:
         """This entry's hash from its fields as the database holds them."""
@@ -181,4 +199,4 @@ class AuditEntry(models.Model):
         )  # fmt: skip
 
     def delete(self, *args, **kwargs):
-        raise PermissionError("Audit entries are append-only.")
+        raise PermissionError("Audit entries are append-only.")  # i18n: technical

@@ -3,7 +3,9 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse
@@ -12,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from beils.lib.admin import SoftDeleteAdmin
@@ -33,6 +36,7 @@ from crm.models import (
     Role,
     User,
 )
+from crm.roles import permission_label
 from crm.services import (
     api_token_revoke,
     client_merge,
@@ -41,6 +45,7 @@ from crm.services import (
     consent_sign,
     user_role_audit,
 )
+from crm.story import client_story
 
 
 class UserCreationForm(auth_forms.BaseUserCreationForm):
@@ -105,6 +110,22 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
         return obj.get_full_name()
 
 
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """The role groups (crm/roles.py keeps ADMIN, MANAGER and STAFF in line with the policy).
+    Their permissions are listed in the reader's language, not by the English names Django
+    stored for them."""
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "permissions":
+            field.label_from_instance = permission_label
+        return field
+
+
 # --- Clients ------------------------------------------------------------------------------
 
 
@@ -121,10 +142,12 @@ class ClientForm(forms.ModelForm):
                 url = reverse("admin:crm_client_change", args=[other.pk])
                 raise forms.ValidationError(
                     format_html(
-                        'A deactivated client, {}, already has this email. <a href="{}">Open and reactivate them</a> '
-                        "instead of creating a duplicate.",
-                        other,
-                        url,
+                        gettext(
+                            'A deactivated client, {client}, already has this email. <a href="{url}">Open and '
+                            "reactivate them</a> instead of creating a duplicate."
+                        ),
+                        client=other,
+                        url=url,
                     )
                 )
         return email
@@ -209,6 +232,7 @@ class QuestionnaireInline(admin.StackedInline):
 @admin.register(Client)
 class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
     form = ClientForm
+    change_form_template = "admin/crm/client/change_form.html"
     list_display = ["full_name", "email", "phone", "document", "city", "missing_consents", "created_at"]
     list_filter = [PossibleDuplicatesFilter, MissingConsentFilter, "gender", "document_type", "country"]
     # "Starts with", which the name, surname, e-mail and phone indexes serve (accents and case
@@ -261,6 +285,11 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
         if client is not None:
             self.annotate_page(request, [client])
         return client
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            context["story"] = client_story(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Revoke:
@@ -335,6 +364,7 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
             "survivor": survivor,
             "preview": preview,
             "moves": [(_verbose_name_plural(label), count) for label, count in preview.moved.items()],
+            "filled_fields": [str(Client._meta.get_field(name).verbose_name) for name in preview.filled_fields],
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action": "merge_selected",
         }
@@ -381,21 +411,35 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
 
     def _merged_message(self, survivor, result):
         rows = sum(result.moved.values())
-        return _("%(count)d client(s) merged into %(client)s; %(rows)d record(s) moved.") % {
-            "count": len(result.merged_ids),
-            "client": survivor,
-            "rows": rows,
-        }
+        merged = ngettext(
+            "%(count)d client merged into %(client)s",
+            "%(count)d clients merged into %(client)s",
+            len(result.merged_ids),
+        ) % {"count": len(result.merged_ids), "client": survivor}
+        moved = ngettext("%(rows)d record moved.", "%(rows)d records moved.", rows) % {"rows": rows}
+        return gettext("%(merged)s; %(moved)s") % {"merged": merged, "moved": moved}
 
 
 def _erased_message(plan) -> str:
-    fate = _("deleted") if plan.client_deleted else _("anonymised; sales and invoices kept")
     rows = sum(plan.deleted.values())
-    return _("Client #%(id)d erased: %(fate)s, %(rows)d personal record(s) deleted.") % {
-        "id": plan.client_id,
-        "fate": fate,
-        "rows": rows,
-    }
+    values = {"id": plan.client_id, "rows": rows}
+    if plan.client_deleted:
+        return (
+            ngettext(
+                "Client #%(id)d erased: the client record was deleted, with %(rows)d personal record.",
+                "Client #%(id)d erased: the client record was deleted, with %(rows)d personal records.",
+                rows,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "Client #%(id)d erased: anonymised, sales and invoices kept; %(rows)d personal record deleted.",
+            "Client #%(id)d erased: anonymised, sales and invoices kept; %(rows)d personal records deleted.",
+            rows,
+        )
+        % values
+    )
 
 
 def _verbose_name_plural(label: str) -> str:
@@ -420,12 +464,21 @@ class ConsentAdmin(BigListMixin, HistoryAdmin):
         for consent in consents:
             consent_sign(consent=consent, actor=request.user)
         skipped = queryset.count() - len(consents)
-        self.message_user(request, _("%d consent(s) signed.") % len(consents), messages.SUCCESS)
+        signed = len(consents)
+        self.message_user(
+            request,
+            ngettext("%(count)d consent signed.", "%(count)d consents signed.", signed) % {"count": signed},
+            messages.SUCCESS,
+        )
         if skipped:
             self.message_user(
                 request,
-                _("%d consent(s) left as they were: already signed, or revoked (a new signed form is needed).")
-                % skipped,
+                ngettext(
+                    "%(count)d consent left as it was: already signed, or revoked (a new signed form is needed).",
+                    "%(count)d consents left as they were: already signed, or revoked (a new signed form is needed).",
+                    skipped,
+                )
+                % {"count": skipped},
                 messages.WARNING,
             )
 

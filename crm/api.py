@@ -3,6 +3,7 @@ import json
 from django.contrib.auth import authenticate, user_logged_in
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions, renderers, serializers, status, viewsets
@@ -36,14 +37,14 @@ from crm.services import api_token_issue, user_role_audit
 
 
 class CanExportClientData(permissions.BasePermission):
-    message = "Only managers and admins may export a client's personal data."
+    message = gettext_lazy("Only managers and admins may export a client's personal data.")
 
     def has_permission(self, request, view):
         return request.user.has_perm("crm.export_client")
 
 
 class CanEraseClientData(permissions.BasePermission):
-    message = "Only admins may erase a client's personal data."
+    message = gettext_lazy("Only admins may erase a client's personal data.")
 
     def has_permission(self, request, view):
         return request.user.has_perm("crm.erase_client")
@@ -79,7 +80,7 @@ class UserViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewsets.
 
     def perform_destroy(self, instance):
         if instance.pk == self.request.user.pk:
-            raise exceptions.ValidationError({"detail": "You cannot deactivate or delete your own account."})
+            raise exceptions.ValidationError({"detail": _("You cannot deactivate or delete your own account.")})
         super().perform_destroy(instance)
 
 
@@ -140,7 +141,7 @@ class ClientViewSet(BulkCreateMixin, SoftDeleteMixin, AtomicWritesMixin, viewset
             return Response({"erased": False, **client_erase_preview(client=client).as_detail()})
         if body.get("confirm") is not True:
             preview = client_erase_preview(client=client).as_detail()
-            message = 'Erasure cannot be undone: send {"confirm": true} to erase, or {"dry_run": true} to preview.'
+            message = _('Erasure cannot be undone: send {"confirm": true} to erase, or {"dry_run": true} to preview.')
             return Response({"confirm": [message], "preview": preview}, status=400)
         plan = client_erase(client=client, actor=request.user, ip_address=client_ip(request))
         return Response({"erased": True, **plan.as_detail()})
@@ -193,7 +194,7 @@ class TokenSerializer(serializers.Serializer):
 
 
 class LockedOut(exceptions.Throttled):
-    default_detail = "Too many failed logins for this e-mail from this address."
+    default_detail = gettext_lazy("Too many failed logins for this e-mail from this address.")
 
 
 class TokenObtainView(APIView):

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class CrmConfig(AppConfig):
     name = "crm"
-    verbose_name = "Clients and staff"
+    verbose_name = _("Clients and staff")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -34,7 +34,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from audit.models import AuditEntry
 from audit.services import audit_log
@@ -122,7 +123,7 @@ def client_erase(*, client: Client, actor, ip_address: str | None = None) -> Era
         # salon asked for, which a replay would carry out, never the reverse.
         ledger_append(client_id=plan.client_id, client_created_at=created_at)
     # The target as it reads now, "Erased client <id>", whether the row was anonymised or deleted.
-    target = Client(pk=plan.client_id, name=f"Erased client {plan.client_id}")
+    target = Client(pk=plan.client_id, name=erased_name(plan.client_id))
     audit_log(action=ERASED_ACTION, actor=actor, target=target, detail=plan.as_detail(), ip_address=ip_address)
     return plan
 
@@ -197,13 +198,25 @@ def _anonymise_client(client: Client) -> None:
     values = {name: _blank(Client._meta.get_field(name)) for name in holder_for("crm.Client").fields}
     now = timezone.now()
     values |= {
-        "name": f"Erased client {client.pk}",
+        "name": erased_name(client.pk),
         "status": Status.OFF,
         "deactivated_at": client.deactivated_at or now,
         "erased_at": now,
         "updated_at": now,
     }
     Client.all_objects.filter(pk=client.pk).update(**values)
+
+
+def erased_name(client_id: int) -> str:
+    """What an erased client is called from then on. Stored, so in the salon's language (the
+    language of ``settings.LANGUAGE_CODE``), whoever carried the erasure out."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Erased client %(id)s") % {"id": client_id}
+
+
+def _erased_label(name: str) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("%(record)s (erased)") % {"record": name}
 
 
 def _delete(holder: Holder, found: list[models.Model]) -> None:
@@ -258,7 +271,7 @@ def _redact_audit(client: Client, rows: dict[str, list[models.Model]]) -> None:
     entries = AuditEntry.objects.filter(audit_targets(client, rows))
     for target_type, target_id in entries.values_list("target_type", "target_id").distinct():
         entries.filter(target_type=target_type, target_id=target_id).redact(
-            target_label=f"{target_type} #{target_id} (erased)"
+            target_label=_erased_label(f"{target_type} #{target_id}")
         )
 
 
@@ -277,7 +290,8 @@ def _redact_admin_log(client: Client, rows: dict[str, list[models.Model]]) -> No
     entries = _admin_log_entries(client, rows)
     for content_type_id, object_id in entries.values_list("content_type_id", "object_id").distinct():
         model = ContentType.objects.get_for_id(content_type_id).model_class()
-        label = f"{model._meta.verbose_name} #{object_id} (erased)" if model else f"#{object_id} (erased)"
+        with translation.override(settings.LANGUAGE_CODE):
+            label = _erased_label(f"{model._meta.verbose_name} #{object_id}" if model else f"#{object_id}")
         entries.filter(content_type_id=content_type_id, object_id=object_id).update(object_repr=label[:200])
 
 
@@ -339,7 +353,7 @@ def _shared_name(entry: LedgerEntry) -> str:
 
 def _shared_entries() -> list[LedgerEntry]:
     try:
-        _, names = default_storage.listdir(SHARED_LEDGER)
+        _dirs, names = default_storage.listdir(SHARED_LEDGER)
     except FileNotFoundError:
         return []  # nothing erased yet on local disk (a bucket lists an empty prefix)
     entries = []
@@ -347,7 +361,7 @@ def _shared_entries() -> list[LedgerEntry]:
         try:
             client_id, created, erased = (int(part) for part in name.removesuffix(".json").split("-"))
         except ValueError:
-            raise ErasureError(f"{SHARED_LEDGER}/{name}: not an erasure record.") from None
+            raise ErasureError(_("%(file)s: not an erasure record.") % {"file": f"{SHARED_LEDGER}/{name}"}) from None
         moments = (_EPOCH + timedelta(microseconds=created), _EPOCH + timedelta(microseconds=erased))
         entries.append(LedgerEntry(client_id, *moments))
     return entries
@@ -387,7 +401,10 @@ def _file_entries(path: Path) -> list[LedgerEntry]:
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise ErasureError(f"{path}, line {number}: not an erasure record ({exc}).") from exc
+            raise ErasureError(
+                _("%(file)s, line %(line)s: not an erasure record (%(error)s).")
+                % {"file": path, "line": number, "error": exc}
+            ) from exc
     return entries
 
 

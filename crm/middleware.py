@@ -1,6 +1,8 @@
 """Which language a request is served in."""
 
 from django.conf import settings
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.utils import translation
 
 
@@ -34,3 +36,11 @@ class UserLanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+@receiver(request_finished, dispatch_uid="crm.middleware.back_to_the_salons_language")
+def back_to_the_salons_language(sender, **kwargs) -> None:
+    """Once a response is sent (a streamed one after the middleware has returned), the thread
+    forgets the user's language: whatever runs in it next (another request, a test, a command
+    in the same process) starts from the salon's ``LANGUAGE_CODE``, not this user's choice."""
+    translation.deactivate()

@@ -9,7 +9,11 @@ exports.
 every ``migrate`` so that a model added later gets its permissions on the right roles.
 """
 
+from functools import cache
+
 from django.apps import apps as global_apps
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from crm.models import Role
 
@@ -97,3 +101,38 @@ def create_all_permissions(apps=global_apps, using="default") -> None:
 
     for app_config in global_apps.get_app_configs():
         create_permissions(app_config, apps=apps, verbosity=0, using=using)
+
+
+#: Django names the permissions it makes in English, in the database ("Can add client"): these
+#: say the same in the reader's language.
+_CAN = {
+    "add": _("Can add %(thing)s"),
+    "change": _("Can change %(thing)s"),
+    "delete": _("Can delete %(thing)s"),
+    "view": _("Can view %(thing)s"),
+}
+
+
+def permission_label(permission) -> str:
+    """A permission as the group page lists it ("Clients and staff | Client | Can add client"),
+    in the reader's language: a model's own permissions by its ``Meta.permissions`` (marked for
+    translation), Django's four by ``_CAN``; anything else by its stored name. Expects the
+    permission's content type loaded (``select_related``)."""
+    content_type = permission.content_type
+    model = content_type.model_class()
+    if model is None:
+        # A content type left behind by a model that moved apps (maintenance.Backup → backups):
+        # its permissions are still those of the model's ``Meta.permissions``, wherever it is now.
+        name = _custom_permission_names().get(permission.codename, permission.name)
+        return f"{content_type.app_label} | {content_type.model} | {name}"
+    action, _sep, model_name = permission.codename.partition("_")
+    name = dict(model._meta.permissions).get(permission.codename)
+    if name is None and model_name == model._meta.model_name and action in _CAN:
+        name = _CAN[action] % {"thing": model._meta.verbose_name}
+    app, thing = capfirst(model._meta.app_config.verbose_name), capfirst(model._meta.verbose_name)
+    return f"{app} | {thing} | {name or permission.name}"
+
+
+@cache
+def _custom_permission_names() -> dict:
+    return {codename: name for model in global_apps.get_models() for codename, name in model._meta.permissions}

@@ -1,5 +1,6 @@
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from beils.lib.api import ActiveStatusField, ModelConstraintsMixin
@@ -27,14 +28,14 @@ class UserSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise serializers.ValidationError("A user with this email already exists.")
+            raise serializers.ValidationError(_("A user with this email already exists."))
         return value
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
         password = attrs.get("password")
         if self.instance is None and not password:
-            raise serializers.ValidationError({"password": ["A new user needs a password."]})
+            raise serializers.ValidationError({"password": [_("A new user needs a password.")]})
         if password:
             # The validators compare the password with the user's own name and email.
             probe = self.instance or User(**{k: v for k, v in attrs.items() if k != "password"})
@@ -84,11 +85,14 @@ class ClientSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
             other = others.first()
             if other is not None and other.status == Status.OFF:
                 raise serializers.ValidationError(
-                    f"A deactivated client, {other} (id {other.pk}), already has this email. Reactivate them "
-                    f'(PATCH /api/clients/{other.pk} with {{"status": "ON"}}) instead of creating a duplicate.'
+                    _(
+                        "A deactivated client, %(client)s (id %(id)s), already has this email. Reactivate them "
+                        '(PATCH /api/clients/%(id)s with {"status": "ON"}) instead of creating a duplicate.'
+                    )
+                    % {"client": other, "id": other.pk}
                 )
             if other is not None:
-                raise serializers.ValidationError("A client with this email already exists.")
+                raise serializers.ValidationError(_("A client with this email already exists."))
         return value
 
     def to_representation(self, instance):
@@ -116,7 +120,7 @@ class ConsentSerializer(ModelConstraintsMixin, serializers.ModelSerializer):
     def validate(self, attrs):
         status = attrs.get("status", getattr(self.instance, "status", None))
         if status == ConsentStatus.SIGNED and not attrs.get("signed_at", getattr(self.instance, "signed_at", None)):
-            raise serializers.ValidationError({"signed_at": ["A signed consent needs the date it was signed."]})
+            raise serializers.ValidationError({"signed_at": [_("A signed consent needs the date it was signed.")]})
         return super().validate(attrs)
 
 
@@ -133,7 +137,7 @@ class RevokeSerializer(serializers.ModelSerializer):
 
     def validate_consent(self, consent):
         if consent.status == ConsentStatus.REVOKED:
-            raise serializers.ValidationError("This consent is already revoked.")
+            raise serializers.ValidationError(_("This consent is already revoked."))
         return consent
 
     def create(self, validated_data):
@@ -151,5 +155,5 @@ class QuestionnaireSerializer(serializers.ModelSerializer):
 
     def validate_answers(self, value):
         if not isinstance(value, dict):
-            raise serializers.ValidationError("Answers are an object of question: answer.")
+            raise serializers.ValidationError(_("Answers are an object of question: answer."))
         return value

@@ -5,9 +5,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
@@ -90,7 +92,10 @@ def client_merge(*, survivor: Client, duplicates: Sequence[Client], actor: User 
     filled = _fill_blanks(survivor, duplicates)
     for duplicate in duplicates:
         duplicate.status = Status.OFF
-        duplicate.notes = "\n".join(filter(None, [duplicate.notes, f"Merged into client #{survivor.pk}."]))
+        # Written in the salon's language: the note stays on the record whoever reads it later.
+        with translation.override(settings.LANGUAGE_CODE):
+            note = _("Merged into client #%(id)s.") % {"id": survivor.pk}
+        duplicate.notes = "\n".join(filter(None, [duplicate.notes, note]))
         duplicate.save()
     survivor.save()
     result = ClientMerge(
@@ -106,11 +111,13 @@ def client_merge(*, survivor: Client, duplicates: Sequence[Client], actor: User 
 def _refuse_impossible_merge(survivor: Client, duplicates: Sequence[Client]) -> list[Client]:
     duplicates = list({client.pk: client for client in duplicates}.values())
     if not duplicates:
-        raise CrmError("Choose at least one other client to merge into the one you keep.")
+        raise CrmError(_("Choose at least one other client to merge into the one you keep."))
     if any(client.pk == survivor.pk for client in duplicates):
-        raise CrmError("The client you keep cannot also be merged away.")
+        raise CrmError(_("The client you keep cannot also be merged away."))
     if survivor.status != Status.ON:
-        raise CrmError(f"{survivor} is deactivated: keep an active client, or reactivate this one first.")
+        raise CrmError(
+            _("%(client)s is deactivated: keep an active client, or reactivate this one first.") % {"client": survivor}
+        )
     return duplicates
 
 
@@ -166,8 +173,8 @@ def _refuse_unique_relation(relation, survivor: Client) -> None:
     unique_sets += [set(fields) for fields in model._meta.unique_together]
     if relation.one_to_one or any(name in fields for fields in unique_sets):
         raise CrmError(
-            f"{model._meta.verbose_name_plural.capitalize()} are unique per client and cannot be merged "
-            "automatically yet."
+            _("%(records)s are unique per client and cannot be merged automatically yet.")
+            % {"records": capfirst(model._meta.verbose_name_plural)}
         )
 
 

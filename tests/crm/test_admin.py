@@ -150,7 +150,7 @@ def test_the_sign_action_signs_unsigned_consents(admin_browser):
         {"action": "sign_selected", "index": "0", "_selected_action": [unsigned.pk]},
         follow=True,
     )
-    assert "1 consent(s) signed." in _messages(response)
+    assert "1 consent signed." in _messages(response)
     unsigned.refresh_from_db()
     assert unsigned.status == ConsentStatus.SIGNED
     assert unsigned.signed_at is not None

@@ -1,6 +1,8 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.chain import audit_chain_verify
 from beils.lib.commands import OperatorCommand
@@ -22,16 +24,21 @@ class Command(OperatorCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict()))
         elif report.ok:
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"{report.entries} entries ({report.rotated} rotated away): the audit trail's hash chain is intact."
-                )
-            )
+            intact = ngettext(
+                "%(entries)s entry (%(rotated)s rotated away): the audit trail's hash chain is intact.",
+                "%(entries)s entries (%(rotated)s rotated away): the audit trail's hash chain is intact.",
+                report.entries,
+            ) % {"entries": report.entries, "rotated": report.rotated}
+            self.stdout.write(self.style.SUCCESS(intact))
         else:
             for problem in report.problems:
                 self.stdout.write(self.style.ERROR(str(problem)))
         if not report.ok:
+            problems = ngettext(
+                "%(count)s problem in %(entries)s audit entries",
+                "%(count)s problems in %(entries)s audit entries",
+                len(report.problems),
+            ) % {"count": len(report.problems), "entries": report.entries}
             raise CommandError(
-                f"{len(report.problems)} problem(s) in {report.entries} audit entries; "
-                f"first broken link: {report.first_broken}."
+                _("%(problems)s; first broken link: %(link)s.") % {"problems": problems, "link": report.first_broken}
             )

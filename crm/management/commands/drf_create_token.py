@@ -1,4 +1,7 @@
 from django.core.management.base import CommandError
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from beils.lib.commands import OperatorCommand
 from crm.models import CrmError, User
@@ -22,11 +25,16 @@ class Command(OperatorCommand):
     def handle(self, *args, email, **options):
         user = User.all_objects.filter(email__iexact=email.strip()).first()
         if user is None:
-            raise CommandError(f"No staff account with the e-mail {email}.")
+            raise CommandError(_("No staff account with the e-mail %(email)s.") % {"email": email})
         try:
             token, secret = api_token_issue(user=user, via="manage.py drf_create_token")
         except CrmError as error:
             raise CommandError(str(error)) from error
-        expiry = token.expiry.isoformat(timespec="minutes") if token.expiry else "never"
-        self.stdout.write(f"API token for {user.email}, expires {expiry}:")
+        if token.expiry:
+            expiry = date_format(timezone.localtime(token.expiry), "SHORT_DATETIME_FORMAT")
+            self.stdout.write(
+                _("API token for %(email)s, expires %(expiry)s:") % {"email": user.email, "expiry": expiry}
+            )
+        else:
+            self.stdout.write(_("API token for %(email)s, never expires:") % {"email": user.email})
         self.stdout.write(secret)

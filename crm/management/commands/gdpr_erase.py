@@ -1,6 +1,10 @@
 import json
 
+from django.apps import apps
 from django.core.management.base import CommandError
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, ngettext_lazy
 
 from beils.lib.commands import OperatorCommand
 from crm.erasure import ErasurePlan, client_erase, client_erase_preview
@@ -31,42 +35,65 @@ class Command(OperatorCommand):
         person = find_client(client)
         staff = "manage.py gdpr_erase"
         if actor:
-            staff = find_actor(actor, permission="crm.erase_client", who="ADMIN", verb="erase")
+            refusal = _("%(email)s is not an active ADMIN: only they may erase a client's data.")
+            staff = find_actor(actor, permission="crm.erase_client", refusal=refusal)
         plan = client_erase_preview(client=person)
         if dry_run:
             self._report(plan, json, done=False)
             return
         if interactive:
             self._report(plan, False, done=False)
-            answer = input(f"Erase client #{person.pk}? This cannot be undone. Type 'yes' to continue: ")
-            if answer.strip().lower() != "yes":
-                raise CommandError("Erasure cancelled; nothing was changed.")
+            question = _("Erase client #%(id)s? This cannot be undone. Type 'yes' to continue: ") % {"id": person.pk}
+            if input(question).strip().lower() != "yes":
+                raise CommandError(_("Erasure cancelled; nothing was changed."))
         self._report(client_erase(client=person, actor=staff), json, done=True)
+
+    def _line(self, records: str, text: str, count: int) -> None:
+        self.stdout.write(f"  {records}: {text % {'count': count}}")
 
     def _report(self, plan: ErasurePlan, as_json: bool, *, done: bool) -> None:
         if as_json:
             self.stdout.write(json_dumps({"erased": done, **plan.as_detail()}))
             return
-        verb = "Erased" if done else "Would erase"
-        fate = "deleted (no business history)" if plan.client_deleted else "anonymised (business history kept)"
-        self.stdout.write(f"{verb} client #{plan.client_id}: the client row is {fate}.")
-        for title, counts in (("deleted", plan.deleted), ("anonymised", plan.anonymised)):
-            for label, count in counts.items():
-                self.stdout.write(f"  {label}: {count} row(s) {title}")
+        self.stdout.write(_headline(plan, done=done) % {"id": plan.client_id})
+        for label, count in plan.deleted.items():
+            self._line(_records(label), ngettext("%(count)s row deleted", "%(count)s rows deleted", count), count)
+        for label, count in plan.anonymised.items():
+            self._line(_records(label), ngettext("%(count)s row anonymised", "%(count)s rows anonymised", count), count)
         for label, count in plan.scrubbed.items():
-            self.stdout.write(f"  {label}: {count} history version(s) deleted")
+            text = ngettext("%(count)s history version deleted", "%(count)s history versions deleted", count)
+            self._line(_records(label), text, count)
         for text, count in (
-            ("upcoming booking(s) cancelled", plan.cancelled_bookings),
-            ("uploaded document(s) removed", len(plan.files)),
-            ("admin log entr(ies) redacted", plan.admin_log_entries),
-            ("import/export job file set(s) removed", plan.job_files),
-        ):
+            (ngettext_lazy("%(count)s upcoming booking cancelled", "%(count)s upcoming bookings cancelled", "count"),
+             plan.cancelled_bookings),
+            (ngettext_lazy("%(count)s uploaded document removed", "%(count)s uploaded documents removed", "count"),
+             len(plan.files)),
+            (ngettext_lazy("%(count)s admin log entry redacted", "%(count)s admin log entries redacted", "count"),
+             plan.admin_log_entries),
+            (ngettext_lazy("the files of %(count)s import or export job removed",
+                           "the files of %(count)s import or export jobs removed", "count"), plan.job_files),
+        ):  # fmt: skip
             if count:
-                self.stdout.write(f"  {count} {text}")
+                self.stdout.write("  " + text % {"count": count})
         if done:
             self.stdout.write(
-                self.style.SUCCESS("Recorded in the erasure ledger; it will be re-applied after any restore.")
+                self.style.SUCCESS(_("Recorded in the erasure ledger; it will be re-applied after any restore."))
             )
+
+
+def _records(label: str) -> str:
+    """``sales.Cart`` as people call it: "Ventas"."""
+    return capfirst(apps.get_model(label)._meta.verbose_name_plural)
+
+
+def _headline(plan: ErasurePlan, *, done: bool) -> str:
+    if plan.client_deleted:
+        if done:
+            return _("Erased client #%(id)s: the client row is deleted (no business history).")
+        return _("Would erase client #%(id)s: the client row would be deleted (no business history).")
+    if done:
+        return _("Erased client #%(id)s: the client row is anonymised (business history kept).")
+    return _("Would erase client #%(id)s: the client row would be anonymised (business history kept).")
 
 
 def json_dumps(data) -> str:

@@ -1,4 +1,6 @@
 from django.core.management.base import CommandError
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from beils.lib.commands import OperatorCommand
 from beils.lib.private import private_open
@@ -27,7 +29,7 @@ class Command(OperatorCommand):
 
     def handle(self, *args, client, output, zip, actor, **options):
         if zip and not output:
-            raise CommandError("--zip writes a binary file: name it with -o FILE.")
+            raise CommandError(_("--zip writes a binary file: name it with -o FILE."))
         person = find_client(client)
         staff = find_actor(actor) if actor else "manage.py gdpr_export"
         if output is None:
@@ -44,7 +46,12 @@ class Command(OperatorCommand):
                     handle.write(chunk)
                 handle.write(b"\n")
             size = handle.tell()
-        self.stderr.write(self.style.SUCCESS(f"Client #{person.pk}: {size:,} bytes written to {output}."))
+        written = _("Client #%(id)s: %(size)s bytes written to %(file)s.") % {
+            "id": person.pk,
+            "size": number_format(size, force_grouping=True),
+            "file": output,
+        }
+        self.stderr.write(self.style.SUCCESS(written))
 
 
 def find_client(key: str) -> Client:
@@ -52,14 +59,14 @@ def find_client(key: str) -> Client:
     try:
         return Client.all_objects.get(**lookup)
     except Client.DoesNotExist:
-        raise CommandError(f"No client with id or email {key!r}.") from None
+        raise CommandError(_("No client with id or email “%(key)s”.") % {"key": key}) from None
 
 
-def find_actor(
-    email: str, *, permission: str = "crm.export_client", who: str = "MANAGER or ADMIN", verb: str = "export"
-) -> User:
-    """The active staff member named by ``email``, if they hold ``permission``."""
+def find_actor(email: str, *, permission: str = "crm.export_client", refusal: str | None = None) -> User:
+    """The active staff member named by ``email``, if they hold ``permission``; else
+    ``refusal`` (with ``%(email)s``) as the command's error."""
     user = User.objects.filter(email=email.strip().lower()).first()
     if user is None or not user.has_perm(permission):
-        raise CommandError(f"{email} is not an active {who}: only they may {verb} a client's data.")
+        refusal = refusal or _("%(email)s is not an active MANAGER or ADMIN: only they may export a client's data.")
+        raise CommandError(refusal % {"email": email})
     return user

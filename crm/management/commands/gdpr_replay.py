@@ -1,5 +1,8 @@
 import json
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from beils.lib.commands import OperatorCommand
 from crm.erasure import erasure_replay, ledger_path
 
@@ -21,15 +24,41 @@ class Command(OperatorCommand):
         if json:
             self.stdout.write(_dumps({"dry_run": dry_run, "ledger": str(ledger_path()), **result.as_detail()}))
             return
-        verb = "Would erase" if dry_run else "Erased"
-        self.stdout.write(f"Erasure ledger {ledger_path()}: {result.entries} erasure(s).")
-        self.stdout.write(f"{verb} {len(result.erased)} client(s) again; {result.absent} no longer in the database.")
-        if result.returned:
-            self.stdout.write(
-                self.style.WARNING(f"{len(result.returned)} erased client(s) had come back whole: {result.returned}")
+        entries = result.entries
+        self.stdout.write(
+            ngettext(
+                "Erasure ledger %(ledger)s: %(count)s erasure.",
+                "Erasure ledger %(ledger)s: %(count)s erasures.",
+                entries,
             )
+            % {"ledger": ledger_path(), "count": entries}
+        )
+        again = len(result.erased)
+        if dry_run:
+            done = ngettext("Would erase %(count)s client again", "Would erase %(count)s clients again", again)
+        else:
+            done = ngettext("Erased %(count)s client again", "Erased %(count)s clients again", again)
+        absent = ngettext(
+            "%(absent)s no longer in the database.", "%(absent)s no longer in the database.", result.absent
+        ) % {"absent": result.absent}
+        self.stdout.write(_("%(done)s; %(absent)s") % {"done": done % {"count": again}, "absent": absent})
+        if result.returned:
+            returned = ngettext(
+                "%(count)s erased client had come back whole: %(ids)s",
+                "%(count)s erased clients had come back whole: %(ids)s",
+                len(result.returned),
+            ) % {"count": len(result.returned), "ids": _ids(result.returned)}
+            self.stdout.write(self.style.WARNING(returned))
         if result.reused_ids:
-            self.stdout.write(self.style.WARNING(f"Left alone, their id now names another client: {result.reused_ids}"))
+            self.stdout.write(
+                self.style.WARNING(
+                    _("Left alone, their id now names another client: %(ids)s") % {"ids": _ids(result.reused_ids)}
+                )
+            )
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(f"#{pk}" for pk in ids)
 
 
 def _dumps(data) -> str:
