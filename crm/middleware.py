@@ -34,7 +34,8 @@ class UserLanguageMiddleware:
         translation.activate(language)
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
-        response.headers.setdefault("Content-Language", language)
+        # The language now: an API token may have named a user with another one (beils.lib.api).
+        response.headers.setdefault("Content-Language", translation.get_language())
         return response
 
 

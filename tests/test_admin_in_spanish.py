@@ -91,3 +91,13 @@ def test_an_unknown_language_is_refused(client, admin_user):
     assert client.post("/i18n/setlang/", {"language": "xx"}).status_code == 400
     admin_user.refresh_from_db()
     assert admin_user.language == ""
+
+
+def test_the_api_answers_a_token_s_user_in_their_language(staff_user):
+    from tests.helpers import api_as
+
+    staff_user.language = "es"
+    staff_user.save(update_fields=["language"])
+    response = api_as(staff_user).post("/api/sales/carts/checkout", {"lines": []}, format="json")
+    assert response.status_code == 400 and response["Content-Language"] == "es"
+    assert "al menos una línea" in str(response.json())

@@ -12,6 +12,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
@@ -29,7 +30,15 @@ BULK_CREATE_LIMIT = 1000
 class BearerTokenAuthentication(TokenAuthentication):
     """``Authorization: Bearer <token>``, with tokens from ``POST /api/auth/token`` or
     ``manage.py drf_create_token`` (django-rest-knox: hashed at rest, expiring; the prefix is
-    ``REST_KNOX["AUTH_HEADER_PREFIX"]``)."""
+    ``REST_KNOX["AUTH_HEADER_PREFIX"]``). The answer speaks the token's user's language: the
+    language middleware ran before the token said who is asking."""
+
+    def authenticate_credentials(self, token):
+        user, auth_token = super().authenticate_credentials(token)
+        language = getattr(user, "language", "")
+        if language and translation.check_for_language(language):
+            translation.activate(language)
+        return user, auth_token
 
 
 #: A JSON string, escapes included, for the depth count to step over.
