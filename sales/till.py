@@ -31,7 +31,7 @@ class TillForm(forms.Form):
     )  # fmt: skip
     on_credit = forms.BooleanField(
         label=_("On credit"), required=False,
-        help_text=_("What the payments below leave unpaid becomes the client's debt."),
+        help_text=_("What the payments above leave unpaid becomes the client's debt."),
     )  # fmt: skip
     due_date = forms.DateField(
         label=_("Debt due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
