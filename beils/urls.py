@@ -49,6 +49,7 @@ router.register("sales/invoices", exporting(InvoiceViewSet), basename="invoice")
 router.register("bookings", exporting(BookingViewSet), basename="booking")
 router.register("maintenance/backups", BackupViewSet, basename="backup")
 
+
 def favicon(request):
     """Browsers ask for /favicon.ico on pages that name no icon (health, API docs)."""
     return redirect(static("beils/favicon.svg"), permanent=True)

@@ -1,76 +1,10 @@
-from types import MethodType
-
 from django.contrib import admin
 from django.db.models import Count, F
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import SoftDeleteAdmin, money_column
+from beils.lib.admin import MoneyFieldsAdmin, SoftDeleteAdmin
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
-
-
-def _as_money(name: str) -> str:
-    return f"{name}_money"
-
-
-class MoneyFieldsAdmin:
-    """Shows the ``money_fields`` of the model as money (``59,90 €``, via ``money_column``)
-    wherever the admin shows rather than edits them: list columns, read-only fields, view-only
-    pages and inlines. Django's admin prints a DecimalField as a bare number. For a ModelAdmin or
-    an inline; an editable money field stays an input."""
-
-    money_fields: tuple[str, ...] = ()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in self.money_fields:
-            column = money_column(name, self.model._meta.get_field(name).verbose_name)
-            setattr(self, _as_money(name), MethodType(column, self))
-        # Wrapped on the instance, so that an admin's own get_readonly_fields is wrapped too.
-        self._plain_readonly_fields = self.get_readonly_fields
-        self.get_readonly_fields = self._readonly_fields_with_money
-
-    def _readonly_fields_with_money(self, request, obj=None):
-        # Every money column is read-only (never a form field), shown or not.
-        plain = self._plain_readonly_fields(request, obj)
-        fields = [_as_money(n) if n in self.money_fields else n for n in plain]
-        return list(dict.fromkeys([*fields, *map(_as_money, self.money_fields)]))
-
-    def get_list_display(self, request):
-        return [_as_money(n) if n in self.money_fields else n for n in super().get_list_display(request)]
-
-    def get_fieldsets(self, request, obj=None):
-        shown = self._money_shown(request, obj)
-        fieldsets = []
-        for title, options in super().get_fieldsets(request, obj):
-            names = []
-            for name in options.get("fields", ()):
-                if isinstance(name, str) and name in shown:
-                    name = _as_money(name)
-                elif isinstance(name, str) and name in self._money_columns() and name not in map(_as_money, shown):
-                    continue  # the column of a money field that is edited here
-                if name not in names:
-                    names.append(name)
-            fieldsets.append((title, {**options, "fields": names}))
-        return fieldsets
-
-    def _money_columns(self) -> set[str]:
-        return {_as_money(n) for n in self.money_fields}
-
-    def _money_shown(self, request, obj) -> set[str]:
-        """The money fields shown, not edited: read-only ones, or all on a view-only page."""
-        readonly = set(self._plain_readonly_fields(request, obj))
-        editable = {f.name for f in self.model._meta.fields if f.editable}
-        if self._view_only(request, obj):
-            return set(self.money_fields)
-        return {n for n in self.money_fields if n in readonly or n not in editable}
-
-    def _view_only(self, request, obj) -> bool:
-        if isinstance(self, admin.options.InlineModelAdmin):
-            parent = self.admin_site._registry.get(self.parent_model)
-            parent_view_only = parent is not None and obj is not None and not parent.has_change_permission(request, obj)
-            return parent_view_only or not self.has_change_permission(request, obj)
-        return obj is not None and not self.has_change_permission(request, obj)
 
 
 class LowStockFilter(admin.SimpleListFilter):

@@ -5,11 +5,10 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from beils.lib.admin import ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
+from beils.lib.admin import MoneyFieldsAdmin, ReadOnlyAdmin, ReadOnlyInline, SoftDeleteAdmin
 from beils.lib.changelists import BigListMixin
 from beils.lib.money import format_money
 from beils.lib.net import client_ip
-from catalog.admin import MoneyFieldsAdmin
 from marketing.models import Bonus, BonusRedemption, ClientBonus, Coupon, CouponKind, GiftCard, GiftCardMovement
 from marketing.services import client_bonus_grant_audit, gift_card_issue_comp
 
