@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bookings.models import Booking
 from crm.models import Role, User
-from tests.browser.support import BROWSER, shot
+from tests.browser.support import BROWSER, csp_violations, shot
 from tests.factories import BookingFactory, BookingItemFactory, ClientFactory, ServiceFactory
 
 pytestmark = BROWSER
@@ -24,14 +24,6 @@ DAY = date(2030, 3, 13)  # a Wednesday
 
 def _at(hour, minute=0):
     return timezone.make_aware(datetime.combine(DAY, datetime.min.time())) + timedelta(hours=hour, minutes=minute)
-
-
-def violations(browser) -> list[str]:
-    return [
-        entry["message"]
-        for entry in browser.get_log("browser")
-        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
-    ]
 
 
 @pytest.fixture
@@ -102,7 +94,7 @@ def test_the_calendar_books_an_empty_slot_moves_a_booking_and_refuses_an_overlap
     browser.set_window_size(1400, 1500)
     sign_in(live_server, browser, sara)
     open_calendar(live_server, browser)
-    assert violations(browser) == []
+    assert csp_violations(browser) == []
     assert "Carmen <img src=x" in browser.find_element(By.ID, "booking-calendar").text
     assert browser.execute_script("return window.hacked") is None
     shot(browser, "calendar-day")
@@ -137,7 +129,7 @@ def test_the_calendar_books_an_empty_slot_moves_a_booking_and_refuses_an_overlap
     assert (moved.staff, moved.start, moved.end) == (lucia, _at(14), _at(15))
     wait(browser, lambda d: event_start_hour(d, moved) == 14)
     shot(browser, "calendar-overlap-refused")
-    assert violations(browser) == []
+    assert csp_violations(browser) == []
 
 
 def click_at(browser, x, y):
@@ -223,4 +215,4 @@ def test_a_spanish_receptionist_stretches_a_booking_in_a_staff_members_week(live
     assert booking.items.get().duration_minutes == 90
     wait(browser, ec.text_to_be_present_in_element((By.ID, "calendar-message"), "Cita movida."))
     shot(browser, "calendar-week-resized")
-    assert violations(browser) == []
+    assert csp_violations(browser) == []

@@ -11,20 +11,12 @@ from selenium.webdriver.common.by import By
 
 from crm.models import Role, User
 from sales.services import LineRequest, PaymentRequest, cart_checkout
-from tests.browser.support import BROWSER, shot
+from tests.browser.support import BROWSER, shot, sign_in
 from tests.factories import ClientBonusFactory, ClientFactory, DebtFactory, QuestionnaireFactory, ServiceFactory
 
 pytestmark = BROWSER
 
 PASSWORD = "una contraseña larga # y 'rara'"
-
-
-def _log_in(browser, live_server, email):
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys(email)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    browser.find_element(By.ID, "beils-dashboard")
 
 
 def test_a_manager_reads_a_client_s_story_and_the_month_s_reports(live_server, browser, transactional_db):
@@ -37,7 +29,7 @@ def test_a_manager_reads_a_client_s_story_and_the_month_s_reports(live_server, b
     for _ in range(3):
         cart_checkout(lines=[LineRequest(service=service)], payments=[PaymentRequest("CARD", None)], client=client)
 
-    _log_in(browser, live_server, "marta@salon.test")
+    sign_in(browser, live_server, "marta@salon.test", PASSWORD)
     browser.get(f"{live_server.url}/admin/crm/client/{client.pk}/change/")
     alert = browser.find_element(By.CSS_SELECTOR, ".client-alert[role=alert]")
     assert "látex" in alert.text and "Alergias" in alert.text

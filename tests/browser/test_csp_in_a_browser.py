@@ -7,7 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from crm.models import Role, User
-from tests.browser.support import BROWSER, shot
+from tests.browser.support import BROWSER, csp_violations, shot
 from tests.factories import BookingFactory, ClientFactory
 
 pytestmark = BROWSER
@@ -15,20 +15,11 @@ pytestmark = BROWSER
 EMAIL, PASSWORD = "ada@salon.test", "a long admin password"
 
 
-def violations(browser) -> list[str]:
-    """Chromium logs every refusal ("Refused to load/execute/apply …") as a SEVERE console entry."""
-    return [
-        entry["message"]
-        for entry in browser.get_log("browser")
-        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
-    ]
-
-
 @pytest.fixture
 def signed_in(live_server, browser, transactional_db):
     User.objects.create_user(EMAIL, PASSWORD, name="Ada", role=Role.ADMIN)
     browser.get(f"{live_server.url}/admin/login/")
-    assert violations(browser) == []
+    assert csp_violations(browser) == []
     browser.find_element(By.NAME, "username").send_keys(EMAIL)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
@@ -54,7 +45,7 @@ def test_the_admin_index_and_a_changelist_load_without_violations(live_server, s
     ClientFactory(name="Lucía")
     for name, path in (("index", "/admin/"), ("clients", "/admin/crm/client/"), ("users", "/admin/crm/user/")):
         open_page(browser, f"{live_server.url}{path}", name)
-        assert violations(browser) == [], name
+        assert csp_violations(browser) == [], name
         assert admin_css_applied(browser), name
     # The changelist's JavaScript ran: ticking a row highlights it (admin/js/actions.js).
     browser.find_element(By.CSS_SELECTOR, "input.action-select").click()
@@ -66,7 +57,7 @@ def test_the_maintenance_dashboard_runs_its_scripts_without_violations(live_serv
     open_page(browser, f"{live_server.url}{reverse('admin:maintenance_dashboard')}", "dashboard")
     browser.find_element(By.ID, "maintenance-dashboard")
     assert browser.execute_script("return Chart.getChart('chart-timeline') !== undefined")
-    assert violations(browser) == []
+    assert csp_violations(browser) == []
     assert admin_css_applied(browser)
     # The archive's confirmation, once an inline onsubmit="", still asks (and cancelling keeps
     # the page where it is).
@@ -82,10 +73,12 @@ def test_the_bookings_calendar_loads_without_violations(live_server, signed_in):
     BookingFactory()
     open_page(browser, f"{live_server.url}{reverse('admin:bookings_booking_calendar')}", "calendar")
     WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#booking-calendar .ec-resource"))
-    assert violations(browser) == []
+    assert csp_violations(browser) == []
     assert admin_css_applied(browser)
     # The vendored calendar's stylesheet applied (its grid), and so did the legend's own styles.
-    assert browser.find_element(By.CSS_SELECTOR, "#booking-calendar .ec-body").value_of_css_property("display") == "grid"
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "#booking-calendar .ec-body").value_of_css_property("display") == "grid"
+    )
     swatch = browser.find_element(By.CSS_SELECTOR, ".calendar-legend .swatch")
     assert swatch.value_of_css_property("background-color") not in ("rgba(0, 0, 0, 0)", "transparent")
 
@@ -105,4 +98,4 @@ def test_the_swagger_ui_renders_without_violations(live_server, signed_in):
     WebDriverWait(browser, 30).until(lambda driver: "/api/auth/token" in rendered_paths(driver))
     paths = rendered_paths(browser)
     assert "/api/auth/token" in paths and len(paths) > 5, paths[:5]
-    assert violations(browser) == []
+    assert csp_violations(browser) == []

@@ -5,7 +5,7 @@ separator and row numbers; a template to start from on the same page."""
 from selenium.webdriver.common.by import By
 
 from crm.models import Client, Role, User
-from tests.browser.support import BROWSER, shot
+from tests.browser.support import BROWSER, shot, sign_in
 
 pytestmark = BROWSER
 
@@ -18,11 +18,7 @@ def test_an_admin_imports_a_spanish_file_and_sees_the_bad_row_inline(live_server
     upload = tmp_path / "clientes.csv"
     upload.write_bytes(FILE.encode("cp1252"))  # Excel's "CSV" on a Spanish Windows
 
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("alba@salon.test")
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    browser.find_element(By.ID, "beils-dashboard")
+    sign_in(browser, live_server, "alba@salon.test", PASSWORD)
 
     browser.get(f"{live_server.url}/admin/crm/client/import/")
     templates = browser.find_element(By.ID, "import-templates")

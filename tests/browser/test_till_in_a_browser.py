@@ -10,20 +10,12 @@ from crm.models import Role, User
 from marketing.services import gift_card_issue
 from sales.models import Cart, CartItem, CartStatus
 from sales.services import cart_reprice
-from tests.browser.support import BROWSER, shot
+from tests.browser.support import BROWSER, shot, sign_in
 from tests.factories import ClientBonusFactory, ClientFactory, ServiceFactory
 
 pytestmark = BROWSER
 
 PASSWORD = "una contraseña larga # con 'comillas'"
-
-
-def _log_in(browser, live_server, email):
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys(email)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    browser.find_element(By.ID, "beils-dashboard")
 
 
 def _row(browser, index, method, amount="", code=""):
@@ -45,7 +37,7 @@ def test_a_cashier_splits_a_sale_with_a_tip_and_prints_the_invoice(live_server, 
     CartItem.objects.create(cart=cart, service=service, name=service.name, unit_price=service.price)
     cart_reprice(cart=cart)
 
-    _log_in(browser, live_server, "sara@salon.test")
+    sign_in(browser, live_server, "sara@salon.test", PASSWORD)
     browser.get(f"{live_server.url}/admin/sales/cart/{cart.pk}/change/")
     browser.find_element(By.ID, "check-out").click()
 
