@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 CLIENTS ?= 300
+# Where `make run` serves the admin (honcho gives the first process, web, this port as $$PORT).
+PORT ?= 8000
 # MariaDB's driver compiles against its client headers: installed only when the database is MariaDB.
 MYSQL_REQS := $(if $(filter mysql%,$(DATABASE_URL)),requirements-mysql.txt,)
 
@@ -35,8 +37,10 @@ setup: install
 	$(PY) manage.py demo_admin
 
 run: setup
-	@# honcho exits 130 after Ctrl-C, however cleanly everything stopped: that is not a failure.
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start || [ $$? -eq 130 ]
+	@# Ctrl-C reaches make, this shell and honcho together: honcho stops the processes and exits 130,
+	@# which is no failure, and this shell waits for it (the trap) instead of dying mid-way, so that
+	@# make stops without an error line.
+	trap : INT; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --port $(PORT) || [ $$? -eq 130 ]
 
 ## The whole test suite (against MariaDB and Redis when DATABASE_URL / CELERY_BROKER_URL say so).
 test: install-dev
