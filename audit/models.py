@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -91,10 +91,24 @@ class AuditChainHead(models.Model):
     @classmethod
     def ensure(cls, using: str) -> None:
         """Create the head row if it is missing, without a locking read: in InnoDB a locking read
-        of a missing row takes a gap lock, and two appends holding one deadlock on their inserts."""
+        of a missing row takes a gap lock, and two appends holding one deadlock on their inserts.
+        On MariaDB the insert is an upsert that changes nothing: INSERT IGNORE would take a shared
+        lock on the row another append just inserted, and upgrading it for the append's own
+        ``select_for_update`` deadlocks against that append's next one; the upsert waits for an
+        exclusive lock instead."""
         rows = cls.objects.using(using)
-        if not rows.filter(pk=cls.ROW).exists():
+        if rows.filter(pk=cls.ROW).exists():
+            return
+        connection = connections[using]
+        if connection.vendor != "mysql":
             rows.bulk_create([cls(pk=cls.ROW)], ignore_conflicts=True)
+            return
+        table, pk = (connection.ops.quote_name(name) for name in (cls._meta.db_table, cls._meta.pk.column))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({pk}, last_hash) VALUES (%s, '') ON DUPLICATE KEY UPDATE {pk} = {pk}",  # noqa: S608
+                [cls.ROW],
+            )
 
     @classmethod
     def locked(cls, using: str) -> "AuditChainHead":
