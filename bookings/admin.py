@@ -181,7 +181,7 @@ class BookingAdmin(BigListMixin, HistoryAdmin):
             path(
                 "calendar/<int:object_id>/move/", view(self.calendar_move_view), name="bookings_booking_calendar_move"
             ),
-            path("<path:object_id>/charge/", charge, name="bookings_booking_charge"),
+            path("<int:object_id>/charge/", charge, name="bookings_booking_charge"),
             *super().get_urls(),
         ]
 

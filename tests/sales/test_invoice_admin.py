@@ -50,6 +50,7 @@ def test_an_unknown_invoice_is_a_404_not_a_500(admin_browser):
         assert admin_browser.get(f"/admin/sales/invoice/nonsense/{what}/").status_code in (302, 404)
     assert admin_browser.get("/admin/sales/cart/nonsense/checkout/").status_code in (302, 404)
     assert admin_browser.get("/admin/sales/debt/nonsense/pay/").status_code in (302, 404)
+    assert admin_browser.get("/admin/bookings/booking/nonsense/charge/").status_code in (302, 404)
 
 
 def test_the_invoice_is_emailed_to_its_client_and_audited(staff_browser, staff_user, invoice):
