@@ -46,24 +46,28 @@ def verifactu_qr_url(invoice: Invoice) -> str:
     return f"{settings.VERIFACTU_QR_URL}?{query}"
 
 
+def _sale_rows(invoice: Invoice, live, archived, fields: tuple[str, ...]) -> list[tuple]:
+    """``fields`` of the sale's rows in ``live``, or in ``archived`` once the sale moved to the
+    archive (same id)."""
+    for model in (live, archived):
+        rows = list(model.objects.filter(cart_id=invoice.cart_id).order_by("id").values_list(*fields))
+        if rows:
+            return rows
+    return []
+
+
 def receipt_lines(invoice: Invoice) -> list[ReceiptLine]:
-    """The sale's lines, whether the sale is live or has moved to the archive (same id)."""
     if invoice.cart_id is None:
         return []
     fields = ("name", "quantity", "unit_price", "discount", "tax_rate", "gross")
-    rows = CartItem.objects.filter(cart_id=invoice.cart_id).order_by("id").values_list(*fields)
-    if not rows:
-        rows = ArchivedCartItem.objects.filter(cart_id=invoice.cart_id).order_by("id").values_list(*fields)
-    return [ReceiptLine(*row) for row in rows]
+    return [ReceiptLine(*row) for row in _sale_rows(invoice, CartItem, ArchivedCartItem, fields)]
 
 
 def receipt_payments(invoice: Invoice) -> list[tuple[str, Decimal]]:
     if invoice.cart_id is None or invoice.kind == InvoiceKind.RECTIFYING:
         return []
-    rows = Payment.objects.filter(cart_id=invoice.cart_id).order_by("id").values_list("method", "amount")
-    if not rows:
-        rows = ArchivedPayment.objects.filter(cart_id=invoice.cart_id).order_by("id").values_list("method", "amount")
     labels = dict(PaymentMethod.choices)
+    rows = _sale_rows(invoice, Payment, ArchivedPayment, ("method", "amount"))
     return [(str(labels.get(method, method)), amount) for method, amount in rows]
 
 

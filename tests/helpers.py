@@ -1,6 +1,7 @@
 """Small helpers shared by the admin tests."""
 
 import functools
+import socket
 
 from django.db import connection
 from django.urls import reverse
@@ -144,3 +145,10 @@ def _declare_size(raw: bytes, name: str, true_size: int, declared: int) -> bytes
                 out[start + offset : start + offset + 4] = fake
             start += 4
     return bytes(out)
+
+
+def free_port() -> int:
+    """A port nothing listens on (until someone binds it): also how a test gets a closed port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -19,6 +19,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
@@ -43,12 +45,6 @@ def production_environment(**extra: str) -> dict[str, str]:
         "BACKUP_DIR": str(settings.BACKUP_DIR), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         **extra,
     }  # fmt: skip
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -85,7 +81,7 @@ def production_server(django_db_setup, tmp_path_factory):
     """gunicorn serving the test database with production settings; stopped at the module's end."""
     base = tmp_path_factory.mktemp("production")
     static_root, log = base / "static", base / "gunicorn.log"
-    port = _free_port()
+    port = free_port()
     env = production_environment(
         STATIC_ROOT=str(static_root), GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1", GUNICORN_THREADS="4"
     )

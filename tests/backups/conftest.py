@@ -9,12 +9,7 @@ from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    """A port nothing listens on (until someone binds it): also how a test gets a closed port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.helpers import free_port
 
 
 def _wait_until_listening(port: int, process: subprocess.Popen, log: Path, seconds: float = 20.0) -> None:

@@ -6,13 +6,11 @@ The shared test server runs with ``log_bin=0``, so this module starts its own ``
 free port with a fresh data directory, once per session, and removes both at the end."""
 
 import ast
-import contextlib
 import getpass
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +21,7 @@ import pytest
 from django.db import connection
 
 from tests.backups.test_runbook import runbook_block
+from tests.helpers import free_port
 
 pytestmark = [
     pytest.mark.mariadb,
@@ -38,12 +37,6 @@ PATH = os.pathsep.join(["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/
 
 def _tool(name: str) -> str | None:
     return shutil.which(name, path=os.environ.get("PATH", "") + os.pathsep + PATH)
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:
@@ -75,7 +68,7 @@ def binlog_server(tmp_path_factory):
     datadir, home = base / "data", base / "home"
     home.mkdir()
     user = getpass.getuser()
-    port = _free_port()
+    port = free_port()
     (home / "my.cnf").write_text(f"[client]\nuser=root\nhost=127.0.0.1\nport={port}\nprotocol=tcp\n")
     server = Server(port, home)
     log = base / "mariadbd.log"

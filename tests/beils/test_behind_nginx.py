@@ -19,7 +19,8 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from audit.models import AuditEntry
 from crm.models import Role, User
-from tests.production import ROOT, VENV_BIN, _free_port, _wait_until_listening, process_stop, production_environment
+from tests.helpers import free_port
+from tests.production import ROOT, VENV_BIN, _wait_until_listening, process_stop, production_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -43,7 +44,7 @@ def proxied(django_db_setup, tmp_path_factory):
     if not Path(NGINX).exists():
         pytest.skip("nginx is not installed (apt-get install nginx-core)")
     base = tmp_path_factory.mktemp("nginx")
-    upstream, http, https = _free_port(), _free_port(), _free_port()
+    upstream, http, https = free_port(), free_port(), free_port()
     env = production_environment(
         STATIC_ROOT=str(base / "static"), GUNICORN_BIND=f"127.0.0.1:{upstream}", GUNICORN_WORKERS="1",
         ALLOWED_HOSTS=HOST, CSRF_TRUSTED_ORIGINS=f"https://{HOST}:{https}", SECURE_SSL_REDIRECT="true",

@@ -3,7 +3,6 @@ and beat beside it, and a Ctrl-C stops all of it without an error (none logged, 
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -11,15 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _answers(url: str) -> bool:
@@ -31,7 +26,7 @@ def _answers(url: str) -> bool:
 
 
 def test_make_run_serves_and_a_ctrl_c_stops_everything_cleanly(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE")}  # fmt: skip
     env.update(VAR_DIR=str(tmp_path / "var"), CLIENTS="10", PORT=str(port), MAKEFLAGS="", PYTHONUNBUFFERED="1")

@@ -32,13 +32,6 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
-@pytest.fixture(autouse=True)
-def english_afterwards():
-    """A request by a Spanish user leaves Spanish active in this thread: the next tests read English."""
-    yield
-    translation.deactivate()
-
-
 def _post(browser, name, raw, fmt=CSV_FORMAT):
     upload = SimpleUploadedFile(name, raw, content_type="application/octet-stream")
     return browser.post(admin_url(Client, "import"), {"format": fmt, "resource": "0", "import_file": upload})
