@@ -1,0 +1,53 @@
+import pytest
+
+from transfer.mapping import Target, guess_mapping, mapped_row, missing_required, normalised, remember_mapping, remembered_mapping
+from transfer.models import SavedMapping
+
+TARGETS = [
+    Target("email", "E-mail", ("correo", "correo electronico", "email address")),
+    Target("name", "First name", ("nombre", "first name")),
+    Target("surname", "Last name", ("apellidos", "apellido")),
+    Target("phone", "Phone", ("telefono", "movil", "mobile number")),
+    Target("birth_date", "Birth date", ("fecha de nacimiento", "birthday"), kind="date"),
+    Target("total", "Total", ("importe",), required=True, kind="decimal"),
+]
+
+
+def test_headers_are_compared_without_accents_case_or_punctuation():
+    assert normalised("  Teléfono_MÓVIL ") == "telefono movil"
+
+
+def test_it_guesses_spanish_and_english_headers():
+    headers = ["Correo Electrónico", "NOMBRE", "Apellidos", "Teléfono móvil", "Fecha de nacimiento", "Observaciones"]
+    assert guess_mapping(headers, TARGETS) == {
+        "Correo Electrónico": "email",
+        "NOMBRE": "name",
+        "Apellidos": "surname",
+        "Teléfono móvil": "phone",
+        "Fecha de nacimiento": "birth_date",
+        "Observaciones": "",
+    }
+
+
+def test_each_meaning_goes_to_one_column_only():
+    guess = guess_mapping(["Email", "Client email address"], TARGETS)
+    assert guess == {"Email": "email", "Client email address": ""}
+
+
+def test_a_required_meaning_left_unmapped_is_named():
+    assert [t.name for t in missing_required({"Email": "email"}, TARGETS)] == ["total"]
+    assert mapped_row({"Email": "a@b.es", "X": "1"}, {"Email": "email", "X": ""}) == {"email": "a@b.es"}
+
+
+@pytest.mark.django_db
+def test_a_corrected_mapping_is_remembered_for_the_next_file_from_the_same_source(admin_user):
+    headers = ["Mail", "Nom"]
+    assert remembered_mapping(source="Recepción", resource="clients", headers=headers, targets=TARGETS) == {
+        "Mail": "", "Nom": "",
+    }  # fmt: skip
+    remember_mapping(source="Recepción", resource="clients", mapping={"Mail": "email", "Nom": "name"}, actor=admin_user)
+    again = remembered_mapping(source="recepcion", resource="clients", headers=["NOM", "Mail", "Apellidos"], targets=TARGETS)
+    assert again == {"NOM": "name", "Mail": "email", "Apellidos": "surname"}
+    assert SavedMapping.objects.get().updated_by == admin_user
+    other = remembered_mapping(source="Otra", resource="clients", headers=headers, targets=TARGETS)
+    assert other == {"Mail": "", "Nom": ""}
