@@ -15,8 +15,15 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from beils.lib.parsing import blank, parse_date, parse_datetime, parse_decimal
 
 #: The dropdown's value for "this column is not imported".
 IGNORE = ""
@@ -86,6 +93,96 @@ def missing_required(mapping: dict[str, str], targets: Iterable[Target]) -> list
 def mapped_row(row: dict, mapping: dict[str, str]) -> dict[str, object]:
     """One source row as ``{target name: cell}``; ignored columns are left out."""
     return {name: row.get(header) for header, name in mapping.items() if name}
+
+
+def read_cell(target: Target, value, *, date_order: str = "dmy"):
+    """``value`` as Beils will store it in ``target``: a ``Decimal``, a ``date``… or
+    ``ValueError`` with what is wrong. Empty cells are ``None``."""
+    if blank(value):
+        return None
+    if target.kind == "decimal":
+        return parse_decimal(value)
+    if target.kind == "date":
+        return parse_date(value, order=date_order)
+    if target.kind == "datetime":
+        return parse_datetime(value, order=date_order)
+    if target.kind == "integer":
+        amount = parse_decimal(value)
+        if amount != amount.to_integral_value():
+            raise ValueError(gettext("“%(value)s” is not a whole number.") % {"value": value})
+        return int(amount)
+    text = str(value).strip()
+    if target.kind == "email":
+        try:
+            validate_email(text)
+        except ValidationError:
+            raise ValueError(gettext("“%(value)s” is not an e-mail address.") % {"value": value}) from None
+        return text.lower()
+    return text
+
+
+class ColumnMappingForm(forms.Form):
+    """One dropdown per column of the file: which Beils field it fills, or none. Refuses a field
+    chosen for two columns and a required field left without one."""
+
+    def __init__(self, *args, headers: Sequence[str], targets: Sequence[Target], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.headers, self.targets = list(headers), list(targets)
+        choices = [(IGNORE, _("— not imported —"))] + [(t.name, t.label) for t in targets]
+        for index, header in enumerate(self.headers):
+            self.fields[f"column_{index}"] = forms.ChoiceField(label=header, choices=choices, required=False)
+
+    @classmethod
+    def initial_for(cls, headers: Sequence[str], mapping: dict[str, str]) -> dict[str, str]:
+        return {f"column_{i}": mapping.get(h, IGNORE) for i, h in enumerate(headers)}
+
+    def clean(self):
+        data = super().clean()
+        mapping = self.mapping_from(data)
+        seen: dict[str, str] = {}
+        for header, name in mapping.items():
+            if name and name in seen:
+                label = next(str(t.label) for t in self.targets if t.name == name)
+                raise ValidationError(
+                    gettext("“%(field)s” is chosen for two columns: “%(first)s” and “%(second)s”.")
+                    % {"field": label, "first": seen[name], "second": header}
+                )
+            seen[name] = header
+        missing = missing_required(mapping, self.targets)
+        if missing:
+            raise ValidationError(
+                gettext("Choose a column for: %(fields)s.") % {"fields": ", ".join(str(t.label) for t in missing)}
+            )
+        return data
+
+    def mapping_from(self, data: dict) -> dict[str, str]:
+        return {h: data.get(f"column_{i}") or IGNORE for i, h in enumerate(self.headers)}
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """The chosen mapping, once the form is valid."""
+        return self.mapping_from(self.cleaned_data)
+
+    def rows(self):
+        """``(header, bound field)`` pairs, in the file's order, for the template."""
+        return [(h, self[f"column_{i}"]) for i, h in enumerate(self.headers)]
+
+
+def preview(rows: Iterable[dict], mapping: dict[str, str], targets: Sequence[Target], *, date_order: str = "dmy"):
+    """The first rows as Beils will store them: per row, per mapped target, ``(value, error)``."""
+    by_name = {t.name: t for t in targets}
+    shown = []
+    for row in rows:
+        cells = []
+        for header, name in mapping.items():
+            if not name:
+                continue
+            try:
+                cells.append((read_cell(by_name[name], row.get(header), date_order=date_order), ""))
+            except ValueError as exc:
+                cells.append((row.get(header), str(exc)))
+        shown.append(cells)
+    return shown
 
 
 # --- Remembered per source ------------------------------------------------------------------

@@ -1,6 +1,14 @@
 import pytest
 
-from transfer.mapping import Target, guess_mapping, mapped_row, missing_required, normalised, remember_mapping, remembered_mapping
+from transfer.mapping import (
+    Target,
+    guess_mapping,
+    mapped_row,
+    missing_required,
+    normalised,
+    remember_mapping,
+    remembered_mapping,
+)
 from transfer.models import SavedMapping
 
 TARGETS = [
@@ -46,8 +54,38 @@ def test_a_corrected_mapping_is_remembered_for_the_next_file_from_the_same_sourc
         "Mail": "", "Nom": "",
     }  # fmt: skip
     remember_mapping(source="Recepción", resource="clients", mapping={"Mail": "email", "Nom": "name"}, actor=admin_user)
-    again = remembered_mapping(source="recepcion", resource="clients", headers=["NOM", "Mail", "Apellidos"], targets=TARGETS)
+    again = remembered_mapping(
+        source="recepcion", resource="clients", headers=["NOM", "Mail", "Apellidos"], targets=TARGETS
+    )
     assert again == {"NOM": "name", "Mail": "email", "Apellidos": "surname"}
     assert SavedMapping.objects.get().updated_by == admin_user
     other = remembered_mapping(source="Otra", resource="clients", headers=headers, targets=TARGETS)
     assert other == {"Mail": "", "Nom": ""}
+
+
+def test_cells_are_read_as_they_will_be_stored():
+    from datetime import date
+    from decimal import Decimal
+
+    from transfer.mapping import preview, read_cell
+
+    total, birth = TARGETS[5], TARGETS[4]
+    assert read_cell(total, "12,50") == Decimal("12.50")
+    assert read_cell(birth, "03/04/1990") == date(1990, 4, 3)
+    assert read_cell(TARGETS[0].__class__("email", "E-mail", kind="email"), " Ana@Example.ES ") == "ana@example.es"
+    shown = preview([{"Importe": "doce", "Nombre": "Ana"}], {"Importe": "total", "Nombre": "name"}, TARGETS)
+    assert shown[0][0][1] == "“doce” is not an amount."
+    assert shown[0][1] == ("Ana", "")
+
+
+def test_the_mapping_form_refuses_a_field_twice_and_a_required_one_missing():
+    from transfer.mapping import ColumnMappingForm
+
+    headers = ["Importe", "Total"]
+    twice = ColumnMappingForm({"column_0": "total", "column_1": "total"}, headers=headers, targets=TARGETS)
+    assert not twice.is_valid()
+    assert "chosen for two columns" in str(twice.non_field_errors())
+    none = ColumnMappingForm({"column_0": "", "column_1": ""}, headers=headers, targets=TARGETS)
+    assert not none.is_valid() and "Choose a column for: Total" in str(none.non_field_errors())
+    good = ColumnMappingForm({"column_0": "", "column_1": "total"}, headers=headers, targets=TARGETS)
+    assert good.is_valid() and good.mapping == {"Importe": "", "Total": "total"}
