@@ -123,9 +123,11 @@ def _merge_record(survivor: Client, duplicates: Sequence[Client], ids: list[int]
     """What :func:`crm.unmerge.client_merge_undo` needs to put everything back: every row that
     points at a duplicate (id and client), the duplicates' status, and in ``personal`` the email a
     duplicate gives up, digests of the values copied to the survivor and the consents replaced."""
-    moved = {}
+    moved, dropped = {}, [consent for consent, _kept in _consent_conflicts(survivor, ids)]
     for relation in _client_relations():
         rows = _rows(relation, ids)
+        if relation.related_model is Consent:  # deleted, not moved: recorded whole below
+            rows = rows.exclude(pk__in=[consent.pk for consent in dropped])
         name = relation.field.name
         pairs = rows.values_list("pk", f"{name}__pk") if relation.many_to_many else rows.values_list("pk", name)
         pairs = sorted([pk, client_id] for pk, client_id in pairs if client_id in ids)
@@ -135,7 +137,7 @@ def _merge_record(survivor: Client, duplicates: Sequence[Client], ids: list[int]
     personal = {
         "emails": {str(source.pk): source.email for name, source in fills if name == "email"},
         "filled": {name: {"from": source.pk, "digest": value_digest(getattr(source, name))} for name, source in fills},
-        "consents": [_consent_snapshot(dropped) for dropped, _kept in _consent_conflicts(survivor, ids)],
+        "consents": [_consent_snapshot(consent) for consent in dropped],
     }
     note = merged_note(survivor.pk)
     return ClientMergeRecord(

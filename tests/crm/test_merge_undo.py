@@ -1,0 +1,268 @@
+"""Undoing a merge of clients: every row back on the client it came from, or said why not."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from audit.models import AuditEntry
+from beils.lib.models import Status
+from bookings.models import Booking
+from crm.erasure import client_erase
+from crm.models import Client, ClientMergeRecord, Consent, ConsentStatus, ConsentType, CrmError, Questionnaire, Revoke
+from crm.services import client_merge
+from crm.unmerge import client_merge_undo, client_merge_undo_preview
+from marketing.models import ClientBonus, GiftCard
+from sales.models import Cart, Debt
+from tests.factories import (
+    BookingFactory,
+    CartFactory,
+    ClientBonusFactory,
+    ClientFactory,
+    ConsentFactory,
+    DebtFactory,
+    GiftCardFactory,
+    QuestionnaireFactory,
+    RevokeFactory,
+    SignedConsentFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+#: Every model that points at a client, and how.
+RELATED = [
+    (Cart, "client"),
+    (Booking, "client"),
+    (Debt, "client"),
+    (Questionnaire, "client"),
+    (Revoke, "client"),
+    (Consent, "client"),
+    (ClientBonus, "client"),
+    (GiftCard, "owner"),
+]
+
+
+def _history_of(client):
+    return {
+        "cart": CartFactory(client=client),
+        "booking": BookingFactory(client=client),
+        "debt": DebtFactory(client=client),
+        "questionnaire": QuestionnaireFactory(client=client),
+        "revoke": RevokeFactory(consent=ConsentFactory(client=client, kind=ConsentType.LASER)),
+        "bono": ClientBonusFactory(client=client),
+        "gift_card": GiftCardFactory(owner=client),
+    }
+
+
+def _ownership(clients) -> dict:
+    """{(model, row id): client id} for every row of these clients."""
+    ids = [c.pk for c in clients]
+    owned = {}
+    for model, lookup in RELATED:
+        for pk, client_id in model._base_manager.filter(**{f"{lookup}__in": ids}).values_list("pk", lookup):
+            owned[(model._meta.label_lower, pk)] = client_id
+    return owned
+
+
+def _merge(survivor, duplicates, actor=None) -> ClientMergeRecord:
+    client_merge(survivor=survivor, duplicates=duplicates, actor=actor)
+    return ClientMergeRecord.objects.latest("pk")
+
+
+@pytest.fixture
+def pair():
+    """Ana (kept, no email) and her duplicate Ana B, each with a full history."""
+    survivor = ClientFactory(name="Ana", email=None, phone="600111222")
+    duplicate = ClientFactory(name="Ana B", email="ana@mail.example", phone="600111222", notes="Prefers mornings")
+    _history_of(survivor), _history_of(duplicate)
+    return survivor, duplicate
+
+
+# --- the round trip -----------------------------------------------------------------------------
+
+
+def test_undoing_a_merge_puts_every_row_back_on_its_client_and_restores_the_email(pair, admin_user):
+    survivor, duplicate = pair
+    unsigned = ConsentFactory(client=survivor, kind=ConsentType.DATA_PROTECTION)
+    SignedConsentFactory(client=duplicate, kind=ConsentType.DATA_PROTECTION)
+    before = _ownership([survivor, duplicate])
+    counts = {m: m._base_manager.filter(**{lk: duplicate}).count() for m, lk in RELATED}
+    merge = _merge(survivor, [duplicate], admin_user)
+    assert Client.all_objects.get(pk=duplicate.pk).email is None
+    assert not Consent.objects.filter(pk=unsigned.pk).exists()
+
+    result = client_merge_undo(merge=merge, actor=admin_user)
+
+    assert _ownership([survivor, duplicate]) == before
+    assert {m: m._base_manager.filter(**{lk: duplicate}).count() for m, lk in RELATED} == counts
+    back = Client.all_objects.get(pk=duplicate.pk)
+    assert (back.email, back.status, back.notes) == ("ana@mail.example", Status.ON, "Prefers mornings")
+    assert Client.all_objects.get(pk=survivor.pk).email is None
+    restored = Consent.objects.get(pk=unsigned.pk)
+    assert (restored.client_id, restored.status) == (survivor.pk, ConsentStatus.UNSIGNED)
+    # Both had a laser consent too (from their histories): one of the two was replaced as well.
+    assert result.unmovable == [] and unsigned.pk in result.consents_restored
+    assert len(result.consents_restored) == 2
+    assert result.moved_back["sales.cart"] == 1 and result.emails_restored == [duplicate.pk]
+    merge.refresh_from_db()
+    assert merge.undone_at and merge.undone_by == admin_user and merge.personal == {}
+    entry = AuditEntry.objects.get(action="crm.client.merge_undone")
+    assert entry.detail["moved_back"]["crm.consent"] == 1 and entry.detail["unmovable"] == []
+    assert "ana@mail.example" not in str(entry.detail)
+
+
+def test_a_replaced_consents_revocation_goes_back_to_it():
+    survivor, duplicate = ClientFactory(), ClientFactory()
+    SignedConsentFactory(client=survivor, kind=ConsentType.INDIBA, signed_at=timezone.now())
+    old = SignedConsentFactory(client=duplicate, kind=ConsentType.INDIBA, signed_at=timezone.now() - timedelta(days=9))
+    revocation = old.revoke("No longer", when=timezone.now() - timedelta(days=5))
+    merge = _merge(survivor, [duplicate])
+    assert not Consent.objects.filter(pk=old.pk).exists()
+
+    client_merge_undo(merge=merge, actor=None)
+
+    restored = Consent.objects.get(pk=old.pk)
+    assert (restored.client_id, restored.status) == (duplicate.pk, ConsentStatus.REVOKED)
+    revocation.refresh_from_db()
+    assert (revocation.client_id, revocation.consent_id) == (duplicate.pk, old.pk)
+
+
+def test_the_merge_records_ids_not_the_moved_values(pair):
+    survivor, duplicate = pair
+    cart = Cart.objects.get(client=duplicate)
+    merge = _merge(survivor, [duplicate])
+    assert merge.moved["sales.cart"] == [[cart.pk, duplicate.pk]]
+    assert all(origin == duplicate.pk for pairs in merge.moved.values() for _pk, origin in pairs)
+    assert merge.personal["emails"] == {str(duplicate.pk): "ana@mail.example"}
+    assert "600111222" not in str(merge.personal) and "Prefers" not in str(merge.clients)
+
+
+def test_the_preview_writes_nothing(pair):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    after_merge = _ownership([survivor, duplicate])
+
+    preview = client_merge_undo_preview(merge=merge)
+
+    assert preview.moved_back["bookings.booking"] == 1 and preview.emails_restored == [duplicate.pk]
+    assert _ownership([survivor, duplicate]) == after_merge
+    assert Client.all_objects.get(pk=duplicate.pk).status == Status.OFF
+    merge.refresh_from_db()
+    assert merge.undone_at is None
+    assert not AuditEntry.objects.filter(action="crm.client.merge_undone").exists()
+
+
+def test_a_field_the_merge_filled_is_emptied_only_while_it_holds_the_merges_value():
+    survivor = ClientFactory(email=None, phone=None, city=None)
+    duplicate = ClientFactory(email="b@mail.example", phone="600999888", city="Bilbao")
+    merge = _merge(survivor, [duplicate])
+    Client.all_objects.filter(pk=survivor.pk).update(city="Getxo")
+
+    result = client_merge_undo(merge=merge, actor=None)
+
+    survivor.refresh_from_db()
+    assert (survivor.email, survivor.phone, survivor.city) == (None, None, "Getxo")
+    assert result.fields_kept == ["city"]
+    assert any("city" in line for line in result.notes())
+
+
+# --- rows that changed since ---------------------------------------------------------------------
+
+
+def test_a_row_deleted_since_is_explained_and_the_rest_goes_back(pair):
+    survivor, duplicate = pair
+    questionnaire = Questionnaire.objects.get(client=duplicate)
+    merge = _merge(survivor, [duplicate])
+    Questionnaire.objects.filter(pk=questionnaire.pk).delete()
+
+    result = client_merge_undo(merge=merge, actor=None)
+
+    assert [(row.model, row.row_id, row.reason) for row in result.unmovable] == [
+        ("crm.questionnaire", questionnaire.pk, "deleted")
+    ]
+    assert "was deleted since the merge" in result.unmovable[0].text()
+    assert Cart.objects.filter(client=duplicate).count() == 1
+    entry = AuditEntry.objects.get(action="crm.client.merge_undone")
+    assert entry.detail["unmovable"][0]["reason"] == "deleted"
+
+
+def test_a_row_moved_by_a_later_merge_stays_and_names_that_merge(pair):
+    survivor, duplicate = pair
+    cart = Cart.objects.get(client=duplicate)
+    first = _merge(survivor, [duplicate])
+    later_survivor = ClientFactory()
+    second = _merge(later_survivor, [Client.all_objects.get(pk=survivor.pk)])
+
+    result = client_merge_undo(merge=first, actor=None)
+
+    row = next(r for r in result.unmovable if r.model == "sales.cart")
+    assert (row.row_id, row.reason, row.now_client_id, row.later_merge_id) == (
+        cart.pk,
+        "moved",
+        later_survivor.pk,
+        second.pk,
+    )
+    assert f"by merge #{second.pk}: undo that merge first" in row.text()
+    assert Cart.objects.get(pk=cart.pk).client_id == later_survivor.pk
+
+
+def test_an_email_taken_since_stays_empty_and_is_explained(pair):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    Client.all_objects.filter(pk=survivor.pk).update(email="ana.new@mail.example")
+    taker = ClientFactory(email="ana@mail.example")
+
+    result = client_merge_undo(merge=merge, actor=None)
+
+    assert Client.all_objects.get(pk=duplicate.pk).email is None
+    assert result.emails_not_restored == {duplicate.pk: taker.pk}
+    assert f"client #{taker.pk} uses it now" in " ".join(result.notes())
+    assert Client.all_objects.get(pk=survivor.pk).email == "ana.new@mail.example"
+    assert result.fields_kept == ["email"]
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def test_a_merge_older_than_merge_undo_days_is_refused_with_the_date(pair, settings):
+    settings.MERGE_UNDO_DAYS = 30
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    ClientMergeRecord.objects.filter(pk=merge.pk).update(merged_at=timezone.now() - timedelta(days=31))
+    merge.refresh_from_db()
+
+    with pytest.raises(CrmError, match="can be undone for 30 days; this one could be undone until"):
+        client_merge_undo(merge=merge, actor=None)
+    assert Cart.objects.filter(client=duplicate).count() == 0
+
+
+def test_an_undone_merge_cannot_be_undone_twice(pair):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    client_merge_undo(merge=merge, actor=None)
+    with pytest.raises(CrmError, match="already undone"):
+        client_merge_undo(merge=merge, actor=None)
+    assert AuditEntry.objects.filter(action="crm.client.merge_undone").count() == 1
+
+
+@pytest.mark.parametrize("who", ["manager_user", "staff_user", "outsider"])
+def test_only_an_admin_may_undo(pair, who, request):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    with pytest.raises(CrmError, match="Only an ADMIN"):
+        client_merge_undo(merge=merge, actor=request.getfixturevalue(who))
+    assert Cart.objects.filter(client=duplicate).count() == 0
+
+
+@pytest.mark.parametrize("erased", ["survivor", "duplicate"])
+def test_erasing_either_client_clears_the_record_and_refuses_the_undo(pair, erased, admin_user):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    client_erase(client=survivor if erased == "survivor" else duplicate, actor=admin_user)
+
+    merge.refresh_from_db()
+    assert merge.personal == {} and merge.forgotten_at is not None
+    with pytest.raises(CrmError, match="erased"):
+        client_merge_undo(merge=merge, actor=admin_user)
+    with pytest.raises(CrmError, match="erased"):
+        client_merge_undo_preview(merge=merge)
