@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -17,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+import crm.admin_merges  # noqa: F401  (registers the client merges' admin)
 from beils.lib.admin import SoftDeleteAdmin
 from beils.lib.changelists import BigListMixin
 from beils.lib.history import HistoryAdmin
@@ -360,6 +362,7 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Merge clients"),
+            "undo_days": settings.MERGE_UNDO_DAYS,
             "clients": clients,
             "survivor": survivor,
             "preview": preview,
