@@ -3,17 +3,30 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEntry
 from beils.lib.models import Status
 from bookings.models import Booking
 from crm.erasure import client_erase
-from crm.models import Client, ClientMergeRecord, Consent, ConsentStatus, ConsentType, CrmError, Questionnaire, Revoke
+from crm.models import (
+    Client,
+    ClientMergeRecord,
+    Consent,
+    ConsentStatus,
+    ConsentType,
+    CrmError,
+    Questionnaire,
+    Revoke,
+    Role,
+    User,
+)
 from crm.services import client_merge
 from crm.unmerge import client_merge_undo, client_merge_undo_preview
 from marketing.models import ClientBonus, GiftCard
 from sales.models import Cart, Debt
+from tests.conftest import _browser_for
 from tests.factories import (
     BookingFactory,
     CartFactory,
@@ -25,7 +38,9 @@ from tests.factories import (
     QuestionnaireFactory,
     RevokeFactory,
     SignedConsentFactory,
+    UserFactory,
 )
+from tests.helpers import admin_url
 
 pytestmark = pytest.mark.django_db
 
@@ -266,3 +281,91 @@ def test_erasing_either_client_clears_the_record_and_refuses_the_undo(pair, eras
         client_merge_undo(merge=merge, actor=admin_user)
     with pytest.raises(CrmError, match="erased"):
         client_merge_undo_preview(merge=merge)
+
+
+# --- the admin -----------------------------------------------------------------------------------
+
+
+def _undo_url(merge_id) -> str:
+    return reverse("admin:crm_clientmerge_undo", args=[merge_id])
+
+
+def test_the_admin_previews_the_undo_then_undoes_it_on_post(pair, admin_browser):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    Questionnaire.objects.filter(client=survivor, pk__in=[p for p, _c in merge.moved["crm.questionnaire"]]).delete()
+
+    page = admin_browser.get(_undo_url(merge.pk))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "move 1 sales back" in html and "was deleted since the merge" in html
+    assert Cart.objects.filter(client=duplicate).count() == 0  # the preview moved nothing
+
+    response = admin_browser.post(_undo_url(merge.pk), {"confirm": "yes"})
+
+    assert response.status_code == 302
+    assert Cart.objects.filter(client=duplicate).count() == 1
+    assert Client.all_objects.get(pk=duplicate.pk).status == Status.ON
+    followed = admin_browser.get(response.url)
+    assert "was deleted since the merge" in followed.content.decode()
+
+
+def test_the_change_page_offers_the_undo_to_admins_only(pair, admin_browser, manager_browser):
+    merge = _merge(*pair[:1], [pair[1]])
+    url = admin_url(ClientMergeRecord, "change", merge.pk)
+    assert _undo_url(merge.pk) in admin_browser.get(url).content.decode()
+    page = manager_browser.get(url)
+    assert page.status_code == 200 and _undo_url(merge.pk) not in page.content.decode()
+
+
+@pytest.mark.parametrize("who", ["manager_user", "staff_user"])
+def test_other_roles_cannot_undo_in_the_admin(pair, who, request):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    browser = _browser_for(request.getfixturevalue(who))
+
+    assert browser.get(_undo_url(merge.pk)).status_code == 403
+    assert browser.post(_undo_url(merge.pk), {"confirm": "yes"}).status_code == 403
+    assert Cart.objects.filter(client=duplicate).count() == 0
+    changelist = browser.get(admin_url(ClientMergeRecord, "changelist")).status_code
+    assert changelist == (200 if who == "manager_user" else 403)
+
+
+def test_a_deactivated_admin_and_a_visitor_cannot_undo(pair, anonymous_browser, admin_user):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    former = UserFactory(role=Role.ADMIN)
+    browser = _browser_for(former)
+    User.all_objects.filter(pk=former.pk).update(status=Status.OFF, is_active=False)
+
+    for visitor in (browser, anonymous_browser):
+        response = visitor.post(_undo_url(merge.pk), {"confirm": "yes"})
+        assert response.status_code == 302 and "/login/" in response.url
+    assert Cart.objects.filter(client=duplicate).count() == 0
+
+
+@pytest.mark.parametrize("object_id", ["999999", "abc", "1%20OR%201"])
+def test_a_bad_merge_id_is_a_404(object_id, admin_browser):
+    assert admin_browser.get(f"/admin/crm/clientmergerecord/{object_id}/undo/").status_code == 404
+
+
+def test_a_refused_undo_is_a_message_not_an_error(pair, admin_browser):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    ClientMergeRecord.objects.filter(pk=merge.pk).update(merged_at=timezone.now() - timedelta(days=400))
+
+    response = admin_browser.post(_undo_url(merge.pk), {"confirm": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert "could be undone until" in response.content.decode()
+    assert Cart.objects.filter(client=duplicate).count() == 0
+
+
+def test_the_merges_list_shows_who_merged_and_whether_it_can_be_undone(pair, admin_user, admin_browser):
+    survivor, duplicate = pair
+    _merge(survivor, [duplicate], admin_user)
+    page = admin_browser.get(admin_url(ClientMergeRecord, "changelist"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Ana" in html and f"#{duplicate.pk}" in html and "Can be undone until" in html
