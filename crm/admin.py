@@ -1,6 +1,6 @@
 from django import forms
-from django.conf import settings
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import forms as auth_forms

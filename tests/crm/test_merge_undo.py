@@ -1,8 +1,11 @@
 """Undoing a merge of clients: every row back on the client it came from, or said why not."""
 
+import json
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -369,3 +372,58 @@ def test_the_merges_list_shows_who_merged_and_whether_it_can_be_undone(pair, adm
     html = page.content.decode()
     assert page.status_code == 200
     assert "Ana" in html and f"#{duplicate.pk}" in html and "Can be undone until" in html
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def _command(*args) -> str:
+    out = StringIO()
+    call_command("unmerge_clients", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_command_dry_run_shows_the_plan_and_writes_nothing(pair):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+
+    shown = json.loads(_command(str(merge.pk), "--dry-run", "--json"))
+
+    assert shown["undone"] is False and shown["moved_back"]["sales.cart"] == 1
+    assert Cart.objects.filter(client=duplicate).count() == 0
+    assert "can be undone" in _command("--list")
+
+
+def test_the_command_undoes_with_noinput_and_names_an_admin(pair, admin_user):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+
+    out = _command(str(merge.pk), "--noinput", "--actor", admin_user.email)
+
+    assert f"Undid merge #{merge.pk}." in out
+    assert Cart.objects.filter(client=duplicate).count() == 1
+    assert AuditEntry.objects.get(action="crm.client.merge_undone").actor == admin_user
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["999999", "--noinput"], "There is no merge #999999"),
+        (["abc", "--noinput"], "There is no merge #abc"),
+        ([], "Name the merge"),
+        (["{merge}", "--noinput", "--actor", "marta@salon.example"], "not an active ADMIN"),
+        (["{merge}", "--noinput", "--actor", "{merge}"], "not an active ADMIN"),
+    ],
+)
+def test_the_command_refuses_with_a_non_zero_exit(pair, manager_user, args, message):
+    merge = _merge(*pair[:1], [pair[1]])
+    with pytest.raises(CommandError, match=message):
+        _command(*[arg.format(merge=merge.pk) for arg in args])
+    assert Cart.objects.filter(client=pair[1]).count() == 0
+
+
+def test_the_command_says_why_an_undo_is_refused(pair):
+    merge = _merge(*pair[:1], [pair[1]])
+    _command(str(merge.pk), "--noinput")
+    with pytest.raises(CommandError, match="already undone"):
+        _command(str(merge.pk), "--noinput")
