@@ -89,7 +89,8 @@ class Command(OperatorCommand):
                 "merged": ", ".join(f"#{pk}" for pk in row["merged_ids"]),
                 "rows": row["rows"],
             }
-            self.stdout.write(f"{line}  [{row['refusal'] or _('can be undone')}]")
+            state = row["refusal"] or _("can be undone")
+            self.stdout.write(f"{line}  [{state}]")
 
     def _report(self, plan: MergeUndo, as_json: bool, *, done: bool) -> None:
         if as_json:
