@@ -196,6 +196,9 @@ def undo_refusal(merge: ClientMergeRecord, clients: dict[int, Client] | None = N
             "date": _when(merge.undo_deadline),
         }
     clients = Client.all_objects.in_bulk(merge.client_ids) if clients is None else clients
+    deleted = [pk for pk in merge.client_ids if pk not in clients]
+    if deleted and not merge.forgotten_at:
+        return _("Client #%(id)s was deleted after the merge: the merge can no longer be undone.") % {"id": deleted[0]}
     gone = [pk for pk in merge.client_ids if pk not in clients or clients[pk].erased_at]
     if gone or merge.forgotten_at:
         return _(

@@ -427,3 +427,12 @@ def test_the_command_says_why_an_undo_is_refused(pair):
     _command(str(merge.pk), "--noinput")
     with pytest.raises(CommandError, match="already undone"):
         _command(str(merge.pk), "--noinput")
+
+
+def test_a_merged_client_deleted_since_refuses_the_undo(pair):
+    survivor = pair[0]
+    lonely = ClientFactory(email=None)
+    merge = _merge(survivor, [lonely])
+    Client.all_objects.filter(pk=lonely.pk).delete()  # no history left: the admin may delete it
+    with pytest.raises(CrmError, match=f"Client #{lonely.pk} was deleted after the merge"):
+        client_merge_undo(merge=merge, actor=None)
