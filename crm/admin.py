@@ -29,6 +29,7 @@ from crm.gdpr import client_data_zip_file
 from crm.models import (
     ApiToken,
     Client,
+    ClientMergeRecord,
     Consent,
     ConsentStatus,
     ConsentType,
@@ -291,6 +292,8 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None:
             context["story"] = client_story(obj)
+            if request.user.has_perm("crm.view_clientmergerecord"):
+                context["merges"] = ClientMergeRecord.objects.involving(obj.pk)[:10]
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_formset(self, request, form, formset, change):

@@ -436,3 +436,12 @@ def test_a_merged_client_deleted_since_refuses_the_undo(pair):
     Client.all_objects.filter(pk=lonely.pk).delete()  # no history left: the admin may delete it
     with pytest.raises(CrmError, match=f"Client #{lonely.pk} was deleted after the merge"):
         client_merge_undo(merge=merge, actor=None)
+
+
+def test_the_client_page_links_to_the_merges_it_was_part_of(pair, admin_browser, staff_browser):
+    survivor, duplicate = pair
+    merge = _merge(survivor, [duplicate])
+    link = admin_url(ClientMergeRecord, "change", merge.pk)
+    for client in (survivor, duplicate):
+        assert link in admin_browser.get(admin_url(Client, "change", client.pk)).content.decode()
+    assert link not in staff_browser.get(admin_url(Client, "change", survivor.pk)).content.decode()
