@@ -1,11 +1,13 @@
 """Undoing a merge of clients: every row back on the client it came from, or said why not."""
 
 import json
+import threading
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -445,3 +447,37 @@ def test_the_client_page_links_to_the_merges_it_was_part_of(pair, admin_browser,
     for client in (survivor, duplicate):
         assert link in admin_browser.get(admin_url(Client, "change", client.pk)).content.decode()
     assert link not in staff_browser.get(admin_url(Client, "change", survivor.pk)).content.decode()
+
+
+# --- two undos at once ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "mysql", reason="row locks: MariaDB only")
+def test_two_undos_of_one_merge_at_once_undo_it_once():
+    survivor, duplicate = ClientFactory(email=None), ClientFactory(email="b@mail.example")
+    CartFactory(client=duplicate)
+    merge = _merge(survivor, [duplicate])
+    barrier, outcomes = threading.Barrier(2), [None, None]
+
+    def undo(n):
+        try:
+            stale = ClientMergeRecord.objects.get(pk=merge.pk)
+            barrier.wait(timeout=10)
+            client_merge_undo(merge=stale, actor=None)
+            outcomes[n] = "undone"
+        except CrmError as error:
+            outcomes[n] = str(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=undo, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(o == "undone" for o in outcomes) == [False, True], outcomes
+    assert any("already undone" in o for o in outcomes if o != "undone")
+    assert AuditEntry.objects.filter(action="crm.client.merge_undone").count() == 1
+    assert Client.all_objects.get(pk=duplicate.pk).email == "b@mail.example"
