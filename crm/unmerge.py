@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
@@ -46,7 +47,7 @@ class Unmovable:
     later_merge_id: int | None = None
 
     def text(self) -> str:
-        what = _("%(record)s #%(id)s") % {"record": _verbose_name(self.model), "id": self.row_id}
+        what = capfirst(_("%(record)s #%(id)s") % {"record": _verbose_name(self.model), "id": self.row_id})
         if self.reason == "deleted":
             return _("%(what)s was deleted since the merge.") % {"what": what}
         if self.reason == "consent_taken":
