@@ -1,10 +1,13 @@
 """The admin's "Client merges": every merge, who did it and when, and ADMIN's "Undo this merge"
 (a preview of what goes back and what cannot, then a confirming POST to ``crm.unmerge``)."""
 
+from datetime import timedelta
+
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -25,11 +28,30 @@ def _client_link(client_id: int, name: str | None = None):
     return format_html('<a href="{}">{}</a>', url, name or f"#{client_id}")
 
 
+class MergeStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("Can still be undone")), ("undone", _("Undone")), ("closed", _("Too late or erased"))]
+
+    def queryset(self, request, queryset):
+        cutoff = timezone.now() - timedelta(days=settings.MERGE_UNDO_DAYS)
+        standing = queryset.filter(undone_at=None)
+        if self.value() == "open":
+            return standing.filter(forgotten_at=None, merged_at__gte=cutoff)
+        if self.value() == "undone":
+            return queryset.exclude(undone_at=None)
+        if self.value() == "closed":
+            return standing.filter(Q(forgotten_at__isnull=False) | Q(merged_at__lt=cutoff))
+        return queryset
+
+
 @admin.register(ClientMergeRecord)
 class ClientMergeRecordAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "survivor", "merged", "rows", "merged_at", "actor", "state"]
     list_select_related = ["actor", "undone_by"]
-    list_filter = [("undone_at", admin.EmptyFieldListFilter)]
+    list_filter = [MergeStateFilter]
     date_hierarchy = "merged_at"
     show_full_result_count = False
     change_form_template = "admin/crm/clientmergerecord/change_form.html"

@@ -25,7 +25,11 @@ def test_an_admin_previews_and_undoes_a_merge(live_server, browser, transactiona
     merge = ClientMergeRecord.objects.get()
 
     sign_in(browser, live_server, "alba@salon.test", PASSWORD)
+    browser.get(f"{live_server.url}/admin/crm/clientmergerecord/")
+    assert "Can be undone until" in browser.find_element(By.ID, "result_list").text
+    shot(browser, "client-merges")
     browser.get(f"{live_server.url}/admin/crm/clientmergerecord/{merge.pk}/change/")
+    shot(browser, "client-merge")
     browser.find_element(By.CSS_SELECTOR, f"a[href$='/clientmergerecord/{merge.pk}/undo/']").click()
     page = browser.find_element(By.ID, "content").text
     assert "What cannot go back, and why" in page and "was deleted since the merge" in page

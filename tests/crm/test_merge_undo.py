@@ -45,7 +45,7 @@ from tests.factories import (
     SignedConsentFactory,
     UserFactory,
 )
-from tests.helpers import admin_url
+from tests.helpers import admin_url, changelist_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -481,3 +481,22 @@ def test_two_undos_of_one_merge_at_once_undo_it_once():
     assert any("already undone" in o for o in outcomes if o != "undone")
     assert AuditEntry.objects.filter(action="crm.client.merge_undone").count() == 1
     assert Client.all_objects.get(pk=duplicate.pk).email == "b@mail.example"
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"), [("open", {"recent"}), ("undone", {"undone"}), ("closed", {"old", "erased"}), ("", None)]
+)
+def test_the_merges_list_filters_by_state(state, expected, admin_browser, admin_user):
+    merges = {}
+    for name in ("recent", "undone", "old", "erased"):
+        survivor, duplicate = ClientFactory(), ClientFactory()
+        CartFactory(client=duplicate)
+        merges[name] = _merge(survivor, [duplicate])
+    client_merge_undo(merge=merges["undone"], actor=None)
+    ClientMergeRecord.objects.filter(pk=merges["old"].pk).update(merged_at=timezone.now() - timedelta(days=99))
+    client_erase(client=Client.all_objects.get(pk=merges["erased"].survivor_id), actor=admin_user)
+
+    response = admin_browser.get(admin_url(ClientMergeRecord, "changelist"), {"state": state} if state else {})
+
+    shown = {name for name, merge in merges.items() if merge in changelist_rows(response)}
+    assert shown == (expected or set(merges))
