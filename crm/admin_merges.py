@@ -97,10 +97,10 @@ class ClientMergeRecordAdmin(ReadOnlyAdmin):
     def state(self, obj):
         if obj.undone_at:
             return gettext("Undone on %(date)s") % {"date": _date(obj.undone_at)}
-        if obj.forgotten_at:
-            return gettext("Cannot be undone: a client's data was erased")
         if timezone.now() > obj.undo_deadline:
             return gettext("Too late to undo (since %(date)s)") % {"date": _date(obj.undo_deadline)}
+        if obj.forgotten_at:
+            return gettext("Cannot be undone: a client's data was erased")
         return gettext("Can be undone until %(date)s") % {"date": _date(obj.undo_deadline)}
 
     # --- the undo page ---

@@ -100,6 +100,8 @@ def client_merge(*, survivor: Client, duplicates: Sequence[Client], actor: User 
         duplicate.save()
     survivor.save()
     record.save()
+    # Data minimisation: merges past their undo window keep ids only (checked on every merge).
+    ClientMergeRecord.objects.past_undo().forget()
     result = ClientMerge(
         survivor_id=survivor.pk, merged_ids=ids, moved=moved, consents_replaced=replaced, filled_fields=filled
     )

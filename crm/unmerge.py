@@ -175,16 +175,7 @@ def merge_records_forget(*, client_id: int) -> int:
     """A GDPR erasure of ``client_id``: clear the personal part of every merge record it was in
     (the record keeps ids only) and mark it forgotten, so that the merge can no longer be
     undone. Returns how many records were cleared."""
-    records = [
-        record
-        for record in ClientMergeRecord.objects.filter(forgotten_at=None).select_for_update()
-        if record.involves(client_id)
-    ]
-    now = timezone.now()
-    for record in records:
-        record.personal, record.forgotten_at = {}, now
-        record.save(update_fields=["personal", "forgotten_at"])
-    return len(records)
+    return ClientMergeRecord.objects.filter(forgotten_at=None).involving(client_id).forget()
 
 
 def undo_refusal(merge: ClientMergeRecord, clients: dict[int, Client] | None = None) -> str | None:

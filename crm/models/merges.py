@@ -11,6 +11,14 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ClientMergeRecordQuerySet(models.QuerySet):
+    def past_undo(self):
+        """Merges older than ``MERGE_UNDO_DAYS``: they stand, and need no personal data any more."""
+        return self.filter(merged_at__lt=timezone.now() - timedelta(days=settings.MERGE_UNDO_DAYS))
+
+    def forget(self) -> int:
+        """Clear the personal part (the email given up, digests, replaced consents): ids stay."""
+        return self.filter(forgotten_at=None).update(personal={}, forgotten_at=timezone.now())
+
     def involving(self, client_id: int):
         """Merges in which ``client_id`` was the survivor or a merged client. The merged ids are
         a JSON list: filtered here in Python, over the few merges of this survivor or all."""
@@ -26,7 +34,8 @@ class ClientMergeRecord(models.Model):
     client without history outright (a PROTECT here would block it). ``personal`` holds the little
     personal data an undo needs (the email a merged client gave up, digests of the fields copied
     to the survivor, the consents replaced); erasing either client clears it and sets
-    ``forgotten_at``, after which the merge can no longer be undone."""
+    ``forgotten_at``, after which the merge can no longer be undone. So does the end of the undo
+    window (checked on every merge), and the undo itself."""
 
     survivor_id = models.PositiveBigIntegerField(_("client kept"), db_index=True)
     merged_ids = models.JSONField(_("clients merged"), default=list)

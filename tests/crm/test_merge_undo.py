@@ -500,3 +500,16 @@ def test_the_merges_list_filters_by_state(state, expected, admin_browser, admin_
 
     shown = {name for name, merge in merges.items() if merge in changelist_rows(response)}
     assert shown == (expected or set(merges))
+
+
+def test_merges_past_their_undo_window_keep_ids_only(pair, settings):
+    settings.MERGE_UNDO_DAYS = 30
+    survivor, duplicate = pair
+    old = _merge(survivor, [duplicate])
+    ClientMergeRecord.objects.filter(pk=old.pk).update(merged_at=timezone.now() - timedelta(days=31))
+
+    recent = _merge(ClientFactory(email=None), [ClientFactory(email="c@mail.example")])
+
+    old.refresh_from_db(), recent.refresh_from_db()
+    assert old.personal == {} and old.forgotten_at is not None and old.moved
+    assert recent.personal["emails"] and recent.forgotten_at is None
