@@ -513,3 +513,36 @@ def test_merges_past_their_undo_window_keep_ids_only(pair, settings):
     old.refresh_from_db(), recent.refresh_from_db()
     assert old.personal == {} and old.forgotten_at is not None and old.moved
     assert recent.personal["emails"] and recent.forgotten_at is None
+
+
+def test_a_consent_whose_client_signed_that_type_again_stays_and_the_replaced_one_is_not_recreated():
+    survivor, duplicate = ClientFactory(), ClientFactory()
+    unsigned = ConsentFactory(client=survivor, kind=ConsentType.DATA_PROTECTION)
+    signed = SignedConsentFactory(client=duplicate, kind=ConsentType.DATA_PROTECTION)
+    merge = _merge(survivor, [duplicate])
+    newer = SignedConsentFactory(client=duplicate, kind=ConsentType.DATA_PROTECTION)
+
+    result = client_merge_undo(merge=merge, actor=None)
+
+    assert [(r.model, r.row_id, r.reason) for r in result.unmovable] == [("crm.consent", signed.pk, "consent_taken")]
+    assert result.consents_not_restored == [unsigned.pk]
+    assert Consent.objects.get(pk=signed.pk).client_id == survivor.pk
+    assert Consent.objects.get(pk=newer.pk).client_id == duplicate.pk
+    assert not Consent.objects.filter(pk=unsigned.pk).exists()
+    assert "has another consent of that type since" in " ".join(result.notes())
+
+
+def test_a_merge_of_three_clients_undone_gives_each_its_own_rows_back(admin_user):
+    survivor, one, two = ClientFactory(email=None), ClientFactory(email="one@mail.example"), ClientFactory()
+    for client in (survivor, one, two):
+        _history_of(client)
+    CartFactory(client=two)
+    before = _ownership([survivor, one, two])
+    merge = _merge(survivor, [one, two], admin_user)
+    assert set(_ownership([survivor, one, two]).values()) == {survivor.pk}
+
+    client_merge_undo(merge=merge, actor=admin_user)
+
+    assert _ownership([survivor, one, two]) == before
+    assert [Client.all_objects.get(pk=c.pk).status for c in (one, two)] == [Status.ON, Status.ON]
+    assert Client.all_objects.get(pk=one.pk).email == "one@mail.example"
