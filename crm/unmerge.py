@@ -313,6 +313,8 @@ def _apply(merge: ClientMergeRecord, plan: MergeUndo, clients: dict[int, Client]
     relations = {rel.related_model._meta.label_lower: rel for rel in _client_relations()}
     now = timezone.now()
     for label, rows in plan.back.items():
+        if not rows:  # nothing goes back (or the relation is gone since: every row is "deleted")
+            continue
         relation = relations[label]
         model, name = relation.related_model, relation.field.name
         by_origin = {}
