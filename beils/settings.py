@@ -338,7 +338,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Clients ------------------------------------------------------------------------------
 # An ADMIN may undo a client merge for this many days after it (crm.unmerge); later, the merge
-# stands (a person corrects it by hand).
+# stands (a person corrects it by hand) and its record keeps ids only. 0 turns the undo off.
 MERGE_UNDO_DAYS = env.int("MERGE_UNDO_DAYS", default=30)
 
 # --- Backups ------------------------------------------------------------------------------
