@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 ACTIONS: dict[str, Promise] = {
     # crm: clients, consents, staff accounts and API tokens
     "crm.client.merged": _("Clients merged"),
+    "crm.client.merge_undone": _("Merge of clients undone"),
     "crm.client.data_exported": _("Client's personal data exported (GDPR)"),
     "crm.client.erased": _("Client's personal data erased (GDPR)"),
     "crm.client.erasure_replayed": _("GDPR erasures applied again after a restore"),

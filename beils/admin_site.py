@@ -56,7 +56,7 @@ SECTIONS = [
         "bookings.Booking", "bookings.BookingItem",
     ]),
     ("clients", pgettext_lazy("admin section", "Clients"), [
-        "crm.Client", "crm.Consent", "crm.Revoke", "crm.Questionnaire",
+        "crm.Client", "crm.Consent", "crm.Revoke", "crm.Questionnaire", "crm.ClientMergeRecord",
     ]),
     ("sales", pgettext_lazy("admin section", "Sales"), [
         "sales.Cart", "sales.CartItem", "sales.Payment", "sales.Debt", "sales.DebtPayment", "sales.Invoice",

@@ -336,6 +336,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Clients ------------------------------------------------------------------------------
+# An ADMIN may undo a client merge for this many days after it (crm.unmerge); later, the merge
+# stands (a person corrects it by hand) and its record keeps ids only. 0 turns the undo off.
+MERGE_UNDO_DAYS = env.int("MERGE_UNDO_DAYS", default=30)
+
 # --- Backups ------------------------------------------------------------------------------
 
 BACKUP_DIR = env_dir("BACKUP_DIR", VAR_DIR / "backups")

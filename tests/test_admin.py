@@ -22,6 +22,7 @@ FACTORIES = {
     "django_celery_beat.IntervalSchedule": f.IntervalScheduleFactory,
     "crm.User": f.UserFactory,
     "crm.Client": f.ClientFactory,
+    "crm.ClientMergeRecord": f.ClientMergeRecordFactory,
     "crm.Consent": f.SignedConsentFactory,
     "crm.Revoke": f.RevokeFactory,
     "crm.Questionnaire": f.QuestionnaireFactory,
@@ -83,6 +84,7 @@ CHANGELIST_QUERY_BUDGET = {
     "catalog.Subcategory": 8,
     "catalog.Tag": 7,
     "crm.Client": 10,  # + the page's missing consents
+    "crm.ClientMergeRecord": 8,  # + date_hierarchy
     "crm.Consent": 9,
     "crm.Questionnaire": 9,
     "crm.Revoke": 10,  # + the page's clients and consents, fetched
