@@ -9,7 +9,8 @@ from bookings.models import Booking
 from catalog.models import Pack, Product, Service
 from crm.models import Client
 from marketing.models import Bonus, ClientBonus
-from sales.models import Cart, CartItem, CartStatus, Debt, DebtPayment, Invoice, Payment, PaymentMethod
+from sales.models import Cart, CartItem, CartStatus, Debt, DebtPayment, Invoice, Payment, PaymentMethod, SalesError
+from sales.register import FORMATS, period_check
 from sales.services import TARGETS, LineRequest, PaymentRequest, cart_checkout
 
 
@@ -167,3 +168,22 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
 class RectifyRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255)
+
+
+class RegisterRequestSerializer(serializers.Serializer):
+    """``?from=YYYY-MM-DD&to=YYYY-MM-DD&format=csv|xlsx|json`` (``from`` is a Python keyword,
+    hence the fields built in ``get_fields``)."""
+
+    def get_fields(self):
+        return {
+            "from": serializers.DateField(help_text=_("The period's first day (issue date).")),
+            "to": serializers.DateField(help_text=_("The period's last day, included.")),
+            "format": serializers.ChoiceField(choices=FORMATS, default="csv"),
+        }
+
+    def validate(self, data):
+        try:
+            period_check(data["from"], data["to"])
+        except SalesError as error:
+            raise serializers.ValidationError(str(error)) from error
+        return data
