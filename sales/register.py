@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db.models import Q, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.services import audit_log
 from beils.lib.dates import day_bounds
@@ -223,7 +224,8 @@ def register_table(register: InvoiceRegister) -> list[list]:
             cells += list(row.by_rate.get(rate, (ZERO, ZERO)))
         table.append([escape_formula(cell) for cell in [*cells, row.total, row.rectifies]])
     totals = register.rate_totals()
-    footer = [_("Total"), _("%(count)s invoices") % {"count": len(register.rows)}, "", "", "", ""]
+    count = len(register.rows)
+    footer = [_("Total"), ngettext("%(count)s invoice", "%(count)s invoices", count) % {"count": count}, "", "", "", ""]
     for rate in register.rates:
         footer += list(totals[rate])
     table.append([*footer, register.total, ""])

@@ -4,6 +4,7 @@ from datetime import date
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from beils.lib.commands import OperatorCommand
 from beils.lib.private import private_open
@@ -47,7 +48,11 @@ class Command(OperatorCommand):
                 handle.write(exported.content)
             self.stdout.write(
                 self.style.SUCCESS(
-                    _("%(rows)s invoices from %(start)s to %(end)s written to %(file)s.")
+                    ngettext(
+                        "%(rows)s invoice from %(start)s to %(end)s written to %(file)s.",
+                        "%(rows)s invoices from %(start)s to %(end)s written to %(file)s.",
+                        exported.rows,
+                    )
                     % {"rows": exported.rows, "start": start, "end": end, "file": output}
                 )
             )
