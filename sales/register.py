@@ -29,7 +29,7 @@ from django.utils.translation import ngettext
 
 from audit.services import audit_log
 from beils.lib.dates import day_bounds
-from beils.lib.money import ZERO
+from beils.lib.money import ZERO, round_money
 from beils.lib.spreadsheets import escape_formula
 from sales.chain import invoice_chain_verify
 from sales.models import ArchivedCartItem, Cart, CartItem, Invoice, InvoiceKind, SalesError
@@ -188,14 +188,14 @@ def register_reconciliation(register: InvoiceRegister) -> dict[str, Decimal]:
     others = originals.filter(Q(cart_id__isnull=True) | ~in_report).aggregate(s=Sum("total"))["s"] or ZERO
     rectifying = _in_period(register.start, register.end).filter(kind=InvoiceKind.RECTIFYING)
     rectified = rectifying.aggregate(s=Sum("total"))["s"] or ZERO
-    expected = revenue - uninvoiced + others + rectified
+    revenue, uninvoiced, others, rectified = (round_money(v) for v in (revenue, uninvoiced, others, rectified))
     return {
         "report_revenue": revenue,
         "sales_not_invoiced_in_period": uninvoiced,
         "invoices_of_sales_not_in_report": others,
         "rectifying_invoices": rectified,
         "register_total": register.total,
-        "reconciled": expected == register.total,
+        "reconciled": revenue - uninvoiced + others + rectified == register.total,
     }
 
 

@@ -232,3 +232,29 @@ def test_the_monthly_schedule_is_off_unless_the_setting_or_the_admin_switches_it
     sync_schedules()
     task.refresh_from_db()
     assert task.enabled is True
+
+
+def test_the_command_reconciles_the_register_with_the_sales_report_to_the_cent():
+    from sales.services import LineRequest, PaymentRequest, cart_checkout, invoice_rectify
+
+    sale = cart_checkout(
+        lines=[LineRequest(service=f.ServiceFactory(price=D("30.00")))],
+        payments=[PaymentRequest(method="CASH", amount=D("32.00"))], tip=D("2.00"),
+    )  # fmt: skip
+    cart_checkout(
+        lines=[LineRequest(product=f.ProductFactory(price=D("11.00"), tax_rate=D("10.00")))],
+        payments=[PaymentRequest(method="CARD", amount=None)],
+    )
+    invoice_rectify(invoice=sale.invoice, reason="Refund")
+    today = timezone.localdate().isoformat()
+    out = io.StringIO()
+    call_command("invoice_register", "--from", today, "--to", today, "--reconcile", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith(": 41.00") and lines[3].endswith(": -30.00") and lines[4].endswith(": 11.00")
+    assert "Reconciled to the cent." in lines[-1]
+
+
+def test_the_command_says_when_an_invoice_no_longer_matches_its_sale(invoices):
+    today = timezone.localdate().isoformat()
+    with pytest.raises(CommandError, match="does not reconcile"):
+        call_command("invoice_register", "--from", today, "--to", today, "--reconcile", stdout=io.StringIO())

@@ -9,7 +9,14 @@ from django.utils.translation import ngettext
 from beils.lib.commands import OperatorCommand
 from beils.lib.private import private_open
 from sales.models import SalesError
-from sales.register import FORMATS, invoice_register_export, month_period, previous_month
+from sales.register import (
+    FORMATS,
+    invoice_register,
+    invoice_register_export,
+    month_period,
+    previous_month,
+    register_reconciliation,
+)
 
 
 def _day(value: str) -> date:
@@ -33,10 +40,17 @@ class Command(OperatorCommand):
         parser.add_argument("--month", help="A whole month, YYYY-MM (instead of --from/--to).")
         parser.add_argument("--format", choices=FORMATS, default="csv", help="csv (default), xlsx or json.")
         parser.add_argument("-o", "--output", help="Write to this file (created 0600).")
+        parser.add_argument(
+            "--reconcile",
+            action="store_true",
+            help="Print instead how the register's total follows from the sales report's revenue of the period.",
+        )
 
     def handle(self, *args, **options):
         start, end = self._period(options)
         fmt, output = options["format"], options["output"]
+        if options["reconcile"]:
+            return self._reconcile(start, end)
         if fmt == "xlsx" and not output:
             raise CommandError(_("XLSX is a binary file: name it with -o FILE."))
         try:
@@ -60,6 +74,26 @@ class Command(OperatorCommand):
             self.stdout.write(exported.content.decode("utf-8-sig"), ending="")
         if fmt == "json" and not json.loads(exported.content)["header"]["chain"]["ok"]:
             raise CommandError(_("The invoices' hash chain is broken: see the header's first_broken."))
+
+    def _reconcile(self, start: date, end: date) -> None:
+        try:
+            reconciliation = register_reconciliation(invoice_register(start=start, end=end))
+        except SalesError as error:
+            raise CommandError(str(error)) from error
+        labels = {
+            "report_revenue": _("Sales report revenue (sales completed in the period)"),
+            "sales_not_invoiced_in_period": _("− sales of the period not invoiced in it"),
+            "invoices_of_sales_not_in_report": _("+ invoices of sales the report does not count"),
+            "rectifying_invoices": _("+ rectifying invoices"),
+            "register_total": _("= register total"),
+        }
+        for key, label in labels.items():
+            self.stdout.write(f"{label}: {reconciliation[key]:.2f}")
+        if not reconciliation["reconciled"]:
+            raise CommandError(
+                _("The register does not reconcile with the sales report: an invoice's total differs from its sale's.")
+            )
+        self.stdout.write(self.style.SUCCESS(_("Reconciled to the cent.")))
 
     def _period(self, options) -> tuple[date, date]:
         if options["month"]:
