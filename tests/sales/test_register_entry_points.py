@@ -150,8 +150,15 @@ def test_staff_switched_off_and_anonymous_callers_are_refused_by_the_api(staff_u
      {"from": "2026-02-01", "to": "2026-02-02", "format": "pdf"}, {"from": "2020-01-01", "to": "2026-01-01"}],
 )  # fmt: skip
 def test_the_api_answers_a_bad_query_with_a_400(manager_user, query):
+    """(Neither date is last month; one of them only is a mistake.)"""
     response = api_as(manager_user).get(API_URL, query)
     assert response.status_code == 400 and response.json()
+
+
+def test_the_api_gives_last_month_when_no_period_is_given(manager_user):
+    start, end = previous_month(timezone.localdate())
+    records = api_as(manager_user).get(API_URL, {"format": "json"}).json()
+    assert records["header"]["period"] == {"from": start.isoformat(), "to": end.isoformat()}
 
 
 # --- The command ---------------------------------------------------------------------------------
