@@ -381,9 +381,10 @@ def invoice_register_email(*, today: date | None = None) -> int:
 
     start, end = previous_month(today or timezone.localdate())
     admins = get_user_model().objects.active_admins().exclude(email="").order_by("pk")
-    sent = 0
+    sent, files = 0, {}  # the files once per language: each JSON checks the whole chain
     for admin in admins:
-        with translation.override(admin.language or settings.LANGUAGE_CODE):
+        language = admin.language or settings.LANGUAGE_CODE
+        with translation.override(language):
             subject = _("Register of issued invoices, %(start)s to %(end)s") % {
                 "start": formats.date_format(start, "SHORT_DATE_FORMAT"),
                 "end": formats.date_format(end, "SHORT_DATE_FORMAT"),
@@ -393,8 +394,9 @@ def invoice_register_email(*, today: date | None = None) -> int:
                 "XLSX, and each invoice's Veri*Factu record as JSON, with the hash chain checked in its header."
             ) % {"salon": settings.SALON_NAME, "start": start.isoformat(), "end": end.isoformat()}
             message = EmailMessage(subject, body, to=[admin.email])
-            for fmt in FORMATS:
-                exported = register_file(start=start, end=end, fmt=fmt)
+            if language not in files:
+                files[language] = [register_file(start=start, end=end, fmt=fmt) for fmt in FORMATS]
+            for exported in files[language]:
                 message.attach(exported.name, exported.content, exported.content_type)
         message.send()
         sent += 1

@@ -203,7 +203,9 @@ def test_the_command_refuses_a_bad_period_with_a_clear_error(args):
 
 def test_the_monthly_task_mails_last_month_s_register_to_each_active_admin(admin_user, manager_user, settings):
     settings.LANGUAGE_CODE = "en"
-    second_admin = User.objects.create_user(email="ana@salon.example", password=PASSWORD, name="Ana", role=Role.ADMIN)
+    second_admin = User.objects.create_user(
+        email="ana@salon.example", password=PASSWORD, name="Ana", role=Role.ADMIN, language="es"
+    )
     User.objects.create_user(email="old@salon.example", password=PASSWORD, name="Old", role=Role.ADMIN,
                              status=Status.OFF)  # fmt: skip
     start, end = previous_month(timezone.localdate())
@@ -222,8 +224,10 @@ def test_the_monthly_task_mails_last_month_s_register_to_each_active_admin(admin
             f"invoice-register-{period}.xlsx",
             f"verifactu-{period}.json",
         ]
-        rows = list(csv.reader(io.StringIO(message.attachments[0][1].lstrip("\ufeff"))))
-        assert len(rows) == 4 and rows[-1][-2] == "34.10"
+        spanish = message.to == [second_admin.email]  # each admin in their language
+        text = message.attachments[0][1].lstrip("\ufeff")
+        rows = list(csv.reader(io.StringIO(text), delimiter=";" if spanish else ","))
+        assert len(rows) == 4 and rows[-1][-2] == ("34,10" if spanish else "34.10")
         sheet = load_workbook(io.BytesIO(message.attachments[1][1])).active
         assert sheet.cell(row=4, column=sheet.max_column - 1).value == pytest.approx(34.10)
         assert json.loads(message.attachments[2][1])["header"]["count"] == 2
