@@ -39,6 +39,8 @@ ACTIONS: dict[str, Promise] = {
     "sales.invoice.rectified": _("Rectifying invoice issued"),
     "sales.invoice.emailed": _("Invoice sent by e-mail"),
     "sales.report.exported": _("Sales report exported"),
+    "sales.register.exported": _("Register of issued invoices exported"),
+    "sales.register.emailed": _("Register of issued invoices e-mailed to the admins"),
     "sales.cartitem.added_by_hand": _("Sale line added by hand"),
     "sales.cartitem.changed_by_hand": _("Sale line changed by hand"),
     "sales.cartitem.deleted_by_hand": _("Sale line deleted by hand"),

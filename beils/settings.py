@@ -456,6 +456,10 @@ INVOICE_SERIES = env.str("INVOICE_SERIES", default="F")
 VERIFACTU_QR_URL = env.str(
     "VERIFACTU_QR_URL", default="https://www2.agenciatributaria.gob.es/wlpl/TIKE-CONT/ValidarQRNoVerifactu"
 )
+# E-mail last month's register of issued invoices (CSV, XLSX and the Veri*Factu records as JSON)
+# to every active ADMIN on the 1st of each month (sales/register.py). Off by default; switching
+# on the "Monthly invoice register" periodic task in the admin does the same.
+INVOICE_REGISTER_EMAIL = env.bool("INVOICE_REGISTER_EMAIL", default=False)
 
 # --- E-mail -------------------------------------------------------------------------------
 
