@@ -59,15 +59,19 @@ def _queue(job: Job) -> None:
 
 
 @transaction.atomic
-def job_import_create(*, resource_class, file_format: str, upload, actor, ip_address=None) -> Job:
-    """Store ``upload`` and queue its dry run."""
+def job_import_create(*, resource_class, file_format: str, upload, actor, ip_address=None, mapping=None) -> Job:
+    """Store ``upload`` and queue its dry run. ``mapping``: the column mapping the file went
+    through (already applied to ``upload``), for the audit."""
     job = Job.objects.create(
         kind=JobKind.IMPORT, resource=_resource_path(resource_class), file_format=_format(file_format).get_title(),
         model_label=resource_class._meta.model._meta.label, actor=actor, ip_address=ip_address,
     )  # fmt: skip
     job.input_name = default_storage.save(f"jobs/{job.pk}-{uuid.uuid4().hex}/{upload.name}", upload)
     job.save(update_fields=["input_name"])
-    audit_log(action="maintenance.import.queued", actor=actor, target=job, ip_address=ip_address)
+    audit_log(
+        action="maintenance.import.queued", actor=actor, target=job, ip_address=ip_address,
+        detail={"mapping": mapping} if mapping else None,
+    )  # fmt: skip
     _queue(job)
     return job
 
