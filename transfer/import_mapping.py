@@ -16,22 +16,32 @@ import csv
 import io
 import tempfile
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_log
 from beils.lib.formats import CSV, XLSX, UnreadableFileError
 from beils.lib.net import client_ip
-from transfer.mapping import ColumnMappingForm, normalised, preview, read_cell, remember_mapping, remembered_mapping
+from transfer.mapping import (
+    ColumnMappingForm,
+    normalised,
+    preview,
+    read_cell,
+    remember_mapping,
+    remembered_mapping,
+    resource_targets,
+)
 
 #: The session's uploads waiting for their mapping: {token: {name, file_name, format, model, resource, user}}.
 SESSION_KEY = "beils_import_mapping"
@@ -58,6 +68,8 @@ class MappingOptionsForm(forms.Form):
         initial="dmy",
     )
     remember = forms.BooleanField(label=_("Remember this mapping for the next file from this source"), required=False)
+    #: The source whose remembered mapping the dropdowns show: another one typed in reloads them.
+    loaded_source = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
 
 
 # --- Before the step: does this file need it? ------------------------------------------------
@@ -95,6 +107,7 @@ def needs_mapping(resource, headers) -> bool:
 
 def stash_upload(request, *, upload, file_format: str, model_label: str, resource_index: str) -> str:
     """Keep ``upload`` in the media storage for the mapping step; the token that names it."""
+    sweep_abandoned()
     token = uuid.uuid4().hex
     upload.seek(0)
     name = default_storage.save(f"import-mapping/{token}/upload.{file_format}", upload)
@@ -107,6 +120,30 @@ def stash_upload(request, *, upload, file_format: str, model_label: str, resourc
     }  # fmt: skip
     request.session[SESSION_KEY] = entries
     return token
+
+
+#: An upload whose mapping was never finished is deleted after this long (it may hold personal data).
+ABANDONED_AFTER = timedelta(days=1)
+
+
+def sweep_abandoned(now=None) -> int:
+    """Delete the uploads left in the mapping step for longer than :data:`ABANDONED_AFTER` (a
+    person who closed the page); how many. Run at each new upload: nothing else needs them."""
+    now = now or timezone.now()
+    deleted = 0
+    try:
+        tokens, _files = default_storage.listdir("import-mapping")
+    except (OSError, NotImplementedError):
+        return 0
+    for token in tokens:
+        with contextlib.suppress(OSError, NotImplementedError):
+            _dirs, names = default_storage.listdir(f"import-mapping/{token}")
+            for name in names:
+                path = f"import-mapping/{token}/{name}"
+                if now - default_storage.get_modified_time(path) > ABANDONED_AFTER:
+                    default_storage.delete(path)
+                    deleted += 1
+    return deleted
 
 
 def _delete(name: str) -> None:
@@ -188,6 +225,12 @@ def _first_rows(rows, headers, count=PREVIEW_ROWS):
     return first
 
 
+def _has_memory(source: str, resource: str) -> bool:
+    from transfer.models import SavedMapping
+
+    return SavedMapping.objects.filter(source=normalised(source), resource=resource).exists()
+
+
 def last_source(user, resource: str) -> str:
     from transfer.models import SavedMapping
 
@@ -201,8 +244,6 @@ def mapping_step(model_admin, request, token: str):
     opts = model_admin.opts
     entry = request.session.get(SESSION_KEY, {}).get(token)
     if not isinstance(entry, dict) or entry.get("model") != opts.label or entry.get("user") != request.user.pk:
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied
     import_url = f"admin:{opts.app_label}_{opts.model_name}_import"
     try:
@@ -213,30 +254,36 @@ def mapping_step(model_admin, request, token: str):
         return redirect(import_url)
     resource_class = model_admin.get_import_resource_classes(request)[_resource_index(entry)]
     resource = resource_class(**model_admin.get_import_resource_kwargs(request))
-    from transfer.mapping import resource_targets
-
     targets = resource_targets(resource)
     key = opts.model_name
     posted = request.method == "POST"
+    source = last_source(request.user, key)
     options = MappingOptionsForm(
         request.POST if posted else None,
-        initial={"source": last_source(request.user, key), "date_order": "dmy", "remember": True},
+        initial={"source": source, "loaded_source": source, "date_order": "dmy", "remember": True},
     )
+    data = request.POST if posted else None
+    if posted and "_continue" not in request.POST and options.is_valid():
+        typed = options.cleaned_data["source"]
+        if normalised(typed) != normalised(options.cleaned_data["loaded_source"]) and _has_memory(typed, key):
+            # Another source typed in, which Beils knows: its mapping replaces the dropdowns.
+            source, data = typed, None
+            options = MappingOptionsForm({**request.POST.dict(), "loaded_source": typed})
+            options.is_valid()
     initial = ColumnMappingForm.initial_for(
-        headers,
-        remembered_mapping(source=options.initial["source"], resource=key, headers=headers, targets=targets),
+        headers, remembered_mapping(source=source, resource=key, headers=headers, targets=targets)
     )
-    form = ColumnMappingForm(request.POST if posted else None, headers=headers, targets=targets, initial=initial)
+    form = ColumnMappingForm(data, headers=headers, targets=targets, initial=initial)
     if posted and "_continue" in request.POST and options.is_valid() and form.is_valid():
         return _continue(model_admin, request, token, entry, rows, headers, form, options, targets)
-    if posted:
+    if form.is_bound:
         form.is_valid()
         options.is_valid()
         mapping = form.mapping_from({k: request.POST.get(k) for k in form.fields})
         date_order = options.cleaned_data.get("date_order") or "dmy"
     else:
         mapping = form.mapping_from(initial)
-        date_order = "dmy"
+        date_order = (options.cleaned_data.get("date_order") if options.is_bound else None) or "dmy"
     valid = {t.name for t in targets}
     mapping = {h: (name if name in valid else "") for h, name in mapping.items()}
     shown = preview(_first_rows(rows, headers), mapping, targets, date_order=date_order)

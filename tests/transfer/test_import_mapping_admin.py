@@ -44,7 +44,9 @@ def choices(page) -> dict:
     """The posted form of the mapping page, as its dropdowns and fields stand."""
     form, options = page.context["form"], page.context["options"]
     data = {name: form.initial.get(name, "") for name in form.fields}
-    data.update({"source": options.initial["source"], "date_order": options.initial["date_order"], "remember": "on"})
+    shown = options.data if options.is_bound else options.initial
+    data.update({"source": shown["source"], "date_order": shown["date_order"], "remember": "on"})
+    data["loaded_source"] = shown.get("loaded_source", "")
     return data
 
 
@@ -60,6 +62,7 @@ def test_a_messy_spanish_csv_is_mapped_previewed_and_stored_as_beils_reads_it(ad
     assert choices(page) | {} == {
         "column_0": "Name", "column_1": "Surname", "column_2": "Email", "column_3": "Phone",
         "column_4": "Birth date", "column_5": "Notes", "source": "generic", "date_order": "dmy", "remember": "on",
+        "loaded_source": "generic",
     }  # fmt: skip
     text = page.content.decode()
     # As it will be stored: the date read day first and shown unambiguously, the e-mail lower-cased.
@@ -239,3 +242,43 @@ def test_a_file_of_a_thousand_columns_is_refused_with_a_reason(admin_browser):
 
 def test_a_mapping_post_without_a_stored_upload_is_refused(admin_browser):
     assert admin_browser.post(admin_url(Client, "import_mapping", "f" * 32), {"_continue": "1"}).status_code == 403
+
+
+def test_typing_another_source_reloads_the_dropdowns_from_its_memory(admin_browser):
+    SavedMapping.objects.create(source="salon pro", resource="client", columns={"contacto": "Phone"})
+    headers = "Nombre;Correo;Contacto\r\nAna;ana@example.com;91 555\r\n"
+    url, page = mapping_page(admin_browser, Client, headers)
+    assert choices(page)["column_2"] == ""
+
+    reloaded = admin_browser.post(url, {**choices(page), "source": "Salon Pro", "_preview": "1"})
+
+    assert choices(reloaded)["column_2"] == "Phone"
+    assert "91 555" in reloaded.content.decode()
+
+
+def test_an_unticked_remember_keeps_nothing_but_the_import_still_says_its_mapping(admin_browser):
+    url, page = mapping_page(admin_browser, Client, MESSY)
+    unticked = {k: v for k, v in choices(page).items() if k != "remember"}
+
+    confirm(admin_browser, Client, admin_browser.post(url, {**unticked, "_continue": "1"}))
+
+    assert Client.objects.count() == 2
+    assert not SavedMapping.objects.exists()
+    assert not AuditEntry.objects.for_action("transfer.mapping.saved").exists()
+    imported = AuditEntry.objects.for_action("maintenance.import.done").filter(outcome="SUCCESS").get()
+    assert imported.detail["mapping"]["source"] == "generic"
+
+
+def test_an_upload_left_in_the_mapping_step_is_deleted_a_day_later(admin_browser):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from transfer.import_mapping import sweep_abandoned
+
+    _url, page = mapping_page(admin_browser, Client, MESSY)
+    (entry,) = page.wsgi_request.session[SESSION_KEY].values()
+
+    assert sweep_abandoned() == 0
+    assert sweep_abandoned(now=timezone.now() + timedelta(days=2)) == 1
+    assert not default_storage.exists(entry["name"])
