@@ -282,3 +282,16 @@ def test_an_upload_left_in_the_mapping_step_is_deleted_a_day_later(admin_browser
     assert sweep_abandoned() == 0
     assert sweep_abandoned(now=timezone.now() + timedelta(days=2)) == 1
     assert not default_storage.exists(entry["name"])
+
+
+@pytest.mark.parametrize(
+    ("model", "name", "created"), [(Client, "clientes-recepcion.csv", 2), (Product, "productos-recepcion.csv", 2)]
+)
+def test_the_readmes_example_files_go_through_the_step(admin_browser, model, name, created):
+    from pathlib import Path
+
+    content = (Path(__file__).resolve().parents[2] / "docs" / "examples" / name).read_bytes()
+    url, page = mapping_page(admin_browser, model, content, name=name)
+
+    assert confirm(admin_browser, model, admin_browser.post(url, {**choices(page), "_continue": "1"})).status_code == 302
+    assert model._default_manager.count() == created
