@@ -17,7 +17,8 @@ from tests.conftest import PASSWORD, _person
 from tests.helpers import admin_url
 from transfer.import_export_admin import ImportExportAdmin
 from transfer.import_mapping import SESSION_KEY
-from transfer.models import Job, SavedMapping
+from transfer.jobs import job_run
+from transfer.models import Job, JobState, SavedMapping
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +164,14 @@ def test_a_large_mapped_file_is_queued_already_mapped(admin_browser, monkeypatch
     assert first_lines == ["Name;Email;Birth date", "Cliente0;cliente0@example.com;1990-12-31"]
     queued = AuditEntry.objects.for_action("maintenance.import.queued").get()
     assert queued.detail["mapping"]["mapping"]["Correo"] == "Email"
+    job.refresh_from_db()
+    if job.state == JobState.QUEUED:
+        job_run(job)
+    job.refresh_from_db()
+    assert job.state == JobState.VALIDATED, job.error
+    assert job.summary["mapping"]["source"] == "generic"
+    checked = AuditEntry.objects.for_action("maintenance.import.done").get()
+    assert checked.detail["mapping"]["mapping"]["Nacimiento"] == "Birth date"
 
 
 # --- Who may, and hostile input ---------------------------------------------------------------
@@ -293,5 +302,7 @@ def test_the_readmes_example_files_go_through_the_step(admin_browser, model, nam
     content = (Path(__file__).resolve().parents[2] / "docs" / "examples" / name).read_bytes()
     url, page = mapping_page(admin_browser, model, content, name=name)
 
-    assert confirm(admin_browser, model, admin_browser.post(url, {**choices(page), "_continue": "1"})).status_code == 302
+    assert (
+        confirm(admin_browser, model, admin_browser.post(url, {**choices(page), "_continue": "1"})).status_code == 302
+    )
     assert model._default_manager.count() == created
