@@ -177,8 +177,11 @@ def test_a_large_mapped_file_is_queued_already_mapped(admin_browser, monkeypatch
 # --- Who may, and hostile input ---------------------------------------------------------------
 
 
-def test_staff_and_managers_may_not_map_a_client_file(admin_browser, staff_browser, manager_browser):
+def test_staff_and_managers_may_not_map_a_client_file(admin_browser, staff_browser, manager_browser, anonymous_browser):
     url, _page = mapping_page(admin_browser, Client, MESSY)
+
+    signed_out = anonymous_browser.get(url)
+    assert signed_out.status_code == 302 and "/login/" in signed_out["Location"]
 
     assert upload(staff_browser, Client, MESSY).status_code == 403
     assert upload(manager_browser, Client, MESSY).status_code == 403
