@@ -2,10 +2,8 @@
 written dd/mm/yyyy and prices written 12,50 go through the column-mapping step, where the person
 corrects a guess, sees the first rows as Beils will store them, and confirms."""
 
-import shutil
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
@@ -13,7 +11,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from catalog.models import Product
 from crm.models import Client, Role, User
-from tests.browser.support import ARTIFACTS, BROWSER, shot, sign_in
+from tests.browser.support import BROWSER, shot, sign_in
 from transfer.models import SavedMapping
 
 pytestmark = BROWSER
@@ -25,7 +23,6 @@ CLIENTS = (
     "Lucía;Peña;lucia@example.com;;01/02/1985;;611 222 333\r\n"
 )
 PRODUCTS = "Referencia;Producto;Precio;IVA\r\nCHAMP-1;Champú sólido;12,50;21\r\n"
-SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 
 
 def column(browser, header: str) -> Select:
@@ -67,9 +64,7 @@ def test_a_messy_spanish_client_file_is_mapped_corrected_and_imported(live_serve
     preview = browser.find_element(By.CLASS_NAME, "beils-mapping-preview").text
     assert "31 de diciembre de 1990" in preview and "bego@example.com" in preview and "600 111 222" in preview
     assert "91 555 12 12" not in preview
-    shot(browser, "import-mapping")
-    SCREENS.mkdir(exist_ok=True)
-    shutil.copy(ARTIFACTS / "import-mapping.png", SCREENS / "import-mapping.png")
+    shot(browser, "import-mapping")  # docs/screens/import-mapping.png (make screens)
 
     browser.find_element(By.ID, "mapping-continue").click()
     browser.find_element(By.CSS_SELECTOR, "input[name=confirm]").click()
