@@ -92,6 +92,7 @@ ACTIONS: dict[str, Promise] = {
     "maintenance.import.failed": _("Import failed"),
     "maintenance.import.refused": _("Import refused"),
     "maintenance.import.reaped": _("Import stopped without finishing"),
+    "transfer.mapping.saved": _("Column mapping of an import source saved"),
     "maintenance.job.downloaded": _("Import or export file downloaded"),
     "legacy.import.queued": _("Import from the old system queued"),
     "legacy.import.completed": _("Import from the old system completed"),

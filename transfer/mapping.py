@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -111,7 +112,9 @@ def read_cell(target: Target, value, *, date_order: str = "dmy"):
         if amount != amount.to_integral_value():
             raise ValueError(gettext("“%(value)s” is not a whole number.") % {"value": value})
         return int(amount)
-    text = str(value).strip()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a spreadsheet's number in a text column (a phone): no ".0"
+    text = value.isoformat() if isinstance(value, date) else str(value).strip()
     if target.kind == "email":
         try:
             validate_email(text)
@@ -222,3 +225,75 @@ def remember_mapping(*, source: str, resource: str, mapping: dict[str, str], act
         saved.updated_by = actor if getattr(actor, "pk", None) else None
         saved.save()
     return saved
+
+
+# --- The targets of an import resource ------------------------------------------------------
+
+
+def resource_targets(resource) -> list[Target]:
+    """What a file for ``resource`` (an import resource instance) may carry, one target per
+    column the import reads: named by the column Beils' own files have (``"Birth date"``),
+    labelled in the reader's language, spelled as the column, the field, its verbose name in
+    English and Spanish and the usual spellings of :data:`transfer.synonyms.SYNONYMS`."""
+    from django.utils import translation
+
+    from transfer.import_templates import template_columns
+    from transfer.resources.fields import column_label
+    from transfer.synonyms import SYNONYMS
+
+    model = resource._meta.model
+    required = set(resource.required_columns()) if hasattr(resource, "required_columns") else set()
+    targets = []
+    for column in template_columns(resource):
+        attribute = (column.attribute or "").split("__")[0]
+        own = f"{model._meta.model_name}.{attribute}"
+        spellings = [column.column_name, attribute]
+        for language in ("en", "es"):
+            with translation.override(language):
+                spellings += [column_label(model, column), *_verbose_names(model, attribute)]
+        targets.append(
+            Target(
+                name=column.column_name,
+                label=column_label(model, column),
+                synonyms=tuple(dict.fromkeys([*spellings, *SYNONYMS.get(attribute, ()), *SYNONYMS.get(own, ())])),
+                required=column.column_name in required,
+                kind=_kind(model, column, attribute),
+            )
+        )
+    return targets
+
+
+def _verbose_names(model, attribute: str) -> list[str]:
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        return [str(model._meta.get_field(attribute).verbose_name)]
+    except (FieldDoesNotExist, AttributeError):
+        return []
+
+
+def _kind(model, column, attribute: str) -> str:
+    """How a cell of ``column`` is read: from its widget (e-mails) or its model field."""
+    from django.core.exceptions import FieldDoesNotExist
+    from django.db import models
+
+    from transfer.resources.fields import EmailWidget
+
+    if isinstance(column.widget, EmailWidget):
+        return "email"
+    try:
+        model_field = model._meta.get_field(attribute)
+    except FieldDoesNotExist:
+        return "text"
+    if model_field.is_relation or model_field.choices or isinstance(model_field, models.BooleanField):
+        return "text"
+    for field_class, kind in (
+        (models.EmailField, "email"),
+        (models.DecimalField, "decimal"),
+        (models.DateTimeField, "datetime"),
+        (models.DateField, "date"),
+        (models.IntegerField, "integer"),
+    ):
+        if isinstance(model_field, field_class):
+            return kind
+    return "text"
