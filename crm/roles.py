@@ -53,7 +53,7 @@ _MANAGEMENT = {
     "sales": {"*": "v", "cart": "vac", "cartitem": "vacd", "debt": "vc", "debtpayment": "va"},
     "bookings": {"*": "vacd"},
     "audit": {"*": "v"},
-    "transfer": {"job": "v"},
+    "transfer": {"job": "v", "savedmapping": "vd"},
     "backups": {"*": "v"},
     "maintenance": {"*": "v"},
     "django_celery_beat": {"*": "v"},

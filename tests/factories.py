@@ -526,6 +526,16 @@ class JobFactory(DjangoModelFactory):
     actor = factory.SubFactory(UserFactory, role="ADMIN")
 
 
+class SavedMappingFactory(DjangoModelFactory):
+    class Meta:
+        model = "transfer.SavedMapping"
+
+    source = factory.Sequence(lambda n: f"recepcion {n}")
+    resource = "client"
+    columns = {"correo electronico": "Email", "nombre": "Name", "notas": ""}
+    updated_by = factory.SubFactory(UserFactory, role="ADMIN")
+
+
 class LifecycleRunFactory(DjangoModelFactory):
     class Meta:
         model = "maintenance.LifecycleRun"

@@ -54,6 +54,7 @@ FACTORIES = {
     "maintenance.ScheduleSlot": f.ScheduleSlotFactory,
     "backups.Backup": f.BackupFactory,
     "transfer.Job": f.JobFactory,
+    "transfer.SavedMapping": f.SavedMappingFactory,
     "sales.ArchivedCart": f.ArchivedCartFactory,
     "maintenance.LifecycleRun": f.LifecycleRunFactory,
     "maintenance.RetentionPolicy": f.RetentionPolicyFactory,
@@ -99,6 +100,7 @@ CHANGELIST_QUERY_BUDGET = {
     "maintenance.ScheduleSlot": 10,
     "backups.Backup": 11,  # + the newest good backup, for the recovery point notice
     "transfer.Job": 7,
+    "transfer.SavedMapping": 8,  # + the resource filter
     "sales.ArchivedCart": 9,  # + the page's clients, fetched
     "maintenance.LifecycleRun": 9,
     "maintenance.RetentionPolicy": 7,

@@ -89,3 +89,23 @@ def test_the_mapping_form_refuses_a_field_twice_and_a_required_one_missing():
     assert not none.is_valid() and "Choose a column for: Total" in str(none.non_field_errors())
     good = ColumnMappingForm({"column_0": "", "column_1": "total"}, headers=headers, targets=TARGETS)
     assert good.is_valid() and good.mapping == {"Importe": "", "Total": "total"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("persona", "sees", "deletes"),
+    [("admin_user", 200, True), ("manager_user", 200, True), ("staff_user", 403, False), ("outsider", 302, False),
+     (None, 302, False)],
+)  # fmt: skip
+def test_remembered_mappings_are_seen_and_forgotten_by_who_imports(client, request, persona, sees, deletes):
+    from django.urls import reverse
+
+    from tests.factories import SavedMappingFactory
+
+    saved = SavedMappingFactory()
+    if persona:
+        client.force_login(request.getfixturevalue(persona))
+    assert client.get(reverse("admin:transfer_savedmapping_changelist")).status_code == sees
+    client.post(reverse("admin:transfer_savedmapping_delete", args=[saved.pk]), {"post": "yes"})
+    assert SavedMapping.objects.filter(pk=saved.pk).exists() is not deletes
+    assert client.get(reverse("admin:transfer_savedmapping_change", args=["nope"])).status_code in (302, 403, 404)
