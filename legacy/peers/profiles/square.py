@@ -1,0 +1,7 @@
+"""Square's exports."""
+
+from django.utils.translation import gettext_lazy as _
+
+from legacy.peers.profiles import Profile
+
+PROFILE = Profile(name="square", label=_("Square"))

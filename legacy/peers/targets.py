@@ -1,0 +1,135 @@
+"""What each kind of record in another system's export can carry, in Beils' words: the targets a
+column is mapped to. Spanish and English spellings common to many files are here; a profile adds
+the exact column names of its product (:mod:`legacy.peers.profiles`)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from transfer.mapping import Target
+
+#: The order in which entities are written: each only points at earlier ones.
+ENTITIES = ("services", "products", "clients", "appointments", "sales", "balances")
+
+ENTITY_LABELS = {
+    "services": _("services"),
+    "products": _("products"),
+    "clients": _("clients"),
+    "appointments": _("appointments"),
+    "sales": _("sales"),
+    "balances": _("gift cards and bonos"),
+}
+
+_KEY = ("ID", "Id", "Identificador", "Código", "Code", "Reference", "Ref", "Referencia")
+_CLIENT_REFS = (
+    Target("client_key", _("client's id in the other system"), ("Client ID", "Customer ID", "ID cliente", "Id del cliente")),
+    Target("client_email", _("client's e-mail"), ("Client email", "Customer email", "Email del cliente",
+                                                   "Correo del cliente"), kind="email"),
+    Target("client_phone", _("client's phone"), ("Client phone", "Customer phone", "Teléfono del cliente",
+                                                  "Client mobile", "Móvil del cliente")),
+    Target("client_name", _("client's name"), ("Client", "Customer", "Client name", "Customer name", "Cliente",
+                                                "Nombre del cliente")),
+)  # fmt: skip
+
+BASE_TARGETS: dict[str, tuple[Target, ...]] = {
+    "clients": (
+        Target("key", _("id in the other system"), _KEY + ("Client ID", "Customer ID", "ID cliente")),
+        Target("name", _("first name"), ("First name", "Firstname", "Given name", "Nombre", "Name", "Full name",
+                                          "Nombre completo", "Client name", "Customer name", "Cliente"), required=True),
+        Target("surname", _("surname"), ("Last name", "Lastname", "Family name", "Surname", "Apellidos", "Apellido")),
+        Target("email", _("e-mail"), ("Email", "E-mail", "Email address", "Correo", "Correo electrónico",
+                                       "Correo electronico", "Mail"), kind="email"),
+        Target("phone", _("phone"), ("Phone", "Mobile", "Mobile number", "Mobile phone", "Phone number", "Teléfono",
+                                      "Telefono", "Móvil", "Movil", "Celular")),
+        Target("birth_date", _("birth date"), ("Birthday", "Date of birth", "Birth date", "DOB",
+                                                "Fecha de nacimiento", "Cumpleaños", "Nacimiento"), kind="date"),
+        Target("gender", _("gender"), ("Gender", "Sex", "Género", "Genero", "Sexo")),
+        Target("address", _("address"), ("Address", "Street", "Address line 1", "Dirección", "Direccion", "Domicilio")),
+        Target("city", _("city"), ("City", "Town", "Ciudad", "Localidad", "Población", "Poblacion")),
+        Target("postal_code", _("postal code"), ("Postcode", "Post code", "Zip", "Zip code", "Postal code",
+                                                  "Código postal", "Codigo postal", "CP")),
+        Target("country", _("country"), ("Country", "País", "Pais")),
+        Target("notes", _("notes"), ("Notes", "Note", "Notas", "Observaciones", "Comentarios", "Client notes")),
+    ),
+    "services": (
+        Target("key", _("id in the other system"), _KEY + ("Service ID", "ID servicio")),
+        Target("name", _("name"), ("Service", "Service name", "Name", "Servicio", "Nombre", "Nombre del servicio"),
+               required=True),
+        Target("price", _("price (VAT incl.)"), ("Price", "Retail price", "Precio", "Importe", "PVP"), kind="decimal"),
+        Target("duration", _("duration (minutes)"), ("Duration", "Duration (min)", "Duración", "Duracion",
+                                                       "Minutos", "Minutes"), kind="minutes"),
+        Target("tax_rate", _("VAT rate (%)"), ("Tax rate", "VAT", "Tax", "IVA", "Tipo de IVA", "% IVA"), kind="decimal"),
+        Target("category", _("category"), ("Category", "Categoría", "Categoria", "Service category")),
+        Target("description", _("description"), ("Description", "Descripción", "Descripcion")),
+    ),
+    "products": (
+        Target("key", _("id in the other system"), _KEY + ("Product ID", "ID producto")),
+        Target("name", _("name"), ("Product", "Product name", "Name", "Producto", "Nombre", "Nombre del producto"),
+               required=True),
+        Target("sku", _("SKU"), ("SKU", "Referencia interna")),
+        Target("barcode", _("barcode"), ("Barcode", "EAN", "UPC", "Código de barras", "Codigo de barras")),
+        Target("price", _("price (VAT incl.)"), ("Price", "Retail price", "Precio", "PVP", "Precio de venta"),
+               kind="decimal"),
+        Target("cost", _("cost"), ("Cost", "Supply price", "Cost price", "Coste", "Precio de coste"), kind="decimal"),
+        Target("tax_rate", _("VAT rate (%)"), ("Tax rate", "VAT", "Tax", "IVA", "Tipo de IVA"), kind="decimal"),
+        Target("stock", _("stock"), ("Stock", "Stock on hand", "Quantity", "Existencias", "Cantidad en stock"),
+               kind="integer"),
+        Target("description", _("description"), ("Description", "Descripción", "Descripcion")),
+    ),
+    "appointments": (
+        Target("key", _("id in the other system"), _KEY + ("Appointment ID", "Booking ID", "ID cita")),
+        *_CLIENT_REFS,
+        Target("start", _("start (date and time)"), ("Start", "Start time", "Starts at", "Inicio", "Fecha y hora"),
+               kind="datetime"),
+        Target("date", _("date"), ("Date", "Appointment date", "Fecha", "Fecha de la cita"), kind="date"),
+        Target("time", _("time"), ("Time", "Hora", "Hora de inicio")),
+        Target("end", _("end (time, or date and time)"), ("End", "End time", "Ends at", "Fin", "Hora de fin")),
+        Target("duration", _("duration (minutes)"), ("Duration", "Duración", "Duracion", "Minutos"), kind="minutes"),
+        Target("service", _("service"), ("Service", "Service name", "Servicio", "Tratamiento", "Treatment")),
+        Target("staff", _("staff member"), ("Staff", "Staff member", "Employee", "Team member", "Empleado",
+                                             "Profesional", "Estilista")),
+        Target("status", _("status"), ("Status", "Estado", "Appointment status")),
+        Target("price", _("price (VAT incl.)"), ("Price", "Precio", "Importe"), kind="decimal"),
+        Target("notes", _("notes"), ("Notes", "Notas", "Observaciones", "Comments")),
+    ),
+    "sales": (
+        Target("key", _("sale number in the other system"), ("Sale ID", "Sale no.", "Sale number", "Invoice no.",
+                                                               "Receipt number", "Ticket", "Nº ticket", "Venta")),
+        Target("line_key", _("sale line id in the other system"), ("Line ID", "Item ID", "ID línea")),
+        *_CLIENT_REFS,
+        Target("client_surname", _("client's surname"), ("Client last name", "Customer last name",
+                                                          "Apellidos del cliente")),
+        Target("date", _("date"), ("Date", "Sale date", "Fecha", "Fecha de venta"), kind="datetime", required=True),
+        Target("time", _("time"), ("Time", "Sale time", "Hora")),
+        Target("item", _("item sold"), ("Item", "Item name", "Description", "Concepto", "Artículo", "Articulo")),
+        Target("item_type", _("kind of item"), ("Type", "Item type", "Tipo")),
+        Target("quantity", _("quantity"), ("Quantity", "Qty", "Cantidad", "Uds"), kind="integer"),
+        Target("total", _("line total (VAT incl.)"), ("Total", "Total sales", "Gross total", "Amount", "Importe",
+                                                        "Total venta"), kind="decimal", required=True),
+        Target("tax_rate", _("VAT rate (%)"), ("Tax rate", "VAT rate", "IVA", "Tipo de IVA", "% IVA"), kind="decimal"),
+        Target("unit_price", _("unit price (VAT incl.)"), ("Unit price", "Precio unitario"), kind="decimal"),
+        Target("discount", _("discount"), ("Discount", "Discounts", "Descuento"), kind="decimal"),
+        Target("payment_method", _("payment method"), ("Payment method", "Payment type", "Paid by", "Forma de pago",
+                                                         "Método de pago", "Metodo de pago")),
+        Target("payment_amounts", _("amount paid per method"), ("Payment amounts", "Amount paid", "Importe pagado")),
+        Target("void", _("voided"), ("Void", "Voided", "Anulada")),
+        Target("status", _("status"), ("Status", "Sale status", "Estado")),
+        Target("invoice_number", _("invoice number"), ("Invoice number", "Invoice", "Nº factura", "Factura")),
+    ),
+    "balances": (
+        Target("key", _("id in the other system"), _KEY + ("Voucher ID", "Gift card ID")),
+        *_CLIENT_REFS,
+        Target("kind", _("gift card or bono"), ("Type", "Voucher type", "Tipo")),
+        Target("code", _("code"), ("Code", "Voucher code", "Gift card code", "Código", "Codigo")),
+        Target("name", _("name"), ("Name", "Package", "Package name", "Course", "Bono", "Nombre")),
+        Target("initial", _("initial value"), ("Initial value", "Value", "Original value", "Valor inicial", "Valor"),
+               kind="decimal"),
+        Target("balance", _("balance left"), ("Balance", "Remaining", "Remaining balance", "Saldo", "Saldo pendiente"),
+               kind="decimal"),
+        Target("sessions_total", _("sessions bought"), ("Sessions", "Total sessions", "Sesiones"), kind="integer"),
+        Target("sessions_remaining", _("sessions left"), ("Sessions left", "Remaining sessions", "Sesiones restantes",
+                                                           "Sesiones pendientes"), kind="integer"),
+        Target("issued", _("issue date"), ("Issue date", "Issued", "Purchase date", "Fecha de emisión",
+                                            "Fecha de compra"), kind="date"),
+        Target("expires", _("expiry date"), ("Expiry date", "Expires", "Expiration date", "Caduca",
+                                              "Fecha de caducidad"), kind="date"),
+    ),
+}  # fmt: skip
