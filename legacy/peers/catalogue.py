@@ -33,6 +33,9 @@ def _catalogue(run, pf: ParsedFile, rows: list[Row], *, entity: str, model, valu
             run.skip(entity, row, _("the same id appears twice in the files"), file=pf.name)
             continue
         seen.add(row.key)
+        if any((row.values.get(f) or ZERO) < 0 for f in ("price", "cost")):
+            run.skip(entity, row, _("a negative price"), file=pf.name)
+            continue
         values = values_of(row)
         obj = existing.get(known.get(row.key))
         if obj is None and normalised(values["name"]) in names:
@@ -69,11 +72,20 @@ def _by_name(model, names) -> dict:
     return {k: v for k, v in found.items() if k in wanted}
 
 
+def clean_name(run, name) -> str:
+    """The item's name without the suffixes the product adds (Fresha's "Balayage - From")."""
+    text = str(name or "").strip()
+    for suffix in run.profile.name_suffixes:
+        if text.lower().endswith(suffix.lower()):
+            text = text[: -len(suffix)].rstrip()
+    return text
+
+
 def write_services(run, pf: ParsedFile, rows: list[Row]) -> None:
     def values_of(row):
         v = row.values
         minutes = v.get("duration")
-        return {"name": str(v["name"])[:150], "code": _code(run, "S", row.key), "price": v.get("price") or ZERO,
+        return {"name": clean_name(run, v["name"])[:150], "code": _code(run, "S", row.key), "price": v.get("price") or ZERO,
                 "tax_rate": _rate(run, v.get("tax_rate")), "duration_minutes": minutes if minutes and minutes > 0 else 30,
                 "description": v.get("description") or None}  # fmt: skip
 
@@ -95,7 +107,7 @@ def write_products(run, pf: ParsedFile, rows: list[Row]) -> None:
             barcode = None
         taken_barcodes.add(barcode)
         sku = (v.get("sku") or "").strip() or _code(run, "P", row.key)
-        return {"name": str(v["name"])[:150], "sku": sku[:50], "barcode": barcode, "price": v.get("price") or ZERO,
+        return {"name": clean_name(run, v["name"])[:150], "sku": sku[:50], "barcode": barcode, "price": v.get("price") or ZERO,
                 "tax_rate": _rate(run, v.get("tax_rate")), "cost": v.get("cost"),
                 "stock": max(v.get("stock") or 0, 0), "description": v.get("description") or None}  # fmt: skip
 
@@ -106,6 +118,7 @@ def item_for(run, *, kind: str, name: str, price: Decimal | None, tax_rate, row,
     """The service (or product) a line names: one imported or typed in before, by its name; else
     one made now, keyed by the name, so that the next line and the next run find it."""
     model, target = (Product, "products") if kind == "product" else (Service, "services")
+    name = clean_name(run, name) or name
     key = "name:" + normalised(name)[:80]
     cache = run.__dict__.setdefault("_items", {})
     if (target, key) in cache:

@@ -84,17 +84,28 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
             run.skip("clients", row, _("the same client id appears twice in the files"), file=pf.name)
             continue
         seen.add(row.key)
+        if not row.values.get("name") and not row.values.get("email"):
+            run.skip("clients", row, _("a client with neither a name nor an e-mail"), file=pf.name)
+            continue
         values = _client_values(run, row)
         client = existing.get(known.get(row.key))
         if client is not None and client.pk in run.erased:
             run.skip("clients", row, _("the client was erased in Beils (GDPR): not imported again"), file=pf.name)
             continue
+        mine = run.__dict__.setdefault("_clients_made", {})
+        if client is None and values["email"] in by_email and by_email[values["email"]].pk in mine:
+            # Two clients of the files share an e-mail (Fresha lets a client sign up twice): Beils
+            # keeps e-mails unique, and merging is a person's decision: imported without it.
+            first = by_email[values["email"]]
+            run.note("clients", row, _("another client in the files has the same e-mail"),
+                     _("imported without e-mail; listed as a likely duplicate"), level="warning")  # fmt: skip
+            run.duplicates.append({"first": first.pk, "row": row.key, "email": first.email})
+            values["email"] = None
         if client is None and values["email"] in by_email:
             client = by_email[values["email"]]
             if client.pk in run.erased:
                 run.skip("clients", row, _("the client was erased in Beils (GDPR): not imported again"), file=pf.name)
                 continue
-            run.duplicates.append({"by": "email", "clients": [client.pk], "rows": [row.number], "file": pf.name})
             run.note("clients", row, _("a Beils client has the same e-mail"), _("linked to that client; empty fields filled"),
                      level="warning")  # fmt: skip
             _fill_blanks(client, values)
@@ -104,6 +115,7 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
         if client is None:
             client = Client(**values)
             client.save()
+            mine[client.pk] = row.key
             counts.created += 1
             fresh.append((row.key, client.pk))
             run.clients.add(client.pk, client.name, client.surname, client.phone)
@@ -143,19 +155,20 @@ def likely_duplicates(run) -> list[dict]:
     for pk, email, phone, name, surname, born in rows:
         ways = []
         if email:
-            ways.append(("email", Q(email__iexact=email), email.lower()))
+            ways.append(("email", Q(email_key=email.strip().lower()), email.lower()))
         if len(phone_key(phone)) >= 6:
-            ways.append(("phone", Q(phone__endswith=phone_key(phone)[-6:]), phone_key(phone)))
+            ways.append(("phone", Q(phone_key=phone_key(phone)), phone_key(phone)))
         if born:
             ways.append(("name and birth date", Q(name__iexact=name, surname__iexact=surname or "", birth_date=born)
                          if surname else Q(name__iexact=name, birth_date=born), f"{normalised(name)}|{born}"))  # fmt: skip
         for by, condition, value in ways:
-            others = Client.objects.filter(condition).exclude(pk=pk).values_list("pk", "phone")
-            if by == "phone":
-                others = [(o, p) for o, p in others if phone_key(p) == value]
-            ids = {o for o, _p in others}
+            ids = set(Client.objects.with_match_keys().filter(condition).exclude(pk=pk).values_list("pk", flat=True))
             if ids:
                 groups.setdefault((by, value), set()).update(ids | {pk})
+    for shared in run.duplicates:
+        second = run.known("clients", [shared["row"]], model=Client).get(shared["row"])
+        if second is not None:
+            groups.setdefault(("email", shared["email"]), set()).update({shared["first"], second})
     return [{"by": by, "clients": sorted(ids)} for (by, _v), ids in sorted(groups.items(), key=lambda g: sorted(g[1]))]
 
 
@@ -202,6 +215,9 @@ def write_appointments(run, pf: ParsedFile, rows: list[Row]) -> None:
         seen.add(row.key)
         if row.key in known:
             counts.already += 1
+            continue
+        if not any(v.get(ref) for ref in ("client_key", "client_email", "client_phone", "client_name")):
+            run.skip("appointments", row, _("the appointment names no client"), file=pf.name)
             continue
         client = run.clients.find(v)
         if client is None:

@@ -18,7 +18,7 @@ from beils.lib.money import split_vat
 from catalog.models import Product
 from crm.models import Client
 from legacy import mapping as m
-from legacy.peers.catalogue import item_for
+from legacy.peers.catalogue import _code, item_for
 from legacy.peers.reading import ParsedFile, Row
 from marketing.models import (
     Bonus,
@@ -244,10 +244,19 @@ def _gift_card(run, pf: ParsedFile, row: Row) -> None:
     v = row.values
     balance = v.get("balance") if v.get("balance") is not None else v.get("initial")
     initial = max(v.get("initial") or ZERO, balance or ZERO)
-    if not balance or balance <= 0:
+    status = run.profile.status("balances", v.get("status")) if v.get("status") else None
+    if balance is not None and balance < 0:
+        run.skip("balances", row, _("a negative balance"), file=pf.name)
+        _skipped(run, True, v)
+        return
+    if not balance:
         run.skip("balances", row, _("a gift card with nothing left on it"), file=pf.name)
         return
-    code = str(v.get("code") or row.key).strip().upper()[:40]
+    if status == GiftCardStatus.CANCELLED:
+        run.skip("balances", row, _("cancelled in the other system"), file=pf.name)
+        _skipped(run, True, v)
+        return
+    code = str(v.get("code") or _code(run, "GC", row.key)).strip().upper()[:40]
     if GiftCard.objects.filter(code=code).exists():
         run.skip("balances", row, _("a Beils gift card already has this code"), file=pf.name)
         _skipped(run, True, v)
@@ -256,7 +265,7 @@ def _gift_card(run, pf: ParsedFile, row: Row) -> None:
     if owner is None and _names_a_client(v):
         run.note("balances", row, _("its owner is not a Beils client"), _("imported without owner"))
     issued = v.get("issued") or timezone.localdate()
-    expired = v.get("expires") is not None and v["expires"] < timezone.localdate()
+    expired = status == GiftCardStatus.EXPIRED or (v.get("expires") is not None and v["expires"] < timezone.localdate())
     card = GiftCard(code=code, initial_balance=initial, current_balance=balance, issued_on=issued,
                     expires_on=v.get("expires"), owner_id=owner,
                     status=GiftCardStatus.EXPIRED if expired else GiftCardStatus.ACTIVE)  # fmt: skip
@@ -301,8 +310,6 @@ def _stand_in_bonus(run, name: str, sessions: int) -> Bonus:
         return Bonus.all_objects.get(pk=pk)
     bonus = Bonus.all_objects.filter(name=name).first()
     if bonus is None:
-        from legacy.peers.catalogue import _code
-
         bonus = Bonus.all_objects.create(name=name, code=_code(run, "B", key), total_sessions=sessions, price=ZERO,
                                          status="OFF")  # fmt: skip
     run.remember("bonos", Bonus, [(key, bonus.pk)])

@@ -34,6 +34,9 @@ NAME_HINTS = {
     "balances": ("gift", "voucher", "balance", "package", "bono", "tarjeta", "course", "membership"),
 }
 _CENT_OR_FINER = Decimal("0.01")
+#: Required columns whose empty cell skips the row (with its reason) rather than refusing the
+#: file: a client with no name may still have an e-mail.
+CELL_OPTIONAL = {("clients", "name")}
 CLIENT_REFS = ("client_key", "client_email", "client_phone", "client_name")
 
 
@@ -104,6 +107,8 @@ def missing_fields(entity: str, mapping: dict[str, str], targets: tuple[Target, 
             missing.append(f"{labels['start']} / {labels['date']}")
         if not chosen & set(CLIENT_REFS):
             missing.append(" / ".join(labels[r] for r in CLIENT_REFS))
+    if entity == "sales" and "total" not in chosen and not {"net_total", "tax_amount"} <= chosen:
+        missing.append(f"{labels['total']} / {labels['net_total']} + {labels['tax_amount']}")
     if entity == "balances" and not chosen & {"initial", "balance", "sessions_remaining"}:
         missing.append(f"{labels['balance']} / {labels['sessions_remaining']}")
     return missing
@@ -196,7 +201,7 @@ def parse_file(
                 parsed.errors.append(RowError(name, number, header, str(exc)))
                 ok = False
                 continue
-            if target.required and values[target_name] is None:
+            if target.required and values[target_name] is None and (entity, target_name) not in CELL_OPTIONAL:
                 parsed.errors.append(RowError(name, number, header, _("This field is required; the cell is empty.")))
                 ok = False
         ok = _entity_rules(parsed, entity, number, values, mapping) and ok
@@ -223,6 +228,8 @@ def parse_minutes(value) -> int | None:
 
 
 def _cell(profile: Profile, target: Target, value):
+    if isinstance(value, str) and value.strip().lower() in profile.blank_words:
+        return None
     if target.kind in ("date", "datetime") and isinstance(value, int | float) and not isinstance(value, bool):
         # An Excel serial day number (Fresha's XLSX export writes birth dates so).
         moment = datetime(1899, 12, 30) + timedelta(days=float(value))
@@ -247,13 +254,11 @@ def _entity_rules(parsed: ParsedFile, entity: str, number: int, values: dict, ma
         errors.append(
             (_header_of(mapping, "start" if "start" in values else "date"), _("The appointment has no date."))
         )
-    if entity == "appointments" and not any(values.get(r) for r in CLIENT_REFS):
-        errors.append((_header_of(mapping, "client_name"), _("The appointment names no client.")))
-    if entity == "clients" and not values.get("name") and not values.get("email"):
-        errors.append((_header_of(mapping, "name"), _("The client has neither a name nor an e-mail.")))
-    for amount in ("price", "cost", "initial", "balance"):
-        if values.get(amount) is not None and values[amount] < 0:
-            errors.append((_header_of(mapping, amount), _("A negative amount cannot be imported here.")))
+    if entity == "sales" and values.get("total") is None:
+        if values.get("net_total") is None or values.get("tax_amount") is None:
+            errors.append((_header_of(mapping, "total"), _("The sale line has no total.")))
+        else:
+            values["total"] = values["net_total"] + values["tax_amount"]
     for field_name in ("total", "price", "cost", "initial", "balance", "discount", "tax_rate"):
         value = values.get(field_name)
         if value is not None and value != value.quantize(_CENT_OR_FINER):

@@ -14,6 +14,7 @@ from django.utils.functional import Promise
 
 from bookings.models import BookingStatus
 from legacy.peers.targets import BASE_TARGETS, ENTITIES
+from marketing.models import GiftCardStatus
 from sales.models import CartStatus, PaymentMethod
 from transfer.mapping import Target, normalised
 
@@ -36,6 +37,13 @@ SALE_STATUSES = {
     "completada": CartStatus.COMPLETED,
     "voided": CartStatus.CANCELLED, "void": CartStatus.CANCELLED, "cancelled": CartStatus.CANCELLED,
     "canceled": CartStatus.CANCELLED, "refunded": CartStatus.CANCELLED, "anulada": CartStatus.CANCELLED,
+}  # fmt: skip
+BALANCE_STATUSES = {
+    "active": GiftCardStatus.ACTIVE, "activa": GiftCardStatus.ACTIVE, "activo": GiftCardStatus.ACTIVE,
+    "valid": GiftCardStatus.ACTIVE, "redeemed": GiftCardStatus.SPENT, "spent": GiftCardStatus.SPENT,
+    "used": GiftCardStatus.SPENT, "canjeada": GiftCardStatus.SPENT, "expired": GiftCardStatus.EXPIRED,
+    "caducada": GiftCardStatus.EXPIRED, "cancelled": GiftCardStatus.CANCELLED, "canceled": GiftCardStatus.CANCELLED,
+    "void": GiftCardStatus.CANCELLED, "anulada": GiftCardStatus.CANCELLED,
 }  # fmt: skip
 PAYMENT_METHODS = {
     "cash": PaymentMethod.CASH, "efectivo": PaymentMethod.CASH, "metalico": PaymentMethod.CASH,
@@ -76,6 +84,10 @@ class Profile:
     payment_methods: dict[str, str] = field(default_factory=dict)
     #: The generic profile recognises any file through its mapping: no columns of its own.
     generic: bool = False
+    #: Cell values that mean "nothing" in this product's files (an expiry of "Never").
+    blank_words: tuple[str, ...] = ("never", "nunca", "n/a", "-", "—")
+    #: Suffixes the product adds to names that are not part of them (Fresha's " - From").
+    name_suffixes: tuple[str, ...] = ()
 
     def entity(self, entity: str) -> EntityProfile:
         return self.entities.get(entity, EntityProfile())
@@ -100,7 +112,7 @@ class Profile:
     def status(self, entity: str, value: str | None) -> str | None:
         spelled = normalised(value)
         own = {normalised(k): v for k, v in self.entity(entity).statuses.items()}
-        common = BOOKING_STATUSES if entity == "appointments" else SALE_STATUSES
+        common = {"appointments": BOOKING_STATUSES, "balances": BALANCE_STATUSES}.get(entity, SALE_STATUSES)
         return own.get(spelled) or common.get(spelled)
 
     def payment_method(self, value: str | None) -> str | None:
