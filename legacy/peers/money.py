@@ -256,7 +256,9 @@ def _gift_card(run, pf: ParsedFile, row: Row) -> None:
         run.skip("balances", row, _("cancelled in the other system"), file=pf.name)
         _skipped(run, True, v)
         return
-    code = str(v.get("code") or _code(run, "GC", row.key)).strip().upper()[:40]
+    # The card's code as the other system printed it; a row without one gets a code of its key.
+    code = v.get("code") or (row.key if not row.key.startswith("h:") else _code(run, "GC", row.key))
+    code = str(code).strip().upper()[:40]
     if GiftCard.objects.filter(code=code).exists():
         run.skip("balances", row, _("a Beils gift card already has this code"), file=pf.name)
         _skipped(run, True, v)

@@ -33,7 +33,8 @@ BASE_TARGETS: dict[str, tuple[Target, ...]] = {
     "clients": (
         Target("key", _("id in the other system"), _KEY + ("Client ID", "Customer ID", "ID cliente")),
         Target("name", _("first name"), ("First name", "Firstname", "Given name", "Nombre", "Name", "Full name",
-                                          "Nombre completo", "Client name", "Customer name", "Cliente"), required=True),
+                                          "Nombre completo", "Nombre y apellidos", "Nombre y apellido", "Client name", "Customer name",
+                                          "Cliente"), required=True),
         Target("surname", _("surname"), ("Last name", "Lastname", "Family name", "Surname", "Apellidos", "Apellido")),
         Target("email", _("e-mail"), ("Email", "E-mail", "Email address", "Correo", "Correo electrónico",
                                        "Correo electronico", "Mail"), kind="email"),
