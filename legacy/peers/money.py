@@ -252,8 +252,11 @@ def _gift_card(run, pf: ParsedFile, row: Row) -> None:
     if not balance:
         run.skip("balances", row, _("a gift card with nothing left on it"), file=pf.name)
         return
-    if status == GiftCardStatus.CANCELLED:
-        run.skip("balances", row, _("cancelled in the other system"), file=pf.name)
+    if v.get("status") and status != GiftCardStatus.ACTIVE:
+        # Only an active credit is a live balance (Timely: "Outstanding" is not accurate for
+        # expired credits); the others are listed, not carried over.
+        run.skip("balances", row, _("its status in the other system is “%(status)s”: not a live balance")
+                 % {"status": v["status"]}, file=pf.name)  # fmt: skip
         _skipped(run, True, v)
         return
     # The card's code as the other system printed it; a row without one gets a code of its key.
@@ -267,7 +270,7 @@ def _gift_card(run, pf: ParsedFile, row: Row) -> None:
     if owner is None and _names_a_client(v):
         run.note("balances", row, _("its owner is not a Beils client"), _("imported without owner"))
     issued = v.get("issued") or timezone.localdate()
-    expired = status == GiftCardStatus.EXPIRED or (v.get("expires") is not None and v["expires"] < timezone.localdate())
+    expired = v.get("expires") is not None and v["expires"] < timezone.localdate()
     card = GiftCard(code=code, initial_balance=initial, current_balance=balance, issued_on=issued,
                     expires_on=v.get("expires"), owner_id=owner,
                     status=GiftCardStatus.EXPIRED if expired else GiftCardStatus.ACTIVE)  # fmt: skip

@@ -259,6 +259,9 @@ def _entity_rules(parsed: ParsedFile, entity: str, number: int, values: dict, ma
             errors.append((_header_of(mapping, "total"), _("The sale line has no total.")))
         else:
             values["total"] = values["net_total"] + values["tax_amount"]
+            if values.get("tax_rate") is None and values["net_total"]:
+                # Square gives the VAT amount only: the rate is what it is of the net, rounded.
+                values["tax_rate"] = (100 * values["tax_amount"] / values["net_total"]).quantize(Decimal("1"))
     for field_name in ("total", "price", "cost", "initial", "balance", "discount", "tax_rate"):
         value = values.get(field_name)
         if value is not None and value != value.quantize(_CENT_OR_FINER):
