@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from bookings.models import Booking, BookingItem, BookingStatus
 from catalog.models import Service
 from crm.models import Client, User
+from beils.lib.parsing import parse_datetime
 from legacy import mapping as m
 from legacy.peers.catalogue import item_for
 from legacy.peers.reading import ParsedFile, Row
@@ -39,19 +40,20 @@ class ClientIndex:
             self.by_phone.setdefault(key, set()).add(pk)
 
     def find(self, values: dict) -> int | None:
-        if key := values.get("client_key"):
-            if pk := self.run.known("clients", [str(key)], model=Client).get(str(key)):
-                return pk
-        if email := values.get("client_email"):
-            if pk := Client.all_objects.filter(email=email.lower()).values_list("pk", flat=True).first():
-                return pk
-        for found in (
+        key, email = values.get("client_key"), values.get("client_email")
+        if key and (pk := self.run.known("clients", [str(key)], model=Client).get(str(key))):
+            return pk
+        if email and (pk := Client.all_objects.filter(email=email.lower()).values_list("pk", flat=True).first()):
+            return pk
+        name = " ".join(str(values.get(f) or "") for f in ("client_name", "client_surname")).strip()
+        candidates = (
             self.by_phone.get(phone_key(values.get("client_phone"))) if values.get("client_phone") else None,
-            self.by_name.get(normalised(values.get("client_name"))) if values.get("client_name") else None,
-        ):
+            self.by_name.get(normalised(name)) if name else None,
+        )
+        for found in candidates:
             if found and len(found) == 1:
                 return next(iter(found))
-        return None  # fmt: skip
+        return None
 
 
 def _client_values(run, row: Row) -> dict:
@@ -92,20 +94,13 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
         if client is not None and client.pk in run.erased:
             run.skip("clients", row, _("the client was erased in Beils (GDPR): not imported again"), file=pf.name)
             continue
-        mine = run.__dict__.setdefault("_clients_made", {})
-        if client is None and values["email"] in by_email and by_email[values["email"]].pk in mine:
-            # Two clients of the files share an e-mail (Fresha lets a client sign up twice): Beils
-            # keeps e-mails unique, and merging is a person's decision: imported without it.
-            first = by_email[values["email"]]
-            run.note("clients", row, _("another client in the files has the same e-mail"),
-                     _("imported without e-mail; listed as a likely duplicate"), level="warning")  # fmt: skip
-            run.duplicates.append({"first": first.pk, "row": row.key, "email": first.email})
-            values["email"] = None
         if client is None and values["email"] in by_email:
             client = by_email[values["email"]]
             if client.pk in run.erased:
                 run.skip("clients", row, _("the client was erased in Beils (GDPR): not imported again"), file=pf.name)
                 continue
+            # Beils keeps one client per e-mail (any case): a second row with it is the same
+            # person signed up twice (Fresha and Square both allow it), linked and listed.
             run.note("clients", row, _("a Beils client has the same e-mail"), _("linked to that client; empty fields filled"),
                      level="warning")  # fmt: skip
             _fill_blanks(client, values)
@@ -115,30 +110,29 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
         if client is None:
             client = Client(**values)
             client.save()
-            mine[client.pk] = row.key
             counts.created += 1
             fresh.append((row.key, client.pk))
             run.clients.add(client.pk, client.name, client.surname, client.phone)
             if client.email:
                 by_email[client.email] = client
             continue
-        changed = [f for f, v in values.items() if v is not None and getattr(client, f) != v]
-        if changed and not (values["email"] and values["email"] != client.email and values["email"] in by_email):
-            for f in changed:
-                setattr(client, f, values[f])
-            client.save()
+        # Imported before: what the salon has typed in Beils since wins; only empty fields are filled.
+        if _fill_blanks(client, values):
             counts.updated += 1
         else:
             counts.already += 1
     run.remember("clients", Client, fresh)
 
 
-def _fill_blanks(client: Client, values: dict) -> None:
+def _fill_blanks(client: Client, values: dict) -> bool:
     empty = [f for f, v in values.items() if v is not None and getattr(client, f) in (None, "")]
+    if values.get("email") and Client.all_objects.filter(email=values["email"]).exclude(pk=client.pk).exists():
+        empty = [f for f in empty if f != "email"]
     for f in empty:
         setattr(client, f, values[f])
     if empty:
         client.save()
+    return bool(empty)
 
 
 def likely_duplicates(run) -> list[dict]:
@@ -165,11 +159,16 @@ def likely_duplicates(run) -> list[dict]:
             ids = set(Client.objects.with_match_keys().filter(condition).exclude(pk=pk).values_list("pk", flat=True))
             if ids:
                 groups.setdefault((by, value), set()).update(ids | {pk})
-    for shared in run.duplicates:
-        second = run.known("clients", [shared["row"]], model=Client).get(shared["row"])
-        if second is not None:
-            groups.setdefault(("email", shared["email"]), set()).update({shared["first"], second})
-    return [{"by": by, "clients": sorted(ids)} for (by, _v), ids in sorted(groups.items(), key=lambda g: sorted(g[1]))]
+    result = [
+        {"by": by, "clients": sorted(ids)} for (by, _v), ids in sorted(groups.items(), key=lambda g: sorted(g[1]))
+    ]
+    # Rows of the files linked to one client (the same e-mail): listed with their keys.
+    keys = LegacyKey.objects.filter(entity=run.entity_key("clients"), legacy_id__in=run.source_keys["clients"])
+    shared: dict[int, list[str]] = {}
+    for lid, pk in keys.values_list("legacy_id", "object_id").order_by("legacy_id"):
+        shared.setdefault(pk, []).append(lid)
+    result += [{"by": "email", "clients": [pk], "source_ids": ids} for pk, ids in shared.items() if len(ids) > 1]
+    return result
 
 
 # --- Appointments -----------------------------------------------------------------------------
@@ -184,36 +183,53 @@ def _staff_index() -> dict[str, int]:
     return index
 
 
-def _when(run, v: dict) -> tuple[datetime, datetime] | None:
+def _clock(value) -> time:
+    return m.clock(str(value)) or parse_datetime(f"2000-01-01 {value}").time()
+
+
+def _when(run, v: dict) -> tuple[datetime, datetime | None]:
+    """The start (a date and time, or a date and a separate time) and the end (a date and time,
+    a time on the start's day, or the start plus the duration) of an appointment's row."""
     start = v.get("start")
     if start is None:
-        clock = m.clock(v.get("time")) if v.get("time") else time(9, 0)
-        if clock is None:
-            from beils.lib.parsing import parse_datetime
-
-            clock = parse_datetime(f"2000-01-01 {v['time']}").time()
-        start = datetime.combine(v["date"], clock)
+        start = datetime.combine(v["date"], _clock(v["time"]) if v.get("time") else time(9, 0))
     start = run.aware(start)
-    end = run.aware(v.get("end"))
-    if end is not None and end.date() == datetime(2000, 1, 1).date():
-        end = None
+    end = None
+    if v.get("end"):
+        try:
+            end = run.aware(parse_datetime(v["end"], order=run.profile.date_order))
+        except ValueError:
+            end = run.aware(datetime.combine(start.date(), _clock(v["end"])))
     if end is None or end <= start:
         end = start + timedelta(minutes=v.get("duration") or 0) if (v.get("duration") or 0) > 0 else None
     return start, end
 
 
-def write_appointments(run, pf: ParsedFile, rows: list[Row]) -> None:
-    counts = run.counts["appointments"]
-    known = run.known("appointments", [r.key for r in rows], model=Booking)
-    staff = run.__dict__.setdefault("_staff", _staff_index())
-    fresh, seen = [], run.__dict__.setdefault("_appointment_keys_seen", set())
+def group_appointments(rows: list[Row]) -> list[list[Row]]:
+    """Rows of one appointment (several services, one row each, sharing the appointment's id)."""
+    groups: dict[str, list[Row]] = {}
     for row in rows:
+        groups.setdefault(str(row.values.get("group_key") or row.key), []).append(row)
+    return list(groups.values())
+
+
+def _appointment_key(rows: list[Row]) -> str:
+    return str(rows[0].values.get("group_key") or rows[0].key)[:90]
+
+
+def write_appointments(run, pf: ParsedFile, groups: list[list[Row]]) -> None:
+    counts = run.counts["appointments"]
+    known = run.known("appointments", [_appointment_key(g) for g in groups], model=Booking)
+    staff = run.__dict__.setdefault("_staff", _staff_index())
+    seen = run.__dict__.setdefault("_appointment_keys_seen", set())
+    for rows in groups:
+        row, key = rows[0], _appointment_key(rows)
         v = row.values
-        if row.key in seen:
+        if key in seen:
             run.skip("appointments", row, _("the same appointment id appears twice in the files"), file=pf.name)
             continue
-        seen.add(row.key)
-        if row.key in known:
+        seen.add(key)
+        if key in known:
             counts.already += 1
             continue
         if not any(v.get(ref) for ref in ("client_key", "client_email", "client_phone", "client_name")):
@@ -227,17 +243,11 @@ def write_appointments(run, pf: ParsedFile, rows: list[Row]) -> None:
             run.skip("appointments", row, _("the client was erased in Beils (GDPR)"), file=pf.name)
             continue
         try:
-            start, end = _when(run, v)
+            items = [(r, *_item_times(run, r)) for r in rows]
         except (ValueError, TypeError):
             run.skip("appointments", row, _("the time cannot be read"), file=pf.name)
             continue
-        service = None
-        if v.get("service"):
-            _model, service = item_for(run, kind="service", name=str(v["service"]), price=v.get("price"),
-                                       tax_rate=None, row=row, entity=_("appointments"))  # fmt: skip
-        if end is None:
-            minutes = Service.all_objects.filter(pk=service).values_list("duration_minutes", flat=True).first() or 30
-            end = start + timedelta(minutes=minutes)
+        start, end = min(i[2] for i in items), max(i[3] for i in items)
         status = run.profile.status("appointments", v.get("status")) if v.get("status") else None
         if status is None:
             status = BookingStatus.COMPLETED if end < timezone.now() else BookingStatus.CONFIRMED
@@ -249,9 +259,26 @@ def write_appointments(run, pf: ParsedFile, rows: list[Row]) -> None:
             run.note("appointments", row, _("staff member not found in Beils"), _("imported without staff member"))
         booking = Booking.objects.create(client_id=client, staff_id=staff_pk, start=start, end=end, status=status,
                                          notes=v.get("notes") or None)  # fmt: skip
-        if service is not None:
-            BookingItem.objects.create(booking=booking, service_id=service, name=str(v["service"])[:150],
-                                       duration_minutes=max(1, int((end - start).total_seconds() // 60)))  # fmt: skip
+        made = [(r.key, BookingItem.objects.create(booking=booking, service_id=service, name=name[:150],
+                                                   duration_minutes=max(1, int((e - s).total_seconds() // 60))).pk)
+                for r, service, s, e, name in items if service is not None]  # fmt: skip
         counts.created += 1
-        fresh.append((row.key, booking.pk))
-    run.remember("appointments", Booking, fresh)
+        run.remember("appointments", Booking, [(key, booking.pk)])
+        run.remember("appointment_items", BookingItem, made)
+
+
+def _item_times(run, row: Row):
+    """(service pk or None, start, end, name) of one row of an appointment."""
+    v = row.values
+    start, end = _when(run, v)
+    service, name = None, str(v.get("service") or "")
+    if name:
+        _model, service = item_for(run, kind="service", name=name, price=v.get("price"), tax_rate=None, row=row,
+                                   entity=_("appointments"))  # fmt: skip
+    if end is None:
+        minutes = Service.all_objects.filter(pk=service).values_list("duration_minutes", flat=True).first() or 30
+        end = start + timedelta(minutes=minutes)
+    return service, start, end, name
+
+
+write_appointments.group = group_appointments

@@ -166,10 +166,14 @@ def peers_import(
     source: str | None = None,
     overrides: dict[str, str] | None = None,
     mappings: dict[str, dict[str, str]] | None = None,
+    skip_invalid: bool = False,
 ) -> dict:
     """Import ``files`` (``(name, content)`` pairs) exported by ``profile``'s product and return
     the reconciliation report (see :func:`legacy.peers.report.build_report`); ``report["ok"]``
     is False when a row was refused (nothing written) or a total differs.
+
+    ``skip_invalid`` imports the valid rows and lists the invalid ones among the skipped, each
+    with its reason, instead of refusing the whole import.
 
     Raises :class:`PeersError` when a file cannot be read or told apart, or a required field has
     no column (nothing written)."""
@@ -190,6 +194,13 @@ def peers_import(
                                  mapping=mapping))  # fmt: skip
     run = PeersRun(chosen, actor=actor, dry_run=dry_run)
     errors = [e.as_dict() for pf in parsed for e in pf.errors]
+    if errors and skip_invalid:
+        for pf in parsed:
+            for number in sorted({e.row for e in pf.errors}):
+                reasons = "; ".join(f"“{e.column}”: {e.reason}" for e in pf.errors if e.row == number)
+                run.skip(pf.entity, number, _("cannot be read (%(reasons)s)") % {"reasons": reasons}, file=pf.name)
+                run.counts[pf.entity].read += 1
+        errors = []
     if errors:
         report = build_report(run, parsed, errors=errors)
         _audit(run, parsed, report, action="legacy.peers.failed", outcome=Outcome.FAILURE)

@@ -123,7 +123,7 @@ def detect_entity(profile: Profile, name: str, headers: list[str]) -> str | None
     for entity in ENTITIES:
         targets = profile.targets[entity]
         mapping = guess_mapping(headers, targets)
-        if missing_fields(entity, mapping, targets):
+        if missing_fields(entity, mapping, targets) or heads & {normalised(h) for h in profile.entity(entity).not_if}:
             continue
         score = sum(1 for v in mapping.values() if v) + 2 * len(heads & profile.own_columns(entity))
         hinted = any(word in stem for word in NAME_HINTS[entity])

@@ -144,8 +144,13 @@ def report_lines(r: dict) -> list[tuple[str, str]]:
                                         "Likely duplicate clients (%(count)s groups; merge them in the admin)",
                                         len(r["duplicates"])) % {"count": len(r["duplicates"])}))  # fmt: skip
         for g in r["duplicates"]:
-            out.append(("", "  " + _("same %(field)s: %(clients)s")
-                        % {"field": DUPLICATE_BY.get(g["by"], g["by"]), "clients": ", ".join(f"#{pk}" for pk in g["clients"])}))  # fmt: skip
+            line = _("same %(field)s: %(clients)s") % {"field": DUPLICATE_BY.get(g["by"], g["by"]),
+                                                       "clients": ", ".join(f"#{pk}" for pk in g["clients"])}  # fmt: skip
+            if g.get("source_ids"):
+                line += " " + _("(ids %(ids)s in the files, linked to one client)") % {
+                    "ids": ", ".join(g["source_ids"])
+                }
+            out.append(("", "  " + line))
     if r["money"]:
         out.append(("heading", _("Reconciliation")))
         for c in r["money"]:

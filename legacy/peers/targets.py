@@ -76,7 +76,8 @@ BASE_TARGETS: dict[str, tuple[Target, ...]] = {
         Target("description", _("description"), ("Description", "Descripción", "Descripcion")),
     ),
     "appointments": (
-        Target("key", _("id in the other system"), _KEY + ("Appointment ID", "Booking ID", "ID cita")),
+        Target("key", _("id in the other system"), _KEY + ("Booking ID", "ID reserva")),
+        Target("group_key", _("appointment id (rows of one appointment)"), ("Appointment ID", "ID cita", "ID de cita")),
         *_CLIENT_REFS,
         Target("start", _("start (date and time)"), ("Start", "Start time", "Starts at", "Inicio", "Fecha y hora"),
                kind="datetime"),

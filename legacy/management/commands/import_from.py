@@ -35,9 +35,13 @@ class Command(OperatorCommand):
             "--map", action="append", default=[], metavar="HEADER=FIELD",
             help='Map a column by hand, e.g. --map "Correo electrónico=email"; FIELD empty to ignore the column.',
         )  # fmt: skip
+        parser.add_argument(
+            "--skip-invalid", action="store_true",
+            help="Import the valid rows and list the unreadable ones as skipped, instead of refusing everything.",
+        )  # fmt: skip
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
-    def handle(self, *args, profile, files, dry_run, entity, source, map, **options):
+    def handle(self, *args, profile, files, dry_run, entity, source, map, skip_invalid, **options):
         overrides = {}
         for item in map:
             header, sep, field = item.partition("=")
@@ -54,7 +58,7 @@ class Command(OperatorCommand):
             contents.append((path.name, path.read_bytes()))
         try:
             report = peers_import(profile=profile, files=contents, dry_run=dry_run, entity=entity, source=source,
-                                  overrides=overrides)  # fmt: skip
+                                  overrides=overrides, skip_invalid=skip_invalid)  # fmt: skip
         except PeersError as exc:
             raise CommandError(str(exc)) from exc
         except Exception as exc:

@@ -66,6 +66,9 @@ class EntityProfile:
     statuses: dict[str, str] = field(default_factory=dict)
     #: Required targets beyond the common ones (e.g. a product whose sales always carry an id).
     required: tuple[str, ...] = ()
+    #: Headers that say a file is *not* this entity (Square's per-payment Transactions file has
+    #: the sales columns too, plus "Total Collected").
+    not_if: tuple[str, ...] = ()
     #: Columns that look like a target but are not (Fresha's "Tax" names a tax, it is no rate).
     ignore: tuple[str, ...] = ()
 

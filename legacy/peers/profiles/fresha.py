@@ -68,13 +68,14 @@ PROFILE = Profile(
         "appointments": EntityProfile(
             columns={
                 "key": ("Booking ID",),
+                "group_key": ("Appointment ID",),
                 "client_key": ("Client ID",),
                 "client_name": ("Client",),
                 "staff": ("Team Member",),
                 "service": ("Service",),
                 "start": ("Scheduled Date",),
             },
-            ignore=("Appointment ID", "Location ID"),
+            ignore=("Location ID",),
         ),
     },
     name_suffixes=(" - From", " - Free"),

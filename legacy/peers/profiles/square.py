@@ -90,6 +90,7 @@ PROFILE = Profile(
                 "PAN Suffix",
             ),
             statuses={"Payment": CartStatus.COMPLETED, "Refund": CartStatus.CANCELLED},
+            not_if=("Total Collected",),
         ),  # fmt: skip
     },
 )
