@@ -7,10 +7,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from beils.lib.parsing import parse_datetime
 from bookings.models import Booking, BookingItem, BookingStatus
 from catalog.models import Service
 from crm.models import Client, User
-from beils.lib.parsing import parse_datetime
 from legacy import mapping as m
 from legacy.peers.catalogue import item_for
 from legacy.peers.reading import ParsedFile, Row

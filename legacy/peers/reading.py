@@ -119,11 +119,13 @@ def detect_entity(profile: Profile, name: str, headers: list[str]) -> str | None
     file's name (``clients.csv``, ``citas.xlsx``) decides between equals."""
     stem = Path(name).stem.lower()
     heads = {normalised(h) for h in headers}
+    if heads & {normalised(h) for h in profile.unread_files}:
+        return None
     scored = []
     for entity in ENTITIES:
         targets = profile.targets[entity]
         mapping = guess_mapping(headers, targets)
-        if missing_fields(entity, mapping, targets) or heads & {normalised(h) for h in profile.entity(entity).not_if}:
+        if missing_fields(entity, mapping, targets):
             continue
         score = sum(1 for v in mapping.values() if v) + 2 * len(heads & profile.own_columns(entity))
         hinted = any(word in stem for word in NAME_HINTS[entity])

@@ -19,6 +19,7 @@ PROFILE = Profile(
     source_url="https://squareup.com/help/us/en/article/5072-customer-directory-import-and-export",
     date_order="mdy",
     decimal_separator=".",
+    unread_files=("Total Collected",),
     entities={
         "clients": EntityProfile(
             columns={
@@ -90,7 +91,6 @@ PROFILE = Profile(
                 "PAN Suffix",
             ),
             statuses={"Payment": CartStatus.COMPLETED, "Refund": CartStatus.CANCELLED},
-            not_if=("Total Collected",),
         ),  # fmt: skip
     },
 )

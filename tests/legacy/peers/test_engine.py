@@ -12,8 +12,8 @@ from crm.models import Client
 from legacy.models import LegacyKey
 from legacy.peers import clients as peers_clients
 from marketing.models import ClientBonus, GiftCard
-from sales.models import Cart, CartStatus, Invoice, Payment
 from sales.chain import invoice_chain_verify
+from sales.models import Cart, CartStatus, Invoice, Payment
 from tests.legacy.peers.helpers import counts, run, write
 
 pytestmark = pytest.mark.django_db
