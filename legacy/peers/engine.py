@@ -167,12 +167,14 @@ def peers_import(
     overrides: dict[str, str] | None = None,
     mappings: dict[str, dict[str, str]] | None = None,
     skip_invalid: bool = False,
+    entities: dict[str, str] | None = None,
 ) -> dict:
     """Import ``files`` (``(name, content)`` pairs) exported by ``profile``'s product and return
     the reconciliation report (see :func:`legacy.peers.report.build_report`); ``report["ok"]``
     is False when a row was refused (nothing written) or a total differs.
 
-    ``skip_invalid`` imports the valid rows and lists the invalid ones among the skipped, each
+    ``entities`` and ``mappings`` say, per file name, what a file holds and which column is which
+    (the admin's mapping step). ``skip_invalid`` imports the valid rows and lists the invalid ones among the skipped, each
     with its reason, instead of refusing the whole import.
 
     Raises :class:`PeersError` when a file cannot be read or told apart, or a required field has
@@ -190,7 +192,7 @@ def peers_import(
     parsed = []
     for name, content in files:
         mapping = (mappings or {}).get(name)
-        parsed.append(parse_file(chosen, name, content, entity=entity, source=source, overrides=overrides,
+        parsed.append(parse_file(chosen, name, content, entity=(entities or {}).get(name) or entity, source=source, overrides=overrides,
                                  mapping=mapping))  # fmt: skip
     run = PeersRun(chosen, actor=actor, dry_run=dry_run)
     errors = [e.as_dict() for pf in parsed for e in pf.errors]
