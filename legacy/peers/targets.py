@@ -25,7 +25,7 @@ _CLIENT_REFS = (
                                                    "Correo del cliente"), kind="email"),
     Target("client_phone", _("client's phone"), ("Client phone", "Customer phone", "Teléfono del cliente",
                                                   "Client mobile", "Móvil del cliente")),
-    Target("client_name", _("client's name"), ("Client", "Customer", "Client name", "Customer name", "Cliente",
+    Target("client_name", _("client's name"), ("Client", "Customer", "Client name", "Customer name", "Cliente", "Clienta",
                                                 "Nombre del cliente")),
 )  # fmt: skip
 
