@@ -3,7 +3,8 @@
 its dropdown, the first rows as they will be stored, the dry run, then the import."""
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions as until
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from crm.models import Client, Role, User
 from sales.models import Cart
@@ -29,7 +30,9 @@ def test_a_messy_spanish_csv_goes_through_the_mapping_step(live_server, browser,
     Select(browser.find_element(By.NAME, "entity")).select_by_value("sales")
     browser.find_element(By.NAME, "files").send_keys(str(upload))
     browser.find_element(By.NAME, "source").send_keys("Excel de Pilar")
+    form = browser.find_element(By.ID, "legacy-peers-form")
     browser.find_element(By.CSS_SELECTOR, "#legacy-peers-form input[type=submit]").click()
+    WebDriverWait(browser, 15).until(until.staleness_of(form))
 
     browser.find_element(By.ID, "legacy-peers-map")
     assert Select(browser.find_element(By.NAME, "f0-column_3")).first_selected_option.get_attribute("value") == "total"
@@ -37,11 +40,14 @@ def test_a_messy_spanish_csv_goes_through_the_mapping_step(live_server, browser,
     preview = browser.find_element(By.CLASS_NAME, "beils-mapping-preview").text
     assert "12.50" in preview and "1234.50" in preview
     shot(browser, "peers-mapping-step")
+    mapping = browser.find_element(By.ID, "legacy-peers-map")
     browser.find_element(By.NAME, "confirm").click()
+    WebDriverWait(browser, 15).until(until.staleness_of(mapping))
 
-    report = browser.find_element(By.ID, "legacy-peers-report").text
-    assert "nothing was written" in report and "reconciled" in report and not Cart.objects.exists()
+    dry_run = browser.find_element(By.ID, "legacy-peers-report")
+    assert "nothing was written" in dry_run.text and "reconciled" in dry_run.text and not Cart.objects.exists()
     browser.find_element(By.NAME, "import").click()
+    WebDriverWait(browser, 15).until(until.staleness_of(dry_run))
     assert "Every total reconciles to the cent." in browser.find_element(By.ID, "legacy-peers-report").text
     assert Cart.objects.count() == 2
     assert str(sum(c.total for c in Cart.objects.all())) == "1247.00"
