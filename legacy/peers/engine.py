@@ -135,6 +135,7 @@ def _writers() -> dict[str, Callable]:
         "clients": clients.write_clients,
         "appointments": clients.write_appointments,
         "sales": money.write_sales,
+        "payments": money.write_payments,
         "balances": money.write_balances,
     }
 

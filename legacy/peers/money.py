@@ -18,6 +18,7 @@ from beils.lib.money import split_vat
 from catalog.models import Product
 from crm.models import Client
 from legacy import mapping as m
+from legacy.models import LegacyKey
 from legacy.peers.catalogue import _code, item_for
 from legacy.peers.reading import ParsedFile, Row
 from marketing.models import (
@@ -110,7 +111,11 @@ def _write_sale(run, pf: ParsedFile, key: str, lines: list[Row]) -> None:
             run.skip("sales", row, _("a refund or a line of no quantity: not a sale line"), file=pf.name)
             _add(run, "sales", "skipped", gross)
             continue
-        kind = "product" if normalised(v.get("item_type")) in ("product", "producto", "retail") else "service"
+        kind = (
+            "product"
+            if normalised(v.get("item_type")) in ("product", "producto", "retail", "physical good")
+            else "service"
+        )
         name = str(v.get("item") or _("Sale imported from %(profile)s") % {"profile": run.profile.label})
         rate = Decimal(v["tax_rate"] if v.get("tax_rate") is not None else run.profile.default_tax_rate)
         discount = abs(v.get("discount") or ZERO)
@@ -319,3 +324,50 @@ def _stand_in_bonus(run, name: str, sessions: int) -> Bonus:
                                          status="OFF")  # fmt: skip
     run.remember("bonos", Bonus, [(key, bonus.pk)])
     return bonus
+
+
+# --- Payments: how imported sales were paid (a file of its own) -------------------------------
+
+TENDERS = (("card", PaymentMethod.CARD), ("cash", PaymentMethod.CASH), ("bizum", PaymentMethod.BIZUM),
+           ("transfer", PaymentMethod.TRANSFER), ("other", PaymentMethod.CASH))  # fmt: skip
+
+
+def write_payments(run, pf: ParsedFile, rows: list[Row]) -> None:
+    """A sale's payments as the payments file says (Square's Transactions: card and cash amounts
+    on one row): they replace the one payment the sales file implied, when they add up to it."""
+    counts = run.counts["payments"]
+    done = run.known("payment_rows", [r.key for r in rows])
+    sales = run.known("sales", [r.key for r in rows], model=Cart)
+    for row in rows:
+        v = row.values
+        tenders = [(method, v.get(name) or ZERO) for name, method in TENDERS if (v.get(name) or ZERO) > 0]
+        paid = sum((amount for _m, amount in tenders), ZERO)
+        _add(run, "payments_file", "source", paid)
+        if row.key in done:
+            counts.already += 1
+            continue
+        cart = Cart.objects.filter(pk=sales.get(row.key)).first()
+        if cart is None:
+            run.skip("payments", row, _("no imported sale with this number"), file=pf.name)
+            _add(run, "payments_file", "skipped", paid)
+            continue
+        if paid != cart.total:
+            run.skip("payments", row, _("the payments (%(paid)s) do not add up to the sale (%(total)s)")
+                     % {"paid": paid, "total": cart.total}, file=pf.name)  # fmt: skip
+            _add(run, "payments_file", "skipped", paid)
+            continue
+        if v.get("other"):
+            run.note("payments", row, _("paid by another tender"), _("recorded as cash"))
+        when = cart.completed_at
+        cart.payments.all().delete()
+        made = Payment.objects.bulk_create(
+            [
+                Payment(cart=cart, method=method, amount=amount, paid_at=when, created_at=when)
+                for method, amount in tenders
+            ]
+        )
+        keys = [f"{row.key}#{i}" for i in range(1, len(made) + 1)]
+        LegacyKey.objects.filter(entity=run.entity_key("payments"), legacy_id__startswith=f"{row.key}#").delete()
+        run.remember("payments", Payment, list(zip(keys, [p.pk for p in made], strict=True)))
+        run.remember("payment_rows", Cart, [(row.key, cart.pk)])
+        counts.updated += 1

@@ -31,6 +31,7 @@ NAME_HINTS = {
     "services": ("service", "servicio", "treatment"),
     "products": ("product", "producto", "stock", "inventory", "inventario"),
     "sales": ("sale", "venta", "transaction", "invoice", "ticket"),
+    "payments": ("payment", "pago", "cobro", "tender"),
     "balances": ("gift", "voucher", "balance", "package", "bono", "tarjeta", "course", "membership"),
 }
 _CENT_OR_FINER = Decimal("0.01")
@@ -109,6 +110,8 @@ def missing_fields(entity: str, mapping: dict[str, str], targets: tuple[Target, 
             missing.append(" / ".join(labels[r] for r in CLIENT_REFS))
     if entity == "sales" and "total" not in chosen and not {"net_total", "tax_amount"} <= chosen:
         missing.append(f"{labels['total']} / {labels['net_total']} + {labels['tax_amount']}")
+    if entity == "payments" and not chosen & {"card", "cash", "bizum", "transfer", "other"}:
+        missing.append(" / ".join(labels[n] for n in ("card", "cash", "bizum", "transfer", "other")))
     if entity == "balances" and not chosen & {"initial", "balance", "sessions_remaining"}:
         missing.append(f"{labels['balance']} / {labels['sessions_remaining']}")
     return missing
@@ -119,13 +122,11 @@ def detect_entity(profile: Profile, name: str, headers: list[str]) -> str | None
     file's name (``clients.csv``, ``citas.xlsx``) decides between equals."""
     stem = Path(name).stem.lower()
     heads = {normalised(h) for h in headers}
-    if heads & {normalised(h) for h in profile.unread_files}:
-        return None
     scored = []
     for entity in ENTITIES:
         targets = profile.targets[entity]
         mapping = guess_mapping(headers, targets)
-        if missing_fields(entity, mapping, targets):
+        if missing_fields(entity, mapping, targets) or heads & {normalised(h) for h in profile.entity(entity).not_if}:
             continue
         score = sum(1 for v in mapping.values() if v) + 2 * len(heads & profile.own_columns(entity))
         hinted = any(word in stem for word in NAME_HINTS[entity])

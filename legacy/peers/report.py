@@ -23,14 +23,15 @@ DUPLICATE_BY = {
 MONEY_LABELS = {
     "sales": gettext_lazy("sales total"),
     "payments": gettext_lazy("payments total"),
+    "payments_file": gettext_lazy("payments in the payments file"),
     "gift_cards": gettext_lazy("gift card balances"),
     "bono_sessions": gettext_lazy("bono sessions left"),
 }
 
 
-def _imported(run, entity: str, model):
+def _imported(run, entity: str, model, *, keys_of: str | None = None):
     keys = LegacyKey.objects.filter(
-        entity=run.entity_key(entity), legacy_id__in=run.source_keys[entity], content_type_id=run.ct(model)
+        entity=run.entity_key(entity), legacy_id__in=run.source_keys[keys_of or entity], content_type_id=run.ct(model)
     )
     return model.objects.filter(pk__in=keys.values("object_id")) if hasattr(model, "objects") else keys
 
@@ -40,6 +41,9 @@ def _beils_money(run, name: str):
         return _imported(run, "sales", Cart).aggregate(s=Sum("total"))["s"] or ZERO
     if name == "payments":
         return Payment.objects.filter(cart__in=_imported(run, "sales", Cart)).aggregate(s=Sum("amount"))["s"] or ZERO
+    if name == "payments_file":
+        carts = _imported(run, "payment_rows", Cart, keys_of="payments")
+        return Payment.objects.filter(cart__in=carts).aggregate(s=Sum("amount"))["s"] or ZERO
     if name == "gift_cards":
         return _imported(run, "balances", GiftCard).aggregate(s=Sum("current_balance"))["s"] or ZERO
     return _imported(run, "balances", ClientBonus).aggregate(s=Sum("sessions_remaining"))["s"] or 0
@@ -50,7 +54,7 @@ def money_checks(run) -> list[dict]:
     sources = dict(run.source_money)
     if "sales" in sources:
         sources["payments"] = dict(sources["sales"])
-    for name in ("sales", "payments", "gift_cards", "bono_sessions"):
+    for name in ("sales", "payments", "payments_file", "gift_cards", "bono_sessions"):
         if name not in sources:
             continue
         count = name == "bono_sessions"

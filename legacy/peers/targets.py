@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from transfer.mapping import Target
 
 #: The order in which entities are written: each only points at earlier ones.
-ENTITIES = ("services", "products", "clients", "appointments", "sales", "balances")
+ENTITIES = ("services", "products", "clients", "appointments", "sales", "payments", "balances")
 
 ENTITY_LABELS = {
     "services": _("services"),
@@ -15,6 +15,7 @@ ENTITY_LABELS = {
     "clients": _("clients"),
     "appointments": _("appointments"),
     "sales": _("sales"),
+    "payments": _("payments"),
     "balances": _("gift cards and bonos"),
 }
 
@@ -117,6 +118,18 @@ BASE_TARGETS: dict[str, tuple[Target, ...]] = {
         Target("void", _("voided"), ("Void", "Voided", "Anulada")),
         Target("status", _("status"), ("Status", "Sale status", "Estado")),
         Target("invoice_number", _("invoice number"), ("Invoice number", "Invoice", "Nº factura", "Factura")),
+    ),
+    # One row per sale paid, with an amount column per way of paying (Square's Transactions).
+    "payments": (
+        Target("key", _("sale number in the other system"), ("Sale ID", "Sale no.", "Transaction ID", "Nº ticket"),
+               required=True),
+        Target("date", _("date"), ("Date", "Fecha"), kind="datetime"),
+        Target("card", _("paid by card"), ("Card", "Tarjeta"), kind="decimal"),
+        Target("cash", _("paid in cash"), ("Cash", "Efectivo"), kind="decimal"),
+        Target("bizum", _("paid by Bizum"), ("Bizum",), kind="decimal"),
+        Target("transfer", _("paid by bank transfer"), ("Bank transfer", "Transferencia"), kind="decimal"),
+        Target("other", _("paid otherwise"), ("Other", "Other tender", "Otros"), kind="decimal"),
+        Target("collected", _("total collected"), ("Total collected", "Total cobrado"), kind="decimal"),
     ),
     "balances": (
         Target("key", _("id in the other system"), _KEY + ("Voucher ID", "Gift card ID")),

@@ -66,6 +66,9 @@ class EntityProfile:
     statuses: dict[str, str] = field(default_factory=dict)
     #: Required targets beyond the common ones (e.g. a product whose sales always carry an id).
     required: tuple[str, ...] = ()
+    #: Headers that say a file is *not* this entity (Square's per-payment Transactions file has
+    #: the sales columns too, plus "Total Collected").
+    not_if: tuple[str, ...] = ()
     #: Columns that look like a target but are not (Fresha's "Tax" names a tax, it is no rate).
     ignore: tuple[str, ...] = ()
 
@@ -86,9 +89,6 @@ class Profile:
     generic: bool = False
     #: Cell values that mean "nothing" in this product's files (an expiry of "Never").
     blank_words: tuple[str, ...] = ("never", "nunca", "n/a", "-", "—")
-    #: Headers of the product's files that this import does not read (Square's per-payment
-    #: Transactions file has the sales columns too, plus "Total Collected").
-    unread_files: tuple[str, ...] = ()
     #: Suffixes the product adds to names that are not part of them (Fresha's " - From").
     name_suffixes: tuple[str, ...] = ()
 

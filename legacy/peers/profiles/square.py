@@ -2,7 +2,8 @@
 Detail sales CSV (one row per line; the line's total with VAT is Net Sales + Tax, the rate is
 the tax's share of the net). Money carries the currency sign (``€8.00``, ``-€3.00``,
 ``(€33.62)``); dates are ISO, older files month first. Square's Transactions CSV (one row per
-payment) and appointment history have no documented use here: the mapping step reads them.
+payment, an amount column per tender) gives the imported sales their payments by card and in
+cash. Its appointment history is not documented: the mapping step reads it.
 
 Columns: https://squareup.com/help/us/en/article/5072-customer-directory-import-and-export (the
 customer directory export) and the Items Detail and Transactions exports quoted in the research.
@@ -19,7 +20,6 @@ PROFILE = Profile(
     source_url="https://squareup.com/help/us/en/article/5072-customer-directory-import-and-export",
     date_order="mdy",
     decimal_separator=".",
-    unread_files=("Total Collected",),
     entities={
         "clients": EntityProfile(
             columns={
@@ -91,6 +91,30 @@ PROFILE = Profile(
                 "PAN Suffix",
             ),
             statuses={"Payment": CartStatus.COMPLETED, "Refund": CartStatus.CANCELLED},
+            not_if=("Total Collected",),
+        ),  # fmt: skip
+        # The Transactions CSV: one row per payment, an amount column per tender.
+        "payments": EntityProfile(
+            columns={
+                "key": ("Transaction ID",),
+                "card": ("Card",),
+                "cash": ("Cash",),
+                "other": ("Other Tender", "Square Gift Card"),
+                "collected": ("Total Collected",),
+            },
+            ignore=(
+                "Card Entry Methods",
+                "Other Tender Type",
+                "Tender Note",
+                "Fees",
+                "Net Total",
+                "Tip",
+                "Gift Card Sales",
+                "Partial Refunds",
+                "Payment ID",
+                "Card Brand",
+                "PAN Suffix",
+            ),
         ),  # fmt: skip
     },
 )

@@ -13,7 +13,7 @@ import pytest
 from django.db.models import Sum
 
 from crm.models import Client
-from sales.models import Cart, CartItem
+from sales.models import Cart, CartItem, Payment, PaymentMethod
 from tests.legacy.peers.helpers import FILES, counts, run
 
 pytestmark = pytest.mark.django_db
@@ -55,8 +55,35 @@ def test_the_unreadable_date_refuses_the_sales_file_by_default():
     assert counts()["Cart"] == 0
 
 
-def test_the_per_payment_transactions_file_is_not_taken_for_a_sales_file():
-    code, text = run("square", F / "transactions.csv", json_report=False)
+def test_the_transactions_file_gives_the_sales_their_card_and_cash_payments():
+    files = (F / "clients.csv", F / "sales.csv", F / "transactions.csv")
 
-    assert code == 1 and "transactions.csv" in text and "--entity" in text
-    assert counts()["Cart"] == 0
+    code, report = run("square", *files, skip_invalid=True)
+
+    assert code == 0, report
+    assert [f["entity"] for f in report["files"]] == ["clients", "sales", "payments"]
+    assert report["entities"]["payments"] == {"read": 6, "created": 0, "updated": 5, "already": 0, "skipped": 1}
+    paid = dict(Payment.objects.values_list("method").annotate(s=Sum("amount")))
+    assert paid == {PaymentMethod.CARD: Decimal("116.70"), PaymentMethod.CASH: Decimal("39.90")}
+    split = Cart.objects.get(total=Decimal("47.50")).payments.values_list("method", "amount")
+    assert sorted(split) == [(PaymentMethod.CARD, Decimal("27.50")), (PaymentMethod.CASH, Decimal("20.00"))]
+    money = {m["name"]: m for m in report["money"]}
+    assert money["payments_file"]["beils"] == "156.60" and money["payments_file"]["ok"]
+
+
+def test_the_payments_file_run_again_changes_nothing():
+    files = (F / "clients.csv", F / "sales.csv", F / "transactions.csv")
+    run("square", *files, skip_invalid=True)
+    before = counts()
+
+    code, report = run("square", *files, skip_invalid=True)
+
+    assert code == 0 and counts() == before and report["entities"]["payments"]["already"] == 5
+
+
+def test_a_payments_file_before_its_sales_skips_each_row_with_its_reason():
+    code, report = run("square", F / "transactions.csv", skip_invalid=True)
+
+    assert report["entities"]["payments"]["skipped"] == 6
+    assert "no imported sale" in report["skipped"][-1]["reason"]
+    assert counts()["Payment"] == 0
