@@ -11,6 +11,7 @@ imported. Only those who may run the legacy import (ADMIN) see it.
 
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 from django import forms
@@ -83,6 +84,17 @@ def _upload_dir(token: str) -> Path:
     return Path(settings.VAR_DIR) / "peers-uploads" / token
 
 
+def _forget_abandoned_uploads(older_than: int = 24 * 3600) -> None:
+    """Files uploaded and never imported (the person left at the dry run) go after a day."""
+    root = Path(settings.VAR_DIR) / "peers-uploads"
+    if not root.is_dir():
+        return
+    limit = time.time() - older_than
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.stat().st_mtime < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _state(request, token: str) -> dict:
     state = request.session.get(SESSION_KEY) or {}
     if not token or state.get("token") != token or not _upload_dir(token).is_dir():
@@ -136,6 +148,7 @@ class PeersAdminViews:
         return TemplateResponse(request, "admin/legacy/peers/upload.html", self._peers_context(request, form=form))
 
     def _peers_store(self, request, data):
+        _forget_abandoned_uploads()
         profile = get_profile(data["profile"])
         entity = data["entity"] or None
         token = secrets.token_urlsafe(16)

@@ -133,3 +133,18 @@ def test_another_session_cannot_use_an_upload_token(admin_browser, admin_user):
     other.force_login(admin_user)
 
     assert other.get(page.redirect_chain[-1][0]).status_code == 403
+
+
+def test_files_uploaded_and_left_at_the_dry_run_are_deleted_after_a_day(admin_browser, settings, tmp_path):
+    import os
+
+    settings.VAR_DIR = tmp_path
+    old = tmp_path / "peers-uploads" / "abandoned"
+    old.mkdir(parents=True)
+    (old / "0").write_bytes(b"Nombre\nAna\n")
+    os.utime(old, (0, 0))
+
+    _upload(admin_browser, "generic", ("clientes.csv", MESSY.encode()), entity="clients")
+
+    assert not old.exists()
+    assert len(list((tmp_path / "peers-uploads").iterdir())) == 1
