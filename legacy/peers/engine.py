@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import Outcome
 from audit.services import audit_log
+from backups.locks import MaintenanceBusy, single_run_lock
 from crm.erasure import erased_client_ids
 from legacy.models import LegacyKey
 from legacy.peers.profiles import Profile, get_profile, profiles
@@ -220,7 +221,12 @@ def peers_import(
         _audit(run, parsed, report, action="legacy.peers.dry_run")
         return report
     try:
-        _write_all(run, by_entity)
+        # One import at a time (two clicks on "Import", two terminals): a second would find no
+        # keys yet for the rows the first is writing, and create them again.
+        with single_run_lock("import_from"):
+            _write_all(run, by_entity)
+    except MaintenanceBusy as exc:
+        raise PeersError(str(exc)) from exc
     except Exception as exc:
         report = build_report(run, parsed, failure=f"{type(exc).__name__}: {exc}")
         _audit(run, parsed, report, action="legacy.peers.failed", outcome=Outcome.FAILURE)

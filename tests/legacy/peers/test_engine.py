@@ -172,3 +172,13 @@ def test_likely_duplicate_clients_are_listed_by_phone_and_by_name_and_birth_date
     marta = Client.objects.get(name="Marta").pk
     assert ("name and birth date", tuple(sorted((ana, twin.pk)))) in groups
     assert ("phone", tuple(sorted((marta, other.pk)))) in groups
+
+
+def test_a_second_import_while_one_is_writing_is_refused_and_writes_nothing(files):
+    from backups.locks import single_run_lock
+
+    with single_run_lock("import_from"):
+        code, text = run("generic", *files, json_report=False)
+
+    assert code == 1 and "import_from" in text
+    assert Client.objects.count() == 0
