@@ -222,7 +222,9 @@ class PeersAdminViews:
             shutil.rmtree(_upload_dir(token), ignore_errors=True)
             request.session.pop(SESSION_KEY, None)
             level = messages.SUCCESS if report["reconciled"] else messages.WARNING
-            messages.add_message(request, level, _("Imported. The report below is kept in the audit log."))
+            messages.add_message(
+                request, level, _("Imported. The import is recorded in the audit log with its counts and totals.")
+            )
         context = self._peers_context(request, report=report, lines=report_lines(report), token=token,
                                       confirmed=confirmed, skip_invalid=skip_invalid)  # fmt: skip
         return TemplateResponse(request, "admin/legacy/peers/report.html", context)

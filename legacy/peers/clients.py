@@ -42,7 +42,9 @@ class ClientIndex:
     def find(self, values: dict) -> int | None:
         key, email = values.get("client_key"), values.get("client_email")
         if key and (pk := self.run.known("clients", [str(key)], model=Client).get(str(key))):
-            return pk
+            # An erased client stays erased (the callers skip it); one deleted since is no match.
+            if pk in self.run.erased or Client.all_objects.filter(pk=pk).exists():
+                return pk
         if email and (pk := Client.all_objects.filter(email=email.lower()).values_list("pk", flat=True).first()):
             return pk
         name = " ".join(str(values.get(f) or "") for f in ("client_name", "client_surname")).strip()
@@ -91,7 +93,9 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
             continue
         values = _client_values(run, row)
         client = existing.get(known.get(row.key))
-        if client is not None and client.pk in run.erased:
+        # An erased client without history is deleted, its id kept in the erasure ledger: the
+        # key still names it, and the erasure stands.
+        if known.get(row.key) in run.erased:
             run.skip("clients", row, _("the client was erased in Beils (GDPR): not imported again"), file=pf.name)
             continue
         if client is None and values["email"] in by_email:

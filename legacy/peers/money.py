@@ -272,6 +272,7 @@ def _gift_card(run, pf: ParsedFile, row: Row) -> None:
         _skipped(run, True, v)
         return
     owner = run.clients.find(v)
+    owner = None if owner in run.erased else owner
     if owner is None and _names_a_client(v):
         run.note("balances", row, _("its owner is not a Beils client"), _("imported without owner"))
     issued = v.get("issued") or timezone.localdate()

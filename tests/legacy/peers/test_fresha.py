@@ -100,3 +100,30 @@ def test_the_bookings_are_not_created_again_when_the_three_files_are_imported_tw
 
     assert code == 0 and counts() == before
     assert report["entities"]["appointments"]["already"] == 6
+
+
+def test_a_client_erased_in_beils_is_not_brought_back_by_importing_the_file_again(admin_user):
+    from crm.erasure import client_erase
+
+    run("fresha", F / "clients.csv")
+    client_erase(client=Client.objects.get(email="mariajose.nunez@gmail.com"), actor=admin_user)
+
+    code, report = run("fresha", F / "clients.csv")
+
+    assert code == 0, report
+    assert any(s["row"] == 2 and "erased" in s["reason"] for s in report["skipped"])
+    assert not Client.all_objects.filter(name="María José").exists()
+    assert not Client.all_objects.filter(email="mariajose.nunez@gmail.com").exists()
+
+
+def test_appointments_of_an_erased_client_are_skipped_not_recreated(admin_user):
+    from crm.erasure import client_erase
+
+    run("fresha", F / "services.csv", F / "clients.csv")
+    client_erase(client=Client.objects.get(email="mariajose.nunez@gmail.com"), actor=admin_user)
+
+    code, report = run("fresha", F / "appointments_plausible.csv")
+
+    assert code == 0, report
+    assert any(s["row"] == 2 and "erased" in s["reason"] for s in report["skipped"])
+    assert Booking.objects.count() == 5
