@@ -41,10 +41,10 @@ class ClientIndex:
 
     def find(self, values: dict) -> int | None:
         key, email = values.get("client_key"), values.get("client_email")
-        if key and (pk := self.run.known("clients", [str(key)], model=Client).get(str(key))):
-            # An erased client stays erased (the callers skip it); one deleted since is no match.
-            if pk in self.run.erased or Client.all_objects.filter(pk=pk).exists():
-                return pk
+        pk = self.run.known("clients", [str(key)], model=Client).get(str(key)) if key else None
+        # An erased client stays erased (the callers skip it); one deleted since is no match.
+        if pk and (pk in self.run.erased or Client.all_objects.filter(pk=pk).exists()):
+            return pk
         if email and (pk := Client.all_objects.filter(email=email.lower()).values_list("pk", flat=True).first()):
             return pk
         name = " ".join(str(values.get(f) or "") for f in ("client_name", "client_surname")).strip()
