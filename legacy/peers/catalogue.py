@@ -51,7 +51,9 @@ def _catalogue(run, pf: ParsedFile, rows: list[Row], *, entity: str, model, valu
             counts.created += 1
             fresh.append((row.key, obj.pk))
             continue
-        changed = [f for f, v in values.items() if f not in ("code", "sku") and v is not None and getattr(obj, f) != v]
+        # Imported before: the salon may have repriced it in Beils since, and Beils wins; only
+        # empty fields are filled.
+        changed = [f for f, v in values.items() if v is not None and getattr(obj, f) in (None, "")]
         if changed:
             for f in changed:
                 setattr(obj, f, values[f])

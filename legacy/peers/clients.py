@@ -71,9 +71,16 @@ def _client_values(run, row: Row) -> dict:
     if country is None and v.get("country"):
         run.note("clients", row, _("country not recognised"), _("country left unknown"))
     return {"name": str(name)[:100], "surname": (surname or None) and str(surname)[:150], "email": v.get("email"),
-            "phone": (v.get("phone") or None) and str(v["phone"])[:30], "birth_date": born,
+            "phone": _phone(run, v.get("phone")), "birth_date": born,
             "gender": m.gender(v.get("gender")), "address": v.get("address") or None, "city": v.get("city") or None,
             "postal_code": v.get("postal_code") or None, "country": country, "notes": v.get("notes") or None}  # fmt: skip
+
+
+def _phone(run, phone) -> str | None:
+    text = str(phone or "").strip()
+    if run.profile.phone_code_without_plus and re.fullmatch(r"\d{1,3} [\d ]{6,}", text):
+        text = "+" + text
+    return text[:30] or None
 
 
 def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:

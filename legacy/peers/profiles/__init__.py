@@ -89,6 +89,8 @@ class Profile:
     generic: bool = False
     #: Cell values that mean "nothing" in this product's files (an expiry of "Never").
     blank_words: tuple[str, ...] = ("never", "nunca", "n/a", "-", "—")
+    #: The product writes phone numbers with their country code but no "+" (Fresha: "34 612 345 678").
+    phone_code_without_plus: bool = False
     #: Suffixes the product adds to names that are not part of them (Fresha's " - From").
     name_suffixes: tuple[str, ...] = ()
 

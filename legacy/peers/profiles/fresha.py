@@ -79,4 +79,5 @@ PROFILE = Profile(
         ),
     },
     name_suffixes=(" - From", " - Free"),
+    phone_code_without_plus=True,
 )

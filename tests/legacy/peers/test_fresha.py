@@ -127,3 +127,19 @@ def test_appointments_of_an_erased_client_are_skipped_not_recreated(admin_user):
     assert code == 0, report
     assert any(s["row"] == 2 and "erased" in s["reason"] for s in report["skipped"])
     assert Booking.objects.count() == 5
+
+
+def test_fresha_phones_get_the_plus_of_their_country_code():
+    run("fresha", F / "clients.csv")
+
+    assert Client.objects.get(email="mariajose.nunez@gmail.com").phone == "+34 612 345 678"
+
+
+def test_a_service_repriced_in_beils_keeps_its_price_when_the_file_is_imported_again():
+    run("fresha", F / "services.csv")
+    Service.objects.filter(name="Corte y peinado").update(price=Decimal("39.00"))
+
+    code, report = run("fresha", F / "services.csv")
+
+    assert Service.objects.get(name="Corte y peinado").price == Decimal("39.00")
+    assert report["entities"]["services"]["updated"] == 0
