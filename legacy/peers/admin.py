@@ -24,14 +24,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from beils.lib.formats import file_too_large_message, max_import_bytes
 from beils.lib.private import private_dir, private_open
-from legacy.peers.engine import peers_import
 from legacy.peers.profiles import get_profile, profiles
-from legacy.peers.reading import PeersError, choose_mapping, detect_entity, missing_fields, open_table
-from legacy.peers.report import report_lines
 from legacy.peers.targets import ENTITIES, ENTITY_LABELS
 from transfer.mapping import ColumnMappingForm, preview, remember_mapping
+
+# The readers (tablib, openpyxl) and the engine are imported where used: ``manage.py`` loads
+# every admin module at start-up, and a backup at 3 a.m. should not wait for them.
 
 SESSION_KEY = "legacy_peers_upload"
 PREVIEW_ROWS = 5
@@ -71,6 +70,8 @@ class PeersUploadForm(forms.Form):
         ]
 
     def clean_files(self):
+        from beils.lib.formats import file_too_large_message, max_import_bytes
+
         files = self.cleaned_data["files"]
         if len(files) > MAX_FILES:
             raise forms.ValidationError(_("Upload at most %(count)s files at a time.") % {"count": MAX_FILES})
@@ -108,6 +109,8 @@ def _contents(state: dict) -> list[tuple[str, bytes]]:
 
 
 def _needs_mapping(profile, name: str, content: bytes, entity: str | None) -> tuple[bool, str | None]:
+    from legacy.peers.reading import choose_mapping, detect_entity, missing_fields, open_table
+
     headers, _rows, _sha = open_table(name, content)
     entity = entity or detect_entity(profile, name, headers)
     if profile.generic or entity is None:
@@ -138,6 +141,8 @@ class PeersAdminViews:
             raise PermissionDenied
 
     def peers_upload_view(self, request):
+        from legacy.peers.reading import PeersError
+
         self._peers_allowed(request)
         form = PeersUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
@@ -148,6 +153,8 @@ class PeersAdminViews:
         return TemplateResponse(request, "admin/legacy/peers/upload.html", self._peers_context(request, form=form))
 
     def _peers_store(self, request, data):
+        from legacy.peers.reading import PeersError
+
         _forget_abandoned_uploads()
         profile = get_profile(data["profile"])
         entity = data["entity"] or None
@@ -173,6 +180,8 @@ class PeersAdminViews:
         return redirect(reverse(target, args=[token]))
 
     def peers_map_view(self, request, token):
+        from legacy.peers.reading import choose_mapping, open_table
+
         self._peers_allowed(request)
         state = _state(request, token)
         profile = get_profile(state["profile"])
@@ -209,6 +218,9 @@ class PeersAdminViews:
         return TemplateResponse(request, "admin/legacy/peers/map.html", context)
 
     def peers_review_view(self, request, token):
+        from legacy.peers.reading import PeersError
+        from legacy.peers.report import report_lines
+
         self._peers_allowed(request)
         state = _state(request, token)
         confirmed = request.method == "POST" and "import" in request.POST
@@ -230,6 +242,8 @@ class PeersAdminViews:
         return TemplateResponse(request, "admin/legacy/peers/report.html", context)
 
     def _peers_run(self, request, state, *, dry_run: bool, skip_invalid: bool) -> dict:
+        from legacy.peers.engine import peers_import
+
         return peers_import(
             profile=state["profile"], files=_contents(state), dry_run=dry_run, actor=request.user,
             source=state["source"] or None, mappings=state["mappings"] or None, skip_invalid=skip_invalid,
