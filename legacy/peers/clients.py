@@ -148,28 +148,31 @@ def _fill_blanks(client: Client, values: dict) -> bool:
 
 def likely_duplicates(run) -> list[dict]:
     """Clients of this import who share an e-mail (any case), a phone (last nine digits) or a
-    name and birth date with another client: the merge tool's worklist. Ids only."""
+    name and birth date with another active client: the merge tool's worklist. Ids only. The
+    keys are crm's (DUPLICATE_KEYS), computed in one pass over the clients."""
     from legacy.models import LegacyKey
 
-    mine = list(
+    mine = set(
         LegacyKey.objects.filter(entity=run.entity_key("clients"), legacy_id__in=run.source_keys["clients"])
-        .values_list("object_id", flat=True).distinct()
+        .values_list("object_id", flat=True)
     )  # fmt: skip
-    groups: dict[tuple, set[int]] = {}
-    rows = Client.all_objects.filter(pk__in=mine).values_list("pk", "email", "phone", "name", "surname", "birth_date")
-    for pk, email, phone, name, surname, born in rows:
-        ways = []
-        if email:
-            ways.append(("email", Q(email_key=email.strip().lower()), email.lower()))
+    if not mine:
+        return []
+    index: dict[tuple, set[int]] = {}
+    rows = Client.all_objects.filter(Q(status="ON") | Q(pk__in=mine)).values_list(
+        "pk", "email", "phone", "name", "surname", "birth_date"
+    )
+    for pk, email, phone, name, surname, born in rows.iterator(chunk_size=5000):
+        keys = []
+        if email and len(email.strip()) >= 3:
+            keys.append(("email", email.strip().lower()))
         if len(phone_key(phone)) >= 6:
-            ways.append(("phone", Q(phone_key=phone_key(phone)), phone_key(phone)))
+            keys.append(("phone", phone_key(phone)))
         if born:
-            ways.append(("name and birth date", Q(name__iexact=name, surname__iexact=surname or "", birth_date=born)
-                         if surname else Q(name__iexact=name, birth_date=born), f"{normalised(name)}|{born}"))  # fmt: skip
-        for by, condition, value in ways:
-            ids = set(Client.objects.with_match_keys().filter(condition).exclude(pk=pk).values_list("pk", flat=True))
-            if ids:
-                groups.setdefault((by, value), set()).update(ids | {pk})
+            keys.append(("name and birth date", f"{normalised(name)}|{normalised(surname)}|{born}"))
+        for key in keys:
+            index.setdefault(key, set()).add(pk)
+    groups = {key: ids for key, ids in index.items() if len(ids) > 1 and ids & mine}
     result = [
         {"by": by, "clients": sorted(ids)} for (by, _v), ids in sorted(groups.items(), key=lambda g: sorted(g[1]))
     ]

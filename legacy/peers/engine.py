@@ -88,11 +88,14 @@ class PeersRun:
             found = found.filter(content_type_id=self.ct(model))
         return dict(found.values_list("legacy_id", "object_id"))
 
-    def remember(self, entity: str, model, pairs: list[tuple[str, int]]) -> None:
+    def remember(self, entity: str, model, pairs: list[tuple[str, int]], *, new: bool = False) -> None:
+        """Key each ``(source key, pk)``; a key pointing elsewhere before is replaced, unless the
+        caller knows the keys are ``new`` (it looked them up in this transaction)."""
         if not pairs:
             return
         key = self.entity_key(entity)
-        LegacyKey.objects.filter(entity=key, legacy_id__in=[lid for lid, _ in pairs]).delete()
+        if not new:
+            LegacyKey.objects.filter(entity=key, legacy_id__in=[lid for lid, _ in pairs]).delete()
         LegacyKey.objects.bulk_create(
             [LegacyKey(entity=key, legacy_id=lid, content_type_id=self.ct(model), object_id=pk) for lid, pk in pairs]
         )

@@ -144,7 +144,7 @@ def _write_sale(run, pf: ParsedFile, key: str, lines: list[Row]) -> None:
     payments = [Payment(cart=cart, method=method, amount=amount, paid_at=when, created_at=when)
                 for method, amount in _payments(run, head, total) if amount > 0]  # fmt: skip
     Payment.objects.bulk_create(payments)
-    run.remember("sales", Cart, [(key, cart.pk)])
+    run.remember("sales", Cart, [(key, cart.pk)], new=True)
     run.remember("sale_lines", CartItem, [(k, item.pk) for (k, _v), item in zip(kept, items, strict=True)])
     run.remember("payments", Payment, [(f"{key}#{i}", p.pk) for i, p in enumerate(payments, start=1)])
     run.counts["sales"].created += 1
