@@ -98,6 +98,9 @@ ACTIONS: dict[str, Promise] = {
     "legacy.import.completed": _("Import from the old system completed"),
     "legacy.import.failed": _("Import from the old system failed"),
     "legacy.import.reaped": _("Import from the old system stopped without finishing"),
+    "legacy.peers.imported": _("Import from another salon system completed"),
+    "legacy.peers.failed": _("Import from another salon system refused or stopped"),
+    "legacy.peers.dry_run": _("Import from another salon system tried (dry run)"),
     # archiving, cleanup and the rest of the salon's upkeep
     "maintenance.archive.done": _("Archiving done"),
     "maintenance.archive.failed": _("Archiving failed"),

@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from beils.lib.admin import ReadOnlyAdmin, money_column
 from beils.lib.changelists import BigListMixin
 from legacy.models import LegacyError, LegacyImportRun, LegacyInvoice
+from legacy.peers.admin import PeersAdminViews
 
 
 class LegacyImportForm(forms.Form):
@@ -44,7 +45,7 @@ class LegacyImportForm(forms.Form):
 
 
 @admin.register(LegacyImportRun)
-class LegacyImportRunAdmin(ReadOnlyAdmin):
+class LegacyImportRunAdmin(PeersAdminViews, ReadOnlyAdmin):
     """Imports from the previous Beils Dashboard: start one, follow its progress, read its
     reconciliation. Only admins (the import writes every kind of record)."""
 
@@ -62,6 +63,7 @@ class LegacyImportRunAdmin(ReadOnlyAdmin):
         return [
             path("start/", view(self.start_view), name="legacy_legacyimportrun_start"),
             path("<int:pk>/progress/", view(self.progress_view), name="legacy_legacyimportrun_progress"),
+            *self.peers_urls(),
             *super().get_urls(),
         ]
 
