@@ -126,20 +126,21 @@ def stash_upload(request, *, upload, file_format: str, model_label: str, resourc
 ABANDONED_AFTER = timedelta(days=1)
 
 
-def sweep_abandoned(now=None) -> int:
-    """Delete the uploads left in the mapping step for longer than :data:`ABANDONED_AFTER` (a
-    person who closed the page); how many. Run at each new upload: nothing else needs them."""
+def sweep_abandoned(now=None, *, folder: str = "import-mapping") -> int:
+    """Delete the uploads left between two steps (under ``folder/<token>/`` in the media
+    storage) for longer than :data:`ABANDONED_AFTER` (a person who closed the page); how many.
+    Run at each new upload: nothing else needs them."""
     now = now or timezone.now()
     deleted = 0
     try:
-        tokens, _files = default_storage.listdir("import-mapping")
+        tokens, _files = default_storage.listdir(folder)
     except (OSError, NotImplementedError):
         return 0
     for token in tokens:
         with contextlib.suppress(OSError, NotImplementedError):
-            _dirs, names = default_storage.listdir(f"import-mapping/{token}")
+            _dirs, names = default_storage.listdir(f"{folder}/{token}")
             for name in names:
-                path = f"import-mapping/{token}/{name}"
+                path = f"{folder}/{token}/{name}"
                 if now - default_storage.get_modified_time(path) > ABANDONED_AFTER:
                     default_storage.delete(path)
                     deleted += 1

@@ -4,27 +4,25 @@ Choose the product and upload its files; a file whose columns the profile does n
 every file of the generic profile) goes through the mapping step (a dropdown per column, the
 first rows as they will be stored, "remember for this source"); then a dry run's report; then,
 confirmed, the import and its report. Synchronous: the files are a salon's export, small enough
-for one request. Uploaded files wait between the steps in a private directory under ``VAR_DIR``
-(0700), named by a random token that only the uploader's session knows, and are deleted once
-imported. Only those who may run the legacy import (ADMIN) see it.
+for one request. Uploaded files wait between the steps in the media storage (shared by every web
+node: the next step may be served by another), under a random token that only the uploader's
+session knows, and are deleted once imported, or a day later when the page was left. Only those who may run the legacy import (ADMIN) see it.
 """
 
+import contextlib
 import secrets
-import shutil
-import time
-from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from beils.lib.private import private_dir, private_open
 from legacy.peers.profiles import get_profile, profiles
 from legacy.peers.targets import ENTITIES, ENTITY_LABELS
 from transfer.mapping import ColumnMappingForm, preview, remember_mapping
@@ -81,31 +79,32 @@ class PeersUploadForm(forms.Form):
         return files
 
 
-def _upload_dir(token: str) -> Path:
-    return Path(settings.VAR_DIR) / "peers-uploads" / token
+UPLOADS = "peers-uploads"
 
 
-def _forget_abandoned_uploads(older_than: int = 24 * 3600) -> None:
-    """Files uploaded and never imported (the person left at the dry run) go after a day."""
-    root = Path(settings.VAR_DIR) / "peers-uploads"
-    if not root.is_dir():
-        return
-    limit = time.time() - older_than
-    for folder in root.iterdir():
-        if folder.is_dir() and folder.stat().st_mtime < limit:
-            shutil.rmtree(folder, ignore_errors=True)
+def _stored(token: str, index: int) -> str:
+    return f"{UPLOADS}/{token}/{index}"
+
+
+def _delete_uploads(state: dict) -> None:
+    for index in range(len(state.get("names", []))):
+        with contextlib.suppress(OSError):
+            default_storage.delete(_stored(state["token"], index))
 
 
 def _state(request, token: str) -> dict:
     state = request.session.get(SESSION_KEY) or {}
-    if not token or state.get("token") != token or not _upload_dir(token).is_dir():
+    if not token or state.get("token") != token or not default_storage.exists(_stored(token, 0)):
         raise PermissionDenied
     return state
 
 
 def _contents(state: dict) -> list[tuple[str, bytes]]:
-    folder = _upload_dir(state["token"])
-    return [(name, (folder / str(i)).read_bytes()) for i, name in enumerate(state["names"])]
+    contents = []
+    for index, name in enumerate(state["names"]):
+        with default_storage.open(_stored(state["token"], index), "rb") as stored:
+            contents.append((name, stored.read()))
+    return contents
 
 
 def _needs_mapping(profile, name: str, content: bytes, entity: str | None) -> tuple[bool, str | None]:
@@ -154,25 +153,24 @@ class PeersAdminViews:
 
     def _peers_store(self, request, data):
         from legacy.peers.reading import PeersError
+        from transfer.import_mapping import sweep_abandoned
 
-        _forget_abandoned_uploads()
+        sweep_abandoned(folder=UPLOADS)
         profile = get_profile(data["profile"])
         entity = data["entity"] or None
         token = secrets.token_urlsafe(16)
-        folder = private_dir(_upload_dir(token))
         names, entities, to_map = [], {}, []
         try:
             for i, upload in enumerate(data["files"]):
                 content = b"".join(upload.chunks())
                 needs, found = _needs_mapping(profile, upload.name, content, entity)
-                with private_open(folder / str(i)) as fh:
-                    fh.write(content)
+                default_storage.save(_stored(token, i), ContentFile(content))
                 names.append(upload.name)
                 entities[upload.name] = found
                 if needs:
                     to_map.append(upload.name)
         except PeersError:
-            shutil.rmtree(folder, ignore_errors=True)
+            _delete_uploads({"token": token, "names": [*names, None]})
             raise
         request.session[SESSION_KEY] = {"token": token, "profile": profile.name, "source": data["source"] or "",
                                         "names": names, "entities": entities, "to_map": to_map, "mappings": {}}  # fmt: skip
@@ -231,7 +229,7 @@ class PeersAdminViews:
             messages.error(request, str(exc))
             return redirect(reverse("admin:legacy_peers_upload"))
         if confirmed:
-            shutil.rmtree(_upload_dir(token), ignore_errors=True)
+            _delete_uploads(state)
             request.session.pop(SESSION_KEY, None)
             level = messages.SUCCESS if report["reconciled"] else messages.WARNING
             messages.add_message(

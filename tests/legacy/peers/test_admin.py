@@ -136,15 +136,18 @@ def test_another_session_cannot_use_an_upload_token(admin_browser, admin_user):
 
 
 def test_files_uploaded_and_left_at_the_dry_run_are_deleted_after_a_day(admin_browser, settings, tmp_path):
+    """They wait in the media storage (any web node may serve the next step), not on one disk."""
     import os
 
-    settings.VAR_DIR = tmp_path
-    old = tmp_path / "peers-uploads" / "abandoned"
-    old.mkdir(parents=True)
-    (old / "0").write_bytes(b"Nombre\nAna\n")
-    os.utime(old, (0, 0))
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    settings.MEDIA_ROOT = tmp_path
+    default_storage.save("peers-uploads/abandoned/0", ContentFile(b"Nombre\nAna\n"))
+    os.utime(default_storage.path("peers-uploads/abandoned/0"), (0, 0))
 
     _upload(admin_browser, "generic", ("clientes.csv", MESSY.encode()), entity="clients")
 
-    assert not old.exists()
-    assert len(list((tmp_path / "peers-uploads").iterdir())) == 1
+    assert not default_storage.exists("peers-uploads/abandoned/0")
+    fresh = [t for t in default_storage.listdir("peers-uploads")[0] if t != "abandoned"]
+    assert len(fresh) == 1 and default_storage.listdir(f"peers-uploads/{fresh[0]}")[1] == ["0"]
