@@ -6,6 +6,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Outcome
+from crm.models import Client
 
 
 def _when(value) -> str:
@@ -81,10 +82,22 @@ class RetentionPolicy(models.Model):
         return self.name
 
 
+class ForgettableClient(Client):
+    """The review list of forgetting on time (maintenance/forget.py): clients with no activity
+    for the retention policy ``clients-forget``'s period. A proxy: no table of its own, its own
+    admin page and permissions (MANAGER views, ADMIN erases)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("client due to be forgotten")
+        verbose_name_plural = _("clients due to be forgotten")
+
+
 class LifecycleKind(models.TextChoices):
     ARCHIVE = "ARCHIVE", _("Archive")
     RESTORE = "RESTORE", _("Restore from archive")
     CLEANUP = "CLEANUP", _("Cleanup")
+    FORGET = "FORGET", _("Forget inactive clients")
 
 
 class LifecycleRun(models.Model):
