@@ -154,7 +154,9 @@ def last_activity_annotations() -> dict:
         "last_visit": _latest(_visits(), "start"),
         "last_purchase": _latest(_sales(), done_at),
         "last_archived_purchase": _latest(_archived_sales(), "completed_at"),
-        "last_debt": _greatest(_latest(_debts(), "created_at"), _latest(_debt_payments(), "paid_at", by="debt__client")),
+        "last_debt": _greatest(
+            _latest(_debts(), "created_at"), _latest(_debt_payments(), "paid_at", by="debt__client")
+        ),
         "last_form": _greatest(_latest(_consents(), "signed_at"), _latest(_questionnaires(), "created_at")),
     }
 

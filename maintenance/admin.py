@@ -10,6 +10,7 @@ from audit.services import audit_log
 from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, admin_extend
 from beils.lib.models import Status
 from beils.lib.net import client_ip
+from maintenance import forget_admin  # noqa: F401 (registers "Clients due to be forgotten")
 from maintenance.models import Alert, Heartbeat, LifecycleRun, RetentionPolicy, ScheduleSlot
 from maintenance.schedules import job_label
 

@@ -79,6 +79,18 @@ JOBS = [
         minute="*/15",
     ),
     ScheduledJob(
+        "Forgetting review",
+        "maintenance.forget_review",
+        _(
+            "every Monday at 07:00: counts the clients due to be forgotten (retention policy clients-forget) and "
+            "mails the admins a link to the review list; it never erases anyone: an ADMIN does, after reviewing "
+            "(maintenance/forget.py). Does nothing while the policy is off"
+        ),
+        minute="0",
+        hour="7",
+        day_of_week="1",
+    ),
+    ScheduledJob(
         "Monthly optimise",
         "maintenance.optimise_tables",
         _(
@@ -104,6 +116,7 @@ LABELS = {
     "Nightly cleanup": _("Nightly cleanup"),
     "Alert check": _("Alert check"),
     "Monthly optimise": _("Monthly optimise"),
+    "Forgetting review": _("Forgetting review"),
 }
 BY_NAME = {job.name: job for job in JOBS}
 

@@ -33,7 +33,9 @@ class Command(OperatorCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="List who would be forgotten and why; change nothing.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="List who would be forgotten and why; change nothing."
+        )
         parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive", help="Do not ask.")
         parser.add_argument("--json", action="store_true", help="Print the list or the result as JSON.")
         parser.add_argument(
@@ -104,7 +106,8 @@ class Command(OperatorCommand):
             for pk, reasons in result.refused.items():
                 self.stdout.write(
                     self.style.WARNING(
-                        _("Client #%(id)s left alone: active again (%(why)s).") % {"id": pk, "why": refusal_text(reasons)}
+                        _("Client #%(id)s left alone: active again (%(why)s).")
+                        % {"id": pk, "why": refusal_text(reasons)}
                     )
                 )
             count = len(result.forgotten)
