@@ -6,6 +6,7 @@ MANAGER and ADMIN see who is due and why (their latest activity); only a holder 
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -58,6 +59,13 @@ class ForgettableClientAdmin(admin.ModelAdmin):
                 except ForgetError as refusal:
                     self.message_user(request, str(refusal), messages.WARNING)
         return super().changelist_view(request, extra_context)
+
+    def response_action(self, request, queryset):
+        # Django filters the changelist by the posted ids as they come: a word there would be a 500.
+        if not all(value.isdigit() for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
+            self.message_user(request, _("Select clients from the list."), messages.WARNING)
+            return redirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     def has_add_permission(self, request):
         return False
@@ -138,5 +146,5 @@ class ForgettableClientAdmin(admin.ModelAdmin):
 
 
 def _ids(values: list[str]) -> list[int]:
-    """The posted ids that are numbers; anything else is ignored (never a 500)."""
-    return [int(value) for value in values if value.strip().isdigit()]
+    """The posted ids (numbers: ``response_action`` turned anything else away)."""
+    return [int(value) for value in values if value.isdigit()]
