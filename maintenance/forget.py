@@ -211,7 +211,7 @@ def forget_review(*, now: datetime | None = None) -> int | None:
         ) % {"count": due}
         body = _(
             "%(count)s client(s) have had no visit, purchase, debt or signed form for %(years)s years "
-            "(retention policy “%(code)s”).\n\nReview them in the admin (Data maintenance → Clients due "
+            "(retention policy “%(code)s”).\n\nReview them in the admin (Data care → Clients due "
             "to be forgotten) or with `manage.py forget_clients --dry-run`. Nothing is erased until an "
             "ADMIN confirms it.\n"
         ) % {"count": due, "years": years, "code": POLICY_CODE}

@@ -1,4 +1,4 @@
-"""The admin's review list of forgetting on time: "Clients due to be forgotten" (Data maintenance).
+"""The admin's review list of forgetting on time: "Clients due to be forgotten" (Data care).
 
 MANAGER and ADMIN see who is due and why (their latest activity); only a holder of
 ``crm.erase_client`` (ADMIN) may forget them, after a confirmation page that lists each one again.
