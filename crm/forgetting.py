@@ -32,7 +32,7 @@ from datetime import datetime
 from django.apps import apps
 from django.db import models
 from django.db.models import BooleanField, Exists, ExpressionWrapper, Max, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce, Greatest, NullIf
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -46,13 +46,15 @@ class ActivityKind(models.TextChoices):
     CREATED = "created", _("client record created (no activity)")
 
 
-#: The annotation that carries each kind's latest date, in the order ties are reported.
+#: The annotations that carry the latest date of each source of activity, and its kind.
 ANNOTATIONS = {
-    ActivityKind.VISIT: "last_visit",
-    ActivityKind.PURCHASE: "last_purchase",
-    ActivityKind.ARCHIVED_PURCHASE: "last_archived_purchase",
-    ActivityKind.DEBT: "last_debt",
-    ActivityKind.FORM: "last_form",
+    "last_visit": ActivityKind.VISIT,
+    "last_purchase": ActivityKind.PURCHASE,
+    "last_archived_purchase": ActivityKind.ARCHIVED_PURCHASE,
+    "last_debt": ActivityKind.DEBT,
+    "last_debt_payment": ActivityKind.DEBT,
+    "last_consent": ActivityKind.FORM,
+    "last_questionnaire": ActivityKind.FORM,
 }
 
 
@@ -95,15 +97,6 @@ def _latest(queryset, field, *, by: str = "client"):
     return Subquery(queryset.order_by().values(by).annotate(latest=Max(field)).values("latest")[:1])
 
 
-def _greatest(first, second):
-    """The later of two nullable dates. SQL's GREATEST is NULL as soon as one side is NULL (and
-    SQLite's MAX(a, b) too), so a missing date is read as the dawn of time and turned back into
-    NULL afterwards."""
-    dawn = timezone.make_aware(datetime(1900, 1, 1))
-    sides = [Coalesce(side, dawn, output_field=models.DateTimeField()) for side in (first, second)]
-    return NullIf(Greatest(*sides), dawn)
-
-
 def activity_blockers(*, before: datetime, now: datetime | None = None) -> dict[str, Q]:
     """Why a client is *not* forgettable, by reason: each a ``Q`` on the client. ``now`` is for
     what is usable "today" (bonos, gift cards); a future booking is after ``before`` anyway."""
@@ -141,7 +134,9 @@ BLOCKER_LABELS = {
 
 def forgettable(queryset, *, before: datetime, now: datetime | None = None):
     """``queryset`` (of clients) narrowed to those with no activity since ``before``, annotated
-    with the latest date of each kind of activity (``last_visit``… see :data:`ANNOTATIONS`)."""
+    with the latest date of each source of activity (``last_visit``… see :data:`ANNOTATIONS`).
+    The latest of them is picked in Python (:func:`last_activity`): SQL's GREATEST is NULL as
+    soon as one side is, and on MariaDB it returns text rather than a date."""
     blocked = Q()
     for condition in activity_blockers(before=before, now=now).values():
         blocked |= condition
@@ -154,10 +149,10 @@ def last_activity_annotations() -> dict:
         "last_visit": _latest(_visits(), "start"),
         "last_purchase": _latest(_sales(), done_at),
         "last_archived_purchase": _latest(_archived_sales(), "completed_at"),
-        "last_debt": _greatest(
-            _latest(_debts(), "created_at"), _latest(_debt_payments(), "paid_at", by="debt__client")
-        ),
-        "last_form": _greatest(_latest(_consents(), "signed_at"), _latest(_questionnaires(), "created_at")),
+        "last_debt": _latest(_debts(), "created_at"),
+        "last_debt_payment": _latest(_debt_payments(), "paid_at", by="debt__client"),
+        "last_consent": _latest(_consents(), "signed_at"),
+        "last_questionnaire": _latest(_questionnaires(), "created_at"),
     }
 
 
@@ -176,7 +171,7 @@ class LastActivity:
 def last_activity(client) -> LastActivity:
     """Read off a client annotated by :func:`forgettable`: the latest dated activity, else the
     creation of the record."""
-    dated = [(getattr(client, name), kind) for kind, name in ANNOTATIONS.items() if getattr(client, name, None)]
+    dated = [(getattr(client, name), kind) for name, kind in ANNOTATIONS.items() if getattr(client, name, None)]
     if not dated:
         return LastActivity(client.created_at, ActivityKind.CREATED)
     when, kind = max(dated, key=lambda pair: pair[0])
