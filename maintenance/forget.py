@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -65,6 +65,13 @@ class ForgetPolicy:
     @property
     def is_on(self) -> bool:
         return self.enabled and self.days is not None
+
+    @property
+    def years(self) -> str:
+        """The period in years as people write it: "6", or "2,5" for 912 days in Spanish."""
+        if self.days % DAYS_PER_YEAR == 0:
+            return str(self.days // DAYS_PER_YEAR)
+        return formats.number_format(self.days / DAYS_PER_YEAR, 1)
 
     def before(self, now: datetime | None = None) -> datetime:
         return (now or timezone.now()) - timedelta(days=self.days)
@@ -203,18 +210,17 @@ def forget_review(*, now: datetime | None = None) -> int | None:
     before = policy.before(now)
     due = forgettable_clients(before=before, now=now).count()
     if due:
-        years = round(policy.days / DAYS_PER_YEAR, 1)
         subject = ngettext(
             "Beils: %(count)s client is due to be forgotten",
             "Beils: %(count)s clients are due to be forgotten",
             due,
         ) % {"count": due}
         body = _(
-            "%(count)s client(s) have had no visit, purchase, debt or signed form for %(years)s years "
+            "Clients due: %(count)s, with no visit, purchase, debt or signed form for %(years)s years "
             "(retention policy “%(code)s”).\n\nReview them in the admin (Data care → Clients due "
             "to be forgotten) or with `manage.py forget_clients --dry-run`. Nothing is erased until an "
             "ADMIN confirms it.\n"
-        ) % {"count": due, "years": years, "code": POLICY_CODE}
+        ) % {"count": due, "years": policy.years, "code": POLICY_CODE}
         admins_mail(subject, body)
         audit_log(action=REVIEWED_ACTION, detail={"due": due, "before": before.isoformat(), "days": policy.days})
     return due

@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy, ngettext
 from backups.locks import MaintenanceBusy
 from crm.forgetting import last_activity
 from maintenance.forget import (
-    DAYS_PER_YEAR,
     POLICY_CODE,
     ForgetError,
     clients_forget,
@@ -51,8 +50,7 @@ class ForgettableClientAdmin(admin.ModelAdmin):
                 text = _("Clients with no visit, purchase, debt or signed form for %(years)s years (%(days)s days), "
                          "by the retention policy “%(code)s”. An open debt, an upcoming booking or a usable bono or "
                          "gift card keeps a client off this list.")  # fmt: skip
-                years = formats.number_format(policy.days / DAYS_PER_YEAR, 1)
-                self.message_user(request, text % {"years": years, "days": policy.days, "code": POLICY_CODE})
+                self.message_user(request, text % {"years": policy.years, "days": policy.days, "code": POLICY_CODE})
             else:
                 try:
                     policy_in_force()

@@ -292,7 +292,7 @@ def test_the_review_mails_the_admins_and_erases_nobody(policy_on, admin_user):
     forget_review_task.apply()
     assert Client.all_objects.count() == before and not Client.all_objects.exclude(erased_at=None).exists()
     assert len(mail.outbox) == 1 and "2 clients are due to be forgotten" in mail.outbox[0].subject
-    assert admin_user.email in mail.outbox[0].to
+    assert admin_user.email in mail.outbox[0].to and "for 5 years" in mail.outbox[0].body
     assert AuditEntry.objects.get(action=REVIEWED_ACTION).detail["due"] == 2
 
 
