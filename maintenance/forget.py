@@ -47,6 +47,7 @@ from maintenance.models import LifecycleKind, RetentionPolicy
 POLICY_CODE = "clients-forget"
 DAYS_PER_YEAR = 365
 REVIEWED_ACTION = "maintenance.forget.reviewed"
+IDS_PER_QUERY = 500
 
 
 class ForgetError(CrmError):
@@ -140,11 +141,15 @@ def forgettable_clients(*, before: datetime, now: datetime | None = None):
 
 def forget_candidates(*, before: datetime, now: datetime | None = None, ids=None) -> list[Candidate]:
     """Who is due to be forgotten and why, oldest activity first; only the clients ``ids`` when
-    given. One query: the list is read whole and picked from, never an IN of thousands of ids."""
+    given. One query: a page's selection is looked up by id, a longer one (the whole list) is
+    read whole and picked from rather than sent as an IN of thousands of ids."""
     wanted = None if ids is None else set(ids)
+    clients = forgettable_clients(before=before, now=now)
+    if wanted is not None and len(wanted) <= IDS_PER_QUERY:
+        clients = clients.filter(pk__in=sorted(wanted))
     candidates = [
         Candidate(client.pk, client.full_name, last_activity(client))
-        for client in forgettable_clients(before=before, now=now).order_by("pk")
+        for client in clients.order_by("pk")
         if wanted is None or client.pk in wanted
     ]
     return sorted(candidates, key=lambda candidate: (candidate.activity.when, candidate.client_id))
