@@ -302,3 +302,11 @@ def test_the_review_is_silent_while_the_policy_is_off_or_nobody_is_due(admin_use
     RetentionPolicy.objects.filter(code=POLICY_CODE).update(enabled=True, after_days=10 * YEAR)
     assert forget_review() == 0
     assert mail.outbox == [] and not AuditEntry.objects.filter(action=REVIEWED_ACTION).exists()
+
+
+def test_a_long_selection_is_picked_from_the_whole_list(policy_on, monkeypatch):
+    monkeypatch.setattr("maintenance.forget.IDS_PER_QUERY", 1)
+    first, second, unselected = old_client(), old_client(), old_client()
+    result = clients_forget(before=forget_policy().before(), ids=[first.pk, second.pk], actor_label="test")
+    assert sorted(candidate.client_id for candidate in result.forgotten) == [first.pk, second.pk]
+    assert Client.all_objects.filter(pk=unselected.pk, erased_at=None).exists()
