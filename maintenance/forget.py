@@ -177,7 +177,13 @@ def refusal_text(reasons: list[str]) -> str:
 
 
 def clients_forget(
-    *, before: datetime, ids, actor=None, actor_label: str | None = None, now: datetime | None = None
+    *,
+    before: datetime,
+    ids,
+    actor=None,
+    actor_label: str | None = None,
+    ip_address: str | None = None,
+    now: datetime | None = None,
 ) -> ForgetResult:
     """Erase the clients ``ids`` (as listed for review) who are still forgettable at ``before``;
     refuse, untouched, those who became active since. One recorded run (``LifecycleKind.FORGET``)
@@ -193,9 +199,9 @@ def clients_forget(
                 reasons = ["erased"] if client is None else blocking_reasons(client, before=before, now=now)
                 if reasons or pk not in listed:
                     result.refused[pk] = reasons or ["erased"]
-                    run.add("crm_client", "refused: active again", 1)
+                    run.add("crm_client", "refused: no longer due", 1)
                     continue
-                client_erase(client=client, actor=who)
+                client_erase(client=client, actor=who, ip_address=ip_address)
             result.forgotten.append(listed[pk])
             run.add("crm_client", "forgotten", 1)
         run.detail.update(result.as_detail())
@@ -204,8 +210,8 @@ def clients_forget(
 
 
 def forget_review(*, now: datetime | None = None) -> int | None:
-    """The weekly review: count the clients due and, when there are any, mail the admins a link to
-    the review list. Never erases. ``None`` when the policy is off (nothing mailed)."""
+    """The weekly review: count the clients due and, when there are any, mail the admins where to
+    find the review list. Never erases. ``None`` when the policy is off (nothing mailed)."""
     from maintenance.alerts import admins_mail
 
     policy = forget_policy()

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from backups.locks import MaintenanceBusy
+from beils.lib.net import client_ip
 from crm.forgetting import last_activity
 from maintenance.forget import (
     POLICY_CODE,
@@ -118,7 +119,7 @@ class ForgettableClientAdmin(admin.ModelAdmin):
 
     def _forget(self, request, before, ids):
         try:
-            result = clients_forget(before=before, ids=ids, actor=request.user)
+            result = clients_forget(before=before, ids=ids, actor=request.user, ip_address=client_ip(request))
         except MaintenanceBusy as busy:
             self.message_user(request, str(busy), messages.ERROR)
             return None
@@ -137,7 +138,7 @@ class ForgettableClientAdmin(admin.ModelAdmin):
         for pk, reasons in result.refused.items():
             self.message_user(
                 request,
-                _("Client #%(id)s left alone: active again (%(why)s).") % {"id": pk, "why": refusal_text(reasons)},
+                _("Client #%(id)s left alone: no longer due (%(why)s).") % {"id": pk, "why": refusal_text(reasons)},
                 messages.WARNING,
             )
         return None

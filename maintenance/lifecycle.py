@@ -75,7 +75,7 @@ COUNT_LABELS = {
     "kept: protected": gettext_lazy("kept: protected"),
     "kept: has invoices": gettext_lazy("kept: has invoices"),
     "forgotten": gettext_lazy("forgotten (erased)"),
-    "refused: active again": gettext_lazy("refused: active again"),
+    "refused: no longer due": gettext_lazy("refused: no longer due"),
 }
 
 

@@ -83,7 +83,7 @@ JOBS = [
         "maintenance.forget_review",
         _(
             "every Monday at 07:00: counts the clients due to be forgotten (retention policy clients-forget) and "
-            "mails the admins a link to the review list; it never erases anyone: an ADMIN does, after reviewing "
+            "mails the admins where to find the review list; it never erases anyone: an ADMIN does, after reviewing "
             "(maintenance/forget.py). Does nothing while the policy is off"
         ),
         minute="0",

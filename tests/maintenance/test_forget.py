@@ -242,7 +242,7 @@ def test_a_client_who_books_between_the_listing_and_the_erasure_is_left_alone(po
 
     monkeypatch.setattr("builtins.input", books_meanwhile)
     out = run()
-    assert f"Client #{returning.pk} left alone: active again (a visit or an upcoming booking)" in out
+    assert f"Client #{returning.pk} left alone: no longer due (a visit or an upcoming booking)" in out
     assert Client.all_objects.get(pk=returning.pk).erased_at is None
     assert Booking.objects.get(client=returning).status == BookingStatus.PENDING
     assert not Client.all_objects.filter(pk=gone.pk).exists()

@@ -106,7 +106,7 @@ class Command(OperatorCommand):
             for pk, reasons in result.refused.items():
                 self.stdout.write(
                     self.style.WARNING(
-                        _("Client #%(id)s left alone: active again (%(why)s).")
+                        _("Client #%(id)s left alone: no longer due (%(why)s).")
                         % {"id": pk, "why": refusal_text(reasons)}
                     )
                 )
