@@ -555,10 +555,9 @@ class ForgettableClientFactory(ClientFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        from maintenance.forget import POLICY_CODE
-        from maintenance.models import RetentionPolicy
+        from tests.maintenance.forget_support import switch_on
 
-        RetentionPolicy.objects.filter(code=POLICY_CODE).update(enabled=True, after_days=5 * 365)
+        switch_on(5 * 365)
         return super()._create(model_class, *args, **kwargs)
 
 

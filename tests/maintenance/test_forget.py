@@ -3,6 +3,7 @@ setting wins, the refusals, the dry run that writes nothing, the erasure that ke
 ledger and audit, and the weekly review that only mails."""
 
 import json
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -11,6 +12,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from audit.models import AuditEntry
@@ -32,6 +34,7 @@ from maintenance.schedules import BY_NAME
 from maintenance.tasks import forget_review as forget_review_task
 from sales.models import ArchivedCart, Cart, DebtStatus, Invoice
 from tests import factories as f
+from tests.maintenance.forget_support import switch_on
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +50,8 @@ def policy() -> RetentionPolicy:
 
 @pytest.fixture
 def policy_on():
-    """Switched on in the admin with 5 years."""
-    RetentionPolicy.objects.filter(code=POLICY_CODE).update(enabled=True, after_days=5 * YEAR)
+    """Switched on in the admin with 5 years (created if a flush of a transactional test took it)."""
+    switch_on(5 * YEAR)
 
 
 def old_client(**extra) -> Client:
@@ -101,25 +104,25 @@ def test_the_command_refuses_while_the_policy_is_off_and_changes_nothing():
 def test_the_environment_gives_the_period_while_the_admin_leaves_the_days_empty(settings):
     settings.RETENTION_FORGET_YEARS = 6
     assert forget_policy().days == 6 * YEAR and not forget_policy().is_on  # still the admin's switch
-    RetentionPolicy.objects.filter(code=POLICY_CODE).update(enabled=True)
+    switch_on(None)
     assert (forget_policy().is_on, forget_policy().days, forget_policy().source) == (True, 6 * YEAR, "environment")
 
 
 def test_the_admins_days_win_over_the_environment(settings):
     settings.RETENTION_FORGET_YEARS = 6
-    RetentionPolicy.objects.filter(code=POLICY_CODE).update(enabled=True, after_days=3 * YEAR)
+    switch_on(3 * YEAR)
     assert (forget_policy().days, forget_policy().source) == (3 * YEAR, "admin")
 
 
 def test_switched_off_in_the_admin_it_is_off_whatever_the_environment(settings):
     settings.RETENTION_FORGET_YEARS = 6
-    RetentionPolicy.objects.filter(code=POLICY_CODE).update(enabled=False, after_days=3 * YEAR)
+    switch_on(3 * YEAR, enabled=False)
     with pytest.raises(ForgetError, match="switched off"):
         policy_in_force()
 
 
 def test_switched_on_with_no_period_anywhere_it_is_refused():
-    RetentionPolicy.objects.filter(code=POLICY_CODE).update(enabled=True, after_days=None)
+    switch_on(None)
     with pytest.raises(ForgetError, match="no period"):
         policy_in_force()
 
@@ -299,7 +302,7 @@ def test_the_review_mails_the_admins_and_erases_nobody(policy_on, admin_user):
 def test_the_review_is_silent_while_the_policy_is_off_or_nobody_is_due(admin_user):
     old_client()
     assert forget_review() is None
-    RetentionPolicy.objects.filter(code=POLICY_CODE).update(enabled=True, after_days=10 * YEAR)
+    switch_on(10 * YEAR)
     assert forget_review() == 0
     assert mail.outbox == [] and not AuditEntry.objects.filter(action=REVIEWED_ACTION).exists()
 
@@ -310,3 +313,36 @@ def test_a_long_selection_is_picked_from_the_whole_list(policy_on, monkeypatch):
     result = clients_forget(before=forget_policy().before(), ids=[first.pk, second.pk], actor_label="test")
     assert sorted(candidate.client_id for candidate in result.forgotten) == [first.pk, second.pk]
     assert Client.all_objects.filter(pk=unselected.pk, erased_at=None).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "mysql", reason="row locks: MariaDB")
+def test_a_booking_being_written_while_the_erasure_starts_wins_and_the_client_is_kept():
+    """The race the row lock closes: a booking inserted (not yet committed) when the run lists the
+    client holds the client row through its foreign key; the erasure waits for it, then sees it."""
+    switch_on(5 * YEAR)
+    client = old_client()
+    inserted, erasing, errors = threading.Event(), threading.Event(), []
+
+    def receptionist():
+        try:
+            with transaction.atomic():
+                f.BookingFactory(client=client)
+                inserted.set()
+                erasing.wait(timeout=10)
+                threading.Event().wait(1)  # the erasure is now waiting for this client's row
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=receptionist)
+    thread.start()
+    assert inserted.wait(timeout=10)
+    before = forget_policy().before()
+    erasing.set()
+    result = clients_forget(before=before, ids=[client.pk], actor_label="test")
+    thread.join(timeout=30)
+    assert errors == []
+    assert result.forgotten == [] and result.refused == {client.pk: ["visit"]}
+    assert Client.all_objects.get(pk=client.pk).erased_at is None

@@ -12,10 +12,10 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from crm.erasure import ERASED_ACTION
 from crm.models import Client
-from maintenance.forget import POLICY_CODE
 from maintenance.models import ForgettableClient, RetentionPolicy
 from tests import factories as f
 from tests.helpers import admin_url
+from tests.maintenance.forget_support import switch_on
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ CHANGELIST = "admin:maintenance_forgettableclient_changelist"
 
 @pytest.fixture
 def policy_on():
-    RetentionPolicy.objects.filter(code=POLICY_CODE).update(enabled=True, after_days=5 * 365)
+    switch_on(5 * 365)
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_posting_a_client_who_is_not_due_or_nonsense_erases_nothing_and_is_no_50
 
 
 def test_the_admin_can_switch_the_policy_on_and_change_its_days(admin_browser):
-    policy = RetentionPolicy.objects.get(code=POLICY_CODE)
+    policy = switch_on(None, enabled=False)
     page = admin_browser.get(admin_url(RetentionPolicy, "change", policy.pk))
     assert page.status_code == 200
     data = {"name": policy.name, "after_days": "2190", "purge_after_days": "", "enabled": "on", "notes": policy.notes}
