@@ -42,9 +42,9 @@ from crm.erasure import client_erase
 from crm.forgetting import BLOCKER_LABELS, LastActivity, blocking_reasons, last_activity
 from crm.models import Client, CrmError
 from maintenance.lifecycle import lifecycle_run
-from maintenance.models import LifecycleKind, RetentionPolicy
+from maintenance.models import FORGET_MIN_DAYS, FORGET_POLICY_CODE, LifecycleKind, RetentionPolicy
 
-POLICY_CODE = "clients-forget"
+POLICY_CODE = FORGET_POLICY_CODE
 DAYS_PER_YEAR = 365
 REVIEWED_ACTION = "maintenance.forget.reviewed"
 IDS_PER_QUERY = 500
@@ -97,6 +97,9 @@ def forget_policy(*, years: int | None = None) -> ForgetPolicy:
 def policy_in_force(*, years: int | None = None) -> ForgetPolicy:
     """:func:`forget_policy`, refused with a message that says how to switch it on when off."""
     policy = forget_policy(years=years)
+    if policy.is_on and policy.days < FORGET_MIN_DAYS:
+        # The admin's days cannot be shorter (a database constraint); RETENTION_FORGET_YEARS=0 can.
+        raise ForgetError(_("The period to forget clients after must be a year or more."))
     if policy.is_on:
         return policy
     if not policy.enabled:

@@ -58,5 +58,17 @@ class Migration(migrations.Migration):
                 verbose_name="kind",
             ),
         ),
+        migrations.AddConstraint(
+            model_name="retentionpolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("code", "clients-forget"), _negated=True),
+                    ("after_days__isnull", True),
+                    ("after_days__gte", 365),
+                    _connector="OR",
+                ),
+                name="maint_policy_forget_a_year_or_more",
+            ),
+        ),
         migrations.RunPython(add_forget_policy, migrations.RunPython.noop),
     ]

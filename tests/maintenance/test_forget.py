@@ -34,6 +34,7 @@ from maintenance.schedules import BY_NAME
 from maintenance.tasks import forget_review as forget_review_task
 from sales.models import ArchivedCart, Cart, DebtStatus, Invoice
 from tests import factories as f
+from tests.helpers import admin_url
 from tests.maintenance.forget_support import switch_on
 
 pytestmark = pytest.mark.django_db
@@ -346,3 +347,23 @@ def test_a_booking_being_written_while_the_erasure_starts_wins_and_the_client_is
     assert errors == []
     assert result.forgotten == [] and result.refused == {client.pk: ["visit"]}
     assert Client.all_objects.get(pk=client.pk).erased_at is None
+
+
+def test_a_period_under_a_year_is_refused_in_the_admin_and_in_the_database(admin_browser):
+    from django.db import IntegrityError
+
+    policy = switch_on(None)
+    data = {"name": policy.name, "after_days": "30", "purge_after_days": "", "enabled": "on", "notes": ""}
+    page = admin_browser.post(admin_url(RetentionPolicy, "change", policy.pk), data)
+    assert page.status_code == 200 and "a year" in page.content.decode()
+    policy.refresh_from_db()
+    assert policy.after_days is None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RetentionPolicy.objects.filter(pk=policy.pk).update(after_days=30)
+
+
+def test_an_environment_period_under_a_year_is_refused(settings):
+    settings.RETENTION_FORGET_YEARS = 0
+    switch_on(None)
+    with pytest.raises(ForgetError, match="a year or more"):
+        policy_in_force()
