@@ -101,6 +101,7 @@ ACTIONS: dict[str, Promise] = {
     "maintenance.restore.failed": _("Bringing records back from the archive failed"),
     "maintenance.cleanup.done": _("Cleanup done"),
     "maintenance.cleanup.failed": _("Cleanup failed"),
+    "maintenance.retention_policy.changed": _("Retention policy changed"),
     "maintenance.forget.done": _("Inactive clients forgotten (erased)"),
     "maintenance.forget.failed": _("Forgetting inactive clients failed"),
     "maintenance.forget.reviewed": _("Clients due to be forgotten listed for review"),

@@ -134,3 +134,20 @@ def test_the_admin_can_switch_the_policy_on_and_change_its_days(admin_browser):
     assert admin_browser.post(admin_url(RetentionPolicy, "change", policy.pk), data).status_code == 302
     policy.refresh_from_db()
     assert (policy.enabled, policy.after_days) == (True, 2190)
+    entry = AuditEntry.objects.get(action="maintenance.retention_policy.changed")
+    assert entry.detail == {"code": "clients-forget", "changed": {"enabled": [False, True], "after_days": [None, 2190]}}
+
+
+def test_switching_the_policy_on_from_the_list_is_audited_and_a_manager_cannot(admin_browser, manager_browser):
+    policy = switch_on(None, enabled=False)
+    data = {
+        "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": str(policy.pk), "form-0-enabled": "on",
+        "_save": "Save",
+    }  # fmt: skip
+    manager_browser.post(admin_url(RetentionPolicy, "changelist"), data)
+    policy.refresh_from_db()
+    assert policy.enabled is False
+    assert admin_browser.post(admin_url(RetentionPolicy, "changelist"), data).status_code == 302
+    policy.refresh_from_db()
+    assert policy.enabled is True
+    assert AuditEntry.objects.get(action="maintenance.retention_policy.changed").actor is not None
