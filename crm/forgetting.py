@@ -114,7 +114,18 @@ def activity_blockers(*, before: datetime, now: datetime | None = None) -> dict[
         "prepaid": Exists(bonus) | Exists(gift_card),
         "created": Q(created_at__gte=before),
         "erased": Q(erased_at__isnull=False),
+        **{name: condition(before=before, now=now) for name, (_label, condition) in EXTRA_BLOCKERS.items()},
     }  # fmt: skip
+
+
+#: Blockers other apps add (``register_blocker``): e.g. a merge that can still be undone.
+EXTRA_BLOCKERS: dict[str, tuple] = {}
+
+
+def register_blocker(name: str, label, condition) -> None:
+    """Keep clients matching ``condition(before=…, now=…)`` (a ``Q`` or ``Exists`` on the client)
+    off the list; ``label`` says why, for people."""
+    EXTRA_BLOCKERS[name] = (label, condition)
 
 
 #: Reasons for :func:`activity_blockers`, as people read them (the refusal of a client who became
@@ -176,6 +187,11 @@ def last_activity(client) -> LastActivity:
         return LastActivity(client.created_at, ActivityKind.CREATED)
     when, kind = max(dated, key=lambda pair: pair[0])
     return LastActivity(when, kind)
+
+
+def blocker_label(name: str) -> str:
+    label = BLOCKER_LABELS.get(name) or EXTRA_BLOCKERS.get(name, (name,))[0]
+    return str(label)
 
 
 def blocking_reasons(client, *, before: datetime, now: datetime | None = None) -> list[str]:

@@ -42,7 +42,7 @@ AUDITED_POLICY_FIELDS = ("enabled", "after_days", "purge_after_days")
 
 @admin.register(RetentionPolicy)
 class RetentionPolicyAdmin(admin.ModelAdmin):
-    """The retention rules, as data: managers and admins change periods or switch a rule off."""
+    """The retention rules, as data: admins change periods or switch a rule off; managers look."""
 
     list_display = ["name", "target", "action", "after_days", "purge_after_days", "enabled"]
     list_editable = ["enabled"]

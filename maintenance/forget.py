@@ -39,7 +39,7 @@ from django.utils.translation import ngettext
 
 from audit.services import audit_log
 from crm.erasure import client_erase
-from crm.forgetting import BLOCKER_LABELS, LastActivity, blocking_reasons, last_activity
+from crm.forgetting import LastActivity, blocker_label, blocking_reasons, last_activity
 from crm.models import Client, CrmError
 from maintenance.lifecycle import lifecycle_run
 from maintenance.models import FORGET_MIN_DAYS, FORGET_POLICY_CODE, LifecycleKind, RetentionPolicy
@@ -176,7 +176,7 @@ class ForgetResult:
 
 
 def refusal_text(reasons: list[str]) -> str:
-    return ", ".join(str(BLOCKER_LABELS.get(reason, reason)) for reason in reasons)
+    return ", ".join(blocker_label(reason) for reason in reasons)
 
 
 def clients_forget(

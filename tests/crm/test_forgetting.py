@@ -6,11 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.models import BookingStatus
-from crm.forgetting import ActivityKind, blocking_reasons, last_activity
+from crm.forgetting import ActivityKind, blocker_label, blocking_reasons, last_activity, register_blocker
 from crm.models import Client
 from marketing.models import GiftCardStatus
 from sales.models import CartStatus, DebtStatus
@@ -164,3 +165,12 @@ def test_the_list_is_one_query_whatever_the_number_of_clients():
         large = [last_activity(c) for c in Client.all_objects.forgettable(before=LIMIT, now=NOW)]
     assert (len(small), len(large)) == (3, 15)
     assert len(few.captured_queries) == len(many.captured_queries) == 1
+
+
+def test_another_app_can_keep_clients_off_the_list(monkeypatch):
+    monkeypatch.setattr("crm.forgetting.EXTRA_BLOCKERS", {})
+    kept, other = old_client(notes="legal hold"), old_client()
+    register_blocker("hold", "on legal hold", lambda *, before, now: Q(notes="legal hold"))
+    assert forgettable_ids() == {other.pk}
+    assert blocking_reasons(kept, before=LIMIT, now=NOW) == ["hold"]
+    assert blocker_label("hold") == "on legal hold"
