@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 ACTIONS: dict[str, Promise] = {
     # crm: clients, consents, staff accounts and API tokens
     "crm.client.merged": _("Clients merged"),
+    "crm.client.merge_undone": _("Merge of clients undone"),
     "crm.client.data_exported": _("Client's personal data exported (GDPR)"),
     "crm.client.erased": _("Client's personal data erased (GDPR)"),
     "crm.client.erasure_replayed": _("GDPR erasures applied again after a restore"),
@@ -38,6 +39,8 @@ ACTIONS: dict[str, Promise] = {
     "sales.invoice.rectified": _("Rectifying invoice issued"),
     "sales.invoice.emailed": _("Invoice sent by e-mail"),
     "sales.report.exported": _("Sales report exported"),
+    "sales.register.exported": _("Register of issued invoices exported"),
+    "sales.register.emailed": _("Register of issued invoices e-mailed to the admins"),
     "sales.cartitem.added_by_hand": _("Sale line added by hand"),
     "sales.cartitem.changed_by_hand": _("Sale line changed by hand"),
     "sales.cartitem.deleted_by_hand": _("Sale line deleted by hand"),
@@ -89,6 +92,7 @@ ACTIONS: dict[str, Promise] = {
     "maintenance.import.failed": _("Import failed"),
     "maintenance.import.refused": _("Import refused"),
     "maintenance.import.reaped": _("Import stopped without finishing"),
+    "transfer.mapping.saved": _("Column mapping of an import source saved"),
     "maintenance.job.downloaded": _("Import or export file downloaded"),
     "legacy.import.queued": _("Import from the old system queued"),
     "legacy.import.completed": _("Import from the old system completed"),

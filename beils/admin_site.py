@@ -56,7 +56,7 @@ SECTIONS = [
         "bookings.Booking", "bookings.BookingItem",
     ]),
     ("clients", pgettext_lazy("admin section", "Clients"), [
-        "crm.Client", "crm.Consent", "crm.Revoke", "crm.Questionnaire",
+        "crm.Client", "crm.Consent", "crm.Revoke", "crm.Questionnaire", "crm.ClientMergeRecord",
     ]),
     ("sales", pgettext_lazy("admin section", "Sales"), [
         "sales.Cart", "sales.CartItem", "sales.Payment", "sales.Debt", "sales.DebtPayment", "sales.Invoice",
@@ -74,7 +74,7 @@ SECTIONS = [
     ("data-care", pgettext_lazy("admin section", "Data care"), [
         Link("maintenance-dashboard", pgettext_lazy("admin section", "Maintenance dashboard"),
              "admin:maintenance_dashboard", "backups.view_backup"),
-        "backups.Backup", "backups.RestoreDrill", "transfer.Job", "sales.ArchivedCart", "maintenance.LifecycleRun",
+        "backups.Backup", "backups.RestoreDrill", "transfer.Job", "transfer.SavedMapping", "sales.ArchivedCart", "maintenance.LifecycleRun",
         "maintenance.RetentionPolicy", "maintenance.ForgettableClient", "maintenance.Alert", "audit.AuditEntry",
         Link("gdpr-erasures", pgettext_lazy("admin section", "GDPR erasures"),
              "admin:audit_auditentry_changelist", "audit.view_auditentry", _gdpr_erasures),

@@ -336,6 +336,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Clients ------------------------------------------------------------------------------
+# An ADMIN may undo a client merge for this many days after it (crm.unmerge); later, the merge
+# stands (a person corrects it by hand) and its record keeps ids only. 0 turns the undo off.
+MERGE_UNDO_DAYS = env.int("MERGE_UNDO_DAYS", default=30)
+
 # --- Backups ------------------------------------------------------------------------------
 
 BACKUP_DIR = env_dir("BACKUP_DIR", VAR_DIR / "backups")
@@ -456,6 +461,10 @@ INVOICE_SERIES = env.str("INVOICE_SERIES", default="F")
 VERIFACTU_QR_URL = env.str(
     "VERIFACTU_QR_URL", default="https://www2.agenciatributaria.gob.es/wlpl/TIKE-CONT/ValidarQRNoVerifactu"
 )
+# E-mail last month's register of issued invoices (CSV, XLSX and the Veri*Factu records as JSON)
+# to every active ADMIN on the 1st of each month (sales/register.py). Off by default; switching
+# on the "Monthly invoice register" periodic task in the admin does the same.
+INVOICE_REGISTER_EMAIL = env.bool("INVOICE_REGISTER_EMAIL", default=False)
 
 # --- E-mail -------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import forms as auth_forms
@@ -17,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+import crm.admin_merges  # noqa: F401  (registers the client merges' admin)
 from beils.lib.admin import SoftDeleteAdmin
 from beils.lib.changelists import BigListMixin
 from beils.lib.history import HistoryAdmin
@@ -27,6 +29,7 @@ from crm.gdpr import client_data_zip_file
 from crm.models import (
     ApiToken,
     Client,
+    ClientMergeRecord,
     Consent,
     ConsentStatus,
     ConsentType,
@@ -289,6 +292,8 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None:
             context["story"] = client_story(obj)
+            if request.user.has_perm("crm.view_clientmergerecord"):
+                context["merges"] = ClientMergeRecord.objects.involving(obj.pk)[:10]
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_formset(self, request, form, formset, change):
@@ -360,6 +365,7 @@ class ClientAdmin(BigListMixin, SoftDeleteAdmin, HistoryAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Merge clients"),
+            "undo_days": settings.MERGE_UNDO_DAYS,
             "clients": clients,
             "survivor": survivor,
             "preview": preview,

@@ -45,6 +45,7 @@ from bookings.models import BookingStatus
 from crm.gdpr import audit_targets, client_rows
 from crm.models import Client, CrmError
 from crm.personal_data import REGISTRY, Erasure, Holder, holder_for
+from crm.unmerge import merge_records_forget
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,8 @@ def _erase(client: Client) -> ErasurePlan:
     _redact_audit(client, rows)
     _redact_admin_log(client, rows)
     _cancel_upcoming_bookings(client)
+    # A merge record keeps the email a merged client gave up: it goes, and the merge stands.
+    merge_records_forget(client_id=client.pk)
     copies = [(kind, kind.find(_client_data_labels())) for kind in COPIES]
     for holder in REGISTRY:
         if holder.erasure == Erasure.DELETE:

@@ -36,7 +36,15 @@ _DAILY_WORK = {
     "bookings": {"booking": "vac", "bookingitem": "vacd"},
 }
 _MANAGEMENT = {
-    "crm": {"client": "vac", "consent": "vacd", "revoke": "va", "questionnaire": "vacd", "user": "v"},
+    # Client merges: a manager merges duplicates and may read the record; undoing one is ADMIN's.
+    "crm": {
+        "client": "vac",
+        "consent": "vacd",
+        "revoke": "va",
+        "questionnaire": "vacd",
+        "user": "v",
+        "clientmergerecord": "v",
+    },  # fmt: skip
     "catalog": {"*": "vacd"},
     # A client's bono: a manager may correct its dates or status, never add one or its sessions.
     # A gift card: a manager comps one (with a reason) or edits its dates, never deletes its ledger.
@@ -45,7 +53,7 @@ _MANAGEMENT = {
     "sales": {"*": "v", "cart": "vac", "cartitem": "vacd", "debt": "vc", "debtpayment": "va"},
     "bookings": {"*": "vacd"},
     "audit": {"*": "v"},
-    "transfer": {"job": "v"},
+    "transfer": {"job": "v", "savedmapping": "vd"},
     "backups": {"*": "v"},
     "maintenance": {"*": "v"},
     "django_celery_beat": {"*": "v"},

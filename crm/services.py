@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_log
 from beils.lib.models import Status
-from crm.models import ApiToken, Client, Consent, ConsentStatus, CrmError, Revoke, User
+from crm.models import ApiToken, Client, ClientMergeRecord, Consent, ConsentStatus, CrmError, Revoke, User
+from crm.models.merges import value_digest
 
 #: Survivor fields filled from the merged clients when the survivor has none; a document's type
 #: and number move together.
@@ -87,25 +88,83 @@ def client_merge(*, survivor: Client, duplicates: Sequence[Client], actor: User 
     }
     survivor, duplicates = locked.get(survivor.pk, survivor), [locked[pk] for pk in ids if pk in locked]
     duplicates = _refuse_impossible_merge(survivor, duplicates)
+    # Taken before anything moves: exactly what the merge is about to change, for an undo.
+    record = _merge_record(survivor, duplicates, ids, actor)
     replaced = _keep_one_consent_per_type(survivor, ids)
     moved = _move_related_rows(survivor, ids)
     filled = _fill_blanks(survivor, duplicates)
+    note = merged_note(survivor.pk)
     for duplicate in duplicates:
         duplicate.status = Status.OFF
-        # Written in the salon's language: the note stays on the record whoever reads it later.
-        with translation.override(settings.LANGUAGE_CODE):
-            note = _("Merged into client #%(id)s.") % {"id": survivor.pk}
         duplicate.notes = "\n".join(filter(None, [duplicate.notes, note]))
         duplicate.save()
     survivor.save()
+    record.save()
+    # Data minimisation: merges past their undo window keep ids only (checked on every merge).
+    ClientMergeRecord.objects.past_undo().forget()
     result = ClientMerge(
         survivor_id=survivor.pk, merged_ids=ids, moved=moved, consents_replaced=replaced, filled_fields=filled
     )
-    audit_log(action="crm.client.merged", actor=actor, target=survivor, detail=result.as_detail())
+    audit_log(
+        action="crm.client.merged", actor=actor, target=survivor, detail={**result.as_detail(), "merge_id": record.pk}
+    )
     return result
 
 
+def merged_note(survivor_id: int) -> str:
+    """The line a merge adds to a merged client's notes. Written in the salon's language: the
+    note stays on the record whoever reads it later."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Merged into client #%(id)s.") % {"id": survivor_id}
+
+
 # --- the steps ------------------------------------------------------------------------------
+
+
+def _merge_record(survivor: Client, duplicates: Sequence[Client], ids: list[int], actor) -> ClientMergeRecord:
+    """What :func:`crm.unmerge.client_merge_undo` needs to put everything back: every row that
+    points at a duplicate (id and client), the duplicates' status, and in ``personal`` the email a
+    duplicate gives up, digests of the values copied to the survivor and the consents replaced."""
+    moved, dropped = {}, [consent for consent, _kept in _consent_conflicts(survivor, ids)]
+    for relation in _client_relations():
+        rows = _rows(relation, ids)
+        if relation.related_model is Consent:  # deleted, not moved: recorded whole below
+            rows = rows.exclude(pk__in=[consent.pk for consent in dropped])
+        name = relation.field.name
+        pairs = rows.values_list("pk", f"{name}__pk") if relation.many_to_many else rows.values_list("pk", name)
+        pairs = sorted([pk, client_id] for pk, client_id in pairs if client_id in ids)
+        if pairs:
+            moved[relation.related_model._meta.label_lower] = pairs
+    fills = _blanks_to_fill(survivor, duplicates)
+    personal = {
+        "emails": {str(source.pk): source.email for name, source in fills if name == "email"},
+        "filled": {name: {"from": source.pk, "digest": value_digest(getattr(source, name))} for name, source in fills},
+        "consents": [_consent_snapshot(consent) for consent in dropped],
+    }
+    note = merged_note(survivor.pk)
+    return ClientMergeRecord(
+        survivor_id=survivor.pk,
+        merged_ids=ids,
+        actor=actor if getattr(actor, "pk", None) else None,
+        moved=moved,
+        clients={str(d.pk): {"status": d.status, "note": note} for d in duplicates},
+        personal=personal,
+    )
+
+
+def _consent_snapshot(consent: Consent) -> dict:
+    return {
+        "pk": consent.pk,
+        "client": consent.client_id,
+        "kind": consent.kind,
+        "status": consent.status,
+        "signed_at": consent.signed_at.isoformat() if consent.signed_at else None,
+        "document_url": consent.document_url,
+        "document": consent.document.name or None,
+        "notes": consent.notes,
+        "created_at": consent.created_at.isoformat(),
+        "revokes": sorted(Revoke.objects.filter(consent=consent).values_list("pk", flat=True)),
+    }
 
 
 def _refuse_impossible_merge(survivor: Client, duplicates: Sequence[Client]) -> list[Client]:

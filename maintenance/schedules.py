@@ -25,6 +25,8 @@ class ScheduledJob:
     day_of_month: str = "*"
     enabled: bool = True
     kwargs: str = "{}"
+    #: A boolean setting that switches the job on (at the next ``migrate``) when true.
+    enabled_by: str = ""
 
 
 JOBS = [
@@ -102,6 +104,20 @@ JOBS = [
         day_of_month="1",
         enabled=False,
     ),
+    ScheduledJob(
+        "Monthly invoice register",
+        "sales.email_invoice_register",
+        _(
+            "on the 1st of every month at 06:00: last month's register of issued invoices (CSV, XLSX and the "
+            "Veri*Factu records as JSON) e-mailed to every active ADMIN (sales/register.py). Off by default; "
+            "INVOICE_REGISTER_EMAIL=true or switching it on here turns it on"
+        ),
+        minute="0",
+        hour="6",
+        day_of_month="1",
+        enabled=False,
+        enabled_by="INVOICE_REGISTER_EMAIL",
+    ),
 ]
 
 
@@ -117,6 +133,7 @@ LABELS = {
     "Alert check": _("Alert check"),
     "Monthly optimise": _("Monthly optimise"),
     "Forgetting review": _("Forgetting review"),
+    "Monthly invoice register": _("Monthly invoice register"),
 }
 BY_NAME = {job.name: job for job in JOBS}
 
@@ -147,7 +164,11 @@ def sync_schedules(using: str = "default") -> list[str]:
 
     created = []
     for job in JOBS:
-        if PeriodicTask.objects.using(using).filter(name=job.name).exists():
+        switched_on = bool(job.enabled_by and getattr(settings, job.enabled_by, False))
+        existing = PeriodicTask.objects.using(using).filter(name=job.name)
+        if existing.exists():
+            if switched_on:
+                existing.filter(enabled=False).update(enabled=True)
             continue
         crontab, _ = CrontabSchedule.objects.using(using).get_or_create(
             minute=job.minute,
@@ -161,7 +182,7 @@ def sync_schedules(using: str = "default") -> list[str]:
             name=job.name,
             task=job.task,
             crontab=crontab,
-            enabled=job.enabled,
+            enabled=job.enabled or switched_on,
             kwargs=job.kwargs,
             description=stored_description(job),
         )

@@ -4,11 +4,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from beils.lib.api import ERROR_RESPONSE, AtomicWritesMixin
+from beils.lib.net import client_ip
 from sales.models import Cart, CartItem, Debt, Invoice, Payment
 from sales.receipts import invoice_pdf
+from sales.register import invoice_register_export
 from sales.serializers import (
     CartSerializer,
     CheckoutSerializer,
@@ -17,6 +20,7 @@ from sales.serializers import (
     DebtSerializer,
     InvoiceSerializer,
     RectifyRequestSerializer,
+    RegisterRequestSerializer,
 )
 from sales.services import cart_cancel, debt_pay, invoice_rectify
 
@@ -31,6 +35,13 @@ class CanSell(permissions.BasePermission):
 class CanRectifyInvoices(permissions.BasePermission):
     def has_permission(self, request, view):
         return request.user.has_perm("sales.add_invoice")
+
+
+class CanReportSales(permissions.BasePermission):
+    """The register of issued invoices, like the sales reports: MANAGER and ADMIN."""
+
+    def has_permission(self, request, view):
+        return request.user.has_perm("sales.report_sales")
 
 
 class CanTakeDebtPayments(permissions.BasePermission):
@@ -121,6 +132,34 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
         invoice = self.get_object()
         response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+        return response
+
+    def perform_content_negotiation(self, request, force=False):
+        if self.action == "register":
+            # There ``format`` chooses the file (csv, xlsx, json), not a renderer; errors are JSON.
+            renderer = JSONRenderer()
+            return renderer, renderer.media_type
+        return super().perform_content_negotiation(request, force)
+
+    @extend_schema(
+        parameters=[RegisterRequestSerializer],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/json"): OpenApiTypes.BINARY,
+                   400: ERROR_RESPONSE},
+    )  # fmt: skip
+    @action(detail=False, methods=["get"], permission_classes=[CanReportSales], pagination_class=None)
+    def register(self, request):
+        """The register of issued invoices of a period (``from``, ``to``, both included) as
+        ``format=csv`` or ``xlsx``, or each invoice's Veri*Factu record as ``json`` with the hash
+        chain checked in its header (MANAGER and ADMIN; audited)."""
+        payload = RegisterRequestSerializer(data=request.query_params)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        exported = invoice_register_export(
+            start=data["from"], end=data["to"], fmt=data["format"], actor=request.user,
+            ip_address=client_ip(request), via="api",
+        )  # fmt: skip
+        response = HttpResponse(exported.content, content_type=exported.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{exported.name}"'
         return response
 
     @extend_schema(request=RectifyRequestSerializer, responses={201: InvoiceSerializer, 400: ERROR_RESPONSE})

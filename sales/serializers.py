@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -9,7 +10,8 @@ from bookings.models import Booking
 from catalog.models import Pack, Product, Service
 from crm.models import Client
 from marketing.models import Bonus, ClientBonus
-from sales.models import Cart, CartItem, CartStatus, Debt, DebtPayment, Invoice, Payment, PaymentMethod
+from sales.models import Cart, CartItem, CartStatus, Debt, DebtPayment, Invoice, Payment, PaymentMethod, SalesError
+from sales.register import FORMATS, period_check, previous_month
 from sales.services import TARGETS, LineRequest, PaymentRequest, cart_checkout
 
 
@@ -167,3 +169,26 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
 class RectifyRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255)
+
+
+class RegisterRequestSerializer(serializers.Serializer):
+    """``?from=YYYY-MM-DD&to=YYYY-MM-DD&format=csv|xlsx|json``; neither date means last month
+    (``from`` is a Python keyword, hence the fields built in ``get_fields``)."""
+
+    def get_fields(self):
+        return {
+            "from": serializers.DateField(required=False, help_text=_("The period's first day (issue date).")),
+            "to": serializers.DateField(required=False, help_text=_("The period's last day, included.")),
+            "format": serializers.ChoiceField(choices=FORMATS, default="csv"),
+        }
+
+    def validate(self, data):
+        if "from" not in data and "to" not in data:
+            data["from"], data["to"] = previous_month(timezone.localdate())
+        elif "from" not in data or "to" not in data:
+            raise serializers.ValidationError(_("Give both from and to, or neither for last month."))
+        try:
+            period_check(data["from"], data["to"])
+        except SalesError as error:
+            raise serializers.ValidationError(str(error)) from error
+        return data

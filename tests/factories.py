@@ -19,7 +19,18 @@ from audit.models import AuditEntry
 from backups.models import Backup, BackupStatus
 from bookings.models import Booking, BookingItem
 from catalog.models import Brand, Category, Pack, PackItem, Product, Service, Subcategory, Tag
-from crm.models import Client, Consent, ConsentStatus, ConsentType, Questionnaire, Revoke, Role, User
+from crm.models import (
+    Client,
+    ClientMergeRecord,
+    Consent,
+    ConsentStatus,
+    ConsentType,
+    Questionnaire,
+    Revoke,
+    Role,
+    Status,
+    User,
+)
 from maintenance.models import Heartbeat, ScheduleSlot
 from marketing.models import (
     Bonus,
@@ -74,6 +85,18 @@ class ClientFactory(DjangoModelFactory):
     surname = "García"
     email = factory.Sequence(lambda n: f"client{n}@mail.example")
     phone = factory.Sequence(lambda n: f"+34600{n:06d}")
+
+
+class ClientMergeRecordFactory(DjangoModelFactory):
+    """A merge as ``client_merge`` records it: one duplicate, one sale moved."""
+
+    class Meta:
+        model = ClientMergeRecord
+
+    survivor_id = factory.LazyFunction(lambda: ClientFactory().pk)
+    merged_ids = factory.LazyFunction(lambda: [ClientFactory(status=Status.OFF).pk])
+    moved = factory.LazyAttribute(lambda o: {"sales.cart": [[1, o.merged_ids[0]]]})
+    clients = factory.LazyAttribute(lambda o: {str(o.merged_ids[0]): {"status": "ON", "note": "Merged."}})
 
 
 class ConsentFactory(DjangoModelFactory):
@@ -501,6 +524,16 @@ class JobFactory(DjangoModelFactory):
     model_label = "crm.Client"
     file_format = "csv"
     actor = factory.SubFactory(UserFactory, role="ADMIN")
+
+
+class SavedMappingFactory(DjangoModelFactory):
+    class Meta:
+        model = "transfer.SavedMapping"
+
+    source = factory.Sequence(lambda n: f"recepcion {n}")
+    resource = "client"
+    columns = {"correo electronico": "Email", "nombre": "Name", "notas": ""}
+    updated_by = factory.SubFactory(UserFactory, role="ADMIN")
 
 
 class LifecycleRunFactory(DjangoModelFactory):

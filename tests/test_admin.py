@@ -22,6 +22,7 @@ FACTORIES = {
     "django_celery_beat.IntervalSchedule": f.IntervalScheduleFactory,
     "crm.User": f.UserFactory,
     "crm.Client": f.ClientFactory,
+    "crm.ClientMergeRecord": f.ClientMergeRecordFactory,
     "crm.Consent": f.SignedConsentFactory,
     "crm.Revoke": f.RevokeFactory,
     "crm.Questionnaire": f.QuestionnaireFactory,
@@ -53,6 +54,7 @@ FACTORIES = {
     "maintenance.ScheduleSlot": f.ScheduleSlotFactory,
     "backups.Backup": f.BackupFactory,
     "transfer.Job": f.JobFactory,
+    "transfer.SavedMapping": f.SavedMappingFactory,
     "sales.ArchivedCart": f.ArchivedCartFactory,
     "maintenance.LifecycleRun": f.LifecycleRunFactory,
     "maintenance.RetentionPolicy": f.RetentionPolicyFactory,
@@ -84,6 +86,7 @@ CHANGELIST_QUERY_BUDGET = {
     "catalog.Subcategory": 8,
     "catalog.Tag": 7,
     "crm.Client": 10,  # + the page's missing consents
+    "crm.ClientMergeRecord": 8,  # + date_hierarchy
     "crm.Consent": 9,
     "crm.Questionnaire": 9,
     "crm.Revoke": 10,  # + the page's clients and consents, fetched
@@ -98,6 +101,7 @@ CHANGELIST_QUERY_BUDGET = {
     "maintenance.ScheduleSlot": 10,
     "backups.Backup": 11,  # + the newest good backup, for the recovery point notice
     "transfer.Job": 7,
+    "transfer.SavedMapping": 8,  # + the resource filter
     "sales.ArchivedCart": 9,  # + the page's clients, fetched
     "maintenance.LifecycleRun": 9,
     "maintenance.RetentionPolicy": 7,

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from audit.services import audit_log
 from beils.lib.admin import ReadOnlyAdmin
 from beils.lib.net import client_ip
-from transfer.models import Job, JobState
+from transfer.models import Job, JobState, SavedMapping
 
 
 def _add_import_export(site: admin.AdminSite) -> None:
@@ -120,3 +120,24 @@ class JobAdmin(ReadOnlyAdmin):
         )  # fmt: skip
         name = job.output_name.rsplit("/", 1)[-1]
         return FileResponse(default_storage.open(job.output_name, "rb"), as_attachment=True, filename=name)
+
+
+@admin.register(SavedMapping)
+class SavedMappingAdmin(ReadOnlyAdmin):
+    """The column mappings remembered per source. Shown so that a wrong memory can be seen and
+    deleted (the next file from that source is then guessed afresh); never edited here: the
+    mapping step of an import is where columns are chosen."""
+
+    list_display = ["source", "resource", "columns_mapped", "updated_at", "updated_by"]
+    list_filter = ["resource"]
+    list_select_related = ["updated_by"]
+    search_fields = ["source"]
+    fields = ["source", "resource", "columns", "updated_at", "updated_by"]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("transfer.delete_savedmapping")
+
+    @admin.display(description=gettext_lazy("columns"))
+    def columns_mapped(self, obj):
+        return len([name for name in obj.columns.values() if name])

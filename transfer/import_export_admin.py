@@ -8,16 +8,18 @@ needed (``BeilsAdminSite.defer``), never while every ``manage.py`` command start
 """
 
 import contextlib
+import copy
 import uuid
 
 from django.contrib import admin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.forms import ImportForm as LibraryImportForm
@@ -29,6 +31,14 @@ from beils.lib.admin import admin_extend
 from beils.lib.formats import FORMATS, UnreadableFileError, file_too_large_message, max_import_bytes
 from beils.lib.net import client_ip
 from transfer.exports import export_stream
+from transfer.import_mapping import (
+    file_headers,
+    mapped_import_detail,
+    mapping_step,
+    needs_mapping,
+    remember_mapped_import,
+    stash_upload,
+)
 from transfer.import_templates import CONTENT_TYPES, import_template
 from transfer.jobs import failed_rows, failing_rows_csv, job_export_create, job_import_create
 from transfer.resources.fields import column_label
@@ -105,6 +115,8 @@ class ImportExportAdmin(ImportExportMixin):
     def get_resource_kwargs(self, request, *args, **kwargs):
         return {
             **kwargs,
+            # The column mapping of a file that went through the mapping step, for the audit.
+            "mapping_detail": getattr(request, "beils_mapping", None) or mapped_import_detail(request),
             "actor": request.user,
             "ip_address": client_ip(request),
             "invalid_rows_are_errors": False,
@@ -130,14 +142,57 @@ class ImportExportAdmin(ImportExportMixin):
                 response = TemplateResponse(request, [self.import_template_name], context)
                 self._audit_refused_upload(request, response)
                 return response
-            if upload.size > self.import_background_bytes:
-                form = self.create_import_form(request)
-                if form.is_valid():
+            form = self.create_import_form(request)
+            if form.is_valid():
+                step = self._mapping_step_for(request, form)
+                if step is not None:
+                    return step
+                if upload.size > self.import_background_bytes:
                     return self._import_in_background(request, form)
         response = super().import_action(request, **kwargs)
         self._audit_refused_upload(request, response)
         self._forget_rejected_upload(response)
         self._offer_failing_rows(request, response)
+        return response
+
+    # --- the column-mapping step (transfer/import_mapping.py) ---
+
+    def _mapping_step_for(self, request, form):
+        """A redirect to the mapping step when the file's headers are not this list's columns;
+        None for Beils' own files and templates (and for a file already mapped)."""
+        if getattr(request, "beils_mapping", None) is not None:
+            return None
+        file_format = self.get_import_formats()[int(form.cleaned_data["format"])]().get_title()
+        upload = form.cleaned_data["import_file"]
+        headers = file_headers(file_format, upload)
+        resource_class = self.choose_import_resource_class(form, request)
+        if headers is None or not needs_mapping(resource_class(**self.get_import_resource_kwargs(request)), headers):
+            return None
+        token = stash_upload(
+            request, upload=upload, file_format=file_format, model_label=self.opts.label,
+            resource_index=str(form.cleaned_data.get("resource") or 0),
+        )  # fmt: skip
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_import_mapping", token)
+
+    def import_mapping_view(self, request, token):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        return mapping_step(self, request, token)
+
+    def continue_mapped_import(self, request, upload, *, resource_index: str, detail: dict):
+        """The import of a mapped file, as if it had been uploaded: the dry run and its preview,
+        or a background job for a large file."""
+        titles = [format_class().get_title() for format_class in self.get_import_formats()]
+        mapped = copy.copy(request)
+        mapped.method = "POST"
+        mapped.POST = QueryDict(mutable=True)
+        mapped.POST.update({"format": str(titles.index("csv")), "resource": resource_index})
+        mapped._files = MultiValueDict({"import_file": [upload]})
+        mapped.beils_mapping = detail
+        response = self.import_action(mapped)
+        confirm = (getattr(response, "context_data", None) or {}).get("confirm_form")
+        if confirm is not None and confirm.initial.get("import_file_name"):
+            remember_mapped_import(request, confirm.initial["import_file_name"], detail)
         return response
 
     def add_data_read_fail_error_to_form(self, form, e):
@@ -166,7 +221,7 @@ class ImportExportAdmin(ImportExportMixin):
         job = job_import_create(
             resource_class=self.choose_import_resource_class(form, request),
             file_format=file_format.get_title(), upload=form.cleaned_data["import_file"],
-            actor=request.user, ip_address=client_ip(request),
+            actor=request.user, ip_address=client_ip(request), mapping=getattr(request, "beils_mapping", None),
         )  # fmt: skip
         self.message_user(
             request,
@@ -231,6 +286,11 @@ class ImportExportAdmin(ImportExportMixin):
                 "import/failing-rows/<str:token>/",
                 self.admin_site.admin_view(self.failing_rows_view),
                 name=f"{self.opts.app_label}_{self.opts.model_name}_failing_rows",
+            ),
+            path(
+                "import/mapping/<str:token>/",
+                self.admin_site.admin_view(self.import_mapping_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_import_mapping",
             ),
             path(
                 "import/template.<str:fmt>",

@@ -59,15 +59,20 @@ def _queue(job: Job) -> None:
 
 
 @transaction.atomic
-def job_import_create(*, resource_class, file_format: str, upload, actor, ip_address=None) -> Job:
-    """Store ``upload`` and queue its dry run."""
+def job_import_create(*, resource_class, file_format: str, upload, actor, ip_address=None, mapping=None) -> Job:
+    """Store ``upload`` and queue its dry run. ``mapping``: the column mapping the file went
+    through (already applied to ``upload``), for the audit."""
     job = Job.objects.create(
         kind=JobKind.IMPORT, resource=_resource_path(resource_class), file_format=_format(file_format).get_title(),
         model_label=resource_class._meta.model._meta.label, actor=actor, ip_address=ip_address,
+        summary={"mapping": mapping} if mapping else {},
     )  # fmt: skip
     job.input_name = default_storage.save(f"jobs/{job.pk}-{uuid.uuid4().hex}/{upload.name}", upload)
     job.save(update_fields=["input_name"])
-    audit_log(action="maintenance.import.queued", actor=actor, target=job, ip_address=ip_address)
+    audit_log(
+        action="maintenance.import.queued", actor=actor, target=job, ip_address=ip_address,
+        detail={"mapping": mapping} if mapping else None,
+    )  # fmt: skip
     _queue(job)
     return job
 
@@ -130,9 +135,12 @@ def _run_import(job: Job) -> None:
     """The file is read from storage one batch at a time, and the result keeps the totals
     and the failing rows (in a temporary file), not a result per row: memory stays flat
     whatever the file's size."""
+    # The column mapping the file went through before it was queued (transfer/import_mapping.py).
+    mapping = (job.summary or {}).get("mapping")
     resource = import_string(job.resource)(
-        actor=job.actor, ip_address=job.ip_address, invalid_rows_are_errors=False, keep_rows=False
-    )
+        actor=job.actor, ip_address=job.ip_address, invalid_rows_are_errors=False, keep_rows=False,
+        mapping_detail=mapping,
+    )  # fmt: skip
     resource.progress = lambda done, total: _write_progress(job, done, total)
     with default_storage.open(job.input_name, "rb") as fh:
         # Read as it is imported: CSV, XLSX, a JSON array of objects (beils.lib.formats).
@@ -144,6 +152,7 @@ def _run_import(job: Job) -> None:
     job.summary = {
         "totals": {key.lower(): value for key, value in result.totals.items()},
         "errors": [str(e.error) for e in result.base_errors][:20],
+        **({"mapping": mapping} if mapping else {}),
     }
     failing = getattr(result, "failing_rows", None)
     try:

@@ -95,3 +95,28 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in (JobState.QUEUED, JobState.RUNNING)
+
+
+class SavedMapping(models.Model):
+    """The column mapping a person chose for files from one source (``fresha``, ``generic``,
+    "Excel de recepción"…) and one kind of record, so that the next file maps itself. Keys are
+    normalised headers (see ``transfer.mapping.normalised``); values are Beils field names, or
+    ``""`` for a column that is not imported."""
+
+    source = models.CharField(_("source"), max_length=100)
+    resource = models.CharField(_("records"), max_length=50)
+    columns = models.JSONField(_("columns"), default=dict, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("changed by"),
+    )  # fmt: skip
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved column mapping")
+        verbose_name_plural = _("saved column mappings")
+        ordering = ["source", "resource"]
+        constraints = [models.UniqueConstraint(fields=["source", "resource"], name="transfer_mapping_source_resource")]
+
+    def __str__(self):
+        return f"{self.source} · {self.resource}"

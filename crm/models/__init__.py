@@ -18,6 +18,7 @@ from crm.models.clients import (
     not_in_future,
 )
 from crm.models.errors import ClientHasHistory, CrmError
+from crm.models.merges import ClientMergeRecord
 from crm.models.staff import (
     LAST_ADMIN_MESSAGE,
     ActiveUserManager,
@@ -32,7 +33,7 @@ from crm.models.staff import (
 
 __all__ = [
     "DUPLICATE_KEYS", "DUPLICATE_KEY_MIN_LENGTH", "LAST_ADMIN_MESSAGE", "ActiveUserManager", "ApiToken",
-    "ApiTokenManager", "Client", "ClientHasHistory", "ClientQuerySet", "Consent", "ConsentQuerySet", "ConsentStatus",
+    "ApiTokenManager", "Client", "ClientHasHistory", "ClientMergeRecord", "ClientQuerySet", "Consent", "ConsentQuerySet", "ConsentStatus",
     "ConsentType", "CrmError", "DocumentType", "Gender", "Language", "Questionnaire", "Revoke", "Role", "Status", "User",
     "UserManager", "UserQuerySet", "not_in_future",
 ]  # fmt: skip

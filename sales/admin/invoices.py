@@ -16,6 +16,7 @@ from beils.lib.changelists import BigListMixin
 from beils.lib.history import HistoryAdmin
 from beils.lib.money import format_money
 from sales.admin.carts import LINE_MONEY, TOTALS
+from sales.admin.register import register_view
 from sales.models import (
     ArchivedCart,
     ArchivedCartItem,
@@ -44,10 +45,12 @@ class InvoiceAdmin(MoneyFieldsAdmin, BigListMixin, ReadOnlyAdmin, HistoryAdmin):
     search_fields = ["=number", "customer_name", "customer_tax_id"]
     date_hierarchy = "issue_date"
     change_form_template = "admin/sales/invoice/change_form.html"
+    change_list_template = "admin/sales/invoice/change_list.html"
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
+            path("register/", view(self.register_view), name="sales_invoice_register"),
             path("<int:object_id>/pdf/", view(self.pdf_view), name="sales_invoice_pdf"),
             path("<int:object_id>/email/", view(self.email_view), name="sales_invoice_email"),
             path("<int:object_id>/rectify/", view(self.rectify_view), name="sales_invoice_rectify"),
@@ -67,6 +70,10 @@ class InvoiceAdmin(MoneyFieldsAdmin, BigListMixin, ReadOnlyAdmin, HistoryAdmin):
         if not self.has_view_permission(request, invoice):
             raise PermissionDenied
         return invoice
+
+    def register_view(self, request):
+        """The register of issued invoices of a period, to download (sales/admin/register.py)."""
+        return register_view(self, request)
 
     def pdf_view(self, request, object_id):
         """The invoice as the customer gets it, to print or save."""

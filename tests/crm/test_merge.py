@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from beils.lib.models import Status
 from bookings.models import Booking
-from crm.models import Client, Consent, ConsentStatus, ConsentType, CrmError, Questionnaire, Revoke
+from crm.models import Client, ClientMergeRecord, Consent, ConsentStatus, ConsentType, CrmError, Questionnaire, Revoke
 from crm.services import client_merge, client_merge_preview
 from marketing.models import ClientBonus, GiftCard
 from sales.models import Cart, Debt
@@ -233,6 +233,7 @@ def test_a_merge_is_audited_with_ids_and_counts_only(manager_user):
         "moved": {"sales.cart": 1},
         "consents_replaced": [],
         "filled_fields": [],
+        "merge_id": ClientMergeRecord.objects.get().pk,
     }
 
 

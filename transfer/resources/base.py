@@ -86,8 +86,9 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
     progress = None
 
     def __init__(
-        self, *, actor=None, ip_address=None, invalid_rows_are_errors=True, preview_rows=0, keep_rows=True, **kwargs
-    ):
+        self, *, actor=None, ip_address=None, invalid_rows_are_errors=True, preview_rows=0, keep_rows=True,
+        mapping_detail=None, **kwargs,
+    ):  # fmt: skip
         """``actor``: who exports or imports (a user, or a label); the command line when None.
 
         ``invalid_rows_are_errors``: the admin shows invalid rows in its own table and keeps them
@@ -120,6 +121,7 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
         self.ip_address = ip_address
         self.invalid_rows_are_errors = invalid_rows_are_errors
         self.keep_rows = keep_rows
+        self.mapping_detail = mapping_detail  # the column-mapping step's choices (transfer/import_mapping.py)
         self._seen_keys = SeenKeys()
         self._file_headers = frozenset()
 
@@ -573,6 +575,7 @@ class BeilsResource(ExportingMixin, resources.ModelResource):
                 "dry_run": bool(dry_run),
                 **totals,
                 "errors": errors[:20],
+                **({"mapping": self.mapping_detail} if self.mapping_detail else {}),
             },
         )
 

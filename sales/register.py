@@ -1,0 +1,407 @@
+"""The register of issued invoices ("libro registro de facturas expedidas") for the accountant,
+as CSV and XLSX, and the Veri*Factu record of each invoice as JSON, with the hash chain checked
+in its header.
+
+One row per invoice issued in the period (issue dates are the salon's local days), rectifying
+invoices included with their negative amounts, and one pair of columns (taxable base, VAT) per
+VAT rate present in the period, so that a spreadsheet sums each rate down its column. The VAT by
+rate is what the invoice prints (``Invoice.tax_breakdown``); an invoice stored without it (the
+demo data, older imports) is broken down from its sale's lines, live or archived.
+
+The register's total reconciles with the sales report's revenue of the same days
+(:func:`register_reconciliation`): the report sums the sales *completed* in the period (tips are
+never part of a sale's total), the register the invoices *issued* in it.
+"""
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from audit.services import audit_log
+from beils.lib.dates import day_bounds
+from beils.lib.money import ZERO, round_money
+from beils.lib.spreadsheets import escape_formula
+from sales.chain import invoice_chain_verify
+from sales.models import ArchivedCartItem, Cart, CartItem, Invoice, InvoiceKind, SalesError
+from sales.pricing import tax_breakdown
+
+#: The longest period one register covers: a year, leap day included.
+MAX_DAYS = 366
+FORMATS = ("csv", "xlsx", "json")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+#: An invoice with neither a breakdown nor sale lines to make one: its amounts go in this column.
+UNKNOWN_RATE = "?"
+#: A Spanish tax id: DNI (8 digits and a letter), NIE (X/Y/Z, 7 digits, a letter) or a
+#: company's NIF (a letter, 7 digits, a digit or letter). A passport number is not one.
+NIF_PATTERN = re.compile(r"^([0-9]{8}[A-Z]|[XYZ][0-9]{7}[A-Z]|[ABCDEFGHJNPQRSUVW][0-9]{7}[0-9A-J])$")
+#: The fields the hash chain covers (``sales.models.invoice_hash``), in the hashed order.
+HASHED_FIELDS = ["issuer_tax_id", "number", "issue_date", "total", "previous_hash"]
+
+
+@dataclass
+class RegisterRow:
+    issue_date: date
+    number: str
+    series: str
+    kind: str
+    customer_tax_id: str
+    customer_name: str
+    by_rate: dict[str, tuple[Decimal, Decimal]]  # rate → (taxable base, VAT)
+    total: Decimal
+    rectifies: str
+
+
+@dataclass
+class InvoiceRegister:
+    start: date
+    end: date
+    rows: list[RegisterRow] = field(default_factory=list)
+    rates: list[str] = field(default_factory=list)  # "21.00", "10.00", … highest first
+
+    @property
+    def total(self) -> Decimal:
+        return sum((row.total for row in self.rows), ZERO)
+
+    def rate_totals(self) -> dict[str, tuple[Decimal, Decimal]]:
+        totals = {rate: (ZERO, ZERO) for rate in self.rates}
+        for row in self.rows:
+            for rate, (base, vat) in row.by_rate.items():
+                totals[rate] = (totals[rate][0] + base, totals[rate][1] + vat)
+        return totals
+
+
+def period_check(start: date, end: date) -> None:
+    """Refuse a period that ends before it starts or is longer than ``MAX_DAYS``."""
+    if start > end:
+        raise SalesError(_("The period starts after it ends: choose a start on or before the end."))
+    if (end - start).days + 1 > MAX_DAYS:
+        raise SalesError(_("Choose a period of at most %(days)s days.") % {"days": MAX_DAYS})
+
+
+def month_period(month: str) -> tuple[date, date]:
+    """``"2026-11"`` → the 1st and the last day of that month."""
+    try:
+        first = date(int(month[:4]), int(month[5:7]), 1) if re.fullmatch(r"\d{4}-\d{2}", month) else None
+    except ValueError:
+        first = None
+    if first is None:
+        raise SalesError(_("Write the month as YYYY-MM, e.g. 2026-11."))
+    return first, previous_month(first + timedelta(days=31))[1]
+
+
+def previous_month(today: date) -> tuple[date, date]:
+    """The first and the last day of the month before ``today``'s."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def nif_or_empty(tax_id: str | None) -> str:
+    cleaned = re.sub(r"[\s.-]", "", tax_id or "").upper()
+    return cleaned if NIF_PATTERN.match(cleaned) else ""
+
+
+def _in_period(start: date, end: date):
+    return Invoice.objects.filter(issue_date__gte=start, issue_date__lte=end)
+
+
+def invoice_register(*, start: date, end: date) -> InvoiceRegister:
+    """The invoices issued from ``start`` to ``end`` (both included), in issue order."""
+    period_check(start, end)
+    rows = list(
+        _in_period(start, end)
+        .order_by("issue_date", "pk")
+        .values_list("pk", "issue_date", "number", "series", "kind", "customer_tax_id", "customer_name",
+                     "tax_breakdown", "total", "cart_id", "rectifies__number")
+    )  # fmt: skip
+    from_lines = _breakdowns_from_lines({row[9] for row in rows if not row[7] and row[9]})
+    register = InvoiceRegister(start=start, end=end)
+    rates = set()
+    for _pk, issued, number, series, kind, tax_id, name, breakdown, total, cart_id, rectifies in rows:
+        by_rate = _by_rate(breakdown, from_lines.get(cart_id), negate=kind == InvoiceKind.RECTIFYING, total=total)
+        rates.update(by_rate)
+        register.rows.append(
+            RegisterRow(issued, number, series, kind, nif_or_empty(tax_id), name or "", by_rate, total, rectifies or "")
+        )
+    register.rates = sorted(rates, key=lambda rate: (rate == UNKNOWN_RATE, -Decimal(rate.replace("?", "0"))))
+    return register
+
+
+def _breakdowns_from_lines(cart_ids: set[int]) -> dict[int, dict]:
+    """The VAT breakdown of each sale's lines, read from the live lines or, for a sale moved to
+    the archive, from the archived ones (two grouped queries, whatever the number of sales)."""
+    found: dict[int, list] = {}
+    for model in (CartItem, ArchivedCartItem):
+        sums = (
+            model.objects.filter(cart_id__in=cart_ids - set(found))
+            .values("cart_id", "tax_rate")
+            .annotate(net=Sum("net"), tax=Sum("tax"), gross=Sum("gross"))
+            .order_by()
+        )
+        for row in sums:
+            found.setdefault(row["cart_id"], []).append((row["tax_rate"], row["net"], row["tax"], row["gross"]))
+    return {cart_id: tax_breakdown(lines) for cart_id, lines in found.items()}
+
+
+def _by_rate(stored: dict, from_lines: dict | None, *, negate: bool, total: Decimal) -> dict:
+    if stored:
+        return {rate: (Decimal(sums["net"]), Decimal(sums["tax"])) for rate, sums in stored.items()}
+    if from_lines:
+        sign = -1 if negate else 1
+        return {rate: (sign * Decimal(sums["net"]), sign * Decimal(sums["tax"])) for rate, sums in from_lines.items()}
+    return {UNKNOWN_RATE: (total, ZERO)} if total else {}
+
+
+# --- Reconciliation with the sales report ----------------------------------------------------
+
+
+def register_reconciliation(register: InvoiceRegister) -> dict[str, Decimal]:
+    """How the register's total follows from the sales report's revenue of the same days::
+
+        register total = report revenue − sales of the period not invoiced in it
+                         + invoices of the period whose sale the report does not count
+                         + rectifying invoices of the period (negative)
+
+    The report counts the live sales completed in the period (a tip is never part of a sale's
+    total, so never revenue nor invoiced); an invoice counts on its issue day. They differ only
+    when a sale was invoiced on another day than it was completed, has no invoice (imported
+    history), was moved to the archive (the report reads the live sales only) or was rectified.
+    ``reconciled`` says whether the sum above gives the register's total to the cent."""
+    sales = Cart.objects.completed_between(*day_bounds(register.start, (register.end - register.start).days + 1))
+    originals = _in_period(register.start, register.end).exclude(kind=InvoiceKind.RECTIFYING)
+    in_report = Q(cart_id__in=sales.values("pk"))
+    revenue = sales.revenue()
+    uninvoiced = sales.exclude(pk__in=originals.filter(in_report).values("cart_id")).revenue()
+    others = originals.filter(Q(cart_id__isnull=True) | ~in_report).aggregate(s=Sum("total"))["s"] or ZERO
+    rectifying = _in_period(register.start, register.end).filter(kind=InvoiceKind.RECTIFYING)
+    rectified = rectifying.aggregate(s=Sum("total"))["s"] or ZERO
+    revenue, uninvoiced, others, rectified = (round_money(v) for v in (revenue, uninvoiced, others, rectified))
+    return {
+        "report_revenue": revenue,
+        "sales_not_invoiced_in_period": uninvoiced,
+        "invoices_of_sales_not_in_report": others,
+        "rectifying_invoices": rectified,
+        "register_total": register.total,
+        "reconciled": revenue - uninvoiced + others + rectified == register.total,
+    }
+
+
+# --- CSV and XLSX ------------------------------------------------------------------------------
+
+
+def rate_label(rate: str) -> str:
+    if rate == UNKNOWN_RATE:
+        return _("rate not recorded")
+    return formats.number_format(Decimal(rate).normalize(), use_l10n=True) + "%"
+
+
+def register_table(register: InvoiceRegister) -> list[list]:
+    """The register as rows of cells (header first, the totals row last): text escaped for
+    spreadsheets, amounts as Decimals, dates as dates."""
+    header = [_("Issue date"), _("Number"), _("Series"), _("Type"), _("Customer tax id"), _("Customer")]
+    for rate in register.rates:
+        header += [_("Base %(rate)s") % {"rate": rate_label(rate)}, _("VAT %(rate)s") % {"rate": rate_label(rate)}]
+    header += [_("Total"), _("Rectified invoice")]
+    kinds = dict(InvoiceKind.choices)
+    table = [header]
+    for row in register.rows:
+        cells = [row.issue_date, row.number, row.series, str(kinds.get(row.kind, row.kind)), row.customer_tax_id,
+                 row.customer_name]  # fmt: skip
+        for rate in register.rates:
+            cells += list(row.by_rate.get(rate, (ZERO, ZERO)))
+        table.append([escape_formula(cell) for cell in [*cells, row.total, row.rectifies]])
+    totals = register.rate_totals()
+    count = len(register.rows)
+    footer = [_("Total"), ngettext("%(count)s invoice", "%(count)s invoices", count) % {"count": count}, "", "", "", ""]
+    for rate in register.rates:
+        footer += list(totals[rate])
+    table.append([*footer, register.total, ""])
+    return table
+
+
+def _csv_cell(value, decimal_separator: str):
+    if isinstance(value, Decimal):
+        return f"{value:.2f}".replace(".", decimal_separator)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def invoice_register_csv(register: InvoiceRegister) -> bytes:
+    """CSV in the reader's language: ``;`` and ``12,50`` in Spanish, ``,`` and ``12.50`` in
+    English (the rule of ``transfer.import_templates.csv_separator_for_reader``: what a
+    spreadsheet in that language expects). UTF-8 with a BOM, so Excel reads the accents."""
+    decimal_separator = formats.get_format("DECIMAL_SEPARATOR")
+    delimiter = ";" if decimal_separator == "," else ","
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    for row in register_table(register):
+        writer.writerow([_csv_cell(value, decimal_separator) for value in row])
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+def invoice_register_xlsx(register: InvoiceRegister) -> bytes:
+    """XLSX: amounts as numbers shown with two decimals, dates as dates, the totals row bold."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Issued invoices")[:31]
+    table = register_table(register)
+    for values in table:
+        sheet.append([float(v) if isinstance(v, Decimal) else v for v in values])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, float):
+                cell.number_format = "#,##0.00"
+            elif isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
+    for cell in (*sheet[1], *sheet[len(table)]):
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --- Veri*Factu records --------------------------------------------------------------------
+
+
+def verifactu_records(*, start: date, end: date) -> dict:
+    """Each invoice issued in the period as the hash chain records it, with a header holding the
+    period, the issuer, the count, when it was generated and the whole chain's check
+    (``invoice_chain_verify``: ok, or the first broken link)."""
+    period_check(start, end)
+    invoices = _in_period(start, end).order_by("pk").select_related("rectifies")
+    records = [_record(invoice) for invoice in invoices.iterator(chunk_size=2000)]
+    chain = invoice_chain_verify()
+    first = chain.first_broken
+    header = {
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "issuer": {"tax_id": settings.SALON_TAX_ID, "name": settings.SALON_NAME},
+        "count": len(records),
+        "generated_at": timezone.now().isoformat(),
+        "hashed_fields": HASHED_FIELDS,
+        "hash_algorithm": "SHA-256",
+        "chain": {
+            "ok": chain.ok,
+            "invoices_checked": chain.invoices,
+            "problems": len(chain.problems),
+            "first_broken": first.as_dict() if first else None,
+        },
+    }
+    return {"header": header, "records": records}
+
+
+def _record(invoice: Invoice) -> dict:
+    return {
+        "issuer_tax_id": invoice.issuer_tax_id,
+        "number": invoice.number,
+        "series": invoice.series,
+        "issue_date": invoice.issue_date.isoformat(),
+        "kind": invoice.kind,
+        "tax_total": f"{invoice.tax_total:.2f}",
+        "total": f"{invoice.total:.2f}",
+        "rectifies": invoice.rectifies.number if invoice.rectifies_id else None,
+        "timestamp": invoice.created_at.isoformat(),
+        "previous_hash": invoice.previous_hash or None,
+        "hash": invoice.hash,
+        "hash_matches": invoice.hash == invoice.compute_hash(),
+    }
+
+
+def verifactu_json(records: dict) -> bytes:
+    return json.dumps(records, ensure_ascii=False, indent=2).encode()
+
+
+# --- The one entry point for every download --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterFile:
+    name: str
+    content: bytes
+    content_type: str
+    rows: int
+
+
+def register_file(*, start: date, end: date, fmt: str) -> RegisterFile:
+    """The register (``csv``/``xlsx``) or the Veri*Factu records (``json``) of the period, as a
+    named file. Not audited: :func:`invoice_register_export` is what people call."""
+    if fmt not in FORMATS:
+        raise SalesError(_("Choose csv, xlsx or json."))
+    period = f"{start.isoformat()}_{end.isoformat()}"
+    if fmt == "json":
+        records = verifactu_records(start=start, end=end)
+        return RegisterFile(
+            f"verifactu-{period}.json", verifactu_json(records), CONTENT_TYPES[fmt], len(records["records"])
+        )
+    register = invoice_register(start=start, end=end)
+    build = invoice_register_csv if fmt == "csv" else invoice_register_xlsx
+    return RegisterFile(f"invoice-register-{period}.{fmt}", build(register), CONTENT_TYPES[fmt], len(register.rows))
+
+
+def invoice_register_export(
+    *, start: date, end: date, fmt: str, actor=None, ip_address=None, via: str = ""
+) -> RegisterFile:
+    """:func:`register_file`, audited (``sales.register.exported``): the register holds the
+    customers' names and tax ids."""
+    exported = register_file(start=start, end=end, fmt=fmt)
+    audit_log(
+        action="sales.register.exported", actor=actor, ip_address=ip_address,
+        detail={"start": start.isoformat(), "end": end.isoformat(), "format": fmt, "rows": exported.rows, "via": via},
+    )  # fmt: skip
+    return exported
+
+
+# --- Monthly e-mail to the admins ---------------------------------------------------------------
+
+
+def invoice_register_email(*, today: date | None = None) -> int:
+    """E-mail last month's register (CSV and XLSX) and Veri*Factu records (JSON) to every active
+    ADMIN with an e-mail address, one message each, in the admin's language. Returns how many
+    messages were sent; audited once (``sales.register.emailed``)."""
+    from django.contrib.auth import get_user_model
+    from django.core.mail import EmailMessage
+    from django.utils import translation
+
+    start, end = previous_month(today or timezone.localdate())
+    admins = get_user_model().objects.active_admins().exclude(email="").order_by("pk")
+    sent, files = 0, {}  # the files once per language: each JSON checks the whole chain
+    for admin in admins:
+        language = admin.language or settings.LANGUAGE_CODE
+        with translation.override(language):
+            subject = _("Register of issued invoices, %(start)s to %(end)s") % {
+                "start": formats.date_format(start, "SHORT_DATE_FORMAT"),
+                "end": formats.date_format(end, "SHORT_DATE_FORMAT"),
+            }
+            body = _(
+                "Attached: the register of invoices issued by %(salon)s from %(start)s to %(end)s, as CSV and "
+                "XLSX, and each invoice's Veri*Factu record as JSON, with the hash chain checked in its header."
+            ) % {"salon": settings.SALON_NAME, "start": start.isoformat(), "end": end.isoformat()}
+            message = EmailMessage(subject, body, to=[admin.email])
+            if language not in files:
+                files[language] = [register_file(start=start, end=end, fmt=fmt) for fmt in FORMATS]
+            for exported in files[language]:
+                message.attach(exported.name, exported.content, exported.content_type)
+        message.send()
+        sent += 1
+    audit_log(
+        action="sales.register.emailed",
+        detail={"start": start.isoformat(), "end": end.isoformat(), "recipients": sent},
+    )
+    return sent
