@@ -39,13 +39,13 @@ class ForgettableClientAdmin(admin.ModelAdmin):
     actions = ["forget_selected"]
 
     def get_queryset(self, request):
-        policy = forget_policy()
+        policy = _policy(request)
         if not policy.is_on:
             return ForgettableClient.all_objects.none()
         return ForgettableClient.all_objects.forgettable(before=policy.before())
 
     def changelist_view(self, request, extra_context=None):
-        policy = forget_policy()
+        policy = _policy(request)
         if request.method == "GET":
             if policy.is_on:
                 text = _("Clients with no visit, purchase, debt or signed form for %(years)s years (%(days)s days), "
@@ -142,6 +142,13 @@ class ForgettableClientAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
         return None
+
+
+def _policy(request):
+    """The policy in force, read once per request (the page and its list both need it)."""
+    if not hasattr(request, "_forget_policy"):
+        request._forget_policy = forget_policy()
+    return request._forget_policy
 
 
 def _ids(values: list[str]) -> list[int]:
