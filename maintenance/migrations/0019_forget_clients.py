@@ -17,7 +17,7 @@ def add_forget_policy(apps, schema_editor):
     RetentionPolicy = apps.get_model("maintenance", "RetentionPolicy")
     RetentionPolicy.objects.get_or_create(
         code="clients-forget",
-        defaults={"name": "Forget inactive clients", "target": "crm.Client", "action": "REVIEW",
+        defaults={"name": "Inactive clients to forget", "target": "crm.Client", "action": "REVIEW",
                   "after_days": None, "enabled": settings.RETENTION_FORGET_YEARS is not None, "notes": POLICY_NOTES},
     )  # fmt: skip
 

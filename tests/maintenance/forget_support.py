@@ -8,7 +8,7 @@ from maintenance.models import RetentionPolicy
 def switch_on(days: int | None, *, enabled: bool = True) -> RetentionPolicy:
     policy, _ = RetentionPolicy.objects.update_or_create(
         code=POLICY_CODE,
-        defaults={"name": "Forget inactive clients", "target": "crm.Client", "action": "REVIEW",
+        defaults={"name": "Inactive clients to forget", "target": "crm.Client", "action": "REVIEW",
                   "enabled": enabled, "after_days": days},
     )  # fmt: skip
     return policy
