@@ -6,9 +6,11 @@ import json
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from importlib import import_module
 from io import StringIO
 
 import pytest
+from django.apps import apps as django_apps
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -88,10 +90,23 @@ def counts() -> dict:
 # --- the policy ----------------------------------------------------------------------------------
 
 
+def add_policy_as_the_migration_does():
+    RetentionPolicy.objects.filter(code=POLICY_CODE).delete()  # a reused test database may lack it
+    import_module("maintenance.migrations.0019_forget_clients").add_forget_policy(django_apps, None)
+
+
 def test_the_migration_adds_the_policy_switched_off_for_review():
+    add_policy_as_the_migration_does()
     row = policy()
     assert (row.enabled, row.after_days, row.action, row.target) == (False, None, "REVIEW", "crm.Client")
     assert not forget_policy().is_on
+
+
+def test_the_migration_switches_it_on_when_the_environment_gives_years(settings):
+    settings.RETENTION_FORGET_YEARS = 6
+    add_policy_as_the_migration_does()
+    assert (policy().enabled, policy().after_days) == (True, None)
+    assert (forget_policy().is_on, forget_policy().days, forget_policy().source) == (True, 6 * YEAR, "environment")
 
 
 def test_the_command_refuses_while_the_policy_is_off_and_changes_nothing():
