@@ -75,7 +75,7 @@ SECTIONS = [
         Link("maintenance-dashboard", pgettext_lazy("admin section", "Maintenance dashboard"),
              "admin:maintenance_dashboard", "backups.view_backup"),
         "backups.Backup", "backups.RestoreDrill", "transfer.Job", "transfer.SavedMapping", "sales.ArchivedCart", "maintenance.LifecycleRun",
-        "maintenance.RetentionPolicy", "maintenance.Alert", "audit.AuditEntry",
+        "maintenance.RetentionPolicy", "maintenance.ForgettableClient", "maintenance.Alert", "audit.AuditEntry",
         Link("gdpr-erasures", pgettext_lazy("admin section", "GDPR erasures"),
              "admin:audit_auditentry_changelist", "audit.view_auditentry", _gdpr_erasures),
     ]),

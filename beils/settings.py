@@ -442,6 +442,11 @@ CLEANUP_TEST_SKU_PREFIXES = env.list("CLEANUP_TEST_SKU_PREFIXES", default=["TEST
 TRASH_PURGE_DAYS = env.int("TRASH_PURGE_DAYS", default=365)
 # Sales moved to the archive per transaction: smaller holds locks for less time.
 ARCHIVE_BATCH_SIZE = env.int("ARCHIVE_BATCH_SIZE", default=1000)
+# Forgetting on time (maintenance/forget.py): clients with no visit, purchase or debt for this many
+# years are listed for review and erased by an ADMIN. Unset: the policy has no default period and
+# is off. The admin's retention policy "clients-forget" wins: its days, when filled in, replace
+# this; its "enabled" box is the switch (ticked at installation when this is set).
+RETENTION_FORGET_YEARS = env.int("RETENTION_FORGET_YEARS", default=None)
 
 # --- The salon ----------------------------------------------------------------------------
 

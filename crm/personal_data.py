@@ -215,7 +215,8 @@ def unregistered(
     - a relation to a client, or to a model holding client data, from a model not registered;
     - a registered model or field that does not exist (a rename would silently drop it).
     """
-    candidates = project_models() if candidates is None else candidates
+    # A proxy model (an admin's second view of a model) has no table and no fields of its own.
+    candidates = [m for m in project_models() if not m._meta.proxy] if candidates is None else candidates
     holders = {h.model.lower(): h for h in registry}
     problems = []
     for model in candidates:

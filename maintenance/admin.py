@@ -10,6 +10,7 @@ from audit.services import audit_log
 from beils.lib.admin import ReadOnlyAdmin, SoftDeleteAdmin, admin_extend
 from beils.lib.models import Status
 from beils.lib.net import client_ip
+from maintenance import forget_admin  # noqa: F401 (registers "Clients due to be forgotten")
 from maintenance.models import Alert, Heartbeat, LifecycleRun, RetentionPolicy, ScheduleSlot
 from maintenance.schedules import job_label
 
@@ -36,9 +37,12 @@ class ScheduleSlotAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+AUDITED_POLICY_FIELDS = ("enabled", "after_days", "purge_after_days")
+
+
 @admin.register(RetentionPolicy)
 class RetentionPolicyAdmin(admin.ModelAdmin):
-    """The retention rules, as data: managers and admins change periods or switch a rule off."""
+    """The retention rules, as data: admins change periods or switch a rule off; managers look."""
 
     list_display = ["name", "target", "action", "after_days", "purge_after_days", "enabled"]
     list_editable = ["enabled"]
@@ -47,6 +51,16 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # a new rule needs code that applies it
+
+    def save_model(self, request, obj, form, change):
+        """A retention period or switch decides what is archived, deactivated or forgotten: audited."""
+        before = RetentionPolicy.objects.filter(pk=obj.pk).values(*AUDITED_POLICY_FIELDS).first() or {}
+        super().save_model(request, obj, form, change)
+        changed = {name: [before.get(name), getattr(obj, name)] for name in AUDITED_POLICY_FIELDS
+                   if before.get(name) != getattr(obj, name)}  # fmt: skip
+        if changed:
+            audit_log(action="maintenance.retention_policy.changed", actor=request.user, target=obj,
+                      ip_address=client_ip(request), detail={"code": obj.code, "changed": changed})  # fmt: skip
 
     def has_delete_permission(self, request, obj=None):
         return False  # switch it off instead

@@ -74,6 +74,8 @@ COUNT_LABELS = {
     "needs a person": gettext_lazy("left for a person to decide"),
     "kept: protected": gettext_lazy("kept: protected"),
     "kept: has invoices": gettext_lazy("kept: has invoices"),
+    "forgotten": gettext_lazy("forgotten (erased)"),
+    "refused: no longer due": gettext_lazy("refused: no longer due"),
 }
 
 

@@ -1,11 +1,13 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Outcome
+from crm.models import Client
 
 
 def _when(value) -> str:
@@ -50,6 +52,12 @@ class RetentionAction(models.TextChoices):
     KEEP = "KEEP", _("Keep indefinitely")
 
 
+#: The policy of forgetting on time (maintenance/forget.py), and its shortest period: a client
+#: who comes once a year is a client, not someone to forget.
+FORGET_POLICY_CODE = "clients-forget"
+FORGET_MIN_DAYS = 365
+
+
 class RetentionPolicy(models.Model):
     """How long one kind of record stays where it is, and what happens after. Seeded with the
     salon guide's defaults; editable in the admin; applied by ``manage.py archive``."""
@@ -74,17 +82,42 @@ class RetentionPolicy(models.Model):
                 condition=models.Q(purge_after_days__isnull=True)
                 | models.Q(after_days__isnull=False, purge_after_days__gte=models.F("after_days")),
                 name="maint_policy_purge_after_archive",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(code=FORGET_POLICY_CODE)
+                | models.Q(after_days__isnull=True)
+                | models.Q(after_days__gte=FORGET_MIN_DAYS),
+                name="maint_policy_forget_a_year_or_more",
+            ),
         ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.code == FORGET_POLICY_CODE and self.after_days is not None and self.after_days < FORGET_MIN_DAYS:
+            raise ValidationError(
+                {"after_days": _("Forgetting needs %(days)s days (a year) or more; empty means RETENTION_FORGET_YEARS.")
+                 % {"days": FORGET_MIN_DAYS}}
+            )  # fmt: skip
+
+
+class ForgettableClient(Client):
+    """The review list of forgetting on time (maintenance/forget.py): clients with no activity
+    for the retention policy ``clients-forget``'s period. A proxy: no table of its own, its own
+    admin page and permissions (MANAGER views, ADMIN erases)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("client due to be forgotten")
+        verbose_name_plural = _("clients due to be forgotten")
 
 
 class LifecycleKind(models.TextChoices):
     ARCHIVE = "ARCHIVE", _("Archive")
     RESTORE = "RESTORE", _("Restore from archive")
     CLEANUP = "CLEANUP", _("Cleanup")
+    FORGET = "FORGET", _("Forget inactive clients")
 
 
 class LifecycleRun(models.Model):

@@ -81,6 +81,18 @@ JOBS = [
         minute="*/15",
     ),
     ScheduledJob(
+        "Forgetting review",
+        "maintenance.forget_review",
+        _(
+            "every Monday at 07:00: counts the clients due to be forgotten (retention policy clients-forget) and "
+            "mails the admins where to find the review list; it never erases anyone: an ADMIN does, after reviewing "
+            "(maintenance/forget.py). Does nothing while the policy is off"
+        ),
+        minute="0",
+        hour="7",
+        day_of_week="1",
+    ),
+    ScheduledJob(
         "Monthly optimise",
         "maintenance.optimise_tables",
         _(
@@ -120,6 +132,7 @@ LABELS = {
     "Nightly cleanup": _("Nightly cleanup"),
     "Alert check": _("Alert check"),
     "Monthly optimise": _("Monthly optimise"),
+    "Forgetting review": _("Forgetting review"),
     "Monthly invoice register": _("Monthly invoice register"),
 }
 BY_NAME = {job.name: job for job in JOBS}

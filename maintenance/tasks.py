@@ -109,6 +109,16 @@ def check_alerts() -> None:
         log.warning("Alert check skipped: another check is running.")
 
 
+@shared_task(name="maintenance.forget_review", ignore_result=True, soft_time_limit=600, time_limit=660)
+def forget_review() -> None:
+    """Weekly: count the clients due to be forgotten and mail the admins. Lists only; never erases."""
+    from maintenance.forget import forget_review as review
+
+    due = review()
+    if due:
+        log.info("%d client(s) are due to be forgotten; the admins were mailed.", due)
+
+
 @shared_task(
     name="maintenance.optimise_tables", ignore_result=True, soft_time_limit=4 * HOUR, time_limit=4 * HOUR + 300
 )

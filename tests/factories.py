@@ -577,6 +577,23 @@ class RetentionPolicyFactory(DjangoModelFactory):
     after_days = 730
 
 
+class ForgettableClientFactory(ClientFactory):
+    """A client due to be forgotten: created eight years ago, nothing since; the forgetting
+    policy is switched on (5 years) so that the review list shows them."""
+
+    class Meta:
+        model = "maintenance.ForgettableClient"
+
+    created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=8 * 365))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from tests.maintenance.forget_support import switch_on
+
+        switch_on(5 * 365)
+        return super()._create(model_class, *args, **kwargs)
+
+
 class ArchivedCartFactory(DjangoModelFactory):
     class Meta:
         model = "sales.ArchivedCart"

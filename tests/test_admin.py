@@ -58,6 +58,7 @@ FACTORIES = {
     "sales.ArchivedCart": f.ArchivedCartFactory,
     "maintenance.LifecycleRun": f.LifecycleRunFactory,
     "maintenance.RetentionPolicy": f.RetentionPolicyFactory,
+    "maintenance.ForgettableClient": f.ForgettableClientFactory,
     "maintenance.Alert": f.AlertFactory,
     "backups.RestoreDrill": f.RestoreDrillFactory,
     "crm.ApiToken": f.ApiTokenFactory,
@@ -104,6 +105,7 @@ CHANGELIST_QUERY_BUDGET = {
     "sales.ArchivedCart": 9,  # + the page's clients, fetched
     "maintenance.LifecycleRun": 9,
     "maintenance.RetentionPolicy": 7,
+    "maintenance.ForgettableClient": 8,  # + the merges still undoable (the policy is read once)
     "maintenance.Alert": 9,  # + date_hierarchy, the code filter
     "backups.RestoreDrill": 8,  # + date_hierarchy
     "crm.ApiToken": 8,

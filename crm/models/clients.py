@@ -39,6 +39,14 @@ class ClientQuerySet(SoftDeleteQuerySet):
         history = Q(carts__isnull=False) | Q(bookings__isnull=False) | Q(debts__isnull=False)
         return self.filter(history | Q(archived_carts__isnull=False)).distinct()
 
+    def forgettable(self, *, before, now=None):
+        """Clients with no visit, purchase, debt or signed form since ``before`` and nothing
+        that blocks forgetting (an open debt, an upcoming booking, prepaid value), annotated with
+        each kind's latest date; erased clients left out. The rule is in ``crm.forgetting``."""
+        from crm.forgetting import forgettable
+
+        return forgettable(self, before=before, now=now)
+
     def with_match_keys(self):
         """Annotate the keys duplicates are found by (see :data:`DUPLICATE_KEYS`)."""
         return self.annotate(**{name: expression() for name, expression in DUPLICATE_KEYS.items()})
