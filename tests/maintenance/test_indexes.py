@@ -24,6 +24,7 @@ THIRD_PARTY = {"axes", "knox", "django_celery_beat", "auth"}
 
 #: (model label, field name) → why no index is needed (yet).
 ALLOWED = {
+    ("transfer.SavedMapping", "resource"): SMALL,  # one row per source and list a salon imports from
     ("catalog.Pack", "name"): SMALL,
     ("catalog.Service", "name"): SMALL,
     ("crm.User", "name"): SMALL,
