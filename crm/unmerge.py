@@ -178,6 +178,12 @@ def merge_records_forget(*, client_id: int) -> int:
     return ClientMergeRecord.objects.filter(forgotten_at=None).involving(client_id).forget()
 
 
+def merge_records_expire() -> int:
+    """Clear the personal part of the merges past ``MERGE_UNDO_DAYS`` (they stand; the record
+    keeps ids only). Run every night by the cleanup, and at each merge. Returns how many."""
+    return ClientMergeRecord.objects.past_undo().forget()
+
+
 def undo_refusal(merge: ClientMergeRecord, clients: dict[int, Client] | None = None) -> str | None:
     """Why ``merge`` cannot be undone now, or None."""
     if merge.undone_at:

@@ -65,8 +65,9 @@ JOBS = [
         "Nightly cleanup",
         "maintenance.cleanup",
         _(
-            "every day at 04:00: reports orphaned rows (fixes none) and purges trash older than TRASH_PURGE_DAYS; "
-            "test data is never removed automatically (manage.py cleanup --test-data does that, by hand)"
+            "every day at 04:00: reports orphaned rows (fixes none), purges trash older than TRASH_PURGE_DAYS and "
+            "clears the personal part of client merges past MERGE_UNDO_DAYS; test data is never removed "
+            "automatically (manage.py cleanup --test-data does that, by hand)"
         ),
         minute="0",
         hour="4",

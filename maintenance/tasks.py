@@ -73,9 +73,14 @@ def run_archive(user_id: int | None = None) -> None:
 def cleanup(
     orphans: bool = True, fix_orphans: bool = False, purge_trash: bool = True, user_id: int | None = None
 ) -> None:
-    """The nightly cleanup: report orphaned rows (fix them only when asked) and purge old trash.
-    Test data is never removed by a schedule."""
+    """The nightly cleanup: report orphaned rows (fix them only when asked), purge old trash, and
+    clear the personal part of client merges past their undo window. Test data is never removed
+    by a schedule."""
+    from crm.unmerge import merge_records_expire
     from maintenance.cleanup import Trash, cleanup_run
+
+    if expired := merge_records_expire():
+        log.info("%s client merges past their undo window now keep ids only.", expired)
 
     try:
         runs = cleanup_run(dry_run=False, orphans=orphans, fix_orphans=fix_orphans,

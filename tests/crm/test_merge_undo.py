@@ -515,6 +515,22 @@ def test_merges_past_their_undo_window_keep_ids_only(pair, settings):
     assert recent.personal["emails"] and recent.forgotten_at is None
 
 
+def test_the_nightly_cleanup_clears_merges_past_their_undo_window_without_another_merge(pair, settings):
+    from maintenance.tasks import cleanup
+
+    settings.MERGE_UNDO_DAYS = 30
+    survivor, duplicate = pair
+    old = _merge(survivor, [duplicate])
+    recent = _merge(ClientFactory(email=None), [ClientFactory(email="d@mail.example")])
+    ClientMergeRecord.objects.filter(pk=old.pk).update(merged_at=timezone.now() - timedelta(days=31))
+
+    cleanup.apply()
+
+    old.refresh_from_db(), recent.refresh_from_db()
+    assert old.personal == {} and old.forgotten_at is not None and old.moved
+    assert recent.personal["emails"] and recent.forgotten_at is None
+
+
 def test_a_consent_whose_client_signed_that_type_again_stays_and_the_replaced_one_is_not_recreated():
     survivor, duplicate = ClientFactory(), ClientFactory()
     unsigned = ConsentFactory(client=survivor, kind=ConsentType.DATA_PROTECTION)
