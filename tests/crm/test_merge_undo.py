@@ -304,7 +304,7 @@ def test_the_admin_previews_the_undo_then_undoes_it_on_post(pair, admin_browser)
 
     assert page.status_code == 200
     html = page.content.decode()
-    assert "move 1 sales back" in html and "was deleted since the merge" in html
+    assert "Sales: 1" in html and "was deleted since the merge" in html
     assert Cart.objects.filter(client=duplicate).count() == 0  # the preview moved nothing
 
     response = admin_browser.post(_undo_url(merge.pk), {"confirm": "yes"})
