@@ -217,7 +217,7 @@ class PeersAdminViews:
 
     def peers_review_view(self, request, token):
         from legacy.peers.reading import PeersError
-        from legacy.peers.report import report_lines
+        from legacy.peers.report import report_tables
 
         self._peers_allowed(request)
         state = _state(request, token)
@@ -235,7 +235,7 @@ class PeersAdminViews:
             messages.add_message(
                 request, level, _("Imported. The import is recorded in the audit log with its counts and totals.")
             )
-        context = self._peers_context(request, report=report, lines=report_lines(report), token=token,
+        context = self._peers_context(request, report=report, tables=report_tables(report), token=token,
                                       confirmed=confirmed, skip_invalid=skip_invalid)  # fmt: skip
         return TemplateResponse(request, "admin/legacy/peers/report.html", context)
 

@@ -169,3 +169,18 @@ def report_lines(r: dict) -> list[tuple[str, str]]:
     elif r["reconciled"]:
         out.append(("ok", _("Every total reconciles to the cent.")))
     return out
+
+
+def report_tables(r: dict) -> dict:
+    """The report for the admin page: the same facts as :func:`report_lines`, as tables."""
+    label = lambda entity: ENTITY_LABELS.get(entity, entity)  # noqa: E731
+    return {
+        "files": [{**f, "entity_label": label(f["entity"]),
+                   "columns": ", ".join(f"{h} → {n}" for h, n in f["mapping"].items())} for f in r["files"]],
+        "entities": [{"label": label(e), **c} for e, c in r["entities"].items()],
+        "skipped": [{**s, "entity_label": label(s["entity"])} for s in r["skipped"]],
+        "notes": [{**n, "entity_label": label(n["entity"]), "rows_shown": ", ".join(str(x) for x in n["rows"][:10])}
+                  for n in r["notes"]],
+        "duplicates": [{"by": DUPLICATE_BY.get(g["by"], g["by"]), "clients": g["clients"],
+                        "source_ids": ", ".join(g.get("source_ids") or [])} for g in r["duplicates"]],
+    }  # fmt: skip
