@@ -16,7 +16,9 @@ never part of a sale's total), the register the invoices *issued* in it.
 import csv
 import io
 import json
+import pickle
 import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -73,8 +75,15 @@ class InvoiceRegister:
     rates: list[str] = field(default_factory=list)  # "21.00", "10.00", … highest first
 
     @property
+    def count(self) -> int:
+        return len(self.rows)
+
+    @property
     def total(self) -> Decimal:
         return sum((row.total for row in self.rows), ZERO)
+
+    def iter_rows(self):
+        return iter(self.rows)
 
     def rate_totals(self) -> dict[str, tuple[Decimal, Decimal]]:
         totals = {rate: (ZERO, ZERO) for rate in self.rates}
@@ -82,6 +91,41 @@ class InvoiceRegister:
             for rate, (base, vat) in row.by_rate.items():
                 totals[rate] = (totals[rate][0] + base, totals[rate][1] + vat)
         return totals
+
+
+class SpooledRegister:
+    """The register of a period for the files, its rows read a batch at a time and kept in a
+    temporary file (pickled, one batch each) rather than in memory: the columns (one pair per VAT
+    rate of the period) are only known once every row has been read. Same reading interface as
+    :class:`InvoiceRegister`: ``rates``, ``count``, ``total``, ``rate_totals()``, ``iter_rows()``."""
+
+    def __init__(self, *, start: date, end: date):
+        self.start, self.end, self.count, self.total = start, end, 0, ZERO
+        self._totals: dict[str, tuple[Decimal, Decimal]] = {}
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        for batch in _register_batches(start, end):
+            for row in batch:
+                self.count += 1
+                self.total += row.total
+                for rate, (base, vat) in row.by_rate.items():
+                    sums = self._totals.get(rate, (ZERO, ZERO))
+                    self._totals[rate] = (sums[0] + base, sums[1] + vat)
+            pickle.dump(batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.rates = _sorted_rates(self._totals)
+
+    def rate_totals(self) -> dict[str, tuple[Decimal, Decimal]]:
+        return {rate: self._totals[rate] for rate in self.rates}
+
+    def iter_rows(self):
+        self._file.seek(0)
+        while True:
+            try:
+                yield from pickle.load(self._file)  # noqa: S301 (our own temporary file)
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def period_check(start: date, end: date) -> None:
@@ -121,23 +165,49 @@ def _in_period(start: date, end: date):
 def invoice_register(*, start: date, end: date) -> InvoiceRegister:
     """The invoices issued from ``start`` to ``end`` (both included), in issue order."""
     period_check(start, end)
-    rows = list(
-        _in_period(start, end)
-        .order_by("issue_date", "pk")
-        .values_list("pk", "issue_date", "number", "series", "kind", "customer_tax_id", "customer_name",
-                     "tax_breakdown", "total", "cart_id", "rectifies__number")
-    )  # fmt: skip
-    from_lines = _breakdowns_from_lines({row[9] for row in rows if not row[7] and row[9]})
     register = InvoiceRegister(start=start, end=end)
-    rates = set()
-    for _pk, issued, number, series, kind, tax_id, name, breakdown, total, cart_id, rectifies in rows:
-        by_rate = _by_rate(breakdown, from_lines.get(cart_id), negate=kind == InvoiceKind.RECTIFYING, total=total)
-        rates.update(by_rate)
-        register.rows.append(
-            RegisterRow(issued, number, series, kind, nif_or_empty(tax_id), name or "", by_rate, total, rectifies or "")
-        )
-    register.rates = sorted(rates, key=lambda rate: (rate == UNKNOWN_RATE, -Decimal(rate.replace("?", "0"))))
+    for batch in _register_batches(start, end):
+        register.rows += batch
+    register.rates = _sorted_rates({rate for row in register.rows for rate in row.by_rate})
     return register
+
+
+def _sorted_rates(rates) -> list[str]:
+    return sorted(rates, key=lambda rate: (rate == UNKNOWN_RATE, -Decimal(rate.replace("?", "0"))))
+
+
+#: Invoices read per query. MariaDB's driver holds a whole result set in memory (Django's
+#: ``.iterator()`` cannot stream there), so a year's register is read by primary keys, a batch
+#: at a time; the sale-line breakdowns of each batch take two more grouped queries.
+BATCH = 2000
+REGISTER_FIELDS = ("pk", "issue_date", "number", "series", "kind", "customer_tax_id", "customer_name",
+                   "tax_breakdown", "total", "cart_id", "rectifies__number")  # fmt: skip
+
+
+def _pk_batches(queryset):
+    """The primary keys of ``queryset`` in its order, ``BATCH`` at a time (the keys alone are
+    read at once: a few MB for a year)."""
+    pks = list(queryset.values_list("pk", flat=True))
+    for i in range(0, len(pks), BATCH):
+        yield pks[i : i + BATCH]
+
+
+def _register_batches(start: date, end: date):
+    """The period's register rows in issue order, a list of at most ``BATCH`` at a time."""
+    for pks in _pk_batches(_in_period(start, end).order_by("issue_date", "pk")):
+        found = {row[0]: row for row in Invoice.objects.filter(pk__in=pks).values_list(*REGISTER_FIELDS)}
+        rows = [found[pk] for pk in pks if pk in found]
+        from_lines = _breakdowns_from_lines({row[9] for row in rows if not row[7] and row[9]})
+        batch = []
+        for _pk, issued, number, series, kind, tax_id, name, breakdown, total, cart_id, rectifies in rows:
+            negate = kind == InvoiceKind.RECTIFYING
+            by_rate = _by_rate(breakdown, from_lines.get(cart_id), negate=negate, total=total)
+            batch.append(
+                RegisterRow(
+                    issued, number, series, kind, nif_or_empty(tax_id), name or "", by_rate, total, rectifies or ""
+                )
+            )
+        yield batch
 
 
 def _breakdowns_from_lines(cart_ids: set[int]) -> dict[int, dict]:
@@ -208,28 +278,27 @@ def rate_label(rate: str) -> str:
     return formats.number_format(Decimal(rate).normalize(), use_l10n=True) + "%"
 
 
-def register_table(register: InvoiceRegister) -> list[list]:
-    """The register as rows of cells (header first, the totals row last): text escaped for
-    spreadsheets, amounts as Decimals, dates as dates."""
+def register_table(register: InvoiceRegister | SpooledRegister):
+    """The register as rows of cells, one at a time (header first, the totals row last): text
+    escaped for spreadsheets, amounts as Decimals, dates as dates."""
     header = [_("Issue date"), _("Number"), _("Series"), _("Type"), _("Customer tax id"), _("Customer")]
     for rate in register.rates:
         header += [_("Base %(rate)s") % {"rate": rate_label(rate)}, _("VAT %(rate)s") % {"rate": rate_label(rate)}]
     header += [_("Total"), _("Rectified invoice")]
     kinds = dict(InvoiceKind.choices)
-    table = [header]
-    for row in register.rows:
+    yield header
+    for row in register.iter_rows():
         cells = [row.issue_date, row.number, row.series, str(kinds.get(row.kind, row.kind)), row.customer_tax_id,
                  row.customer_name]  # fmt: skip
         for rate in register.rates:
             cells += list(row.by_rate.get(rate, (ZERO, ZERO)))
-        table.append([escape_formula(cell) for cell in [*cells, row.total, row.rectifies]])
+        yield [escape_formula(cell) for cell in [*cells, row.total, row.rectifies]]
     totals = register.rate_totals()
-    count = len(register.rows)
+    count = register.count
     footer = [_("Total"), ngettext("%(count)s invoice", "%(count)s invoices", count) % {"count": count}, "", "", "", ""]
     for rate in register.rates:
         footer += list(totals[rate])
-    table.append([*footer, register.total, ""])
-    return table
+    yield [*footer, register.total, ""]
 
 
 def _csv_cell(value, decimal_separator: str):
@@ -246,33 +315,56 @@ def invoice_register_csv(register: InvoiceRegister) -> bytes:
     spreadsheet in that language expects). UTF-8 with a BOM, so Excel reads the accents."""
     decimal_separator = formats.get_format("DECIMAL_SEPARATOR")
     delimiter = ";" if decimal_separator == "," else ","
+    out = io.BytesIO()
+    out.write("\ufeff".encode())
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)
     for row in register_table(register):
         writer.writerow([_csv_cell(value, decimal_separator) for value in row])
-    return ("\ufeff" + buffer.getvalue()).encode()
+        if buffer.tell() > 65536:
+            out.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+    out.write(buffer.getvalue().encode())
+    return out.getvalue()
 
 
 def invoice_register_xlsx(register: InvoiceRegister) -> bytes:
     """XLSX: amounts as numbers shown with two decimals, dates as dates, the totals row bold."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Issued invoices")[:31]
-    table = register_table(register)
-    for values in table:
-        sheet.append([float(v) if isinstance(v, Decimal) else v for v in values])
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, float):
-                cell.number_format = "#,##0.00"
-            elif isinstance(cell.value, date):
-                cell.number_format = "yyyy-mm-dd"
-    for cell in (*sheet[1], *sheet[len(table)]):
-        cell.font = Font(bold=True)
+    # Write-only: the rows go to a temporary file as they come, not into a sheet held in memory.
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Issued invoices")[:31])
     sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+
+    def cell(value, *, strong=False):
+        if isinstance(value, Decimal):
+            value, number_format = float(value), "#,##0.00"
+        elif isinstance(value, date):
+            number_format = "yyyy-mm-dd"
+        elif not strong:
+            return value
+        else:
+            number_format = None
+        written = WriteOnlyCell(sheet, value)
+        if number_format:
+            written.number_format = number_format
+        if strong:
+            written.font = bold
+        return written
+
+    table = register_table(register)
+    sheet.append([cell(value, strong=True) for value in next(table)])
+    previous = None
+    for values in table:
+        if previous is not None:
+            sheet.append([cell(value) for value in previous])
+        previous = values
+    sheet.append([cell(value, strong=True) for value in previous])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -286,14 +378,29 @@ def verifactu_records(*, start: date, end: date) -> dict:
     period, the issuer, the count, when it was generated and the whole chain's check
     (``invoice_chain_verify``: ok, or the first broken link)."""
     period_check(start, end)
-    invoices = _in_period(start, end).order_by("pk").select_related("rectifies")
-    records = [_record(invoice) for invoice in invoices.iterator(chunk_size=2000)]
+    pks = _period_pks(start, end)
+    records = [record for batch in _record_batches(pks) for record in batch]
+    return {"header": _verifactu_header(start, end, len(records)), "records": records}
+
+
+def _period_pks(start: date, end: date) -> list[int]:
+    return list(_in_period(start, end).order_by("pk").values_list("pk", flat=True))
+
+
+def _record_batches(pks: list[int]):
+    """The records of the invoices ``pks``, ``BATCH`` at a time (a query each)."""
+    for i in range(0, len(pks), BATCH):
+        invoices = Invoice.objects.filter(pk__in=pks[i : i + BATCH]).order_by("pk").select_related("rectifies")
+        yield [_record(invoice) for invoice in invoices]
+
+
+def _verifactu_header(start: date, end: date, count: int) -> dict:
     chain = invoice_chain_verify()
     first = chain.first_broken
-    header = {
+    return {
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "issuer": {"tax_id": settings.SALON_TAX_ID, "name": settings.SALON_NAME},
-        "count": len(records),
+        "count": count,
         "generated_at": timezone.now().isoformat(),
         "hashed_fields": HASHED_FIELDS,
         "hash_algorithm": "SHA-256",
@@ -304,7 +411,27 @@ def verifactu_records(*, start: date, end: date) -> dict:
             "first_broken": first.as_dict() if first else None,
         },
     }
-    return {"header": header, "records": records}
+
+
+def verifactu_file(*, start: date, end: date) -> tuple[bytes, int]:
+    """The Veri*Factu records of the period as JSON (what :func:`verifactu_json` makes of
+    :func:`verifactu_records`), written a batch of records at a time, one record a line, and
+    how many records it holds."""
+    period_check(start, end)
+    pks = _period_pks(start, end)
+    header = json.dumps(_verifactu_header(start, end, len(pks)), ensure_ascii=False, indent=2)
+    out = io.BytesIO()
+    out.write(('{\n  "header": ' + header.replace("\n", "\n  ") + ',\n  "records": [').encode())
+    separator, count = "\n    ", 0
+    for batch in _record_batches(pks):
+        chunk = []
+        for record in batch:
+            chunk.append(separator + json.dumps(record, ensure_ascii=False))
+            separator = ",\n    "
+        count += len(batch)
+        out.write("".join(chunk).encode())
+    out.write(("\n  ]\n}" if count else "]\n}").encode())
+    return out.getvalue(), count
 
 
 def _record(invoice: Invoice) -> dict:
@@ -346,13 +473,15 @@ def register_file(*, start: date, end: date, fmt: str) -> RegisterFile:
         raise SalesError(_("Choose csv, xlsx or json."))
     period = f"{start.isoformat()}_{end.isoformat()}"
     if fmt == "json":
-        records = verifactu_records(start=start, end=end)
-        return RegisterFile(
-            f"verifactu-{period}.json", verifactu_json(records), CONTENT_TYPES[fmt], len(records["records"])
-        )
-    register = invoice_register(start=start, end=end)
-    build = invoice_register_csv if fmt == "csv" else invoice_register_xlsx
-    return RegisterFile(f"invoice-register-{period}.{fmt}", build(register), CONTENT_TYPES[fmt], len(register.rows))
+        content, count = verifactu_file(start=start, end=end)
+        return RegisterFile(f"verifactu-{period}.json", content, CONTENT_TYPES[fmt], count)
+    period_check(start, end)
+    register = SpooledRegister(start=start, end=end)
+    try:
+        content = (invoice_register_csv if fmt == "csv" else invoice_register_xlsx)(register)
+    finally:
+        register.close()
+    return RegisterFile(f"invoice-register-{period}.{fmt}", content, CONTENT_TYPES[fmt], register.count)
 
 
 def invoice_register_export(
