@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from django.db.models import Sum
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
+from beils.lib.money import format_money
 from legacy.models import LegacyKey
 from legacy.peers.targets import ENTITIES, ENTITY_LABELS
 from marketing.models import ClientBonus, GiftCard
@@ -101,6 +102,18 @@ def build_report(run, parsed, *, errors: list[dict] | None = None, failure: str 
     }
 
 
+def column_heads() -> tuple[str, ...]:
+    """The count table's heads: rows (filas, feminine in Spanish) read, created…"""
+    return (
+        _("entity"),
+        pgettext("import report: rows", "read"),
+        pgettext("import report: rows", "created"),
+        pgettext("import report: rows", "updated"),
+        pgettext("import report: rows", "already imported"),
+        pgettext("import report: rows", "skipped"),
+    )
+
+
 def report_lines(r: dict) -> list[tuple[str, str]]:
     """The report in words, as ``(style, line)`` pairs: style is "heading", "ok", "error" or ""."""
     out = []
@@ -127,7 +140,7 @@ def report_lines(r: dict) -> list[tuple[str, str]]:
         for e in r["errors"]:
             out.append(("", "  " + _("%(file)s, row %(row)s, column “%(column)s”: %(reason)s") % e))
         return out
-    heads = (_("entity"), _("read"), _("created"), _("updated"), _("already imported"), _("skipped"))
+    heads = column_heads()
     out.append(("heading", f"{heads[0]:<22}" + "".join(f"{h:>18}" for h in heads[1:])))
     for entity, c in r["entities"].items():
         cells = (c["read"], c["created"], c["updated"], c["already"], c["skipped"])
@@ -158,11 +171,17 @@ def report_lines(r: dict) -> list[tuple[str, str]]:
     if r["money"]:
         out.append(("heading", _("Reconciliation")))
         for c in r["money"]:
-            words = _("%(label)s: in the files %(source)s, skipped %(skipped)s, in Beils %(beils)s") % c
+            shown = (
+                c if c["kind"] != "money" else {**c, **{k: format_money(c[k]) for k in ("source", "skipped", "beils")}}
+            )
+            words = _("%(label)s: in the files %(source)s, skipped %(skipped)s, in Beils %(beils)s") % shown
             if c["ok"]:
                 out.append(("ok", "  " + words + " — " + _("reconciled")))
             else:
-                out.append(("error", "  " + words + " — " + _("differs by %(difference)s") % c))
+                difference = format_money(c["difference"]) if c["kind"] == "money" else c["difference"]
+                out.append(
+                    ("error", "  " + words + " — " + _("differs by %(difference)s") % {"difference": difference})
+                )
     if r["failure"]:
         out.append(("error", _("The import stopped: %(error)s. Run it again to carry on; nothing is duplicated.")
                     % {"error": r["failure"]}))  # fmt: skip
@@ -175,6 +194,7 @@ def report_tables(r: dict) -> dict:
     """The report for the admin page: the same facts as :func:`report_lines`, as tables."""
     label = lambda entity: ENTITY_LABELS.get(entity, entity)  # noqa: E731
     return {
+        "heads": column_heads(),
         "files": [{**f, "entity_label": label(f["entity"]),
                    "columns": ", ".join(f"{h} → {n}" for h, n in f["mapping"].items())} for f in r["files"]],
         "entities": [{"label": label(e), **c} for e, c in r["entities"].items()],
