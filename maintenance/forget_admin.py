@@ -9,6 +9,7 @@ from django.contrib.admin import helpers
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import formats, timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -31,7 +32,7 @@ from maintenance.models import ForgettableClient
 class ForgettableClientAdmin(admin.ModelAdmin):
     """Read-only: the list is the rule's output; the one thing to do here is forget."""
 
-    list_display = ["pk", "full_name_column", "status", "last_activity_date", "last_activity_kind"]
+    list_display = ["client_id", "full_name_column", "status", "last_activity_date", "last_activity_kind"]
     list_display_links = None
     search_fields = ["name", "surname", "email", "phone"]
     show_full_result_count = False
@@ -48,16 +49,23 @@ class ForgettableClientAdmin(admin.ModelAdmin):
         policy = _policy(request)
         if request.method == "GET":
             if policy.is_on:
-                text = _("Clients with no visit, purchase, debt or signed form for %(years)s years (%(days)s days), "
-                         "by the retention policy “%(code)s”. An open debt, an upcoming booking or a usable bono or "
-                         "gift card keeps a client off this list.")  # fmt: skip
+                text = ngettext(
+                    "Clients with no visit, purchase, debt or signed form for %(years)s year (%(days)s days), by the "
+                    "retention policy “%(code)s”. An open debt, an upcoming booking or a usable bono or gift card "
+                    "keeps a client off this list.",
+                    "Clients with no visit, purchase, debt or signed form for %(years)s years (%(days)s days), by the "
+                    "retention policy “%(code)s”. An open debt, an upcoming booking or a usable bono or gift card "
+                    "keeps a client off this list.",
+                    policy.days // 365 if policy.days % 365 == 0 else 2,
+                )
                 self.message_user(request, text % {"years": policy.years, "days": policy.days, "code": POLICY_CODE})
             else:
                 try:
                     policy_in_force()
                 except ForgetError as refusal:
                     self.message_user(request, str(refusal), messages.WARNING)
-        return super().changelist_view(request, extra_context)
+        title = capfirst(self.opts.verbose_name_plural)
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     def response_action(self, request, queryset):
         # Django filters the changelist by the posted ids as they come: a word there would be a 500.
@@ -77,6 +85,10 @@ class ForgettableClientAdmin(admin.ModelAdmin):
 
     def has_forget_permission(self, request):
         return request.user.has_perm("crm.erase_client")
+
+    @admin.display(description=gettext_lazy("ID"), ordering="pk")
+    def client_id(self, client):
+        return client.pk
 
     @admin.display(description=gettext_lazy("name"), ordering="name")
     def full_name_column(self, client):
