@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from beils.lib.parsing import parse_datetime
 from bookings.models import Booking, BookingItem, BookingStatus
@@ -90,6 +91,9 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
     emails = {r.values.get("email") for r in rows if r.values.get("email")}
     by_email = {c.email: c for c in Client.all_objects.filter(email__in=emails)}
     fresh, seen = [], run.__dict__.setdefault("_client_keys_seen", set())
+    # The batch's new clients, written together (one INSERT, and one for their history) when the
+    # batch ends, or before a later row of it links to one of them.
+    pending: list[Client] = []
     for row in rows:
         if row.key in seen:
             run.skip("clients", row, _("the same client id appears twice in the files"), file=pf.name)
@@ -107,6 +111,8 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
             continue
         if client is None and values["email"] in by_email:
             client = by_email[values["email"]]
+            if client.pk is None:
+                _create_clients(run, pending)
             if client.pk in run.erased:
                 run.skip("clients", row, _("the client was erased in Beils (GDPR): not imported again"), file=pf.name)
                 continue
@@ -116,14 +122,14 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
                      level="warning")  # fmt: skip
             _fill_blanks(client, values)
             counts.updated += 1
-            fresh.append((row.key, client.pk))
+            fresh.append((row.key, client))
             continue
         if client is None:
             client = Client(**values)
-            client.save()
+            client.prepare_to_save()
+            pending.append(client)
             counts.created += 1
-            fresh.append((row.key, client.pk))
-            run.clients.add(client.pk, client.name, client.surname, client.phone)
+            fresh.append((row.key, client))
             if client.email:
                 by_email[client.email] = client
             continue
@@ -132,7 +138,19 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
             counts.updated += 1
         else:
             counts.already += 1
-    run.remember("clients", Client, fresh)
+    _create_clients(run, pending)
+    run.remember("clients", Client, [(key, client.pk) for key, client in fresh])
+
+
+def _create_clients(run, pending: list[Client]) -> None:
+    """Write the clients made so far (each with its history row, as ``save()`` writes it) and
+    empty the list."""
+    if not pending:
+        return
+    bulk_create_with_history(pending, Client, batch_size=len(pending))
+    for client in pending:
+        run.clients.add(client.pk, client.name, client.surname, client.phone)
+    pending.clear()
 
 
 def _fill_blanks(client: Client, values: dict) -> bool:
