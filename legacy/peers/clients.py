@@ -30,6 +30,7 @@ class ClientIndex:
 
     def __init__(self, run):
         self.run = run
+        self._batch: dict | None = None
         self.by_name: dict[str, set[int]] = {}
         self.by_phone: dict[str, set[int]] = {}
         for pk, name, surname, phone in Client.all_objects.values_list("pk", "name", "surname", "phone").iterator():
@@ -40,13 +41,51 @@ class ClientIndex:
         if len(key := phone_key(phone)) >= 6:
             self.by_phone.setdefault(key, set()).add(pk)
 
+    def prefetch(self, rows: list[dict] | None) -> None:
+        """Look up, in three queries, what :meth:`find` will ask of these rows (their clients'
+        ids in the other system, whether those clients still exist, their e-mails); ``None``
+        forgets it. Only while nothing but :meth:`learn` changes the clients in between."""
+        self._batch = None
+        if rows is None:
+            return
+        keys = self.run.known("clients", {str(v["client_key"]) for v in rows if v.get("client_key")}, model=Client)
+        alive = set(Client.all_objects.filter(pk__in=set(keys.values())).values_list("pk", flat=True))
+        wanted = {str(v["client_email"]).lower() for v in rows if v.get("client_email")}
+        emails = dict(Client.all_objects.filter(email__in=wanted).values_list("email", "pk")) if wanted else {}
+        self._batch = {"keys": keys, "alive": alive, "emails": emails}
+
+    def learn(self, key: str, pk: int, email) -> None:
+        """A client made while a prefetch holds: its key and e-mail are found from now on."""
+        if self._batch is not None:
+            self._batch["keys"][key] = pk
+            self._batch["alive"].add(pk)
+            if email:
+                self._batch["emails"][email] = pk
+
+    def _known(self, key: str) -> int | None:
+        if (batch := self._batch) is not None:
+            return batch["keys"].get(key)
+        return self.run.known("clients", [key], model=Client).get(key)
+
+    def _exists(self, pk: int) -> bool:
+        if (batch := self._batch) is not None:
+            return pk in batch["alive"]
+        return Client.all_objects.filter(pk=pk).exists()
+
+    def _by_email(self, email: str) -> int | None:
+        batch = self._batch
+        if batch is not None and email in batch["emails"]:
+            return batch["emails"][email]
+        # Not prefetched, or not found as spelled: the database compares as its collation does.
+        return Client.all_objects.filter(email=email).values_list("pk", flat=True).first()
+
     def find(self, values: dict) -> int | None:
         key, email = values.get("client_key"), values.get("client_email")
-        pk = self.run.known("clients", [str(key)], model=Client).get(str(key)) if key else None
+        pk = self._known(str(key)) if key else None
         # An erased client stays erased (the callers skip it); one deleted since is no match.
-        if pk and (pk in self.run.erased or Client.all_objects.filter(pk=pk).exists()):
+        if pk and (pk in self.run.erased or self._exists(pk)):
             return pk
-        if email and (pk := Client.all_objects.filter(email=email.lower()).values_list("pk", flat=True).first()):
+        if email and (pk := self._by_email(str(email).lower())):
             return pk
         name = " ".join(str(values.get(f) or "") for f in ("client_name", "client_surname")).strip()
         candidates = (
