@@ -194,7 +194,7 @@ def _create_clients(run, pending: list[Client]) -> None:
 
 def _fill_blanks(client: Client, values: dict) -> bool:
     empty = [f for f, v in values.items() if v is not None and getattr(client, f) in (None, "")]
-    if values.get("email") and Client.all_objects.filter(email=values["email"]).exclude(pk=client.pk).exists():
+    if "email" in empty and Client.all_objects.filter(email=values["email"]).exclude(pk=client.pk).exists():
         empty = [f for f in empty if f != "email"]
     for f in empty:
         setattr(client, f, values[f])

@@ -45,6 +45,18 @@ def test_a_batch_of_new_clients_takes_the_same_number_of_queries_whatever_its_si
     assert Client.all_objects.count() == 211
 
 
+def test_a_second_run_looks_up_a_batch_of_clients_in_the_same_number_of_queries_whatever_its_size(tmp_path):
+    _import(tmp_path, _clients(1, start=1000), "una.csv")
+    _import(tmp_path, _clients(10), "diez.csv")
+    _import(tmp_path, _clients(200, start=100), "doscientos.csv")
+
+    report, ten = _import(tmp_path, _clients(10), "diez.csv")
+    report, two_hundred = _import(tmp_path, _clients(200, start=100), "doscientos.csv")
+
+    assert two_hundred == ten
+    assert report["entities"]["clients"]["already"] == 200
+
+
 def test_each_imported_client_has_one_creation_in_its_history_as_a_save_wrote_it(tmp_path):
     report, _queries = _import(tmp_path, _clients(3) + "C4;Marta;;;\n")
 
