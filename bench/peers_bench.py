@@ -39,6 +39,7 @@ def run_child(code: str, *args: str, env: dict | None = None) -> dict:
         print((exc.stderr or "")[-3000:], file=sys.stderr)
         raise
 
+
 FRESHA_HEADERS = ["Client ID", "First Name", "Last Name", "Full Name", "Blocked", "Block Reason", "Gender",
                   "Mobile Number", "Telephone", "Email", "Accepts Marketing", "Accepts SMS Marketing", "Address",
                   "Apartment Suite", "Area", "City", "State", "Post Code", "Date of Birth", "Added", "Note",
