@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from beils.lib.parsing import parse_datetime
 from bookings.models import Booking, BookingItem, BookingStatus
@@ -29,6 +30,7 @@ class ClientIndex:
 
     def __init__(self, run):
         self.run = run
+        self._batch: dict | None = None
         self.by_name: dict[str, set[int]] = {}
         self.by_phone: dict[str, set[int]] = {}
         for pk, name, surname, phone in Client.all_objects.values_list("pk", "name", "surname", "phone").iterator():
@@ -39,13 +41,51 @@ class ClientIndex:
         if len(key := phone_key(phone)) >= 6:
             self.by_phone.setdefault(key, set()).add(pk)
 
+    def prefetch(self, rows: list[dict] | None) -> None:
+        """Look up, in three queries, what :meth:`find` will ask of these rows (their clients'
+        ids in the other system, whether those clients still exist, their e-mails); ``None``
+        forgets it. Only while nothing but :meth:`learn` changes the clients in between."""
+        self._batch = None
+        if rows is None:
+            return
+        keys = self.run.known("clients", {str(v["client_key"]) for v in rows if v.get("client_key")}, model=Client)
+        alive = set(Client.all_objects.filter(pk__in=set(keys.values())).values_list("pk", flat=True))
+        wanted = {str(v["client_email"]).lower() for v in rows if v.get("client_email")}
+        emails = dict(Client.all_objects.filter(email__in=wanted).values_list("email", "pk")) if wanted else {}
+        self._batch = {"keys": keys, "alive": alive, "emails": emails}
+
+    def learn(self, key: str, pk: int, email) -> None:
+        """A client made while a prefetch holds: its key and e-mail are found from now on."""
+        if self._batch is not None:
+            self._batch["keys"][key] = pk
+            self._batch["alive"].add(pk)
+            if email:
+                self._batch["emails"][email] = pk
+
+    def _known(self, key: str) -> int | None:
+        if (batch := self._batch) is not None:
+            return batch["keys"].get(key)
+        return self.run.known("clients", [key], model=Client).get(key)
+
+    def _exists(self, pk: int) -> bool:
+        if (batch := self._batch) is not None:
+            return pk in batch["alive"]
+        return Client.all_objects.filter(pk=pk).exists()
+
+    def _by_email(self, email: str) -> int | None:
+        batch = self._batch
+        if batch is not None and email in batch["emails"]:
+            return batch["emails"][email]
+        # Not prefetched, or not found as spelled: the database compares as its collation does.
+        return Client.all_objects.filter(email=email).values_list("pk", flat=True).first()
+
     def find(self, values: dict) -> int | None:
         key, email = values.get("client_key"), values.get("client_email")
-        pk = self.run.known("clients", [str(key)], model=Client).get(str(key)) if key else None
+        pk = self._known(str(key)) if key else None
         # An erased client stays erased (the callers skip it); one deleted since is no match.
-        if pk and (pk in self.run.erased or Client.all_objects.filter(pk=pk).exists()):
+        if pk and (pk in self.run.erased or self._exists(pk)):
             return pk
-        if email and (pk := Client.all_objects.filter(email=email.lower()).values_list("pk", flat=True).first()):
+        if email and (pk := self._by_email(str(email).lower())):
             return pk
         name = " ".join(str(values.get(f) or "") for f in ("client_name", "client_surname")).strip()
         candidates = (
@@ -90,6 +130,9 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
     emails = {r.values.get("email") for r in rows if r.values.get("email")}
     by_email = {c.email: c for c in Client.all_objects.filter(email__in=emails)}
     fresh, seen = [], run.__dict__.setdefault("_client_keys_seen", set())
+    # The batch's new clients, written together (one INSERT, and one for their history) when the
+    # batch ends, or before a later row of it links to one of them.
+    pending: list[Client] = []
     for row in rows:
         if row.key in seen:
             run.skip("clients", row, _("the same client id appears twice in the files"), file=pf.name)
@@ -107,6 +150,8 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
             continue
         if client is None and values["email"] in by_email:
             client = by_email[values["email"]]
+            if client.pk is None:
+                _create_clients(run, pending)
             if client.pk in run.erased:
                 run.skip("clients", row, _("the client was erased in Beils (GDPR): not imported again"), file=pf.name)
                 continue
@@ -116,14 +161,14 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
                      level="warning")  # fmt: skip
             _fill_blanks(client, values)
             counts.updated += 1
-            fresh.append((row.key, client.pk))
+            fresh.append((row.key, client))
             continue
         if client is None:
             client = Client(**values)
-            client.save()
+            client.prepare_to_save()
+            pending.append(client)
             counts.created += 1
-            fresh.append((row.key, client.pk))
-            run.clients.add(client.pk, client.name, client.surname, client.phone)
+            fresh.append((row.key, client))
             if client.email:
                 by_email[client.email] = client
             continue
@@ -132,12 +177,24 @@ def write_clients(run, pf: ParsedFile, rows: list[Row]) -> None:
             counts.updated += 1
         else:
             counts.already += 1
-    run.remember("clients", Client, fresh)
+    _create_clients(run, pending)
+    run.remember("clients", Client, [(key, client.pk) for key, client in fresh])
+
+
+def _create_clients(run, pending: list[Client]) -> None:
+    """Write the clients made so far (each with its history row, as ``save()`` writes it) and
+    empty the list."""
+    if not pending:
+        return
+    bulk_create_with_history(pending, Client, batch_size=len(pending))
+    for client in pending:
+        run.clients.add(client.pk, client.name, client.surname, client.phone)
+    pending.clear()
 
 
 def _fill_blanks(client: Client, values: dict) -> bool:
     empty = [f for f, v in values.items() if v is not None and getattr(client, f) in (None, "")]
-    if values.get("email") and Client.all_objects.filter(email=values["email"]).exclude(pk=client.pk).exists():
+    if "email" in empty and Client.all_objects.filter(email=values["email"]).exclude(pk=client.pk).exists():
         empty = [f for f in empty if f != "email"]
     for f in empty:
         setattr(client, f, values[f])

@@ -252,7 +252,7 @@ def _audit(run: PeersRun, parsed: list[ParsedFile], report: dict, *, action: str
     audit_log(
         action=action, actor=run.actor, outcome=outcome,
         detail={"profile": run.profile.name, "dry_run": run.dry_run,
-                "files": [{"name": pf.name, "sha256": pf.sha256, "entity": pf.entity, "rows": len(pf.raw_rows)}
+                "files": [{"name": pf.name, "sha256": pf.sha256, "entity": pf.entity, "rows": pf.rows_read}
                           for pf in parsed],
                 "counts": {e: asdict(c) for e, c in run.counts.items()},
                 "errors": len(report.get("errors", [])), "reconciled": report.get("reconciled"),

@@ -85,7 +85,7 @@ def build_report(run, parsed, *, errors: list[dict] | None = None, failure: str 
                 "name": pf.name,
                 "sha256": pf.sha256,
                 "entity": pf.entity,
-                "rows": len(pf.raw_rows),
+                "rows": pf.rows_read,
                 "mapping": {h: n for h, n in pf.mapping.items() if n},
             }
             for pf in parsed
