@@ -20,6 +20,7 @@ due at ``--years 5``. Then ANALYZE, and each measure in its own process:
 
     .venv/bin/python bench/forget_bench.py
     .venv/bin/python bench/forget_bench.py --loads 5 --erase 200
+    .venv/bin/python bench/forget_bench.py --clients 100        # the same history, 1 000 times smaller
 """
 
 import argparse
@@ -42,7 +43,7 @@ import json, os, sys, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beils.settings")
 django.setup()
 from django.db import connection
-n = {CLIENTS}
+n = int(sys.argv[1])
 last = lambda c: "{LAST}".format(c=c)
 ago = lambda days: f"NOW() - INTERVAL ({{days}}) DAY"
 statements = [
@@ -55,7 +56,7 @@ statements = [
     f"INSERT INTO bookings_booking (id, created_at, updated_at, is_demo, start, end, status, client_id) "
     f"SELECT seq + 1, {{ago('L + k * 60')}}, NOW(), 0, {{ago('L + k * 60')}}, {{ago('L + k * 60')}} + INTERVAL 45 MINUTE, "
     f"'COMPLETED', c FROM (SELECT seq, 1 + seq % {{n}} AS c, seq DIV {{n}} AS k, {{last('(1 + seq % ' + str(n) + ')')}} "
-    f"AS L FROM seq_0_to_249999) s",
+    f"AS L FROM seq_0_to_{{n * 5 // 2 - 1}}) s",
     f"INSERT INTO sales_cart (id, created_at, updated_at, is_demo, status, subtotal, discount_total, net_total, "
     f"tax_total, total, tip, completed_at, client_id, booking_id) SELECT id, created_at, NOW(), 0, 'COMPLETED', "
     f"24.20, 0, 20.00, 4.20, 24.20, 0, start, client_id, id FROM bookings_booking",
@@ -230,6 +231,7 @@ def timed_command(env: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loads", type=int, default=10)
+    parser.add_argument("--clients", type=int, default=CLIENTS, help="clients to seed (default 100 000)")
     parser.add_argument("--erase", type=int, default=1000, help="due clients to erase for real (default 1 000)")
     parser.add_argument("--sample", type=int, default=2000, help="clients of the Python loop's sample")
     parser.add_argument("--reuse", action="store_true", help="keep the database of the last run (if any)")
@@ -244,9 +246,9 @@ def main() -> None:
                 "COLLATE utf8mb4_unicode_ci")  # fmt: skip
         full_env = {**os.environ, **env}
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=full_env, check=True)
-        counts = run_child(GENERATE, env=env)
+        counts = run_child(GENERATE, str(args.clients), env=env)
         print("seeded:", ", ".join(f"{table} {count:,}" for table, count in counts.items()))
-    print(machine(f"{DATABASE} · {CLIENTS:,} clients · 5-year limit"))
+    print(machine(f"{DATABASE} · {args.clients:,} clients · 5-year limit"))
     print("before:", uptime())
     loads = str(args.loads)
 
@@ -265,9 +267,9 @@ def main() -> None:
     print_row("forget_clients --dry-run --years 5 --json", dry, 44)
     loop = run_child(COMMON + PYTHON_LOOP, loads, str(args.sample), env=env)
     print_row(f"Python loop, per-client queries ({args.sample:,})", loop, 44)
-    factor = CLIENTS / loop["rows"]
-    print(f"{'  … extrapolated to ' + format(CLIENTS, ',') + ' clients':<44}{CLIENTS:>10,}"
-          f"{loop['seconds'] * factor:>9.0f}{CLIENTS / (loop['seconds'] * factor):>10,.0f}")  # fmt: skip
+    factor = args.clients / loop["rows"]
+    print(f"{'  … extrapolated to ' + format(args.clients, ',') + ' clients':<44}{args.clients:>10,}"
+          f"{loop['seconds'] * factor:>9.0f}{args.clients / (loop['seconds'] * factor):>10,.0f}")  # fmt: skip
     erased = run_child(COMMON + ERASE, loads, str(args.erase), env=env)
     print_row(f"clients_forget: erase {args.erase:,} due clients", erased, 44)
     verdict = "ok" if dry["seconds"] <= DRY_RUN_BUDGET_S else "OVER"
