@@ -151,3 +151,21 @@ def test_switching_the_policy_on_from_the_list_is_audited_and_a_manager_cannot(a
     policy.refresh_from_db()
     assert policy.enabled is True
     assert AuditEntry.objects.get(action="maintenance.retention_policy.changed").actor is not None
+
+
+def test_more_clients_than_one_request_can_erase_are_refused_with_the_command_named(due, admin_browser, monkeypatch):
+    from maintenance import forget_admin
+
+    monkeypatch.setattr(forget_admin, "ADMIN_BATCH", 1)
+    other = f.ClientFactory(name="Remedios", created_at=LONG_AGO)
+
+    page = admin_browser.post(
+        url(), {"action": "forget_selected", "_selected_action": [due.pk, other.pk], "confirm": "yes"}, follow=True
+    )
+    across = admin_browser.post(
+        url(), {"action": "forget_selected", "_selected_action": [due.pk], "select_across": "1", "confirm": "yes"},
+        follow=True,
+    )  # fmt: skip
+
+    assert "forget_clients" in page.content.decode() and "forget_clients" in across.content.decode()
+    assert not Client.all_objects.filter(erased_at__isnull=False).exists()
