@@ -1,5 +1,5 @@
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -159,9 +159,10 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
             start=data["from"], end=data["to"], fmt=data["format"], actor=request.user,
             ip_address=client_ip(request), via="api",
         )  # fmt: skip
-        response = HttpResponse(exported.content, content_type=exported.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{exported.name}"'
-        return response
+        # Streamed from the temporary file, which the response closes once sent.
+        return FileResponse(
+            exported.file, as_attachment=True, filename=exported.name, content_type=exported.content_type
+        )
 
     @extend_schema(request=RectifyRequestSerializer, responses={201: InvoiceSerializer, 400: ERROR_RESPONSE})
     @action(detail=True, methods=["post"], permission_classes=[CanRectifyInvoices])

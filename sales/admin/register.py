@@ -3,7 +3,7 @@ Reached from the invoice list; MANAGER and ADMIN (``sales.report_sales``) only."
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import FileResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -47,9 +47,10 @@ def register_view(model_admin, request):
                 start=data["start"], end=data["end"], fmt=data["format"], actor=request.user,
                 ip_address=client_ip(request), via="admin",
             )  # fmt: skip
-            response = HttpResponse(exported.content, content_type=exported.content_type)
-            response["Content-Disposition"] = f'attachment; filename="{exported.name}"'
-            return response
+            # Streamed from the temporary file, which the response closes once sent.
+            return FileResponse(
+                exported.file, as_attachment=True, filename=exported.name, content_type=exported.content_type
+            )
     else:
         start, end = previous_month(timezone.localdate())
         form = RegisterForm(initial={"start": start, "end": end, "format": "csv"})

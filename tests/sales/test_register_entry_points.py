@@ -65,6 +65,8 @@ def test_an_admin_downloads_the_register_and_the_download_is_audited(admin_brows
     today = timezone.localdate().isoformat()
     name = "verifactu" if fmt == "json" else "invoice-register"
     assert response["Content-Disposition"] == f'attachment; filename="{name}-{today}_{today}.{fmt}"'
+    content = streamed(response)
+    assert int(response["Content-Length"]) == len(content) and content[:2] in (b"\xef\xbb", b"PK", b"{\n")
     entry = last_audit()
     assert entry.actor == admin_user
     assert entry.detail == {"start": today, "end": today, "format": fmt, "rows": 2, "via": "admin"}
@@ -115,6 +117,12 @@ def test_a_bad_period_or_format_is_a_form_error(admin_browser, query):
 # --- The API -------------------------------------------------------------------------------------
 
 
+def streamed(response) -> bytes:
+    """The file of a download, which is streamed from its temporary file, never held whole."""
+    assert response.status_code == 200 and response.streaming
+    return b"".join(response.streaming_content)
+
+
 def api_period(**extra):
     today = timezone.localdate().isoformat()
     return {"from": today, "to": today, **extra}
@@ -125,12 +133,12 @@ def test_admins_and_managers_get_the_register_through_the_api(request, invoices,
     user = request.getfixturevalue("admin_user" if role == Role.ADMIN else "manager_user")
     api = api_as(user)
     body = api.get(API_URL, api_period(format="csv"))
-    assert body.status_code == 200 and body["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(body.content.decode("utf-8-sig"))))
+    assert body["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(streamed(body).decode("utf-8-sig"))))
     assert [row[1] for row in rows[1:3]] == [invoices[0].number, invoices[1].number] and rows[-1][-2] == "34.10"
-    workbook = load_workbook(io.BytesIO(api.get(API_URL, api_period(format="xlsx")).content))
+    workbook = load_workbook(io.BytesIO(streamed(api.get(API_URL, api_period(format="xlsx")))))
     assert workbook.active.max_row == 4
-    records = api.get(API_URL, api_period(format="json")).json()
+    records = json.loads(streamed(api.get(API_URL, api_period(format="json"))))
     assert records["header"]["count"] == 2 and records["header"]["chain"]["ok"] is True
     assert last_audit().detail["via"] == "api" and last_audit().actor == user
 
@@ -157,7 +165,7 @@ def test_the_api_answers_a_bad_query_with_a_400(manager_user, query):
 
 def test_the_api_gives_last_month_when_no_period_is_given(manager_user):
     start, end = previous_month(timezone.localdate())
-    records = api_as(manager_user).get(API_URL, {"format": "json"}).json()
+    records = json.loads(streamed(api_as(manager_user).get(API_URL, {"format": "json"})))
     assert records["header"]["period"] == {"from": start.isoformat(), "to": end.isoformat()}
 
 

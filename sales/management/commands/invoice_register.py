@@ -1,4 +1,5 @@
-import json
+import io
+import shutil
 from datetime import date
 
 from django.core.management.base import CommandError
@@ -57,22 +58,27 @@ class Command(OperatorCommand):
             exported = invoice_register_export(start=start, end=end, fmt=fmt, via="command")
         except SalesError as error:
             raise CommandError(str(error)) from error
-        if output:
-            with private_open(output, "wb") as handle:
-                handle.write(exported.content)
-            self.stdout.write(
-                self.style.SUCCESS(
-                    ngettext(
-                        "%(rows)s invoice from %(start)s to %(end)s written to %(file)s.",
-                        "%(rows)s invoices from %(start)s to %(end)s written to %(file)s.",
-                        exported.rows,
+        try:
+            if output:
+                with private_open(output, "wb") as handle:
+                    shutil.copyfileobj(exported.file, handle, 1 << 20)
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        ngettext(
+                            "%(rows)s invoice from %(start)s to %(end)s written to %(file)s.",
+                            "%(rows)s invoices from %(start)s to %(end)s written to %(file)s.",
+                            exported.rows,
+                        )
+                        % {"rows": exported.rows, "start": start, "end": end, "file": output}
                     )
-                    % {"rows": exported.rows, "start": start, "end": end, "file": output}
                 )
-            )
-        else:
-            self.stdout.write(exported.content.decode("utf-8-sig"), ending="")
-        if fmt == "json" and not json.loads(exported.content)["header"]["chain"]["ok"]:
+            else:
+                text = io.TextIOWrapper(exported.file, encoding="utf-8-sig")
+                while chunk := text.read(1 << 20):
+                    self.stdout.write(chunk, ending="")
+        finally:
+            exported.close()
+        if fmt == "json" and not exported.chain_ok:
             raise CommandError(_("The invoices' hash chain is broken: see the header's first_broken."))
 
     def _reconcile(self, start: date, end: date) -> None:
