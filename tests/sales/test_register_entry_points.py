@@ -269,7 +269,7 @@ def test_the_command_reconciles_the_register_with_the_sales_report_to_the_cent()
     out = io.StringIO()
     call_command("invoice_register", "--from", today, "--to", today, "--reconcile", stdout=out)
     lines = out.getvalue().splitlines()
-    assert lines[0].endswith(": 41.00") and lines[3].endswith(": -30.00") and lines[4].endswith(": 11.00")
+    assert lines[0].endswith(": 41.00 €") and lines[3].endswith(": -30.00 €") and lines[4].endswith(": 11.00 €")
     assert "Reconciled to the cent." in lines[-1]
 
 

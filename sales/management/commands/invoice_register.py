@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from beils.lib.commands import OperatorCommand
+from beils.lib.money import format_money
 from beils.lib.private import private_open
 from sales.models import SalesError
 from sales.register import (
@@ -94,7 +95,7 @@ class Command(OperatorCommand):
             "register_total": _("= register total"),
         }
         for key, label in labels.items():
-            self.stdout.write(f"{label}: {reconciliation[key]:.2f}")
+            self.stdout.write(f"{label}: {format_money(reconciliation[key])}")
         if not reconciliation["reconciled"]:
             raise CommandError(
                 _("The register does not reconcile with the sales report: an invoice's total differs from its sale's.")
