@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as until
+from selenium.webdriver.support.ui import WebDriverWait
 
 from crm.models import Role, User
 from sales.services import LineRequest, PaymentRequest, cart_checkout
@@ -44,6 +46,7 @@ def test_a_manager_reads_a_client_s_story_and_the_month_s_reports(live_server, b
     start = browser.find_element(By.NAME, "start")
     browser.execute_script("arguments[0].value = arguments[1]", start, (today - timedelta(days=6)).isoformat())
     browser.find_element(By.CSS_SELECTOR, "#report-period input[type=submit]").click()
+    WebDriverWait(browser, 15).until(until.staleness_of(start))  # the period's page, not the old one
     revenue = browser.find_element(By.ID, "report-revenue").text.replace("\xa0", " ")
     assert revenue == "59,70 €"
     assert "Manicura semipermanente" in browser.find_element(By.ID, "report-services").text

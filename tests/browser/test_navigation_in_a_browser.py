@@ -4,6 +4,7 @@ dashboard) scrolls sideways, and the header's switcher turns the admin Spanish a
 
 import pytest
 from django.urls import reverse
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -74,7 +75,9 @@ def test_no_page_of_the_day_scrolls_sideways_at_1280_pixels(live_server, owner, 
 def test_the_switcher_turns_the_admin_spanish_and_back(live_server, owner):
     assert owner.find_element(By.TAG_NAME, "html").get_attribute("lang").startswith("en")
     owner.find_element(By.CSS_SELECTOR, "#language-switcher button[value=es]").click()
-    WebDriverWait(owner, 10).until(lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es")
+    WebDriverWait(owner, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    )  # the page reloads while it is read
     assert section_headings(owner, "#content-main") == HEADINGS_ES
     assert "Hoy en el salón" in owner.find_element(By.ID, "content").text
     switcher = owner.find_element(By.ID, "language-switcher").text
@@ -82,7 +85,9 @@ def test_the_switcher_turns_the_admin_spanish_and_back(live_server, owner):
     shot(owner, "navigation-index-in-spanish")
 
     owner.find_element(By.CSS_SELECTOR, "#language-switcher button[value=en]").click()
-    WebDriverWait(owner, 10).until(lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang").startswith("en"))
+    WebDriverWait(owner, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang").startswith("en")
+    )
     assert section_headings(owner, "#content-main") == HEADINGS
     assert "Today at the salon" in owner.find_element(By.ID, "content").text
     shot(owner, "navigation-index-in-english")
