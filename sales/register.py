@@ -33,7 +33,7 @@ from django.utils.translation import ngettext
 from audit.services import audit_log
 from beils.lib.dates import day_bounds
 from beils.lib.money import ZERO, round_money
-from beils.lib.spreadsheets import escape_formula
+from beils.lib.spreadsheets import csv_separator_for_reader, escape_formula
 from sales.chain import invoice_chain_verify
 from sales.models import ArchivedCartItem, Cart, CartItem, Invoice, InvoiceKind, SalesError
 from sales.pricing import tax_breakdown
@@ -312,7 +312,7 @@ def _csv_cell(value, decimal_separator: str):
 
 def invoice_register_csv(register: InvoiceRegister) -> bytes:
     """CSV in the reader's language: ``;`` and ``12,50`` in Spanish, ``,`` and ``12.50`` in
-    English (the rule of ``transfer.import_templates.csv_separator_for_reader``: what a
+    English (``beils.lib.spreadsheets.csv_separator_for_reader``: what a
     spreadsheet in that language expects). UTF-8 with a BOM, so Excel reads the accents."""
     out = io.BytesIO()
     write_register_csv(register, out)
@@ -322,7 +322,7 @@ def invoice_register_csv(register: InvoiceRegister) -> bytes:
 def write_register_csv(register: InvoiceRegister | SpooledRegister, out) -> None:
     """:func:`invoice_register_csv` written to the binary file ``out``, 64 KB at a time."""
     decimal_separator = formats.get_format("DECIMAL_SEPARATOR")
-    delimiter = ";" if decimal_separator == "," else ","
+    delimiter = csv_separator_for_reader()
     out.write("\ufeff".encode())
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)

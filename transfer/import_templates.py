@@ -12,7 +12,7 @@ from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 from import_export import widgets
 
-from beils.lib.spreadsheets import escape_formula
+from beils.lib.spreadsheets import csv_separator_for_reader, escape_formula
 from transfer.resources.fields import NaturalKeysWidget, NaturalKeyWidget
 
 CONTENT_TYPES = {
@@ -34,12 +34,6 @@ def import_template(resource, fmt: str) -> bytes:
 def template_columns(resource) -> list:
     """The columns an import reads: every field a file may set (not those exported for reference)."""
     return [field for field in resource.get_import_fields() if not field.readonly and field.column_name]
-
-
-def csv_separator_for_reader() -> str:
-    """``;`` where numbers are written ``12,50`` (Spain), ``,`` elsewhere: the separator a
-    spreadsheet in the reader's language expects (Excel's own rule)."""
-    return ";" if get_format("DECIMAL_SEPARATOR") == "," else ","
 
 
 def _example(model, field) -> str:

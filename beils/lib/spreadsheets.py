@@ -2,6 +2,8 @@
 quote, and the quote is removed again on import, so that export → import gives back exactly
 what was stored."""
 
+from django.utils.formats import get_format
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FIRST = frozenset(FORMULA_PREFIXES)
 
@@ -21,3 +23,9 @@ def unescape_formula(value):
     if isinstance(value, str) and value[:1] == "'" and value[1:2] != "" and value[1] in (*FORMULA_PREFIXES, "'"):
         return value[1:]
     return value
+
+
+def csv_separator_for_reader() -> str:
+    """``;`` where numbers are written ``12,50`` (Spain), ``,`` elsewhere: the separator a
+    spreadsheet in the reader's language expects (Excel's own rule)."""
+    return ";" if get_format("DECIMAL_SEPARATOR") == "," else ","
