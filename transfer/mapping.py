@@ -96,13 +96,14 @@ def mapped_row(row: dict, mapping: dict[str, str]) -> dict[str, object]:
     return {name: row.get(header) for header, name in mapping.items() if name}
 
 
-def read_cell(target: Target, value, *, date_order: str = "dmy"):
+def read_cell(target: Target, value, *, date_order: str = "dmy", decimal_separator: str | None = None):
     """``value`` as Beils will store it in ``target``: a ``Decimal``, a ``date``… or
-    ``ValueError`` with what is wrong. Empty cells are ``None``."""
+    ``ValueError`` with what is wrong. Empty cells are ``None``. ``decimal_separator`` when the
+    source says which it writes (see :func:`beils.lib.parsing.parse_decimal`)."""
     if blank(value):
         return None
     if target.kind == "decimal":
-        return parse_decimal(value)
+        return parse_decimal(value, decimal_separator=decimal_separator)
     if target.kind == "date":
         return parse_date(value, order=date_order)
     if target.kind == "datetime":

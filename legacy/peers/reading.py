@@ -19,7 +19,7 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from beils.lib.formats import CSV, XLSX, UnreadableFileError, file_digest
-from beils.lib.parsing import blank, parse_decimal
+from beils.lib.parsing import blank
 from legacy.peers.profiles import Profile
 from legacy.peers.targets import ENTITIES, ENTITY_LABELS
 from transfer.mapping import IGNORE, Target, guess_mapping, normalised, read_cell, remembered_mapping
@@ -242,11 +242,9 @@ def _cell(profile: Profile, target: Target, value):
         return moment.date() if target.kind == "date" else moment
     if target.kind == "minutes":
         return parse_minutes(value)
-    if target.kind == "decimal" and profile.decimal_separator and not blank(value):
-        return parse_decimal(value, decimal_separator=profile.decimal_separator)
     if target.kind in ("text", "email") and not blank(value) and not isinstance(value, str):
         value = str(value)
-    return read_cell(target, value, date_order=profile.date_order)
+    return read_cell(target, value, date_order=profile.date_order, decimal_separator=profile.decimal_separator)
 
 
 def _header_of(mapping: dict[str, str], target_name: str) -> str:
