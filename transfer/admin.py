@@ -128,11 +128,11 @@ class SavedMappingAdmin(ReadOnlyAdmin):
     deleted (the next file from that source is then guessed afresh); never edited here: the
     mapping step of an import is where columns are chosen."""
 
-    list_display = ["source", "resource", "columns_mapped", "updated_at", "updated_by"]
+    list_display = ["source", "resource", "columns_mapped", "date_order", "updated_at", "updated_by"]
     list_filter = ["resource"]
     list_select_related = ["updated_by"]
     search_fields = ["source"]
-    fields = ["source", "resource", "columns", "updated_at", "updated_by"]
+    fields = ["source", "resource", "columns", "date_order", "updated_at", "updated_by"]
     readonly_fields = fields
 
     def has_delete_permission(self, request, obj=None):

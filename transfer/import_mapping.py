@@ -39,6 +39,7 @@ from transfer.mapping import (
     preview,
     read_cell,
     remember_mapping,
+    remembered_date_order,
     remembered_mapping,
     resource_targets,
 )
@@ -261,15 +262,17 @@ def mapping_step(model_admin, request, token: str):
     source = last_source(request.user, key)
     options = MappingOptionsForm(
         request.POST if posted else None,
-        initial={"source": source, "loaded_source": source, "date_order": "dmy", "remember": True},
-    )
+        initial={"source": source, "loaded_source": source, "remember": True,
+                 "date_order": remembered_date_order(source=source, resource=key)},
+    )  # fmt: skip
     data = request.POST if posted else None
     if posted and "_continue" not in request.POST and options.is_valid():
         typed = options.cleaned_data["source"]
         if normalised(typed) != normalised(options.cleaned_data["loaded_source"]) and _has_memory(typed, key):
             # Another source typed in, which Beils knows: its mapping replaces the dropdowns.
             source, data = typed, None
-            options = MappingOptionsForm({**request.POST.dict(), "loaded_source": typed})
+            remembered_order = remembered_date_order(source=typed, resource=key)
+            options = MappingOptionsForm({**request.POST.dict(), "loaded_source": typed, "date_order": remembered_order})
             options.is_valid()
     initial = ColumnMappingForm.initial_for(
         headers, remembered_mapping(source=source, resource=key, headers=headers, targets=targets)
@@ -284,7 +287,7 @@ def mapping_step(model_admin, request, token: str):
         date_order = options.cleaned_data.get("date_order") or "dmy"
     else:
         mapping = form.mapping_from(initial)
-        date_order = (options.cleaned_data.get("date_order") if options.is_bound else None) or "dmy"
+        date_order = (options.cleaned_data.get("date_order") if options.is_bound else None) or options.initial.get("date_order") or "dmy"
     valid = {t.name for t in targets}
     mapping = {h: (name if name in valid else "") for h, name in mapping.items()}
     shown = preview(_first_rows(rows, headers), mapping, targets, date_order=date_order)
@@ -332,10 +335,11 @@ def _continue(model_admin, request, token, entry, rows, headers, form, options, 
     key = model_admin.opts.model_name
     columns = {h: name for h, name in mapping.items()}
     if options.cleaned_data["remember"]:
-        remember_mapping(source=source, resource=key, mapping=mapping, actor=request.user)
+        remember_mapping(source=source, resource=key, mapping=mapping, actor=request.user, date_order=date_order)
         audit_log(
             action="transfer.mapping.saved", actor=request.user, ip_address=client_ip(request),
-            detail={"model": model_admin.opts.label, "source": normalised(source), "columns": columns},
+            detail={"model": model_admin.opts.label, "source": normalised(source), "columns": columns,
+                    "date_order": date_order},
         )  # fmt: skip
     _forget(request, token)
     name = entry["file_name"].rsplit(".", 1)[0] + ".csv" if entry["format"] != "csv" else entry["file_name"]

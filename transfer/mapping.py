@@ -213,9 +213,17 @@ def remembered_mapping(
     return {h: chosen[h] for h in headers}
 
 
-def remember_mapping(*, source: str, resource: str, mapping: dict[str, str], actor=None):
-    """Keep ``mapping`` for the next file from ``source``, beside what was kept for headers this
-    file does not have."""
+def remembered_date_order(*, source: str, resource: str, default: str = "dmy") -> str:
+    """How files from ``source`` write their dates, as chosen last time; ``default`` before."""
+    from transfer.models import SavedMapping
+
+    saved = SavedMapping.objects.filter(source=normalised(source), resource=resource).values_list("date_order", flat=True)
+    return next(iter(saved), "") or default
+
+
+def remember_mapping(*, source: str, resource: str, mapping: dict[str, str], actor=None, date_order: str = ""):
+    """Keep ``mapping`` (and ``date_order`` when given) for the next file from ``source``, beside
+    what was kept for headers this file does not have."""
     from transfer.models import SavedMapping
 
     with transaction.atomic():
@@ -223,6 +231,7 @@ def remember_mapping(*, source: str, resource: str, mapping: dict[str, str], act
             source=normalised(source), resource=resource, defaults={"columns": {}}
         )
         saved.columns = {**saved.columns, **{normalised(h): name for h, name in mapping.items()}}
+        saved.date_order = date_order or saved.date_order
         saved.updated_by = actor if getattr(actor, "pk", None) else None
         saved.save()
     return saved

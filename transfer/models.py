@@ -106,6 +106,12 @@ class SavedMapping(models.Model):
     source = models.CharField(_("source"), max_length=100)
     resource = models.CharField(_("records"), max_length=50)
     columns = models.JSONField(_("columns"), default=dict, blank=True)
+    #: How the source writes its dates (``dmy``, ``mdy``), as the person last chose; blank until
+    #: they have.
+    date_order = models.CharField(
+        _("dates are written"), max_length=3, blank=True, default="",
+        choices=[("dmy", _("day/month/year")), ("mdy", _("month/day/year"))],
+    )  # fmt: skip
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         verbose_name=_("changed by"),

@@ -3,6 +3,7 @@ in the console, and still work (styles applied, scripts ran)."""
 
 import pytest
 from django.urls import reverse
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -95,7 +96,24 @@ def test_the_swagger_ui_renders_without_violations(live_server, signed_in):
             "return [...document.querySelectorAll('.opblock-summary-path')].map(e => e.getAttribute('data-path'))"
         )
 
-    WebDriverWait(browser, 30).until(lambda driver: "/api/auth/token" in rendered_paths(driver))
+    # The schema Swagger UI reads answers in this session (a failure here names its status,
+    # rather than leaving the wait below to time out on an empty page).
+    status = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch('/api/schema', {headers: {Accept: 'application/vnd.oai.openapi+json'}})"
+        ".then(r => done(r.status), e => done(String(e)));"
+    )
+    assert status == 200, status
+
+    def explain(driver) -> str:
+        text = driver.execute_script("return document.body.innerText.slice(0, 500)")
+        return f"no /api/auth/token rendered; the page says {text!r}; console: {driver.get_log('browser')}"
+
+    try:
+        WebDriverWait(browser, 60).until(lambda driver: "/api/auth/token" in rendered_paths(driver))
+    except TimeoutException:
+        shot(browser, "csp-api-docs-timeout")
+        raise AssertionError(explain(browser)) from None
     paths = rendered_paths(browser)
     assert "/api/auth/token" in paths and len(paths) > 5, paths[:5]
     assert csp_violations(browser) == []

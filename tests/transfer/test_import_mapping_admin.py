@@ -252,6 +252,32 @@ def test_a_file_of_a_thousand_columns_is_refused_with_a_reason(admin_browser):
     assert "1000 columns" in page.content.decode()
 
 
+def test_a_month_first_source_is_remembered_and_its_next_file_is_read_month_first(admin_browser):
+    url, page = mapping_page(admin_browser, Client, "Correo;Nombre;Cumpleaños\r\nana@example.com;Ana;12/31/1990\r\n")
+    assert choices(page)["date_order"] == "dmy"  # nothing known of the source yet
+    confirm(admin_browser, Client, admin_browser.post(
+        url, {**choices(page), "source": "Agenda USA", "date_order": "mdy", "_continue": "1"}
+    ))  # fmt: skip
+    assert SavedMapping.objects.get(resource="client").date_order == "mdy"
+
+    _url, again = mapping_page(admin_browser, Client, "Correo;Nombre;Cumpleaños\r\neva@example.com;Eva;02/03/1970\r\n")
+
+    assert choices(again)["date_order"] == "mdy"
+    assert "Feb. 3, 1970" in again.content.decode()  # the preview reads it month first already
+
+
+def test_typing_a_known_source_brings_its_date_order_along(admin_browser):
+    SavedMapping.objects.create(source="agenda usa", resource="client", columns={"correo": "Email"}, date_order="mdy")
+    url, page = mapping_page(admin_browser, Client, "Correo;Nombre;Cumpleaños\r\nana@example.com;Ana;02/03/1970\r\n")
+    assert choices(page)["date_order"] == "dmy"
+    assert "March 2, 1970" in page.content.decode()
+
+    reloaded = admin_browser.post(url, {**choices(page), "source": "Agenda USA", "_preview": "1"})
+
+    assert choices(reloaded)["date_order"] == "mdy"
+    assert "Feb. 3, 1970" in reloaded.content.decode()
+
+
 def test_a_mapping_post_without_a_stored_upload_is_refused(admin_browser):
     assert admin_browser.post(admin_url(Client, "import_mapping", "f" * 32), {"_continue": "1"}).status_code == 403
 
