@@ -43,9 +43,8 @@ from beils.lib.models import Status
 from beils.lib.private import private_open
 from bookings.models import BookingStatus
 from crm.gdpr import audit_targets, client_rows
-from crm.models import Client, CrmError
+from crm.models import Client, ClientMergeRecord, CrmError
 from crm.personal_data import REGISTRY, Erasure, Holder, holder_for
-from crm.unmerge import merge_records_forget
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +89,9 @@ class ErasurePlan:
     files: list[str] = field(default_factory=list)  # uploaded documents removed from storage
     admin_log_entries: int = 0
     job_files: int = 0  # files of other apps that copy client data (``COPIES``: import/export jobs)
+    #: The client records merged into this one (the same person's older records, deactivated):
+    #: erased with it, each recorded in the ledger and audited on its own.
+    merged_clients: list[int] = field(default_factory=list)
 
     def as_detail(self) -> dict:
         """Counts and ids only: the audit trail and the API never repeat the personal data."""
@@ -103,6 +105,7 @@ class ErasurePlan:
             "files_removed": len(self.files),
             "admin_log_entries_redacted": self.admin_log_entries,
             "job_files_removed": self.job_files,
+            "merged_clients_erased": self.merged_clients,
         }
 
 
@@ -111,22 +114,45 @@ class ErasurePlan:
 
 def client_erase_preview(*, client: Client) -> ErasurePlan:
     """What :func:`client_erase` would do to ``client``, changing nothing."""
-    return _plan(client, client_rows(client=client))
+    plan = _plan(client, client_rows(client=client))
+    plan.merged_clients = merged_into(client.pk)
+    return plan
 
 
 def client_erase(*, client: Client, actor, ip_address: str | None = None) -> ErasurePlan:
-    """Erase ``client``'s personal data, record the erasure in the ledger and audit it as
-    ``crm.client.erased`` (ids and counts only). Returns what was done."""
-    created_at = client.created_at
+    """Erase ``client``'s personal data, and that of the client records merged into it (the
+    same person), record each erasure in the ledger and audit it as ``crm.client.erased`` (ids
+    and counts only). Returns what was done to ``client``; ``merged_clients`` names the others."""
+    plans = []
     with transaction.atomic():
-        plan = _erase(Client.all_objects.select_for_update().get(pk=client.pk))
-        # Written before the commit: should the commit fail, the ledger holds an erasure the
-        # salon asked for, which a replay would carry out, never the reverse.
-        ledger_append(client_id=plan.client_id, client_created_at=created_at)
-    # The target as it reads now, "Erased client <id>", whether the row was anonymised or deleted.
-    target = Client(pk=plan.client_id, name=erased_name(plan.client_id))
-    audit_log(action=ERASED_ACTION, actor=actor, target=target, detail=plan.as_detail(), ip_address=ip_address)
+        for pk in [client.pk, *merged_into(client.pk)]:
+            locked = Client.all_objects.select_for_update().get(pk=pk)
+            created_at = locked.created_at
+            plans.append(_erase(locked))
+            # Written before the commit: should the commit fail, the ledger holds an erasure
+            # the salon asked for, which a replay would carry out, never the reverse.
+            ledger_append(client_id=pk, client_created_at=created_at)
+    plan, merged = plans[0], plans[1:]
+    plan.merged_clients = [other.client_id for other in merged]
+    for done in plans:
+        # The target as it reads now, "Erased client <id>", whether the row was anonymised or deleted.
+        target = Client(pk=done.client_id, name=erased_name(done.client_id))
+        audit_log(action=ERASED_ACTION, actor=actor, target=target, detail=done.as_detail(), ip_address=ip_address)
     return plan
+
+
+def merged_into(client_id: int) -> list[int]:
+    """The clients merged into ``client_id``, and into those, by merges not undone, that still
+    exist: the same person's older records, which an erasure of the person erases too."""
+    found: list[int] = []
+    survivors = [client_id]
+    while survivors:
+        groups = ClientMergeRecord.objects.filter(survivor_id__in=survivors, undone_at=None).values_list(
+            "merged_ids", flat=True
+        )
+        survivors = [pk for group in groups for pk in group if pk != client_id and pk not in found]
+        found += survivors
+    return list(Client.all_objects.filter(pk__in=found).order_by("pk").values_list("pk", flat=True))
 
 
 def _erase(client: Client) -> ErasurePlan:
@@ -135,8 +161,6 @@ def _erase(client: Client) -> ErasurePlan:
     _redact_audit(client, rows)
     _redact_admin_log(client, rows)
     _cancel_upcoming_bookings(client)
-    # A merge record keeps the email a merged client gave up: it goes, and the merge stands.
-    merge_records_forget(client_id=client.pk)
     copies = [(kind, kind.find(_client_data_labels())) for kind in COPIES]
     for holder in REGISTRY:
         if holder.erasure == Erasure.DELETE:
@@ -191,6 +215,10 @@ def _anonymise(holder: Holder, found: list[models.Model]) -> None:
     if model._meta.label == "sales.Invoice":
         # Issued invoices refuse QuerySet.update(); this is their one sanctioned change.
         model.objects.filter(pk__in=pks).anonymise_customer()
+        return
+    if model._meta.label == "crm.ClientMergeRecord":
+        # Its personal part is a JSON object: emptied, and the record marked forgotten.
+        model.objects.filter(pk__in=pks, forgotten_at=None).forget()
         return
     values = {name: _blank(model._meta.get_field(name)) for name in holder.fields}
     model._base_manager.filter(pk__in=pks).update(**values)

@@ -124,11 +124,15 @@ def _parts(holder: Holder, client: Client, found: dict) -> list[Q]:
     """The holder's links as conditions, any of which makes a row the client's."""
     parts = []
     for link in holder.links:
-        parts += audit_target_parts(client, found) if link == "target" else [_condition(link, client, found)]
+        parts += audit_target_parts(client, found) if link == "target" else [_condition(holder, link, client, found)]
     return parts
 
 
-def _condition(link: str, client: Client, found: dict) -> Q:
+def _condition(holder: Holder, link: str, client: Client, found: dict) -> Q:
+    if link.endswith("()"):
+        # A manager method that finds the rows itself (they name the client in a JSON list).
+        rows = getattr(holder.get_model().objects, link[:-2])(client.pk)
+        return Q(pk__in=list(rows.values_list("pk", flat=True)))
     column, _, label = link.partition(" in ")
     if label:
         other = holder_for(label)

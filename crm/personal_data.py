@@ -44,7 +44,9 @@ class Holder:
     - an ORM lookup ending at the client: ``"client"``, ``"cart__client"``;
     - ``"<column> in <app.Model>"``: the column holds the id of a row of another holder that
       belongs to the client (an invoice whose sale moved to the archive names it by id only);
-    - ``"target"``: an audit entry whose target is the client or any row held about them.
+    - ``"target"``: an audit entry whose target is the client or any row held about them;
+    - ``"<method>()"``: the rows the model's manager method ``<method>(client_id)`` returns, for
+      a model that names clients in a JSON list rather than a column (a merge record).
     """
 
     model: str
@@ -139,6 +141,10 @@ REGISTRY: tuple[Holder, ...] = (
     Holder("marketing.BonusRedemption", "bono_redemptions", ("client_bonus__client",), {"note": S}, Erasure.ANONYMISE),
     Holder("marketing.GiftCard", "gift_cards", ("owner",)),
     Holder("marketing.GiftCardMovement", "gift_card_movements", ("gift_card__owner",)),
+    # The merges the client was kept or merged in: while a merge can be undone, ``personal``
+    # keeps the email a merged client gave up. Erasure clears it and keeps the record, ids
+    # only: the merge stands and can no longer be undone.
+    Holder("crm.ClientMergeRecord", "merges", ("involving()",), {"personal": S}, Erasure.ANONYMISE),
     Holder(
         "audit.AuditEntry",
         "audit_entries",

@@ -171,13 +171,6 @@ def client_merge_undo(*, merge: ClientMergeRecord, actor) -> MergeUndo:
     return plan
 
 
-def merge_records_forget(*, client_id: int) -> int:
-    """A GDPR erasure of ``client_id``: clear the personal part of every merge record it was in
-    (the record keeps ids only) and mark it forgotten, so that the merge can no longer be
-    undone. Returns how many records were cleared."""
-    return ClientMergeRecord.objects.filter(forgotten_at=None).involving(client_id).forget()
-
-
 def merge_records_expire() -> int:
     """Clear the personal part of the merges past ``MERGE_UNDO_DAYS`` (they stand; the record
     keeps ids only). Run every night by the cleanup, and at each merge. Returns how many."""

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from crm.models import Client
-from crm.services import consent_revoke
+from crm.services import client_merge, consent_revoke
 from marketing.models import GiftCardMovementKind
 from tests import factories as f
 
@@ -40,4 +40,16 @@ def client_with_everything(first_name: str, surname: str = "Vidal") -> Client:
     f.PaymentFactory(cart=old_sale)
     f.InvoiceFactory(cart=old_sale, year=LONG_AGO.year)
     f.AuditEntryFactory(target_type="crm.client", target_id=str(client.pk), target_label=str(client))
+    # An old record of the same person, merged in: the merge keeps the email it gave up.
+    duplicate = f.ClientFactory(name=first_name, surname=surname, email=f"{first_name.lower()}.antiguo@example.com")
+    client_merge(survivor=client, duplicates=[duplicate], actor=None)
+    client.refresh_from_db()
     return client
+
+
+def merged_duplicate(client: Client) -> int:
+    """The id of the older record merged into ``client`` by :func:`client_with_everything`."""
+    from crm.models import ClientMergeRecord
+
+    (merged_id,) = ClientMergeRecord.objects.get(survivor_id=client.pk).merged_ids
+    return merged_id

@@ -33,12 +33,13 @@ from crm.erasure import (
 )
 from crm.gdpr import client_data_collect
 from crm.models import Client, Consent, Questionnaire, Revoke
+from crm.services import client_merge
 from maintenance.archive import archive_run
 from sales.chain import invoice_chain_verify
 from sales.models import ArchivedCart, Cart, Invoice
 from sales.services import LineRequest, PaymentRequest, cart_checkout
 from tests import factories as f
-from tests.crm.support import client_with_everything
+from tests.crm.support import client_with_everything, merged_duplicate
 from tests.helpers import admin_url, api_as
 from transfer.models import Job, JobKind, JobState
 from transfer.resources.base import BeilsResource
@@ -170,6 +171,29 @@ def test_a_client_without_sales_bookings_or_debts_is_deleted_outright(db):
     assert _where_found(["Brief", client.email]) == {}
 
 
+def test_the_records_merged_into_a_client_go_with_them_and_an_undone_merge_keeps_its_client(db, admin_user):
+    from crm.models import ClientMergeRecord
+    from crm.unmerge import client_merge_undo
+
+    kept = f.ClientFactory(name="Íñigo", email="inigo@example.com")
+    older, oldest, separate = (f.ClientFactory(name="Íñigo", email=f"inigo.{n}@example.com") for n in (1, 2, 3))
+    client_merge(survivor=older, duplicates=[oldest], actor=admin_user)  # a chain: oldest → older → kept
+    client_merge(survivor=kept, duplicates=[older], actor=admin_user)
+    client_merge(survivor=kept, duplicates=[separate], actor=admin_user)
+    client_merge_undo(merge=ClientMergeRecord.objects.get(merged_ids=[separate.pk]), actor=admin_user)
+
+    assert client_erase_preview(client=kept).merged_clients == [older.pk, oldest.pk]
+    plan = client_erase(client=kept, actor=admin_user)
+
+    assert plan.merged_clients == [older.pk, oldest.pk]
+    assert not Client.all_objects.filter(pk__in=[older.pk, oldest.pk]).exists()  # no history of their own
+    assert Client.objects.get(pk=separate.pk).email == "inigo.3@example.com"  # unmerged: another record
+    assert [entry.client_id for entry in ledger_entries()] == [kept.pk, older.pk, oldest.pk]
+    standing = ClientMergeRecord.objects.filter(undone_at=None)
+    assert standing.count() == 2
+    assert all(record.personal == {} and record.forgotten_at for record in standing)  # ids only now
+
+
 def test_uploaded_consent_documents_are_removed_from_storage(
     db, settings, tmp_path, django_capture_on_commit_callbacks
 ):
@@ -255,7 +279,8 @@ def test_the_preview_changes_nothing_and_names_what_would_go(xiomara):
     plan = client_erase_preview(client=xiomara)
     assert plan.deleted == {"crm.Consent": 1, "crm.Revoke": 1, "crm.Questionnaire": 1}
     assert plan.anonymised["sales.Invoice"] == 2 and plan.anonymised["crm.Client"] == 1
-    assert plan.scrubbed["crm.HistoricalClient"] == 2
+    assert plan.scrubbed["crm.HistoricalClient"] == 3  # created, changed, and filled by the merge
+    assert plan.merged_clients == [merged_duplicate(xiomara)]  # her older record, merged in
     assert client_data_collect(client=xiomara)["counts"] == before
     assert not ledger_entries() and not AuditEntry.objects.filter(action=ERASED_ACTION).exists()
 
@@ -263,8 +288,12 @@ def test_the_preview_changes_nothing_and_names_what_would_go(xiomara):
 def test_the_erasure_is_audited_with_ids_and_counts_and_earlier_entries_lose_the_name(xiomara, admin_user):
     earlier = AuditEntry.objects.filter(target_type="crm.client", target_id=str(xiomara.pk))
     assert earlier.filter(target_label__contains="Xiomara").exists()
+    duplicate = merged_duplicate(xiomara)
     client_erase(client=xiomara, actor=admin_user, ip_address="198.51.100.7")
-    entry = AuditEntry.objects.get(action=ERASED_ACTION)
+    entry = AuditEntry.objects.get(action=ERASED_ACTION, target_id=str(xiomara.pk))
+    assert entry.detail["merged_clients_erased"] == [duplicate]
+    # The record merged into hers is erased with her, and audited on its own.
+    assert AuditEntry.objects.get(action=ERASED_ACTION, target_id=str(duplicate)).actor == admin_user
     assert (entry.actor, entry.target_id, entry.target_label, entry.ip_address) == (
         admin_user, str(xiomara.pk), f"Erased client {xiomara.pk}", "198.51.100.7",
     )  # fmt: skip
@@ -278,7 +307,7 @@ def test_the_erasure_is_audited_with_ids_and_counts_and_earlier_entries_lose_the
 def test_the_ledger_holds_ids_and_times_only(xiomara):
     _erase(xiomara)
     text = ledger_path().read_text()
-    assert [entry.client_id for entry in ledger_entries()] == [xiomara.pk]
+    assert [entry.client_id for entry in ledger_entries()] == [xiomara.pk, merged_duplicate(xiomara)]
     assert set(json.loads(text.splitlines()[0])) == {"v", "client_id", "client_created_at", "erased_at"}
     assert not [value for value in _personal_values(xiomara) if value in text]
 
@@ -301,7 +330,7 @@ def test_a_restore_of_a_backup_older_than_an_erasure_erases_the_client_again(xio
     assert _where_found(_personal_values(xiomara)) == {}
     assert Client.all_objects.get(pk=xiomara.pk).erased_at is not None
     replay = AuditEntry.objects.get(action=REPLAYED_ACTION)
-    assert replay.detail["brought_back_by_restore"] == [xiomara.pk]
+    assert sorted(replay.detail["brought_back_by_restore"]) == [xiomara.pk, merged_duplicate(xiomara)]
 
 
 def test_a_selective_restore_of_the_sales_tables_is_anonymised_again(xiomara_backed_up):
@@ -392,6 +421,9 @@ def test_admins_see_a_preview_in_the_admin_then_erase(xiomara, admin_browser):
     page = _erase_action(admin_browser, xiomara)
     assert page.status_code == 200 and b"Erase personal data" in page.content
     assert b"invoices" in page.content and Client.all_objects.get(pk=xiomara.pk).erased_at is None
+    assert f"older client record merged into this one (the same person): #{merged_duplicate(xiomara)}" in (
+        page.content.decode()
+    )
     done = _erase_action(admin_browser, xiomara, confirm="yes")
     assert done.status_code == 302
     assert Client.all_objects.get(pk=xiomara.pk).erased_at is not None
@@ -415,11 +447,13 @@ def test_the_command_dry_run_shows_the_plan_and_noinput_erases(xiomara):
     out = io.StringIO()
     call_command("gdpr_erase", str(xiomara.pk), "--dry-run", "--json", stdout=out)
     assert json.loads(out.getvalue())["erased"] is False
+    assert json.loads(out.getvalue())["merged_clients_erased"] == [merged_duplicate(xiomara)]
     assert Client.all_objects.get(pk=xiomara.pk).erased_at is None
     out = io.StringIO()
     call_command("gdpr_erase", str(xiomara.pk), "--noinput", stdout=out)
     assert "Erased client" in out.getvalue() and "ledger" in out.getvalue()
-    assert AuditEntry.objects.get(action=ERASED_ACTION).actor_label == "manage.py gdpr_erase"
+    assert f"merged into this one (the same person), erased as well: #{merged_duplicate(xiomara)}" in out.getvalue()
+    assert AuditEntry.objects.get(action=ERASED_ACTION, target_id=str(xiomara.pk)).actor_label == "manage.py gdpr_erase"
 
 
 def test_the_command_refuses_a_named_actor_who_is_not_an_admin(xiomara, manager_user):

@@ -17,11 +17,12 @@ from audit.models import AuditEntry
 from crm import checks, personal_data
 from crm.gdpr import EXPORTED_ACTION, client_data_collect, client_data_export, client_data_zip
 from crm.models import Client
+from crm.services import client_merge
 from crm.personal_data import NOT_PERSONAL, REGISTRY, Holder, Level, project_models, unregistered
 from maintenance.archive import archive_run
 from sales.models import ArchivedCart
 from tests import factories as f
-from tests.crm.support import client_with_everything
+from tests.crm.support import client_with_everything, merged_duplicate
 from tests.helpers import admin_url, api_as
 
 pytestmark = pytest.mark.django_db
@@ -52,10 +53,24 @@ def test_every_section_of_the_export_holds_the_clients_rows(lucia):
     assert document["sections"]["profile"]["rows"][0]["email"] == lucia.email
     assert document["sections"]["questionnaires"]["rows"][0]["answers"] == {"allergies": "Lucia-latex"}
     assert len(document["sections"]["invoices"]["rows"]) == 2  # the live sale's and the archived one's
-    assert len(document["sections"]["profile_history"]["rows"]) == 2
+    assert len(document["sections"]["profile_history"]["rows"]) == 3  # created, changed, filled by a merge
+    (merge,) = document["sections"]["merges"]["rows"]  # her older record, merged in
+    assert merge["merged_ids"] == [merged_duplicate(lucia)]
     actions = {row["action"] for row in document["sections"]["audit_entries"]["rows"]}
     assert "crm.consent.revoked" in actions  # an entry about one of her consents
     assert any(action.startswith("maintenance.test.action") for action in actions)  # one about her
+
+
+def test_the_email_a_merged_record_gave_up_is_in_the_export_while_the_merge_can_be_undone():
+    kept = f.ClientFactory(name="Begoña", email=None)
+    older = f.ClientFactory(name="Begoña", email="bego.antigua@example.com")
+    client_merge(survivor=kept, duplicates=[older], actor=None)
+    older.refresh_from_db()
+    assert older.email is None  # given up to the record kept, which had none
+
+    for person in (kept, older):
+        (merge,) = client_data_export(client=person, actor=None)["sections"]["merges"]["rows"]
+        assert merge["personal"]["emails"] == {str(older.pk): "bego.antigua@example.com"}, person
 
 
 def test_the_document_has_a_schema_version_a_time_and_counts_and_is_plain_json(lucia):

@@ -75,6 +75,14 @@ class Command(OperatorCommand):
         ):  # fmt: skip
             if count:
                 self.stdout.write("  " + text % {"count": count})
+        if plan.merged_clients:
+            text = ngettext(
+                "%(count)s older client record merged into this one (the same person), erased as well: %(ids)s",
+                "%(count)s older client records merged into this one (the same person), erased as well: %(ids)s",
+                len(plan.merged_clients),
+            )
+            ids = ", ".join(f"#{pk}" for pk in plan.merged_clients)
+            self.stdout.write("  " + text % {"count": len(plan.merged_clients), "ids": ids})
         if done:
             self.stdout.write(
                 self.style.SUCCESS(_("Recorded in the erasure ledger; it will be re-applied after any restore."))
