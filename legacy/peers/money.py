@@ -127,7 +127,7 @@ def _write_sale(run, pf: ParsedFile, key: str, lines: list[Row], batch) -> None:
             if normalised(v.get("item_type")) in ("product", "producto", "retail", "physical good")
             else "service"
         )
-        name = str(v.get("item") or _("Sale imported from %(profile)s") % {"profile": run.profile.label})
+        name = str(v.get("item") or _("Sale imported from %(profile)s") % {"profile": run.profile.named})
         rate = Decimal(v["tax_rate"] if v.get("tax_rate") is not None else run.profile.default_tax_rate)
         discount = abs(v.get("discount") or ZERO)
         unit = v.get("unit_price")
@@ -144,10 +144,10 @@ def _write_sale(run, pf: ParsedFile, key: str, lines: list[Row], batch) -> None:
     total = sum((values["gross"] for _k, values in kept), ZERO)
     tax_total = sum((values["tax"] for _k, values in kept), ZERO)
     discount = sum((values["discount"] for _k, values in kept), ZERO)
-    notes = [_("Imported from %(profile)s, sale %(key)s.") % {"profile": run.profile.label, "key": key}]
+    notes = [_("Imported from %(profile)s, sale %(key)s.") % {"profile": run.profile.named, "key": key}]
     if head.values.get("invoice_number"):
         notes.append(_("Its invoice, %(number)s, was issued by %(profile)s.")
-                     % {"number": head.values["invoice_number"], "profile": run.profile.label})  # fmt: skip
+                     % {"number": head.values["invoice_number"], "profile": run.profile.named})  # fmt: skip
     cart = Cart(client_id=client, status=CartStatus.COMPLETED, subtotal=total + discount,
                 discount_total=discount, total=total, tax_total=tax_total, net_total=total - tax_total,
                 completed_at=when, created_at=when, notes=" ".join(str(n) for n in notes))  # fmt: skip
@@ -346,7 +346,7 @@ def _bono(run, pf: ParsedFile, row: Row) -> None:
         run.skip("balances", row, _("a bono of nobody: no client with that id, e-mail, phone or name"), file=pf.name)
         _skipped(run, False, v)
         return
-    name = str(v.get("name") or _("Bono imported from %(profile)s") % {"profile": run.profile.label})[:150]
+    name = str(v.get("name") or _("Bono imported from %(profile)s") % {"profile": run.profile.named})[:150]
     total = max(v.get("sessions_total") or left, left)
     bonus = _stand_in_bonus(run, name, total)
     bono = ClientBonus.objects.create(client_id=client, bonus=bonus, name=name, sessions_total=total,

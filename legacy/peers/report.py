@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from beils.lib.money import format_money
 from legacy.models import LegacyKey
-from legacy.peers.targets import ENTITIES, ENTITY_LABELS
+from legacy.peers.targets import BASE_TARGETS, ENTITIES, ENTITY_LABELS
 from marketing.models import ClientBonus, GiftCard
 from sales.models import Cart, Payment
 
@@ -78,7 +78,7 @@ def build_report(run, parsed, *, errors: list[dict] | None = None, failure: str 
     reconciled = not errors and not failure and all(c["ok"] for c in money)
     return {
         "profile": run.profile.name,
-        "profile_label": str(run.profile.label),
+        "profile_label": run.profile.named,
         "dry_run": run.dry_run,
         "files": [
             {
@@ -195,8 +195,7 @@ def report_tables(r: dict) -> dict:
     label = lambda entity: ENTITY_LABELS.get(entity, entity)  # noqa: E731
     return {
         "heads": column_heads(),
-        "files": [{**f, "entity_label": label(f["entity"]),
-                   "columns": ", ".join(f"{h} → {n}" for h, n in f["mapping"].items())} for f in r["files"]],
+        "files": [{**f, "entity_label": label(f["entity"]), "columns": _columns_read(f)} for f in r["files"]],
         "entities": [{"label": label(e), **c} for e, c in r["entities"].items()],
         "skipped": [{**s, "entity_label": label(s["entity"])} for s in r["skipped"]],
         "notes": [{**n, "entity_label": label(n["entity"]), "rows_shown": ", ".join(str(x) for x in n["rows"][:10])}
@@ -204,3 +203,10 @@ def report_tables(r: dict) -> dict:
         "duplicates": [{"by": DUPLICATE_BY.get(g["by"], g["by"]), "clients": g["clients"],
                         "source_ids": ", ".join(g.get("source_ids") or [])} for g in r["duplicates"]],
     }  # fmt: skip
+
+
+def _columns_read(file: dict) -> str:
+    """``Fecha → date and time, Importe → total…``: each column with the meaning it was read as,
+    in the reader's language."""
+    labels = {t.name: t.label for t in BASE_TARGETS.get(file["entity"], ())}
+    return ", ".join(f"{header} → {labels.get(name, name)}" for header, name in file["mapping"].items())

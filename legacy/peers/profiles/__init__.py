@@ -93,6 +93,12 @@ class Profile:
     phone_code_without_plus: bool = False
     #: Suffixes the product adds to names that are not part of them (Fresha's " - From").
     name_suffixes: tuple[str, ...] = ()
+    #: The name inside a sentence ("Import from …"), when ``label`` (a choice's) reads wrong there.
+    in_sentence: str | Promise = ""
+
+    @property
+    def named(self) -> str:
+        return str(self.in_sentence or self.label)
 
     def entity(self, entity: str) -> EntityProfile:
         return self.entities.get(entity, EntityProfile())

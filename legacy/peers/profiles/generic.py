@@ -5,4 +5,6 @@ from django.utils.translation import gettext_lazy as _
 
 from legacy.peers.profiles import Profile
 
-PROFILE = Profile(name="generic", label=_("Any CSV or XLSX file (mapping step)"), generic=True)
+PROFILE = Profile(
+    name="generic", label=_("Any CSV or XLSX file (mapping step)"), in_sentence=_("a CSV or XLSX file"), generic=True
+)
