@@ -131,8 +131,9 @@ def _parts(holder: Holder, client: Client, found: dict) -> list[Q]:
 def _condition(holder: Holder, link: str, client: Client, found: dict) -> Q:
     if link.endswith("()"):
         # A manager method that finds the rows itself (they name the client in a JSON list).
-        rows = getattr(holder.get_model().objects, link[:-2])(client.pk)
-        return Q(pk__in=list(rows.values_list("pk", flat=True)))
+        ids = list(getattr(holder.get_model().objects, link[:-2])(client.pk).values_list("pk", flat=True))
+        # "pk IN ()" is no SQL: the streamed MariaDB read compiles the query itself.
+        return Q(pk__in=ids) if ids else Q(pk=None)
     column, _, label = link.partition(" in ")
     if label:
         other = holder_for(label)
