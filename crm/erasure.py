@@ -115,7 +115,7 @@ class ErasurePlan:
 def client_erase_preview(*, client: Client) -> ErasurePlan:
     """What :func:`client_erase` would do to ``client``, changing nothing."""
     plan = _plan(client, client_rows(client=client))
-    plan.merged_clients = merged_into(client.pk)
+    plan.merged_clients = ClientMergeRecord.objects.merged_into(client.pk)
     return plan
 
 
@@ -125,7 +125,7 @@ def client_erase(*, client: Client, actor, ip_address: str | None = None) -> Era
     and counts only). Returns what was done to ``client``; ``merged_clients`` names the others."""
     plans = []
     with transaction.atomic():
-        for pk in [client.pk, *merged_into(client.pk)]:
+        for pk in [client.pk, *ClientMergeRecord.objects.merged_into(client.pk)]:
             locked = Client.all_objects.select_for_update().get(pk=pk)
             created_at = locked.created_at
             plans.append(_erase(locked))
@@ -139,20 +139,6 @@ def client_erase(*, client: Client, actor, ip_address: str | None = None) -> Era
         target = Client(pk=done.client_id, name=erased_name(done.client_id))
         audit_log(action=ERASED_ACTION, actor=actor, target=target, detail=done.as_detail(), ip_address=ip_address)
     return plan
-
-
-def merged_into(client_id: int) -> list[int]:
-    """The clients merged into ``client_id``, and into those, by merges not undone, that still
-    exist: the same person's older records, which an erasure of the person erases too."""
-    found: list[int] = []
-    survivors = [client_id]
-    while survivors:
-        groups = ClientMergeRecord.objects.filter(survivor_id__in=survivors, undone_at=None).values_list(
-            "merged_ids", flat=True
-        )
-        survivors = [pk for group in groups for pk in group if pk != client_id and pk not in found]
-        found += survivors
-    return list(Client.all_objects.filter(pk__in=found).order_by("pk").values_list("pk", flat=True))
 
 
 def _erase(client: Client) -> ErasurePlan:

@@ -8,6 +8,10 @@ exported without a change here. The admin action, the API and ``manage.py gdpr_e
 The document is written as it is read, one section after another, from one query per section
 (links between sections are subqueries, never lists of ids) on an unbuffered cursor: memory and
 the number of queries stay the same whatever the size of the person's history (issue 17).
+
+The document is about the *person*: the client and the older records merged into them (see
+``ClientMergeRecord.objects.merged_into``), as an erasure erases them together. The erasure
+itself reads one client record at a time (:func:`client_rows`).
 """
 
 import csv
@@ -37,7 +41,7 @@ from audit.models import Outcome
 from audit.services import audit_log
 from beils.lib.spreadsheets import escape_formula
 from beils.lib.streaming import stream_values
-from crm.models import Client
+from crm.models import Client, ClientMergeRecord
 from crm.personal_data import REGISTRY, Holder, holder_for
 
 SCHEMA = "beils.gdpr-export"
@@ -103,16 +107,39 @@ def client_data_zip_file(*, client: Client, actor, ip_address: str | None = None
 # --- Following the registry -----------------------------------------------------------------
 
 
-def client_rows(*, client: Client) -> dict[str, list[models.Model]]:
-    """Every row held about ``client``, by the registry's section, in primary-key order. Erasure
-    (``crm.erasure``) works from the same rows, so what it deletes is what an export shows."""
+@dataclass(frozen=True)
+class Person:
+    """Whom an export is about: a client record and the records merged into it."""
+
+    pk: int
+    ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, client: Client) -> "Person":
+        return cls(client.pk, (client.pk, *ClientMergeRecord.objects.merged_into(client.pk)))
+
+
+def _ids_of(client: "Client | Person") -> tuple[int, ...]:
+    return client.ids if isinstance(client, Person) else (client.pk,)
+
+
+def _match(field: str, ids: tuple) -> Q:
+    """``field = id``, or ``field IN (ids)`` for a person with merged records: one id keeps
+    the plain equality the indexes were measured with."""
+    return Q(**{field: ids[0]}) if len(ids) == 1 else Q(**{f"{field}__in": ids})
+
+
+def client_rows(*, client: "Client | Person") -> dict[str, list[models.Model]]:
+    """Every row held about ``client``, by the registry's section, in primary-key order: about
+    one client record, or about a :class:`Person` (every record of theirs), as an export reads
+    them. Erasure (``crm.erasure``) works from these rows, one record at a time."""
     rows: dict[str, list[models.Model]] = {}
     for holder in REGISTRY:
         rows[holder.section] = list(_rows(holder, client, rows).order_by("pk"))
     return rows
 
 
-def _rows(holder: Holder, client: Client, found: dict) -> models.QuerySet:
+def _rows(holder: Holder, client: "Client | Person", found: dict) -> models.QuerySet:
     condition = Q(pk__in=[])
     for part in _parts(holder, client, found):
         condition |= part
@@ -120,7 +147,7 @@ def _rows(holder: Holder, client: Client, found: dict) -> models.QuerySet:
     return holder.get_model()._base_manager.filter(condition)
 
 
-def _parts(holder: Holder, client: Client, found: dict) -> list[Q]:
+def _parts(holder: Holder, client: "Client | Person", found: dict) -> list[Q]:
     """The holder's links as conditions, any of which makes a row the client's."""
     parts = []
     for link in holder.links:
@@ -128,12 +155,14 @@ def _parts(holder: Holder, client: Client, found: dict) -> list[Q]:
     return parts
 
 
-def _condition(holder: Holder, link: str, client: Client, found: dict) -> Q:
+def _condition(holder: Holder, link: str, client: "Client | Person", found: dict) -> Q:
+    ids = _ids_of(client)
     if link.endswith("()"):
         # A manager method that finds the rows itself (they name the client in a JSON list).
-        ids = list(getattr(holder.get_model().objects, link[:-2])(client.pk).values_list("pk", flat=True))
+        method = getattr(holder.get_model().objects, link[:-2])
+        pks = sorted({pk for one in ids for pk in method(one).values_list("pk", flat=True)})
         # "pk IN ()" is no SQL: the streamed MariaDB read compiles the query itself.
-        return Q(pk__in=ids) if ids else Q(pk=None)
+        return Q(pk__in=pks) if pks else Q(pk=None)
     column, _, label = link.partition(" in ")
     if label:
         other = holder_for(label)
@@ -145,11 +174,11 @@ def _condition(holder: Holder, link: str, client: Client, found: dict) -> Q:
         # Redundant (a null key reaches no one), but it lets MariaDB see, from the index, that
         # few rows have the key at all: without it, it scanned every invoice for the few that
         # rectify another (its statistics count all the NULLs as one value).
-        return Q(**{link: client.pk, f"{first}__isnull": False})
-    return Q(**{link: client.pk})
+        return _match(link, ids) & Q(**{f"{first}__isnull": False})
+    return _match(link, ids)
 
 
-def audit_targets(client: Client, found: dict) -> Q:
+def audit_targets(client: "Client | Person", found: dict) -> Q:
     """Entries about the client, or about any live row held about them (a consent signed, a
     sale archived). History tables are never an audit target."""
     condition = Q(pk__in=[])
@@ -158,10 +187,10 @@ def audit_targets(client: Client, found: dict) -> Q:
     return condition
 
 
-def audit_target_parts(client: Client, found: dict) -> list[Q]:
+def audit_target_parts(client: "Client | Person", found: dict) -> list[Q]:
     """:func:`audit_targets` one target type at a time. ``found`` holds each section's rows
     (lists), or its :class:`_Lazy` querysets: the ids then stay subqueries, one per link."""
-    parts = [Q(target_type=Client._meta.label_lower, target_id=str(client.pk))]
+    parts = [Q(target_type=Client._meta.label_lower) & _match("target_id", tuple(str(pk) for pk in _ids_of(client)))]
     for holder in REGISTRY:
         rows = found.get(holder.section)
         if rows and holder.history_of is None and holder.model != "crm.Client":
@@ -175,7 +204,7 @@ class _Lazy:
     """A section's rows not read yet: one queryset per link of its holder (an ``OR`` of links
     across tables is a condition no index serves, so each stays its own subquery)."""
 
-    def __init__(self, holder: Holder, client: Client, found: dict):
+    def __init__(self, holder: Holder, client: "Client | Person", found: dict):
         model = holder.get_model()
         self.querysets = [model._base_manager.filter(part) for part in _parts(holder, client, found)]
 
@@ -217,7 +246,7 @@ class _Section:
     mysql: tuple[str, tuple] | None = None
 
 
-def _section_query(holder: Holder, client: Client, found: dict) -> _Section:
+def _section_query(holder: Holder, client: "Client | Person", found: dict) -> _Section:
     """One query for the section's rows, and one for their ids. A holder reached by several
     links (audit entries by target type, invoices by live, archived or rectified sale) is a
     UNION of one indexed query per link rather than one OR that no index serves: a UNION of
@@ -273,18 +302,21 @@ class ClientExport:
         indent=indent, ensure_ascii=False)`` gives; without, compact (DRF's rendering).
         ``on_row(section, row)`` sees every row as it goes by (the ZIP's CSVs)."""
         with transaction.atomic():
+            person = Person.of(self.client)
             found, queries = {}, {}
             for holder in REGISTRY:
                 # Each holder sees only those before it, as client_rows does (so audit entries
                 # about audit entries are not followed).
-                queries[holder.section] = _section_query(holder, self.client, found)
-                found[holder.section] = _Lazy(holder, self.client, found)
+                queries[holder.section] = _section_query(holder, person, found)
+                found[holder.section] = _Lazy(holder, person, found)
             self.counts = {section: query.ids.count() for section, query in queries.items()}
             document = {
                 "schema": SCHEMA,
                 "schema_version": SCHEMA_VERSION,
                 "generated_at": self.generated_at.isoformat(),
                 "client_id": self.client.pk,
+                # The same person's older records, merged into this one: their rows are here too.
+                "merged_client_ids": list(person.ids[1:]),
                 "counts": self.counts,
                 "sections": {
                     h.section: {

@@ -19,6 +19,20 @@ class ClientMergeRecordQuerySet(models.QuerySet):
         """Clear the personal part (the email given up, digests, replaced consents): ids stay."""
         return self.filter(forgotten_at=None).update(personal={}, forgotten_at=timezone.now())
 
+    def merged_into(self, client_id: int) -> list[int]:
+        """The clients merged into ``client_id``, and into those, by merges not undone, that
+        still exist: the same person's older records. A GDPR export shows them with the client
+        and an erasure erases them with the client."""
+        from crm.models.clients import Client
+
+        found: list[int] = []
+        survivors = [client_id]
+        while survivors:
+            groups = self.filter(survivor_id__in=survivors, undone_at=None).values_list("merged_ids", flat=True)
+            survivors = [pk for group in groups for pk in group if pk != client_id and pk not in found]
+            found += survivors
+        return list(Client.all_objects.filter(pk__in=found).order_by("pk").values_list("pk", flat=True))
+
     def involving(self, client_id: int):
         """Merges in which ``client_id`` was the survivor or a merged client. The merged ids are
         a JSON list: filtered here in Python, over the few merges of this survivor or all."""

@@ -53,9 +53,17 @@ def test_every_section_of_the_export_holds_the_clients_rows(lucia):
     assert document["sections"]["profile"]["rows"][0]["email"] == lucia.email
     assert document["sections"]["questionnaires"]["rows"][0]["answers"] == {"allergies": "Lucia-latex"}
     assert len(document["sections"]["invoices"]["rows"]) == 2  # the live sale's and the archived one's
-    assert len(document["sections"]["profile_history"]["rows"]) == 3  # created, changed, filled by a merge
-    (merge,) = document["sections"]["merges"]["rows"]  # her older record, merged in
-    assert merge["merged_ids"] == [merged_duplicate(lucia)]
+    # Her older record, merged into this one, is hers too: its profile, its versions, the merge.
+    older = merged_duplicate(lucia)
+    assert document["merged_client_ids"] == [older]
+    profiles = document["sections"]["profile"]["rows"]
+    assert [(p["id"], p["email"], p["status"]) for p in profiles] == [
+        (lucia.pk, lucia.email, "ON"), (older, "lucia.antiguo@example.com", "OFF"),
+    ]  # fmt: skip
+    history = document["sections"]["profile_history"]["rows"]
+    assert sorted(v["id"] for v in history) == [lucia.pk] * 3 + [older] * 2  # created, changed, merged
+    (merge,) = document["sections"]["merges"]["rows"]
+    assert merge["merged_ids"] == [older]
     actions = {row["action"] for row in document["sections"]["audit_entries"]["rows"]}
     assert "crm.consent.revoked" in actions  # an entry about one of her consents
     assert any(action.startswith("maintenance.test.action") for action in actions)  # one about her
@@ -102,7 +110,7 @@ def test_every_relation_of_a_client_is_in_the_registry():
 
 def test_another_clients_data_never_appears(lucia, zoraida):
     text = json.dumps(client_data_export(client=lucia, actor=None))
-    for value in ("Zoraida", zoraida.email, zoraida.phone, zoraida.document_number):
+    for value in ("Zoraida", zoraida.email, zoraida.phone, zoraida.document_number, "zoraida.antiguo@example.com"):
         assert value not in text
     document = client_data_collect(client=lucia)
     for section in document["sections"].values():

@@ -21,6 +21,7 @@ from crm.gdpr import (
     client_data_collect,
     client_data_stream,
     client_data_zip_file,
+    Person,
     client_rows,
 )
 from crm.models import Client
@@ -36,7 +37,8 @@ pytestmark = pytest.mark.django_db
 def in_memory_document(client) -> dict:
     """The export as Beils built it before issue 17: every row loaded as a model instance, the
     whole document held in memory. Kept here as the reference the stream must reproduce."""
-    rows = client_rows(client=client)
+    person = Person.of(client)  # the client and the older records merged into them
+    rows = client_rows(client=person)
     sections = {
         holder.section: {
             "model": holder.get_model()._meta.label_lower,
@@ -52,6 +54,7 @@ def in_memory_document(client) -> dict:
         "schema_version": SCHEMA_VERSION,
         "generated_at": timezone.now().isoformat(),
         "client_id": client.pk,
+        "merged_client_ids": list(person.ids[1:]),
         "counts": {name: len(section["rows"]) for name, section in sections.items()},
         "sections": sections,
     }
