@@ -272,7 +272,9 @@ def mapping_step(model_admin, request, token: str):
             # Another source typed in, which Beils knows: its mapping replaces the dropdowns.
             source, data = typed, None
             remembered_order = remembered_date_order(source=typed, resource=key)
-            options = MappingOptionsForm({**request.POST.dict(), "loaded_source": typed, "date_order": remembered_order})
+            options = MappingOptionsForm(
+                {**request.POST.dict(), "loaded_source": typed, "date_order": remembered_order}
+            )
             options.is_valid()
     initial = ColumnMappingForm.initial_for(
         headers, remembered_mapping(source=source, resource=key, headers=headers, targets=targets)
@@ -287,7 +289,11 @@ def mapping_step(model_admin, request, token: str):
         date_order = options.cleaned_data.get("date_order") or "dmy"
     else:
         mapping = form.mapping_from(initial)
-        date_order = (options.cleaned_data.get("date_order") if options.is_bound else None) or options.initial.get("date_order") or "dmy"
+        date_order = (
+            (options.cleaned_data.get("date_order") if options.is_bound else None)
+            or options.initial.get("date_order")
+            or "dmy"
+        )
     valid = {t.name for t in targets}
     mapping = {h: (name if name in valid else "") for h, name in mapping.items()}
     shown = preview(_first_rows(rows, headers), mapping, targets, date_order=date_order)

@@ -217,7 +217,9 @@ def remembered_date_order(*, source: str, resource: str, default: str = "dmy") -
     """How files from ``source`` write their dates, as chosen last time; ``default`` before."""
     from transfer.models import SavedMapping
 
-    saved = SavedMapping.objects.filter(source=normalised(source), resource=resource).values_list("date_order", flat=True)
+    saved = SavedMapping.objects.filter(source=normalised(source), resource=resource).values_list(
+        "date_order", flat=True
+    )
     return next(iter(saved), "") or default
 
 

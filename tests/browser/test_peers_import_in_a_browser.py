@@ -53,7 +53,9 @@ def test_a_messy_spanish_csv_goes_through_the_mapping_step(live_server, browser,
     report = browser.find_element(By.ID, "legacy-peers-report").text
     assert "Todos los totales cuadran al céntimo." in report
     # In words, in her language: where each column went, and what the import came from.
-    assert "Importe → total de la línea (IVA incl.)" in report and "Importación desde un archivo CSV o XLSX" in report, report
+    assert (
+        "Importe → total de la línea (IVA incl.)" in report and "Importación desde un archivo CSV o XLSX" in report
+    ), report
     assert Cart.objects.count() == 2
     assert str(sum(c.total for c in Cart.objects.all())) == "1247.00"
     assert not Client.objects.exists() or Client.objects.filter(email="pilar@example.com").exists()

@@ -17,8 +17,8 @@ from audit.models import AuditEntry
 from crm import checks, personal_data
 from crm.gdpr import EXPORTED_ACTION, client_data_collect, client_data_export, client_data_zip
 from crm.models import Client
-from crm.services import client_merge
 from crm.personal_data import NOT_PERSONAL, REGISTRY, Holder, Level, project_models, unregistered
+from crm.services import client_merge
 from maintenance.archive import archive_run
 from sales.models import ArchivedCart
 from tests import factories as f

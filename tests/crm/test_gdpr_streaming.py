@@ -16,12 +16,12 @@ from crm.gdpr import (
     EXPORTED_ACTION,
     SCHEMA,
     SCHEMA_VERSION,
+    Person,
     _columns,
     _plain,
     client_data_collect,
     client_data_stream,
     client_data_zip_file,
-    Person,
     client_rows,
 )
 from crm.models import Client
