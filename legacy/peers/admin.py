@@ -11,6 +11,7 @@ session knows, and are deleted once imported, or a day later when the page was l
 
 import contextlib
 import secrets
+from itertools import islice
 
 from django import forms
 from django.contrib import messages
@@ -110,7 +111,7 @@ def _contents(state: dict) -> list[tuple[str, bytes]]:
 def _needs_mapping(profile, name: str, content: bytes, entity: str | None) -> tuple[bool, str | None]:
     from legacy.peers.reading import choose_mapping, detect_entity, missing_fields, open_table
 
-    headers, _rows, _sha = open_table(name, content)
+    headers, _rows, _sha, _count = open_table(name, content)
     entity = entity or detect_entity(profile, name, headers)
     if profile.generic or entity is None:
         return True, entity
@@ -189,7 +190,8 @@ class PeersAdminViews:
             entity = request.POST.get(f"f{i}-entity") or state["entities"].get(name) or "clients"
             if entity not in ENTITIES:
                 entity = "clients"
-            headers, rows, _sha = open_table(name, contents[name])
+            headers, rows, _sha, _count = open_table(name, contents[name])
+            rows = list(islice(rows, PREVIEW_ROWS))
             targets = profile.targets[entity]
             guess = choose_mapping(profile, entity, headers, source=state["source"] or None, overrides={})
             bound = request.method == "POST" and request.POST.get(f"f{i}-shown") == entity
@@ -200,7 +202,7 @@ class PeersAdminViews:
             mapping = form.mapping if valid else guess
             labels = {t.name: t.label for t in targets}
             steps.append({"index": i, "name": name, "entity": entity, "form": form, "mapping": mapping,
-                          "preview": preview(rows[:PREVIEW_ROWS], mapping, targets, date_order=profile.date_order),
+                          "preview": preview(rows, mapping, targets, date_order=profile.date_order),
                           "targets_chosen": [labels[n] for n in mapping.values() if n],
                           "entities": [(e, ENTITY_LABELS[e]) for e in ENTITIES]})  # fmt: skip
         if request.method == "POST" and all_valid and "confirm" in request.POST:

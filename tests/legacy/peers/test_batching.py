@@ -118,3 +118,30 @@ def test_a_batch_of_sales_takes_the_same_number_of_queries_whatever_its_size(tmp
     assert LegacyKey.objects.filter(entity="generic.payments", legacy_id="T150#1").get().object_id == (
         Payment.objects.get(cart=carts.get()).pk
     )
+
+
+def test_reading_a_file_keeps_the_mapped_values_not_every_cell():
+    """A wide export (Phorest's sales file has 35 columns) is read a row at a time: what stays
+    in memory is each row's values for the mapped columns, not every cell of every row."""
+    import tracemalloc
+
+    from legacy.peers.profiles import get_profile
+    from legacy.peers.reading import parse_file
+
+    unmapped = [f"Extra {n}" for n in range(30)]
+    head = ";".join(["ID", "Nombre", "Correo electrónico", *unmapped])
+    rows = (";".join([f"C{i}", f"Ana{i}", f"ana{i}@example.com", *(f"valor {n} de la fila {i}" for n in range(30))])
+            for i in range(10_000))  # fmt: skip
+    content = "\n".join([head, *rows]).encode()
+    every_cell = 10_000 * 33 * 60  # a dict of 33 strings a row, at the least, had every cell been kept
+
+    tracemalloc.start()
+    try:
+        parsed = parse_file(get_profile("generic"), "clientes.csv", content, entity="clients")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert parsed.rows_read == 10_000 and len(parsed.rows) == 10_000 and not parsed.errors
+    assert parsed.rows[-1].values["email"] == "ana9999@example.com"
+    assert peak < every_cell / 2, f"{peak / 2**20:.1f} MiB held while reading"
