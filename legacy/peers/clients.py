@@ -3,11 +3,11 @@
 import re
 from datetime import datetime, time, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
+from beils.lib.models import Status
 from beils.lib.parsing import parse_datetime
 from bookings.models import Booking, BookingItem, BookingStatus
 from catalog.models import Service
@@ -31,15 +31,15 @@ class ClientIndex:
     def __init__(self, run):
         self.run = run
         self._batch: dict | None = None
-        self.by_name: dict[str, set[int]] = {}
-        self.by_phone: dict[str, set[int]] = {}
-        for pk, name, surname, phone in Client.all_objects.values_list("pk", "name", "surname", "phone").iterator():
+        self.by_name: dict[str, int | set[int]] = {}
+        self.by_phone: dict[str, int | set[int]] = {}
+        for pk, name, surname, phone in _by_pk(Client.all_objects.values_list("pk", "name", "surname", "phone")):
             self.add(pk, name, surname, phone)
 
     def add(self, pk: int, name, surname, phone) -> None:
-        self.by_name.setdefault(normalised(f"{name or ''} {surname or ''}"), set()).add(pk)
+        index_add(self.by_name, normalised(f"{name or ''} {surname or ''}"), pk)
         if len(key := phone_key(phone)) >= 6:
-            self.by_phone.setdefault(key, set()).add(pk)
+            index_add(self.by_phone, key, pk)
 
     def prefetch(self, rows: list[dict] | None) -> None:
         """Look up, in three queries, what :meth:`find` will ask of these rows (their clients'
@@ -93,9 +93,35 @@ class ClientIndex:
             self.by_name.get(normalised(name)) if name else None,
         )
         for found in candidates:
-            if found and len(found) == 1:
-                return next(iter(found))
+            if isinstance(found, int):  # one client only
+                return found
         return None
+
+
+def index_add(index: dict, key, pk: int) -> None:
+    """``index[key]`` is the one client with ``key``, or the set of them once there are more:
+    most keys name one client, and a set each took ~200 bytes (100 000 clients, three keys
+    each: a fifth of the import's memory)."""
+    found = index.get(key)
+    if found is None:
+        index[key] = pk
+    elif isinstance(found, set):
+        found.add(pk)
+    elif found != pk:
+        index[key] = {found, pk}
+
+
+def _by_pk(values, size: int = 5000):
+    """The tuples of ``values`` (a ``values_list`` starting with the pk), ``size`` at a time in
+    key order: MariaDB's driver reads a whole result into memory, ``.iterator()`` too."""
+    last = None
+    while True:
+        page = values.order_by("pk") if last is None else values.filter(pk__gt=last).order_by("pk")
+        batch = list(page[:size])
+        yield from batch
+        if len(batch) < size:
+            return
+        last = batch[-1][0]
 
 
 def _client_values(run, row: Row) -> dict:
@@ -215,11 +241,13 @@ def likely_duplicates(run) -> list[dict]:
     )  # fmt: skip
     if not mine:
         return []
-    index: dict[tuple, set[int]] = {}
-    rows = Client.all_objects.filter(Q(status="ON") | Q(pk__in=mine)).values_list(
-        "pk", "email", "phone", "name", "surname", "birth_date"
-    )
-    for pk, email, phone, name, surname, born in rows.iterator(chunk_size=5000):
+    index: dict[tuple, int | set[int]] = {}
+    # Every client, in pages by key, the active ones and this import's kept: a filter naming
+    # this import's (100 000) ids would be sent again with every page.
+    rows = Client.all_objects.values_list("pk", "status", "email", "phone", "name", "surname", "birth_date")
+    for pk, status, email, phone, name, surname, born in _by_pk(rows):
+        if status != Status.ON and pk not in mine:
+            continue
         keys = []
         if email and len(email.strip()) >= 3:
             keys.append(("email", email.strip().lower()))
@@ -228,8 +256,8 @@ def likely_duplicates(run) -> list[dict]:
         if born:
             keys.append(("name and birth date", f"{normalised(name)}|{normalised(surname)}|{born}"))
         for key in keys:
-            index.setdefault(key, set()).add(pk)
-    groups = {key: ids for key, ids in index.items() if len(ids) > 1 and ids & mine}
+            index_add(index, key, pk)
+    groups = {key: ids for key, ids in index.items() if isinstance(ids, set) and ids & mine}
     result = [
         {"by": by, "clients": sorted(ids)} for (by, _v), ids in sorted(groups.items(), key=lambda g: sorted(g[1]))
     ]

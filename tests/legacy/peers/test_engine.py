@@ -164,10 +164,12 @@ def test_a_client_already_in_beils_with_the_same_email_is_linked_not_duplicated(
 def test_likely_duplicate_clients_are_listed_by_phone_and_by_name_and_birth_date(tmp_path, files):
     twin = Client.objects.create(name="ANA", surname="garcía", birth_date="1990-12-31")
     other = Client.objects.create(name="Marta R.", phone="0034 611-222-333")
+    gone = Client.all_objects.create(name="Marta", phone="611 222 333", status="OFF")  # deactivated: not listed
 
     code, report = run("generic", files[0])
 
     groups = {(g["by"], tuple(g["clients"])) for g in report["duplicates"]}
+    assert not [g for g in report["duplicates"] if gone.pk in g["clients"]]
     ana = Client.objects.get(email="ana@example.com").pk
     marta = Client.objects.get(name="Marta").pk
     assert ("name and birth date", tuple(sorted((ana, twin.pk)))) in groups
