@@ -204,7 +204,7 @@ def _anonymise(holder: Holder, found: list[models.Model]) -> None:
         return
     if model._meta.label == "crm.ClientMergeRecord":
         # Its personal part is a JSON object: emptied, and the record marked forgotten.
-        model.objects.filter(pk__in=pks, forgotten_at=None).forget()
+        model.objects.filter(pk__in=pks).forget()
         return
     values = {name: _blank(model._meta.get_field(name)) for name in holder.fields}
     model._base_manager.filter(pk__in=pks).update(**values)

@@ -109,14 +109,13 @@ def client_data_zip_file(*, client: Client, actor, ip_address: str | None = None
 
 @dataclass(frozen=True)
 class Person:
-    """Whom an export is about: a client record and the records merged into it."""
+    """Whom an export is about: a client record, then the records merged into it."""
 
-    pk: int
     ids: tuple[int, ...]
 
     @classmethod
     def of(cls, client: Client) -> "Person":
-        return cls(client.pk, (client.pk, *ClientMergeRecord.objects.merged_into(client.pk)))
+        return cls((client.pk, *ClientMergeRecord.objects.merged_into(client.pk)))
 
 
 def _ids_of(client: "Client | Person") -> tuple[int, ...]:

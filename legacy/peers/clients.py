@@ -9,6 +9,7 @@ from simple_history.utils import bulk_create_with_history
 
 from beils.lib.models import Status
 from beils.lib.parsing import parse_datetime
+from beils.lib.streaming import stream_values
 from bookings.models import Booking, BookingItem, BookingStatus
 from catalog.models import Service
 from crm.models import Client, User
@@ -33,7 +34,8 @@ class ClientIndex:
         self._batch: dict | None = None
         self.by_name: dict[str, int | set[int]] = {}
         self.by_phone: dict[str, int | set[int]] = {}
-        for pk, name, surname, phone in _by_pk(Client.all_objects.values_list("pk", "name", "surname", "phone")):
+        # Streamed: MariaDB's driver would hold the whole result in memory, ``.iterator()`` too.
+        for pk, name, surname, phone in stream_values(Client.all_objects.values_list("pk", "name", "surname", "phone")):
             self.add(pk, name, surname, phone)
 
     def add(self, pk: int, name, surname, phone) -> None:
@@ -109,19 +111,6 @@ def index_add(index: dict, key, pk: int) -> None:
         found.add(pk)
     elif found != pk:
         index[key] = {found, pk}
-
-
-def _by_pk(values, size: int = 5000):
-    """The tuples of ``values`` (a ``values_list`` starting with the pk), ``size`` at a time in
-    key order: MariaDB's driver reads a whole result into memory, ``.iterator()`` too."""
-    last = None
-    while True:
-        page = values.order_by("pk") if last is None else values.filter(pk__gt=last).order_by("pk")
-        batch = list(page[:size])
-        yield from batch
-        if len(batch) < size:
-            return
-        last = batch[-1][0]
 
 
 def _client_values(run, row: Row) -> dict:
@@ -242,10 +231,10 @@ def likely_duplicates(run) -> list[dict]:
     if not mine:
         return []
     index: dict[tuple, int | set[int]] = {}
-    # Every client, in pages by key, the active ones and this import's kept: a filter naming
-    # this import's (100 000) ids would be sent again with every page.
+    # Every client, streamed, the active ones and this import's kept (a birth date comes as the
+    # server's text on MariaDB: it is only compared with the others read here).
     rows = Client.all_objects.values_list("pk", "status", "email", "phone", "name", "surname", "birth_date")
-    for pk, status, email, phone, name, surname, born in _by_pk(rows):
+    for pk, status, email, phone, name, surname, born in stream_values(rows):
         if status != Status.ON and pk not in mine:
             continue
         keys = []
